@@ -1,0 +1,101 @@
+// Validated node configuration: plain structs, no toml++ in sight.
+// config.cpp is the only file that knows TOML; everything above it sees these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace config {
+
+// One problem found in a config file. `where` is "FILE:LINE:COL" when known.
+struct issue {
+  std::string where;
+  std::string key;       // dotted path, e.g. "node.role"
+  std::string message;   // what is wrong and what was expected
+};
+
+// Thrown by load(): carries every problem found, not just the first, so an
+// operator fixes the file in one pass.
+class config_error : public std::runtime_error {
+public:
+  explicit config_error(std::vector<issue> issues);
+  const std::vector<issue>& issues() const { return issues_; }
+
+private:
+  std::vector<issue> issues_;
+};
+
+struct node_section {
+  std::string id;            // [a-z0-9._-], 1..64
+  std::string role;          // local | provincial | national
+  std::string jurisdiction;  // 6-digit division code
+  std::string data_dir;
+};
+
+struct listen_section {
+  std::string sync = "0.0.0.0:7443";
+  std::string api = "0.0.0.0:8443";
+  std::string admin = "127.0.0.1:9090";
+};
+
+struct tls_section {
+  std::string ca, cert, key;
+};
+
+struct upstream_section {
+  std::string url;      // https://host:port
+  std::string node_id;  // the parent's certificate must name this node
+};
+
+struct store_section {
+  std::uint64_t map_size_mb = 65536;  // LMDB address space reserved, not disk
+};
+
+struct import_section {
+  std::uint64_t max_record_bytes = 1 << 20;  // one CSV record / JSON line
+  std::uint64_t batch_rows = 20000;          // rows per write transaction
+  std::vector<std::string> legacy_codes;     // USCCs accepted despite a bad check char
+};
+
+struct log_section {
+  std::string level = "info";  // debug | info | warn | error
+};
+
+struct node_config {
+  std::string source_path;  // file it was read from
+  node_section node;
+  listen_section listen;
+  tls_section tls;
+  std::optional<upstream_section> upstream;
+  store_section store;
+  import_section import;
+  log_section log;
+};
+
+// Reads and validates a config file. Throws config_error listing every issue
+// (unknown key, wrong type, missing required key, bad value), or
+// std::runtime_error when the file cannot be read.
+node_config load(const std::string& path);
+
+// Same, from text already in memory; `name` is used in messages.
+node_config parse(std::string_view text, std::string_view name);
+
+// Parameters of `credit-node init`.
+struct init_params {
+  std::string role, node_id, jurisdiction;
+  std::string dir;  // config, data/ and tls/ go under it
+};
+
+// The commented config text `init` writes. Round-trips through parse().
+std::string render_initial(const init_params& p);
+
+// Checks shared by the CLI and config validation; empty string means valid,
+// otherwise the reason.
+std::string check_node_id(std::string_view id);
+std::string check_role(std::string_view role);
+std::string check_division(std::string_view code);
+
+}  // namespace config

@@ -1,0 +1,150 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "store/key_codec.hpp"
+#include "store/lmdb_env.hpp"
+
+namespace store {
+
+void throw_lmdb(int rc, const std::string& what) {
+  std::string msg = "store: " + what + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL)
+    msg += " (raise [store] map_size_mb in the config and restart)";
+  else if (rc == EACCES)
+    msg += " (the data directory must belong to the user running credit-node)";
+  else if (rc == ENOSPC)
+    msg += " (free disk space in the data directory)";
+  else if (rc == MDB_VERSION_MISMATCH || rc == MDB_INVALID)
+    msg += " (the file is not an LMDB store of this version: restore from a backup)";
+  throw store_error(msg);
+}
+
+txn::txn(MDB_env* env, bool write) {
+  check(mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &t_), "begin transaction");
+}
+txn::~txn() {
+  if (t_) mdb_txn_abort(t_);
+}
+void txn::commit() {
+  int rc = mdb_txn_commit(t_);
+  t_ = nullptr;  // committed or freed by LMDB either way
+  check(rc, "commit");
+}
+std::optional<std::string_view> txn::get(MDB_dbi dbi, std::string_view key) const {
+  MDB_val k = to_val(key), v;
+  int rc = mdb_get(t_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "read");
+  return to_sv(v);
+}
+void txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = to_val(key), v = to_val(value);
+  check(mdb_put(t_, dbi, &k, &v, flags), "write");
+}
+std::optional<std::string> txn::last_key(MDB_dbi dbi) const {
+  cursor c(*this, dbi);
+  std::string_view k, v;
+  if (!c.last(k, v)) return std::nullopt;
+  return std::string(k);
+}
+
+cursor::cursor(const txn& t, MDB_dbi dbi) { check(mdb_cursor_open(t.get(), dbi, &c_), "open cursor"); }
+cursor::~cursor() { mdb_cursor_close(c_); }
+bool cursor::op(MDB_cursor_op o, std::string_view& k, std::string_view& v) {
+  MDB_val mk = to_val(k), mv;
+  int rc = mdb_cursor_get(c_, &mk, &mv, o);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "cursor read");
+  k = to_sv(mk);
+  v = to_sv(mv);
+  return true;
+}
+bool cursor::seek(std::string_view key, std::string_view& k, std::string_view& v) {
+  k = key;
+  return op(key.empty() ? MDB_FIRST : MDB_SET_RANGE, k, v);
+}
+bool cursor::next(std::string_view& k, std::string_view& v) { return op(MDB_NEXT, k, v); }
+bool cursor::last(std::string_view& k, std::string_view& v) { return op(MDB_LAST, k, v); }
+
+std::uint64_t next_u64_key(const txn& t, MDB_dbi dbi) {
+  auto last = t.last_key(dbi);
+  return last ? read_be64(*last) + 1 : 1;
+}
+
+namespace {
+
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+  std::random_device rd;  // getrandom(2) on Linux
+  std::string out;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out += "0123456789abcdef"[(rd() >> 4) & 0xf];
+    out += "0123456789abcdef"[rd() & 0xf];
+  }
+  return out;
+}
+
+namespace {
+
+void make_dir_0700(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw store_error("store: cannot create data directory " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+}
+
+}  // namespace
+
+MDB_dbi open_table(MDB_txn* t, const char* name) {
+  MDB_dbi dbi;
+  check(mdb_dbi_open(t, name, MDB_CREATE, &dbi), (std::string("open table ") + name).c_str());
+  return dbi;
+}
+
+tables open_tables(MDB_txn* t) {
+  tables tb;
+  tb.meta = open_table(t, "meta");
+  tb.subject2id = open_table(t, "subject2id");
+  tb.id2record = open_table(t, "id2record");
+  tb.id2history = open_table(t, "id2history");
+  tb.seq2change = open_table(t, "seq2change");
+  tb.quarantine = open_table(t, "quarantine");
+  tb.counts = open_table(t, "counts");
+  return tb;
+}
+
+std::unique_ptr<environment> environment::open(const open_options& opt) {
+  make_dir_0700(opt.dir);
+  std::unique_ptr<environment> e(new environment);
+  e->dir_ = opt.dir;
+  e->impl_ = std::make_unique<impl>();
+  auto& env = e->impl_->env;
+  check(mdb_env_create(&env), "create environment");
+  check(mdb_env_set_maxdbs(env, 32), "set table count");
+  check(mdb_env_set_mapsize(env, opt.map_size_mb << 20), "set map size");
+  // NOTLS: read transactions are not tied to threads (the API hands them
+  // around worker threads). NORDAHEAD: random reads over a large map.
+  int rc = mdb_env_open(env, opt.dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600);
+  if (rc != MDB_SUCCESS) {
+    mdb_env_close(env);
+    env = nullptr;
+    throw_lmdb(rc, "open " + opt.dir);
+  }
+  const auto& migs = opt.migrations ? *opt.migrations : builtin_migrations();
+  e->prepare(migs);
+  return e;
+}
+
+environment::~environment() {
+  if (impl_ && impl_->env) mdb_env_close(impl_->env);
+}
+
+void environment::sync() { check(mdb_env_sync(impl_->env, 1), "sync to disk"); }
+
+}  // namespace store

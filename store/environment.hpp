@@ -1,0 +1,79 @@
+// The node's store: one LMDB environment in the data directory. LMDB types
+// stay behind this header (see lmdb_env.hpp, private to store/).
+//
+// Concurrency: any number of threads and processes may read; writes go
+// through store::writer (one per process; LMDB serialises writers across
+// processes, so the CLI may import while `run` is live).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace store {
+
+// The environment cannot be opened or used (disk, permissions, map full).
+class store_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class migration_context;
+
+// One step of the store format: from `from` to `from + 1`, in one write
+// transaction together with the new schema_version.
+struct migration {
+  std::uint32_t from = 0;
+  std::string description;
+  std::function<void(migration_context&)> apply;
+};
+
+// The steps this binary knows; the format it writes is 1 + their count.
+const std::vector<migration>& builtin_migrations();
+
+struct open_options {
+  std::string dir;
+  std::uint64_t map_size_mb = 65536;
+  const std::vector<migration>* migrations = nullptr;  // null: builtin
+};
+
+class environment {
+public:
+  static std::unique_ptr<environment> open(const open_options& opt);
+  ~environment();
+
+  const std::string& dir() const { return dir_; }
+  const std::string& instance_id() const { return instance_id_; }
+  std::uint32_t schema_version() const { return schema_version_; }
+
+  // Flushes everything committed so far to disk (after non-durable commits).
+  void sync();
+
+  struct impl;
+  impl& internals() { return *impl_; }
+
+private:
+  environment() = default;
+  void prepare(const std::vector<migration>& migs);  // migrations.cpp
+  std::string dir_, instance_id_;
+  std::uint32_t schema_version_ = 0;
+  std::unique_ptr<impl> impl_;
+};
+
+// What a migration may do: plain key/value operations on named tables,
+// inside the migration's transaction.
+class migration_context {
+public:
+  virtual ~migration_context() = default;
+  virtual std::optional<std::string> get(const std::string& table, const std::string& key) = 0;
+  virtual void put(const std::string& table, const std::string& key, const std::string& value) = 0;
+  virtual void del(const std::string& table, const std::string& key) = 0;
+  virtual void for_each(const std::string& table,
+                        const std::function<void(std::string_view, std::string_view)>& fn) = 0;
+};
+
+}  // namespace store

@@ -1,0 +1,87 @@
+// LMDB plumbing shared by the store's .cpp files. Private to store/: no
+// header outside store/ includes this one.
+#pragma once
+
+#include <lmdb.h>
+
+#include <string>
+#include <string_view>
+#include <optional>
+
+#include "store/environment.hpp"
+
+namespace store {
+
+// Table names say key -> value (OpenLDAP back-mdb style).
+struct tables {
+  MDB_dbi meta{};         // name -> value (schema_version, instance_id, ...)
+  MDB_dbi subject2id{};   // (subject, category, record_id) -> u64 id; also the subject index
+  MDB_dbi id2record{};    // u64 id -> current record value (ids grow, so appends)
+  MDB_dbi id2history{};   // (u64 id, u64 version) -> a superseded record value
+  MDB_dbi seq2change{};   // u64 seq -> change (id, version, op)
+  MDB_dbi quarantine{};   // u64 seq -> JSON: file, line, field, reason
+  MDB_dbi counts{};       // category -> u64 live records
+};
+
+struct environment::impl {
+  MDB_env* env = nullptr;
+  tables t;
+};
+
+// Throws store_error naming `what` and LMDB's reason, with advice for the
+// errors an operator can act on.
+[[noreturn]] void throw_lmdb(int rc, const std::string& what);
+inline void check(int rc, const char* what) {
+  if (rc != MDB_SUCCESS) throw_lmdb(rc, what);
+}
+
+inline MDB_val to_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view to_sv(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// RAII transaction: aborts unless committed.
+class txn {
+public:
+  txn(MDB_env* env, bool write);
+  ~txn();
+  txn(const txn&) = delete;
+  txn& operator=(const txn&) = delete;
+  void commit();
+  MDB_txn* get() const { return t_; }
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  std::optional<std::string> last_key(MDB_dbi dbi) const;
+
+private:
+  MDB_txn* t_ = nullptr;
+};
+
+// RAII cursor.
+class cursor {
+public:
+  cursor(const txn& t, MDB_dbi dbi);
+  ~cursor();
+  cursor(const cursor&) = delete;
+  cursor& operator=(const cursor&) = delete;
+  // Positions at the first key >= `key` (or the first key when empty).
+  bool seek(std::string_view key, std::string_view& k, std::string_view& v);
+  bool next(std::string_view& k, std::string_view& v);
+  bool last(std::string_view& k, std::string_view& v);
+  MDB_cursor* get() const { return c_; }
+
+private:
+  bool op(MDB_cursor_op o, std::string_view& k, std::string_view& v);
+  MDB_cursor* c_ = nullptr;
+};
+
+MDB_dbi open_table(MDB_txn* t, const char* name);
+tables open_tables(MDB_txn* t);
+std::string random_hex(std::size_t bytes);
+
+// The next free u64 key of a table keyed by big-endian integers.
+std::uint64_t next_u64_key(const txn& t, MDB_dbi dbi);
+
+}  // namespace store

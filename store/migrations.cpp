@@ -1,0 +1,93 @@
+// Store format versions. meta.schema_version says which format the file has;
+// each migration moves it one step, in one transaction, so a crash during
+// an upgrade leaves the store at the last completed step.
+#include "store/key_codec.hpp"
+#include "store/lmdb_env.hpp"
+
+#include <chrono>
+
+namespace store {
+
+const std::vector<migration>& builtin_migrations() {
+  // Format 1 is the first; later formats append steps here, each with a
+  // fixture test made by the older layout.
+  static const std::vector<migration> steps;
+  return steps;
+}
+
+namespace {
+
+class lmdb_migration_context final : public migration_context {
+public:
+  explicit lmdb_migration_context(txn& t) : t_(t) {}
+  std::optional<std::string> get(const std::string& table, const std::string& key) override {
+    auto v = t_.get(dbi(table), key);
+    return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+  }
+  void put(const std::string& table, const std::string& key, const std::string& value) override {
+    t_.put(dbi(table), key, value);
+  }
+  void del(const std::string& table, const std::string& key) override {
+    MDB_val k = to_val(key);
+    int rc = mdb_del(t_.get(), dbi(table), &k, nullptr);
+    if (rc != MDB_NOTFOUND) check(rc, "delete");
+  }
+  void for_each(const std::string& table,
+                const std::function<void(std::string_view, std::string_view)>& fn) override {
+    cursor c(t_, dbi(table));
+    std::string_view k, v;
+    for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) fn(k, v);
+  }
+
+private:
+  MDB_dbi dbi(const std::string& table) { return open_table(t_.get(), table.c_str()); }
+  txn& t_;
+};
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void environment::prepare(const std::vector<migration>& migs) {
+  const auto target = static_cast<std::uint32_t>(1 + migs.size());
+  txn w(impl_->env, true);
+  impl_->t = open_tables(w.get());
+  auto& meta = impl_->t.meta;
+  auto version = w.get(meta, "schema_version");
+  if (!version) {
+    // A new store: its instance id lets children tie their cursors to this
+    // very store (a restored backup gets a new one).
+    instance_id_ = random_hex(16);
+    w.put(meta, "schema_version", be64(target));
+    w.put(meta, "instance_id", instance_id_);
+    w.put(meta, "created_at", be64(static_cast<std::uint64_t>(now_ms())));
+    w.commit();
+    schema_version_ = target;
+    return;
+  }
+  schema_version_ = static_cast<std::uint32_t>(read_be64(*version));
+  instance_id_ = std::string(w.get(meta, "instance_id").value_or(""));
+  w.commit();
+  if (schema_version_ > target)
+    throw store_error("store: " + dir_ + " has format " + std::to_string(schema_version_) +
+                      ", newer than this credit-node supports (" + std::to_string(target) +
+                      "); install the newer credit-node that wrote it");
+  while (schema_version_ < target) {
+    const migration* step = nullptr;
+    for (const auto& m : migs)
+      if (m.from == schema_version_) step = &m;
+    if (!step)
+      throw store_error("store: no migration from format " + std::to_string(schema_version_));
+    txn t(impl_->env, true);
+    lmdb_migration_context ctx(t);
+    step->apply(ctx);
+    t.put(meta, "schema_version", be64(schema_version_ + 1));
+    t.commit();
+    ++schema_version_;
+  }
+}
+
+}  // namespace store

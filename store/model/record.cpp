@@ -1,0 +1,46 @@
+#include "store/model/record.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include "store/model/validate.hpp"
+
+namespace store::model {
+
+std::string format_utc_ms(std::int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string to_json_line(const record& r) {
+  std::string o;
+  o.reserve(200 + r.fields_json.size());
+  auto field = [&](const char* name, std::string_view v) {
+    o += o.size() > 1 ? ",\"" : "\"";
+    o += name;
+    o += "\":";
+    append_json_string(o, v);
+  };
+  o += '{';
+  field("category", r.category);
+  field("subject", r.subject);
+  field("record_id", r.record_id);
+  field("origin", r.origin);
+  o += ",\"version\":" + std::to_string(r.version);
+  field("event_date", r.event_date);
+  field("source", r.source);
+  field("ingested_at", format_utc_ms(r.ingested_at_ms));
+  o += r.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
+  o += ",\"fields\":";
+  o += r.fields_json.empty() ? "{}" : r.fields_json;
+  o += '}';
+  return o;
+}
+
+}  // namespace store::model

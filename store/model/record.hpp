@@ -1,0 +1,32 @@
+// A credit record as the store keeps it and export shows it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace store::model {
+
+struct record {
+  std::string category, subject, record_id;
+  std::string origin;          // node that owns it; only it changes the record
+  std::uint64_t version = 0;   // owner-assigned, +1 per change
+  std::string event_date;      // YYYY-MM-DD
+  std::string source;          // department
+  std::int64_t ingested_at_ms = 0;
+  bool deleted = false;        // tombstone
+  std::string fields_json;     // canonical JSON object, schema order
+
+  // Content an owner's re-import compares: the same content is no change.
+  bool same_content(const record& o) const {
+    return deleted == o.deleted && event_date == o.event_date && source == o.source &&
+           fields_json == o.fields_json;
+  }
+};
+
+// One JSON object per record, as `export` writes it (JSON Lines).
+std::string to_json_line(const record& r);
+
+// UTC "2026-11-27T10:00:00.123Z" for a Unix time in milliseconds.
+std::string format_utc_ms(std::int64_t ms);
+
+}  // namespace store::model

@@ -1,0 +1,192 @@
+#include "store/model/validate.hpp"
+
+#include <cstdio>
+
+namespace store::model {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool all_digits(std::string_view s) {
+  for (char c : s)
+    if (!is_digit(c)) return false;
+  return !s.empty();
+}
+
+int to_int(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+std::string check_text(std::string_view s, std::size_t max) {
+  if (auto e = check_utf8(s); !e.empty()) return e;
+  if (s.size() > max) return "longer than " + std::to_string(max) + " bytes";
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return "contains a control character";
+  return {};
+}
+
+std::string check_integer(std::string_view s) {
+  std::string_view d = (!s.empty() && s[0] == '-') ? s.substr(1) : s;
+  if (!all_digits(d) || d.size() > 18) return "expected a whole number, got '" + std::string(s) + "'";
+  return {};
+}
+
+std::string check_boolean(const raw_value& v, std::string& canon) {
+  if (v.text == "true" || v.text == "1") return canon = "true", std::string();
+  if (v.text == "false" || v.text == "0") return canon = "false", std::string();
+  return "expected true or false, got '" + std::string(v.text) + "'";
+}
+
+// Checks one field value and appends its canonical JSON to `out`.
+std::string check_field(const field_def& f, const raw_value& v, std::string& out) {
+  using k = raw_value::kind;
+  if (v.k == k::other) return "expected a " + std::string(to_string(f.type)) + ", got an array or object";
+  bool numeric = f.type == field_type::decimal || f.type == field_type::integer;
+  if (v.k == k::number && !numeric) return "expected a string, got a number";
+  if (v.k == k::boolean && f.type != field_type::boolean) return "expected a string, got a boolean";
+  std::string err, canon;
+  switch (f.type) {
+    case field_type::text: err = check_text(v.text, max_text_bytes); break;
+    case field_type::decimal: err = check_decimal(v.text); break;
+    case field_type::integer: err = check_integer(v.text); break;
+    case field_type::boolean: err = check_boolean(v, canon); break;
+    case field_type::date: err = check_date(v.text); break;
+    case field_type::period: err = check_period(v.text); break;
+    case field_type::division:
+      if (v.text.size() != 6 || !all_digits(v.text)) err = "expected a 6-digit division code";
+      break;
+    case field_type::enumeration: {
+      err = "expected one of";
+      for (const auto& a : f.values) {
+        if (a == v.text) { err.clear(); break; }
+        err += " " + a;
+      }
+      if (!err.empty()) err += ", got '" + std::string(v.text.substr(0, 64)) + "'";
+      break;
+    }
+  }
+  if (!err.empty()) return err;
+  if (f.type == field_type::boolean) out += canon;
+  else if (f.type == field_type::integer) out.append(v.text);
+  else append_json_string(out, v.text);  // decimals stay exact as text
+  return {};
+}
+
+std::optional<row_error> check_common(const uscc_policy& codes, const raw_row& row) {
+  if (row.subject.empty()) return row_error{"subject", "missing"};
+  if (auto e = codes.check(row.subject); !e.empty()) return row_error{"subject", e};
+  if (row.record_id.empty()) return row_error{"record_id", "missing"};
+  if (auto e = check_text(row.record_id, max_record_id_bytes); !e.empty())
+    return row_error{"record_id", e};
+  if (row.event_date.empty()) return row_error{"event_date", "missing"};
+  if (auto e = check_date(row.event_date); !e.empty()) return row_error{"event_date", e};
+  if (row.source.empty()) return row_error{"source", "missing"};
+  if (auto e = check_text(row.source, max_text_bytes); !e.empty()) return row_error{"source", e};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string check_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    if (c < 0x80) { ++i; continue; }
+    std::size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                    : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (len == 0 || i + len > n) return "invalid UTF-8 at byte " + std::to_string(i + 1);
+    for (std::size_t j = 1; j < len; ++j)
+      if ((p[i + j] & 0xC0) != 0x80) return "invalid UTF-8 at byte " + std::to_string(i + 1);
+    // Overlongs and surrogates, per RFC 3629.
+    if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
+        (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
+      return "invalid UTF-8 at byte " + std::to_string(i + 1);
+    i += len;
+  }
+  return {};
+}
+
+std::string check_date(std::string_view s) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !all_digits(s.substr(0, 4)) ||
+      !all_digits(s.substr(5, 2)) || !all_digits(s.substr(8, 2)))
+    return "expected a date YYYY-MM-DD, got '" + std::string(s.substr(0, 32)) + "'";
+  int y = to_int(s.substr(0, 4)), m = to_int(s.substr(5, 2)), d = to_int(s.substr(8, 2));
+  if (y < 1900 || y > 2199) return "year " + std::to_string(y) + " is out of range 1900-2199";
+  if (m < 1 || m > 12) return "month " + std::to_string(m) + " does not exist";
+  int dm = days[m - 1] + (m == 2 && is_leap(y) ? 1 : 0);
+  if (d < 1 || d > dm) return "day " + std::to_string(d) + " does not exist in " + std::string(s.substr(0, 7));
+  return {};
+}
+
+std::string check_period(std::string_view s) {
+  if (s.size() != 7 || s[4] != '-' || !all_digits(s.substr(0, 4)) || !all_digits(s.substr(5, 2)))
+    return "expected a period YYYY-MM, got '" + std::string(s.substr(0, 32)) + "'";
+  int y = to_int(s.substr(0, 4)), m = to_int(s.substr(5, 2));
+  if (y < 1900 || y > 2199) return "year " + std::to_string(y) + " is out of range 1900-2199";
+  if (m < 1 || m > 12) return "month " + std::to_string(m) + " does not exist";
+  return {};
+}
+
+std::string check_decimal(std::string_view s) {
+  std::string_view d = (!s.empty() && s[0] == '-') ? s.substr(1) : s;
+  auto dot = d.find('.');
+  std::string_view whole = d.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view{} : d.substr(dot + 1);
+  bool ok = all_digits(whole) && whole.size() <= 15 &&
+            (dot == std::string_view::npos || (all_digits(frac) && frac.size() <= 4));
+  if (!ok) return "expected a decimal number like 12000.50, got '" + std::string(s.substr(0, 32)) + "'";
+  return {};
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') { out += '\\'; out += ch; }
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += ch;
+  }
+  out += '"';
+}
+
+std::optional<row_error> validate_row(const category_def& cat, const uscc_policy& codes,
+                                      const raw_row& row, std::string& out) {
+  if (auto e = check_common(codes, row)) return e;
+  // Every given field must be known and appear once.
+  for (std::size_t i = 0; i < row.fields.size(); ++i) {
+    const auto& name = row.fields[i].first;
+    if (!cat.find(name))
+      return row_error{std::string(name), "not a field of category '" + cat.name + "'"};
+    for (std::size_t j = 0; j < i; ++j)
+      if (row.fields[j].first == name) return row_error{std::string(name), "given twice"};
+  }
+  out.clear();
+  out += '{';
+  for (const auto& f : cat.fields) {
+    const raw_value* v = nullptr;
+    for (const auto& [n, val] : row.fields)
+      if (n == f.name) v = &val;
+    bool absent = !v || v->k == raw_value::kind::null || (v->text.empty() && v->k == raw_value::kind::string);
+    if (absent) {
+      if (f.required) return row_error{f.name, "required field is missing or empty"};
+      continue;
+    }
+    if (out.size() > 1) out += ',';
+    append_json_string(out, f.name);
+    out += ':';
+    if (auto e = check_field(f, *v, out); !e.empty()) return row_error{f.name, e};
+  }
+  out += '}';
+  return std::nullopt;
+}
+
+}  // namespace store::model

@@ -1,0 +1,114 @@
+#include "store/reader.hpp"
+
+#include <unordered_set>
+
+#include "store/key_codec.hpp"
+#include "store/lmdb_env.hpp"
+#include "store/record_codec.hpp"
+
+namespace store {
+
+struct reader::impl {
+  environment::impl& env;
+  txn t;
+  explicit impl(environment::impl& e) : env(e), t(e.env, false) {}
+
+  std::optional<model::record> by_id(std::uint64_t id) {
+    auto v = t.get(env.t.id2record, be64(id));
+    if (!v) return std::nullopt;
+    return decode_record(*v);
+  }
+};
+
+namespace {
+
+bool matches(const record_filter& f, const model::record& r) {
+  if (!f.category.empty() && r.category != f.category) return false;
+  if (!f.subject.empty() && r.subject != f.subject) return false;
+  if (f.since_ms && r.ingested_at_ms < *f.since_ms) return false;
+  return f.include_deleted || !r.deleted;
+}
+
+}  // namespace
+
+reader::reader(environment& env) : impl_(std::make_unique<impl>(env.internals())) {}
+reader::~reader() = default;
+
+std::optional<model::record> reader::get(std::string_view category, std::string_view subject,
+                                         std::string_view record_id) {
+  auto id = impl_->t.get(impl_->env.t.subject2id, subject_key(subject, category, record_id));
+  if (!id) return std::nullopt;
+  return impl_->by_id(read_be64(*id));
+}
+
+std::vector<model::record> reader::history(std::string_view category, std::string_view subject,
+                                           std::string_view record_id) {
+  std::vector<model::record> out;
+  auto idv = impl_->t.get(impl_->env.t.subject2id, subject_key(subject, category, record_id));
+  if (!idv) return out;
+  std::string prefix = be64(read_be64(*idv));
+  cursor c(impl_->t, impl_->env.t.id2history);
+  std::string_view k, v;
+  for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v))
+    out.push_back(decode_record(v));
+  return out;
+}
+
+store_stats reader::stats() {
+  store_stats s;
+  auto& tb = impl_->env.t;
+  cursor c(impl_->t, tb.counts);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) {
+    auto n = read_be64(v);
+    if (n == 0) continue;
+    s.by_category[std::string(k)] = n;
+    s.total += n;
+  }
+  MDB_stat st;
+  check(mdb_stat(impl_->t.get(), tb.quarantine, &st), "stat quarantine");
+  s.quarantined = st.ms_entries;
+  auto last = impl_->t.last_key(tb.seq2change);
+  s.last_seq = last ? read_be64(*last) : 0;
+  return s;
+}
+
+void reader::for_each_record(const record_filter& f,
+                             const std::function<bool(const model::record&)>& fn) {
+  auto& tb = impl_->env.t;
+  std::string_view k, v;
+  if (!f.subject.empty()) {  // the subject index: one prefix scan
+    std::string prefix = subject_prefix(f.subject);
+    cursor c(impl_->t, tb.subject2id);
+    for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) {
+      auto r = impl_->by_id(read_be64(v));
+      if (r && matches(f, *r) && !fn(*r)) return;
+    }
+    return;
+  }
+  if (f.after_seq) {  // the change log: each changed record once
+    std::unordered_set<std::uint64_t> seen;
+    cursor c(impl_->t, tb.seq2change);
+    for (bool ok = c.seek(be64(*f.after_seq + 1), k, v); ok; ok = c.next(k, v)) {
+      auto ch = decode_change(v);
+      if (!seen.insert(ch.id).second) continue;
+      auto r = impl_->by_id(ch.id);
+      if (r && matches(f, *r) && !fn(*r)) return;
+    }
+    return;
+  }
+  cursor c(impl_->t, tb.id2record);
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) {
+    auto r = decode_record(v);
+    if (matches(f, r) && !fn(r)) return;
+  }
+}
+
+void reader::for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
+  cursor c(impl_->t, impl_->env.t.quarantine);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v))
+    if (!fn(read_be64(k), v)) return;
+}
+
+}  // namespace store

@@ -1,0 +1,56 @@
+// Read access: one consistent LMDB snapshot for the object's lifetime. Many
+// readers may live at once, in any thread or process, beside the writer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/environment.hpp"
+#include "store/model/record.hpp"
+
+namespace store {
+
+struct store_stats {
+  std::uint64_t total = 0;  // live records
+  std::map<std::string, std::uint64_t> by_category;
+  std::uint64_t quarantined = 0;
+  std::uint64_t last_seq = 0;  // newest change-log position
+};
+
+struct record_filter {
+  std::string category;                   // empty: all
+  std::string subject;                    // empty: all
+  std::optional<std::int64_t> since_ms;   // ingested at or after
+  std::optional<std::uint64_t> after_seq; // changed after this change-log position
+  bool include_deleted = false;
+};
+
+class reader {
+public:
+  explicit reader(environment& env);
+  ~reader();
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  std::optional<model::record> get(std::string_view category, std::string_view subject,
+                                   std::string_view record_id);
+  // Superseded versions, oldest first.
+  std::vector<model::record> history(std::string_view category, std::string_view subject,
+                                     std::string_view record_id);
+  store_stats stats();
+  // Calls fn for each matching record (current version) until fn returns false.
+  void for_each_record(const record_filter& f, const std::function<bool(const model::record&)>& fn);
+  // Quarantine entries (JSON objects), oldest first.
+  void for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace store

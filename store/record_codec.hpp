@@ -1,0 +1,38 @@
+// Value layouts of the store's tables. Every value starts with a format
+// byte so a later format can be read beside the old one during migrations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "store/model/record.hpp"
+
+namespace store {
+
+constexpr std::uint8_t record_format_v1 = 1;
+constexpr std::uint8_t change_format_v1 = 1;
+
+std::string encode_record(const model::record& r);
+model::record decode_record(std::string_view v);  // throws codec_error
+
+// subject2id key: subject first, so all of a subject's records are one
+// prefix scan, and an enterprise's records sit together on disk.
+std::string subject_key(std::string_view subject, std::string_view category,
+                        std::string_view record_id);
+std::string subject_prefix(std::string_view subject);
+
+enum class change_op : std::uint8_t { put = 1, remove = 2 };
+
+struct change_entry {
+  std::uint64_t id = 0;
+  std::uint64_t version = 0;
+  change_op op = change_op::put;
+};
+
+std::string encode_change(const change_entry& c);
+change_entry decode_change(std::string_view v);
+
+std::string history_key(std::uint64_t id, std::uint64_t version);
+
+}  // namespace store

@@ -1,0 +1,249 @@
+#include "store/writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "store/key_codec.hpp"
+#include "store/lmdb_env.hpp"
+#include "store/model/validate.hpp"
+#include "store/record_codec.hpp"
+
+namespace store {
+namespace {
+
+// Batches waiting longer than this many rows are left for the next commit,
+// bounding the transaction's dirty pages (and so the writer's memory).
+constexpr std::size_t max_rows_per_commit = 100000;
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string quarantine_json(const quarantine_entry& q) {
+  std::string o = "{\"at\":";
+  model::append_json_string(o, model::format_utc_ms(q.at_ms));
+  o += ",\"file\":";
+  model::append_json_string(o, q.file);
+  o += ",\"line\":" + std::to_string(q.line) + ",\"category\":";
+  model::append_json_string(o, q.category);
+  o += ",\"field\":";
+  model::append_json_string(o, q.field);
+  o += ",\"reason\":";
+  model::append_json_string(o, q.reason);
+  o += ",\"excerpt\":";
+  model::append_json_string(o, q.excerpt);
+  return o + "}";
+}
+
+// Everything one write transaction tracks; ids and sequence numbers are read
+// from the tables at its start, so another process's writes are respected.
+struct txn_state {
+  txn& t;
+  tables& tb;
+  std::uint64_t next_id, next_seq, next_q;
+  std::int64_t now;
+  std::map<std::string, std::int64_t> count_delta;
+
+  txn_state(txn& tx, tables& tabs)
+      : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),
+        next_seq(next_u64_key(tx, tabs.seq2change)), next_q(next_u64_key(tx, tabs.quarantine)),
+        now(now_ms()) {}
+
+  void log_change(std::uint64_t id, std::uint64_t version) {
+    t.put(tb.seq2change, be64(next_seq++), encode_change({id, version, change_op::put}), MDB_APPEND);
+  }
+  void put_quarantine(quarantine_entry q) {
+    q.at_ms = now;
+    t.put(tb.quarantine, be64(next_q++), quarantine_json(q), MDB_APPEND);
+  }
+  void flush_counts() {
+    for (const auto& [cat, delta] : count_delta) {
+      auto cur = t.get(tb.counts, cat);
+      std::int64_t n = cur ? static_cast<std::int64_t>(read_be64(*cur)) : 0;
+      t.put(tb.counts, cat, be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, n + delta))));
+    }
+  }
+};
+
+// Copies rather than moves: a failed group commit retries the same batch.
+model::record make_record(const std::string& origin, const import_row& row, std::int64_t now) {
+  model::record r;
+  r.category = row.category;
+  r.subject = row.subject;
+  r.record_id = row.record_id;
+  r.origin = origin;
+  r.version = 1;
+  r.event_date = row.event_date;
+  r.source = row.source;
+  r.ingested_at_ms = now;
+  r.fields_json = row.fields_json;
+  return r;
+}
+
+void insert_new(txn_state& s, const std::string& key, model::record& rec, batch_result& res) {
+  std::uint64_t id = s.next_id++;
+  s.t.put(s.tb.id2record, be64(id), encode_record(rec), MDB_APPEND);
+  s.t.put(s.tb.subject2id, key, be64(id));
+  s.log_change(id, rec.version);
+  ++s.count_delta[rec.category];
+  ++res.inserted;
+}
+
+// An owner's re-import: same content is no change; new content is the next
+// version, and the old one moves to history.
+void apply_row(txn_state& s, const std::string& origin, const import_row& row, batch_result& res) {
+  std::string key = subject_key(row.subject, row.category, row.record_id);
+  auto line = row.line;
+  model::record rec = make_record(origin, row, s.now);
+  auto idv = s.t.get(s.tb.subject2id, key);
+  if (!idv) return insert_new(s, key, rec, res);
+  std::uint64_t id = read_be64(*idv);
+  auto cur = s.t.get(s.tb.id2record, be64(id));
+  if (!cur) throw store_error("store: subject index points at missing record id " + std::to_string(id));
+  std::string old_value(*cur);  // views die with the next put
+  model::record old = decode_record(old_value);
+  if (old.origin != origin) {
+    quarantine_entry q{"", line, rec.category, "record_id",
+                       "record is owned by node '" + old.origin +
+                           "'; only its owner changes it (file an objection there)", rec.record_id, 0};
+    res.rejected.push_back(q);
+    return s.put_quarantine(std::move(q));
+  }
+  if (old.same_content(rec)) { ++res.unchanged; return; }
+  rec.version = old.version + 1;
+  s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
+  s.t.put(s.tb.id2record, be64(id), encode_record(rec));
+  s.log_change(id, rec.version);
+  if (old.deleted) ++s.count_delta[rec.category];
+  ++res.updated;
+}
+
+batch_result apply_batch(txn_state& s, const write_batch& b) {
+  batch_result res;
+  // Sorted keys walk the B-tree in order: far fewer pages touched per commit.
+  std::vector<std::uint32_t> order(b.rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](auto x, auto y) {
+    const auto &a = b.rows[x], &c = b.rows[y];
+    return std::tie(a.subject, a.category, a.record_id) < std::tie(c.subject, c.category, c.record_id);
+  });
+  for (auto i : order) apply_row(s, b.origin, b.rows[i], res);
+  for (const auto& q : b.quarantine) s.put_quarantine(q);
+  for (auto& q : res.rejected) q.at_ms = s.now;
+  return res;
+}
+
+struct job {
+  write_batch batch;
+  std::promise<batch_result> done;
+};
+
+}  // namespace
+
+struct writer::impl {
+  environment& env;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<job> queue;
+  bool stopping = false;
+  std::thread thread;
+
+  explicit impl(environment& e) : env(e), thread([this] { run(); }) {}
+
+  void run();
+  std::vector<job> take_group();
+  void commit_group(std::vector<job>& group);
+  void commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
+};
+
+std::vector<job> writer::impl::take_group() {
+  std::unique_lock lk(mu);
+  cv.wait(lk, [&] { return stopping || !queue.empty(); });
+  std::vector<job> group;
+  std::size_t rows = 0;
+  while (!queue.empty() && (group.empty() || rows + queue.front().batch.rows.size() <= max_rows_per_commit)) {
+    rows += queue.front().batch.rows.size();
+    group.push_back(std::move(queue.front()));
+    queue.pop_front();
+  }
+  return group;
+}
+
+// One transaction for all `jobs`; throws (and writes nothing) on failure.
+void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& out) {
+  auto& ei = env.internals();
+  bool durable = std::any_of(jobs.begin(), jobs.end(), [](job* j) { return j->batch.durable; });
+  // NOSYNC only for this commit: bulk imports sync once at their end.
+  check(mdb_env_set_flags(ei.env, MDB_NOSYNC, durable ? 0 : 1), "set sync mode");
+  txn t(ei.env, true);
+  txn_state s(t, ei.t);
+  out.clear();
+  for (auto* j : jobs) {
+    out.push_back(apply_batch(s, j->batch));
+    out.back().last_seq = s.next_seq - 1;
+  }
+  s.flush_counts();
+  t.commit();
+}
+
+void writer::impl::commit_group(std::vector<job>& group) {
+  std::vector<job*> all;
+  for (auto& j : group) all.push_back(&j);
+  std::vector<batch_result> results;
+  try {
+    commit(all, results);
+    for (std::size_t i = 0; i < group.size(); ++i) group[i].done.set_value(std::move(results[i]));
+    return;
+  } catch (...) {
+    if (group.size() == 1) return group[0].done.set_exception(std::current_exception());
+  }
+  // One bad batch must not fail its neighbours: retry each on its own.
+  for (auto& j : group) {
+    std::vector<job*> one{&j};
+    try {
+      commit(one, results);
+      j.done.set_value(std::move(results[0]));
+    } catch (...) {
+      j.done.set_exception(std::current_exception());
+    }
+  }
+}
+
+void writer::impl::run() {
+  for (;;) {
+    auto group = take_group();
+    if (group.empty()) return;  // stopping and drained
+    commit_group(group);
+  }
+}
+
+writer::writer(environment& env) : impl_(std::make_unique<impl>(env)) {}
+
+writer::~writer() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
+}
+
+std::future<batch_result> writer::submit(write_batch batch) {
+  job j{std::move(batch), {}};
+  auto f = j.done.get_future();
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->queue.push_back(std::move(j));
+  }
+  impl_->cv.notify_one();
+  return f;
+}
+
+}  // namespace store

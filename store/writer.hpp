@@ -1,0 +1,62 @@
+// The one batching writer. LMDB has one write lock, so every write (import,
+// later the API and sync apply) is queued here; one thread drains the queue
+// and commits whatever is waiting in one transaction, so concurrent callers
+// share the commit and its fsync (strfry's RelayWriter does the same).
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/environment.hpp"
+
+namespace store {
+
+// A validated row from an importer: fields_json is canonical already.
+struct import_row {
+  std::string category, subject, record_id, event_date, source, fields_json;
+  std::uint64_t line = 0;  // where it came from, for quarantine
+};
+
+struct quarantine_entry {
+  std::string file;
+  std::uint64_t line = 0;
+  std::string category, field, reason;
+  std::string excerpt;  // the start of the offending input
+  std::int64_t at_ms = 0;  // set by the writer
+};
+
+struct write_batch {
+  std::string origin;  // this node: the owner of imported records
+  std::vector<import_row> rows;
+  std::vector<quarantine_entry> quarantine;
+  // false: commit without fsync (a bulk import syncs once at its end via
+  // environment::sync()); true: durable before the future is ready.
+  bool durable = true;
+};
+
+struct batch_result {
+  std::uint64_t inserted = 0, updated = 0, unchanged = 0;
+  std::uint64_t last_seq = 0;            // change log position after the commit
+  std::vector<quarantine_entry> rejected;  // valid rows the store refused, now quarantined
+};
+
+class writer {
+public:
+  explicit writer(environment& env);
+  ~writer();  // drains what is queued, then stops
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+
+  // Queues a batch. The future holds the result once the batch is committed,
+  // or the store_error that prevented it (nothing of the batch is written).
+  std::future<batch_result> submit(write_batch batch);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace store

@@ -1,0 +1,36 @@
+// Helpers shared by tests: scratch directories that clean up after
+// themselves, and running the real binary.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace test {
+
+// A fresh directory under $TMPDIR, removed when the object dies.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+struct run_result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs the built credit-node binary with `args`, capturing stdout/stderr.
+run_result run_cli(const std::vector<std::string>& args);
+
+}  // namespace test
