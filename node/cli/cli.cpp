@@ -1,0 +1,74 @@
+#include "node/cli/cli.hpp"
+
+#include <cstring>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "store/environment.hpp"
+
+namespace node::cli {
+namespace {
+
+constexpr const char* usage_text =
+    "credit-node " CREDIT_NODE_VERSION " — a node of the financing credit service platform network\n"
+    "\n"
+    "usage: credit-node <command> [-c FILE] [--json] ...\n"
+    "\n"
+    "commands:\n"
+    "  init --role R --node-id ID --jurisdiction CODE --dir DIR   write a commented config and data dir\n"
+    "  import --category C FILE [--format csv|jsonl]             validated, atomic-per-batch ingest\n"
+    "  import --show-quarantine [--limit N]                      rows that were refused, and why\n"
+    "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
+    "  status                                                    node, store, counts by category\n"
+    "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
+    "  version                                                   print the version\n"
+    "\n"
+    "-c FILE defaults to /etc/credit-node/node.toml. Exit codes: 0 ok, 1 failed check or\n"
+    "some rows refused, 2 bad usage or unreadable input.\n";
+
+}  // namespace
+
+config::node_config load_config(const args& a) { return config::load(a.config_path()); }
+
+std::unique_ptr<store::environment> open_store(const config::node_config& c) {
+  return store::environment::open({c.node.data_dir, c.store.map_size_mb});
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage_text;
+    return 2;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "init") return cmd_init(argc, argv);
+    if (cmd == "import") return cmd_import(argc, argv);
+    if (cmd == "export") return cmd_export(argc, argv);
+    if (cmd == "status") return cmd_status(argc, argv);
+    if (cmd == "demo") return cmd_demo(argc, argv);
+    if (cmd == "version" || cmd == "--version") {
+      std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
+      return 0;
+    }
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+      std::cout << usage_text;
+      return 0;
+    }
+    std::cerr << "credit-node: unknown command '" << cmd << "'\n\n" << usage_text;
+    return 2;
+  } catch (const usage_error& e) {
+    std::cerr << "credit-node " << cmd << ": " << e.what() << " (see credit-node help)\n";
+    return 2;
+  } catch (const config::config_error& e) {
+    std::cerr << "credit-node " << cmd << ": the config has problems:\n" << e.what() << "\n";
+    return 2;
+  } catch (const store::store_error& e) {
+    std::cerr << "credit-node " << cmd << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "credit-node " << cmd << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace node::cli

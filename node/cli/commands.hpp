@@ -1,0 +1,30 @@
+// One function per command; shared helpers for loading config and store.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "node/cli/args.hpp"
+#include "store/environment.hpp"
+
+namespace node::cli {
+
+int cmd_init(int argc, char** argv);
+int cmd_import(int argc, char** argv);
+int cmd_export(int argc, char** argv);
+int cmd_status(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
+
+// Writes the config and creates the directories it names (init and demo).
+config::node_config init_node(config::init_params p, const std::optional<std::string>& cfg_file);
+
+// Prints `status` for an open store, as text or JSON.
+void print_status(const config::node_config& cfg, store::environment& env, bool as_json);
+
+// Loads the config named by -c (throws config::config_error / runtime_error).
+config::node_config load_config(const args& a);
+std::unique_ptr<store::environment> open_store(const config::node_config& c);
+
+}  // namespace node::cli

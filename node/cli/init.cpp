@@ -1,0 +1,83 @@
+// `credit-node init`: a commented config and the directories it names.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "store/model/validate.hpp"
+
+namespace node::cli {
+namespace {
+
+void make_private_dir(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::create_directories(p, ec);
+  if (ec) throw std::runtime_error("cannot create " + p.string() + ": " + ec.message());
+  // 0700: the store and keys are readable by the service user only.
+  if (::chmod(p.c_str(), 0700) != 0)
+    throw std::runtime_error("cannot set mode 0700 on " + p.string() + ": " + std::strerror(errno));
+}
+
+// O_EXCL: never overwrite an operator's edited config.
+void write_new_file(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0 && errno == EEXIST)
+    throw usage_error(path + " already exists; remove it or choose another --dir / -c");
+  if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+  auto n = ::write(fd, text.data(), text.size());
+  bool ok = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+}
+
+void check_value(const std::string& opt, const std::string& reason) {
+  if (!reason.empty()) throw usage_error(opt + ": " + reason);
+}
+
+}  // namespace
+
+config::node_config init_node(config::init_params p, const std::optional<std::string>& cfg_file) {
+  check_value("--role", config::check_role(p.role));
+  check_value("--node-id", config::check_node_id(p.node_id));
+  check_value("--jurisdiction", config::check_division(p.jurisdiction));
+  std::filesystem::path dir = std::filesystem::absolute(p.dir);
+  p.dir = dir.string();
+  std::string cfg_path = cfg_file.value_or((dir / "node.toml").string());
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  write_new_file(cfg_path, config::render_initial(p));
+  auto cfg = config::load(cfg_path);  // what we wrote must read back
+  make_private_dir(cfg.node.data_dir);
+  make_private_dir(std::filesystem::path(cfg.tls.key).parent_path());
+  return cfg;
+}
+
+int cmd_init(int argc, char** argv) {
+  auto a = parse(argc, argv, 2, {{}, {"--role", "--node-id", "--jurisdiction", "--dir"}, 0});
+  config::init_params p{a.require("--role"), a.require("--node-id"), a.require("--jurisdiction"),
+                        a.require("--dir")};
+  auto cfg = init_node(p, a.get("-c"));
+  const std::string& cfg_path = cfg.source_path;
+  if (a.has("--json")) {
+    std::string o = "{\"config\":";
+    store::model::append_json_string(o, cfg_path);
+    o += ",\"data_dir\":";
+    store::model::append_json_string(o, cfg.node.data_dir);
+    std::cout << o << "}\n";
+    return 0;
+  }
+  std::cout << "wrote " << cfg_path << " (node " << p.node_id << ", " << p.role << ", jurisdiction "
+            << p.jurisdiction << ")\n"
+            << "data directory " << cfg.node.data_dir << " (mode 0700)\n"
+            << "next: review the config, then import data:\n"
+            << "  credit-node import -c " << cfg_path << " --category tax FILE.csv\n";
+  return 0;
+}
+
+}  // namespace node::cli

@@ -1,0 +1,86 @@
+// `credit-node status`: what this node is and holds. Sync state (peers,
+// cursors, lag) joins it with the sync issue; the JSON keys PRODUCT.md names
+// are already here so scripts can rely on them.
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "store/reader.hpp"
+
+namespace node::cli {
+namespace {
+
+namespace json = boost::json;
+
+json::object upstream_json(const config::node_config& cfg) {
+  json::object up;
+  if (!cfg.upstream) {
+    up["state"] = "none";  // the national node, or a standalone one
+    up["reasons"] = json::array{cfg.node.role == "national" ? "national node: no parent"
+                                                            : "no [upstream] in the config"};
+    return up;
+  }
+  up["url"] = cfg.upstream->url;
+  up["node_id"] = cfg.upstream->node_id;
+  up["state"] = "unreachable";
+  up["reasons"] = json::array{"this version does not sync yet"};
+  return up;
+}
+
+json::object status_json(const config::node_config& cfg, store::environment& env) {
+  store::reader rd(env);
+  auto st = rd.stats();
+  json::object by_cat;
+  for (const auto& [cat, n] : st.by_category) by_cat[cat] = n;
+  return {
+      {"node", {{"id", cfg.node.id}, {"role", cfg.node.role}, {"jurisdiction", cfg.node.jurisdiction},
+                {"version", CREDIT_NODE_VERSION}}},
+      {"store", {{"dir", env.dir()}, {"instance_id", env.instance_id()},
+                 {"schema_version", env.schema_version()}, {"last_seq", st.last_seq}}},
+      {"records", {{"total", st.total}, {"by_category", by_cat}}},
+      {"quarantine", {{"count", st.quarantined}}},
+      {"upstream", upstream_json(cfg)},
+      {"children", json::array{}},
+  };
+}
+
+void print_human(const json::object& s) {
+  auto str = [](const json::value& v) { return std::string(v.as_string()); };
+  const auto& node = s.at("node").as_object();
+  const auto& store = s.at("store").as_object();
+  const auto& recs = s.at("records").as_object();
+  const auto& up = s.at("upstream").as_object();
+  std::printf("node        %s (%s, jurisdiction %s, credit-node %s)\n", str(node.at("id")).c_str(),
+              str(node.at("role")).c_str(), str(node.at("jurisdiction")).c_str(),
+              str(node.at("version")).c_str());
+  std::printf("store       %s (format %lld, instance %s, %lld changes)\n", str(store.at("dir")).c_str(),
+              (long long)store.at("schema_version").to_number<long long>(),
+              str(store.at("instance_id")).c_str(), (long long)store.at("last_seq").to_number<long long>());
+  std::printf("records     %lld\n", (long long)recs.at("total").to_number<long long>());
+  for (const auto& [cat, n] : recs.at("by_category").as_object())
+    std::printf("  %-20s %lld\n", std::string(cat).c_str(), (long long)n.to_number<long long>());
+  std::printf("quarantine  %lld rows\n", (long long)s.at("quarantine").at("count").to_number<long long>());
+  std::printf("upstream    %s", str(up.at("state")).c_str());
+  for (const auto& r : up.at("reasons").as_array()) std::printf(" — %s", str(r).c_str());
+  std::printf("\n");
+}
+
+}  // namespace
+
+int cmd_status(int argc, char** argv) {
+  auto a = parse(argc, argv, 2, {{}, {}, 0});
+  auto cfg = load_config(a);
+  auto env = open_store(cfg);
+  print_status(cfg, *env, a.has("--json"));
+  return 0;
+}
+
+void print_status(const config::node_config& cfg, store::environment& env, bool as_json) {
+  auto s = status_json(cfg, env);
+  if (as_json) std::cout << json::serialize(s) << "\n";
+  else print_human(s);
+}
+
+}  // namespace node::cli

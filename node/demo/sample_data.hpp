@@ -1,0 +1,25 @@
+// Realistic synthetic data for the demo and the benchmarks: enterprises with
+// valid credit codes across divisions, and CSV rows for every local category.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace node::demo {
+
+// `n` distinct valid codes spread over `divisions` (6-digit codes).
+std::vector<std::string> make_enterprises(std::size_t n, const std::vector<std::string>& divisions,
+                                          std::mt19937_64& rng);
+
+// The categories a local platform collects (PRODUCT.md §1).
+const std::vector<std::string>& local_categories();
+
+// Writes a CSV header and `rows` rows of `category` about the given
+// enterprises (cycling through them). Record ids are unique per subject.
+void write_csv(std::ostream& out, const std::string& category,
+               const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng);
+
+}  // namespace node::demo

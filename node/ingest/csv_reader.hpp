@@ -1,0 +1,48 @@
+// RFC 4180 CSV, one record at a time: quoted fields may hold commas, quotes
+// ("") and newlines; CRLF or LF line ends; a UTF-8 BOM at the start is
+// skipped. A record longer than the limit is an error for that record, not
+// an allocation: the reader skips to the next line and goes on.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/ingest/line_source.hpp"
+
+namespace node::ingest {
+
+class csv_reader {
+public:
+  csv_reader(byte_source& src, std::size_t max_record_bytes);
+
+  enum class status { ok, eof, error };
+  // Reads the next non-blank record. On ok, fields() holds it (views valid
+  // until the next call). On error, error() says why and the reader has
+  // already moved past the bad record.
+  status next();
+
+  const std::vector<std::string_view>& fields() const { return fields_; }
+  const std::string& error() const { return error_; }
+  std::uint64_t line() const { return record_line_; }  // first line of the record
+  const std::string& excerpt() const { return excerpt_; }  // its first bytes, raw
+
+private:
+  status parse_record();
+  status fail(std::string why);
+  void skip_line();
+  int take();  // next byte, counting lines and the record's size
+
+  byte_source& src_;
+  std::size_t max_;
+  std::string arena_;
+  std::vector<std::size_t> ends_;
+  std::vector<std::string_view> fields_;
+  std::string error_, excerpt_;
+  std::uint64_t line_ = 1, record_line_ = 0;
+  std::size_t record_bytes_ = 0;
+  bool first_ = true;
+};
+
+}  // namespace node::ingest

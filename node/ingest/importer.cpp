@@ -1,0 +1,257 @@
+#include "node/ingest/importer.hpp"
+
+#include <deque>
+#include <future>
+#include <stdexcept>
+
+#include "node/ingest/csv_reader.hpp"
+#include "node/ingest/jsonl_reader.hpp"
+#include "store/model/category.hpp"
+#include "store/model/validate.hpp"
+
+namespace node::ingest {
+namespace {
+
+using store::model::raw_row;
+using store::model::raw_value;
+
+// Collects rows into batches and keeps at most two in the writer's hands.
+class pipeline {
+public:
+  pipeline(store::environment& env, const import_options& opt, import_report& rep)
+      : env_(env), w_(env), opt_(opt), rep_(rep) {
+    cur_.origin = opt.origin;
+    cur_.durable = false;  // one fsync at the end instead of one per batch
+  }
+
+  void good(store::import_row row) {
+    cur_.rows.push_back(std::move(row));
+    if (cur_.rows.size() >= opt_.batch_rows) submit();
+  }
+
+  void bad(std::uint64_t line, std::string field, std::string reason, std::string excerpt) {
+    store::quarantine_entry q{opt_.path, line, opt_.category, std::move(field), std::move(reason),
+                              std::move(excerpt), 0};
+    ++rep_.quarantined;
+    if (opt_.on_bad) opt_.on_bad(q);
+    cur_.quarantine.push_back(std::move(q));
+    if (cur_.quarantine.size() >= opt_.batch_rows) submit();
+  }
+
+  void finish() {
+    if (!cur_.rows.empty() || !cur_.quarantine.empty()) submit();
+    while (!inflight_.empty()) collect();
+    env_.sync();  // durable once, at the end
+  }
+
+  // On a fatal error mid-file: what was submitted still lands.
+  void drain() noexcept {
+    try {
+      while (!inflight_.empty()) collect();
+      env_.sync();
+    } catch (...) {
+    }
+  }
+
+private:
+  void submit() {
+    inflight_.push_back(w_.submit(std::move(cur_)));
+    cur_ = {};
+    cur_.origin = opt_.origin;
+    cur_.durable = false;
+    while (inflight_.size() > 1) collect();
+  }
+
+  void collect() {
+    auto r = inflight_.front().get();
+    inflight_.pop_front();
+    rep_.inserted += r.inserted;
+    rep_.updated += r.updated;
+    rep_.unchanged += r.unchanged;
+    for (auto& q : r.rejected) {
+      q.file = opt_.path;
+      ++rep_.quarantined;
+      if (opt_.on_bad) opt_.on_bad(q);
+    }
+  }
+
+  store::environment& env_;
+  store::writer w_;
+  const import_options& opt_;
+  import_report& rep_;
+  store::write_batch cur_;
+  std::deque<std::future<store::batch_result>> inflight_;
+};
+
+store::import_row to_import_row(const std::string& category, const raw_row& r, std::string fields,
+                                std::uint64_t line) {
+  return {category, std::string(r.subject), std::string(r.record_id), std::string(r.event_date),
+          std::string(r.source), std::move(fields), line};
+}
+
+// Where each CSV column goes.
+struct column_map {
+  enum role : std::uint8_t { subject, record_id, event_date, source, field };
+  std::vector<role> roles;
+  std::vector<std::string> names;
+};
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Header problems make the whole file unreadable: nothing goes in.
+std::string map_header(const std::vector<std::string_view>& header,
+                       const store::model::category_def& cat, column_map& m) {
+  static const char* fixed[] = {"subject", "record_id", "event_date", "source"};
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    std::string name = trim(header[i]);
+    if (auto e = store::model::check_utf8(name); !e.empty()) return "header column " + std::to_string(i + 1) + ": " + e;
+    for (const auto& n : m.names)
+      if (n == name) return "header names column '" + name + "' twice";
+    auto role = column_map::field;
+    for (int r = 0; r < 4; ++r)
+      if (name == fixed[r]) role = static_cast<column_map::role>(r);
+    if (role == column_map::field && !cat.find(name)) {
+      std::string allowed = "subject, record_id, event_date, source";
+      for (const auto& f : cat.fields) allowed += ", " + f.name;
+      return "unknown column '" + name + "' for category '" + cat.name + "'; expected columns: " + allowed;
+    }
+    m.roles.push_back(role);
+    m.names.push_back(std::move(name));
+  }
+  auto has = [&](const std::string& n) { for (auto& x : m.names) if (x == n) return true; return false; };
+  for (auto* f : fixed)
+    if (!has(f)) return std::string("header lacks the required column '") + f + "'";
+  for (const auto& f : cat.fields)
+    if (f.required && !has(f.name)) return "header lacks the required column '" + f.name + "'";
+  return {};
+}
+
+void fill_row(const column_map& m, const std::vector<std::string_view>& cells, raw_row& r) {
+  r.fields.clear();
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    switch (m.roles[i]) {
+      case column_map::subject: r.subject = cells[i]; break;
+      case column_map::record_id: r.record_id = cells[i]; break;
+      case column_map::event_date: r.event_date = cells[i]; break;
+      case column_map::source: r.source = cells[i]; break;
+      case column_map::field: r.fields.emplace_back(m.names[i], raw_value{raw_value::kind::string, cells[i]});
+    }
+  }
+}
+
+struct context {
+  const import_options& opt;
+  const store::model::category_def& cat;
+  const store::model::uscc_policy& codes;
+  import_report& rep;
+  pipeline& pipe;
+  byte_source& src;
+
+  void progress() {
+    if (opt.on_progress && rep.rows % 65536 == 0) opt.on_progress(rep.rows, src.consumed(), src.size());
+  }
+  void handle(const raw_row& row, std::uint64_t line, const std::string& excerpt, std::string& json) {
+    ++rep.rows;
+    if (auto e = store::model::validate_row(cat, codes, row, json))
+      pipe.bad(line, e->field, e->reason, excerpt);
+    else
+      pipe.good(to_import_row(cat.name, row, json, line));
+    progress();
+  }
+};
+
+void read_csv(context& ctx) {
+  csv_reader rd(ctx.src, ctx.opt.max_record_bytes);
+  auto s = rd.next();
+  if (s == csv_reader::status::eof)
+    throw std::invalid_argument("file is empty; expected a header row (subject,record_id,event_date,source,…)");
+  if (s == csv_reader::status::error) throw std::invalid_argument("header: " + rd.error());
+  column_map m;
+  if (auto e = map_header(rd.fields(), ctx.cat, m); !e.empty()) throw std::invalid_argument(e);
+  raw_row row;
+  std::string json;
+  while ((s = rd.next()) != csv_reader::status::eof) {
+    if (s == csv_reader::status::error) {
+      ++ctx.rep.rows;
+      ctx.pipe.bad(rd.line(), "line", rd.error(), rd.excerpt());
+      continue;
+    }
+    if (rd.fields().size() != m.roles.size()) {
+      ++ctx.rep.rows;
+      ctx.pipe.bad(rd.line(), "line", "has " + std::to_string(rd.fields().size()) +
+                   " columns, the header has " + std::to_string(m.roles.size()), rd.excerpt());
+      continue;
+    }
+    fill_row(m, rd.fields(), row);
+    ctx.handle(row, rd.line(), rd.excerpt(), json);
+  }
+}
+
+void read_jsonl(context& ctx) {
+  jsonl_reader rd(ctx.src, ctx.opt.max_record_bytes);
+  std::string json;
+  bool any = false;
+  for (auto s = rd.next(); s != jsonl_reader::status::eof; s = rd.next()) {
+    any = true;
+    if (s == jsonl_reader::status::error) {
+      ++ctx.rep.rows;
+      ctx.pipe.bad(rd.line(), rd.error().field, rd.error().reason, rd.excerpt());
+      continue;
+    }
+    ctx.handle(rd.row(), rd.line(), rd.excerpt(), json);
+  }
+  if (!any) throw std::invalid_argument("file is empty; expected one JSON object per line");
+}
+
+file_format detect(const import_options& opt, byte_source& src) {
+  if (opt.format != file_format::automatic) return opt.format;
+  const auto& p = opt.path;
+  auto ends = [&](std::string_view ext) { return p.size() >= ext.size() && p.compare(p.size() - ext.size(), ext.size(), ext) == 0; };
+  if (ends(".csv")) return file_format::csv;
+  if (ends(".jsonl") || ends(".ndjson") || ends(".json")) return file_format::jsonl;
+  return src.peek() == '{' ? file_format::jsonl : file_format::csv;
+}
+
+}  // namespace
+
+import_report run_import(store::environment& env, const import_options& opt) {
+  import_report rep;
+  const auto* cat = store::model::category_registry::builtin().find(opt.category);
+  if (!cat) {
+    rep.fatal = "unknown category '" + opt.category + "'; known: " + store::model::category_registry::builtin().names();
+    return rep;
+  }
+  std::unique_ptr<byte_source> src;
+  try {
+    src = std::make_unique<byte_source>(opt.path);
+  } catch (const std::exception& e) {
+    rep.fatal = e.what();
+    return rep;
+  }
+  store::model::uscc_policy no_legacy;
+  pipeline pipe(env, opt, rep);
+  context ctx{opt, *cat, opt.codes ? *opt.codes : no_legacy, rep, pipe, *src};
+  try {
+    if (detect(opt, *src) == file_format::csv) read_csv(ctx);
+    else read_jsonl(ctx);
+  } catch (const std::invalid_argument& e) {  // the file as a whole is unusable
+    rep = {};
+    rep.fatal = opt.path + ": " + e.what();
+    return rep;
+  } catch (const store::store_error&) {
+    throw;  // disk full and the like: the operator must act, not retry the row
+  } catch (const std::runtime_error& e) {  // read error mid-file
+    pipe.drain();
+    rep.fatal = std::string(e.what()) + "; rows before it were kept: import the file again when it is readable";
+    return rep;
+  }
+  pipe.finish();
+  return rep;
+}
+
+}  // namespace node::ingest
