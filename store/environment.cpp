@@ -1,6 +1,8 @@
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -45,6 +47,15 @@ void txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigne
   MDB_val k = to_val(key), v = to_val(value);
   check(mdb_put(t_, dbi, &k, &v, flags), "write");
 }
+std::optional<std::string_view> txn::put_if_absent(MDB_dbi dbi, std::string_view key,
+                                                   std::string_view value) {
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_put(t_, dbi, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return to_sv(v);  // LMDB hands back the existing value
+  check(rc, "write");
+  return std::nullopt;
+}
+
 std::optional<std::string> txn::last_key(MDB_dbi dbi) const {
   cursor c(*this, dbi);
   std::string_view k, v;
@@ -119,6 +130,29 @@ tables open_tables(MDB_txn* t) {
   return tb;
 }
 
+namespace {
+
+// LMDB 0.9 does not tell where it mapped the file (me_mapaddr is only set
+// with MDB_FIXEDMAP), so find the mapping of data.mdb's inode in
+// /proc/self/maps. Null when not found: releasing is then a no-op.
+void* find_map_address(const std::string& dir) {
+  struct stat st{};
+  if (::stat((dir + "/data.mdb").c_str(), &st) != 0) return nullptr;
+  std::FILE* f = std::fopen("/proc/self/maps", "r");
+  if (!f) return nullptr;
+  char line[4096];
+  void* found = nullptr;
+  while (!found && std::fgets(line, sizeof line, f)) {
+    unsigned long start = 0, end = 0, inode = 0;
+    if (std::sscanf(line, "%lx-%lx %*s %*s %*s %lu", &start, &end, &inode) == 3 && inode == st.st_ino)
+      found = reinterpret_cast<void*>(start);
+  }
+  std::fclose(f);
+  return found;
+}
+
+}  // namespace
+
 std::unique_ptr<environment> environment::open(const open_options& opt) {
   make_dir_0700(opt.dir);
   std::unique_ptr<environment> e(new environment);
@@ -136,6 +170,7 @@ std::unique_ptr<environment> environment::open(const open_options& opt) {
     env = nullptr;
     throw_lmdb(rc, "open " + opt.dir);
   }
+  e->impl_->map = find_map_address(opt.dir);
   const auto& migs = opt.migrations ? *opt.migrations : builtin_migrations();
   e->prepare(migs);
   return e;
@@ -143,6 +178,16 @@ std::unique_ptr<environment> environment::open(const open_options& opt) {
 
 environment::~environment() {
   if (impl_ && impl_->env) mdb_env_close(impl_->env);
+}
+
+void environment::release_mapped_pages() {
+  if (!impl_->map) return;
+  MDB_envinfo info;
+  MDB_stat st;
+  check(mdb_env_info(impl_->env, &info), "read environment info");
+  check(mdb_env_stat(impl_->env, &st), "read environment stats");
+  std::size_t used = (info.me_last_pgno + 1) * st.ms_psize;
+  ::madvise(impl_->map, used, MADV_DONTNEED);  // advisory: failure costs only memory
 }
 
 void environment::sync() { check(mdb_env_sync(impl_->env, 1), "sync to disk"); }

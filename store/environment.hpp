@@ -53,6 +53,13 @@ public:
   // Flushes everything committed so far to disk (after non-durable commits).
   void sync();
 
+  // Drops this process's page-table mappings of the store file. The pages
+  // stay in the kernel's page cache; the next read maps them again. A bulk
+  // import calls it between commits: otherwise every page the kernel maps
+  // around a random index lookup ("fault-around") counts as resident, and
+  // a large import looks like it holds the whole store in memory.
+  void release_mapped_pages();
+
   struct impl;
   impl& internals() { return *impl_; }
 

@@ -25,6 +25,7 @@ struct tables {
 
 struct environment::impl {
   MDB_env* env = nullptr;
+  void* map = nullptr;  // where data.mdb is mapped (see release_mapped_pages)
   tables t;
 };
 
@@ -53,6 +54,9 @@ public:
   MDB_txn* get() const { return t_; }
   std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
   void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  // Puts only if `key` is absent (one B-tree search); otherwise leaves it and
+  // returns the value already there.
+  std::optional<std::string_view> put_if_absent(MDB_dbi dbi, std::string_view key, std::string_view value);
   std::optional<std::string> last_key(MDB_dbi dbi) const;
 
 private:

@@ -4,14 +4,48 @@
 
 namespace store {
 
+namespace {
+
+void put_be(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void put_str(std::string& out, std::string_view s, int len_bytes) {
+  if (s.size() >> (8 * len_bytes)) throw codec_error("value string too long for its field");
+  put_be(out, s.size(), len_bytes);
+  out += s;
+}
+
+}  // namespace
+
+void encode_record_into(std::string& out, bool deleted, std::uint64_t version,
+                        std::int64_t ingested_at_ms, std::string_view origin,
+                        std::string_view category, std::string_view subject,
+                        std::string_view record_id, std::string_view event_date,
+                        std::string_view source, std::string_view fields_json) {
+  out.clear();
+  out += static_cast<char>(record_format_v1);
+  out += static_cast<char>(deleted ? 1 : 0);
+  put_be(out, version, 8);
+  put_be(out, static_cast<std::uint64_t>(ingested_at_ms), 8);
+  for (auto part : {origin, category, subject, record_id, event_date, source}) put_str(out, part, 2);
+  put_str(out, fields_json, 4);
+}
+
+std::string encode_record_parts(bool deleted, std::uint64_t version, std::int64_t ingested_at_ms,
+                                std::string_view origin, std::string_view category,
+                                std::string_view subject, std::string_view record_id,
+                                std::string_view event_date, std::string_view source,
+                                std::string_view fields_json) {
+  std::string out;
+  encode_record_into(out, deleted, version, ingested_at_ms, origin, category, subject, record_id,
+                     event_date, source, fields_json);
+  return out;
+}
+
 std::string encode_record(const model::record& r) {
-  key_writer w;
-  w.reserve(64 + r.category.size() + r.subject.size() + r.record_id.size() + r.origin.size() +
-            r.source.size() + r.fields_json.size());
-  w.u8(record_format_v1).u8(r.deleted ? 1 : 0).u64(r.version).i64(r.ingested_at_ms);
-  w.str16(r.origin).str16(r.category).str16(r.subject).str16(r.record_id);
-  w.str16(r.event_date).str16(r.source).blob32(r.fields_json);
-  return w.take();
+  return encode_record_parts(r.deleted, r.version, r.ingested_at_ms, r.origin, r.category, r.subject,
+                             r.record_id, r.event_date, r.source, r.fields_json);
 }
 
 model::record decode_record(std::string_view v) {

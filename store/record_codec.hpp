@@ -14,6 +14,18 @@ constexpr std::uint8_t record_format_v1 = 1;
 constexpr std::uint8_t change_format_v1 = 1;
 
 std::string encode_record(const model::record& r);
+// The same layout from parts, so a writer can encode without building a record.
+std::string encode_record_parts(bool deleted, std::uint64_t version, std::int64_t ingested_at_ms,
+                                std::string_view origin, std::string_view category,
+                                std::string_view subject, std::string_view record_id,
+                                std::string_view event_date, std::string_view source,
+                                std::string_view fields_json);
+// Same, into `out` (its memory reused: the writer encodes a million rows).
+void encode_record_into(std::string& out, bool deleted, std::uint64_t version,
+                        std::int64_t ingested_at_ms, std::string_view origin,
+                        std::string_view category, std::string_view subject,
+                        std::string_view record_id, std::string_view event_date,
+                        std::string_view source, std::string_view fields_json);
 model::record decode_record(std::string_view v);  // throws codec_error
 
 // subject2id key: subject first, so all of a subject's records are one

@@ -6,8 +6,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <numeric>
 #include <thread>
+
+#include <pthread.h>
 
 #include "store/key_codec.hpp"
 #include "store/lmdb_env.hpp"
@@ -50,6 +51,7 @@ struct txn_state {
   std::uint64_t next_id, next_seq, next_q;
   std::int64_t now;
   std::map<std::string, std::int64_t> count_delta;
+  std::string scratch;  // value encoding buffer, reused for every row
 
   txn_state(txn& tx, tables& tabs)
       : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),
@@ -72,69 +74,60 @@ struct txn_state {
   }
 };
 
-// Copies rather than moves: a failed group commit retries the same batch.
-model::record make_record(const std::string& origin, const import_row& row, std::int64_t now) {
-  model::record r;
-  r.category = row.category;
-  r.subject = row.subject;
-  r.record_id = row.record_id;
-  r.origin = origin;
-  r.version = 1;
-  r.event_date = row.event_date;
-  r.source = row.source;
-  r.ingested_at_ms = now;
-  r.fields_json = row.fields_json;
-  return r;
+const std::string& encode_row(txn_state& s, const std::string& origin, const import_row& row,
+                              std::uint64_t version) {
+  encode_record_into(s.scratch, false, version, s.now, origin, row.category, row.subject,
+                     row.record_id, row.event_date, row.source, row.fields_json);
+  return s.scratch;
 }
 
-void insert_new(txn_state& s, const std::string& key, model::record& rec, batch_result& res) {
-  std::uint64_t id = s.next_id++;
-  s.t.put(s.tb.id2record, be64(id), encode_record(rec), MDB_APPEND);
-  s.t.put(s.tb.subject2id, key, be64(id));
-  s.log_change(id, rec.version);
-  ++s.count_delta[rec.category];
+bool same_content(const model::record& old, const import_row& row) {
+  return !old.deleted && old.event_date == row.event_date && old.source == row.source &&
+         old.fields_json == row.fields_json;
+}
+
+// The subject index already points at `id`; the record goes on the end.
+void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
+                const import_row& row, batch_result& res) {
+  ++s.next_id;
+  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, 1), MDB_APPEND);
+  s.log_change(id, 1);
+  ++s.count_delta[row.category];
   ++res.inserted;
 }
 
 // An owner's re-import: same content is no change; new content is the next
-// version, and the old one moves to history.
-void apply_row(txn_state& s, const std::string& origin, const import_row& row, batch_result& res) {
-  std::string key = subject_key(row.subject, row.category, row.record_id);
-  auto line = row.line;
-  model::record rec = make_record(origin, row, s.now);
-  auto idv = s.t.get(s.tb.subject2id, key);
-  if (!idv) return insert_new(s, key, rec, res);
+// version, and the old one moves to history. Rows are only read, never
+// moved from: a failed group commit retries the same batch.
+void apply_row(txn_state& s, const std::string& origin, const import_row& row,
+               const std::string& key, batch_result& res) {
+  // One search: claims the next id for a new key, or finds the existing id.
+  auto idv = s.t.put_if_absent(s.tb.subject2id, key, be64(s.next_id));
+  if (!idv) return insert_new(s, origin, s.next_id, row, res);
   std::uint64_t id = read_be64(*idv);
   auto cur = s.t.get(s.tb.id2record, be64(id));
   if (!cur) throw store_error("store: subject index points at missing record id " + std::to_string(id));
   std::string old_value(*cur);  // views die with the next put
   model::record old = decode_record(old_value);
   if (old.origin != origin) {
-    quarantine_entry q{"", line, rec.category, "record_id",
+    quarantine_entry q{"", row.line, row.category, "record_id",
                        "record is owned by node '" + old.origin +
-                           "'; only its owner changes it (file an objection there)", rec.record_id, 0};
+                           "'; only its owner changes it (file an objection there)", row.record_id, 0};
     res.rejected.push_back(q);
     return s.put_quarantine(std::move(q));
   }
-  if (old.same_content(rec)) { ++res.unchanged; return; }
-  rec.version = old.version + 1;
+  if (same_content(old, row)) { ++res.unchanged; return; }
   s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
-  s.t.put(s.tb.id2record, be64(id), encode_record(rec));
-  s.log_change(id, rec.version);
-  if (old.deleted) ++s.count_delta[rec.category];
+  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, old.version + 1));
+  s.log_change(id, old.version + 1);
+  if (old.deleted) ++s.count_delta[row.category];
   ++res.updated;
 }
 
-batch_result apply_batch(txn_state& s, const write_batch& b) {
+batch_result apply_batch(txn_state& s, write_batch& b) {
   batch_result res;
-  // Sorted keys walk the B-tree in order: far fewer pages touched per commit.
-  std::vector<std::uint32_t> order(b.rows.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](auto x, auto y) {
-    const auto &a = b.rows[x], &c = b.rows[y];
-    return std::tie(a.subject, a.category, a.record_id) < std::tie(c.subject, c.category, c.record_id);
-  });
-  for (auto i : order) apply_row(s, b.origin, b.rows[i], res);
+  if (b.order.size() != b.rows.size()) b.order = key_order(b.rows);
+  for (auto i : b.order) apply_row(s, b.origin, b.rows[i], b.rows[i].key, res);
   for (const auto& q : b.quarantine) s.put_quarantine(q);
   for (auto& q : res.rejected) q.at_ms = s.now;
   return res;
@@ -146,6 +139,30 @@ struct job {
 };
 
 }  // namespace
+
+void import_row::make_key() {
+  key.clear();
+  for (auto part : {std::string_view(subject), std::string_view(category), std::string_view(record_id)}) {
+    if (part.size() > 0xff) throw codec_error("key component longer than 255 bytes");
+    key += static_cast<char>(part.size());
+    key += part;
+  }
+}
+
+std::vector<std::uint32_t> key_order(std::vector<import_row>& rows) {
+  std::vector<std::uint32_t> order(rows.size());
+  for (std::uint32_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].key.empty()) rows[i].make_key();
+    order[i] = i;
+  }
+  // Indexes, not rows, are moved; the index breaks ties, so equal keys keep
+  // file order and a later row of the same record wins.
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    int c = rows[x].key.compare(rows[y].key);
+    return c < 0 || (c == 0 && x < y);
+  });
+  return order;
+}
 
 struct writer::impl {
   environment& env;
@@ -191,6 +208,8 @@ void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& ou
   }
   s.flush_counts();
   t.commit();
+  for (std::size_t i = 0; i < jobs.size(); ++i) out[i].recycled = std::move(jobs[i]->batch.rows);
+  if (!durable) env.release_mapped_pages();  // bulk import: keep resident memory bounded
 }
 
 void writer::impl::commit_group(std::vector<job>& group) {
@@ -217,6 +236,7 @@ void writer::impl::commit_group(std::vector<job>& group) {
 }
 
 void writer::impl::run() {
+  pthread_setname_np(pthread_self(), "cn-writer");  // visible in top -H and perf
   for (;;) {
     auto group = take_group();
     if (group.empty()) return;  // stopping and drained

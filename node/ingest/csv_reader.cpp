@@ -2,28 +2,48 @@
 
 namespace node::ingest {
 namespace {
+
 constexpr std::size_t excerpt_bytes = 120;
+
+// Length of the run of bytes needing no special handling in an unquoted field.
+std::size_t plain_run(std::string_view w) {
+  std::size_t i = 0;
+  while (i < w.size()) {
+    char c = w[i];
+    if (c == ',' || c == '\n' || c == '\r' || c == '"') break;
+    ++i;
+  }
+  return i;
 }
+
+}  // namespace
 
 csv_reader::csv_reader(byte_source& src, std::size_t max_record_bytes)
     : src_(src), max_(max_record_bytes) {}
 
 int csv_reader::take() {
   int c = src_.get();
-  if (c < 0) return c;
   if (c == '\n') ++line_;
-  ++record_bytes_;
-  if (excerpt_.size() < excerpt_bytes && c != '\n' && c != '\r') excerpt_ += static_cast<char>(c);
+  if (c >= 0) ++record_bytes_;
   return c;
 }
 
 void csv_reader::skip_line() {
-  for (int c = src_.get(); c >= 0; c = src_.get())
-    if (c == '\n') { ++line_; return; }
+  for (auto w = src_.window(); !w.empty(); w = src_.window()) {
+    auto nl = w.find('\n');
+    if (nl != std::string_view::npos) {
+      src_.advance(nl + 1);
+      ++line_;
+      return;
+    }
+    src_.advance(w.size());
+  }
 }
 
 csv_reader::status csv_reader::fail(std::string why) {
   error_ = std::move(why);
+  // The start of what was read, for the quarantine entry.
+  excerpt_ = arena_.substr(0, excerpt_bytes);
   return status::error;
 }
 
@@ -48,6 +68,32 @@ csv_reader::status csv_reader::next() {
   }
 }
 
+// Appends a quoted field's content up to its closing quote. Returns false at
+// end of file or when the record grows past the limit.
+bool csv_reader::scan_quoted() {
+  for (;;) {
+    auto w = src_.window();
+    if (w.empty() || record_bytes_ > max_) return false;
+    auto q = w.find('"');
+    auto span = w.substr(0, q == std::string_view::npos ? w.size() : q);
+    for (char c : span) line_ += c == '\n';
+    arena_.append(span);
+    record_bytes_ += span.size();
+    src_.advance(span.size());
+    if (q == std::string_view::npos) continue;
+    take();  // the quote
+    if (src_.peek() != '"') return true;
+    take();
+    arena_ += '"';
+  }
+}
+
+csv_reader::status csv_reader::too_long() {
+  skip_line();  // resume at the next line
+  return fail("record is longer than " + std::to_string(max_) +
+              " bytes (limit [import] max_record_bytes); an unclosed quote can cause this");
+}
+
 csv_reader::status csv_reader::parse_record() {
   arena_.clear();
   ends_.clear();
@@ -57,40 +103,37 @@ csv_reader::status csv_reader::parse_record() {
   record_bytes_ = 0;
   record_line_ = line_;
   if (src_.peek() < 0) return status::eof;
-  enum { start, plain, quoted, after_quote } st = start;
-  int c = 0;
-  for (;;) {
-    if (record_bytes_ > max_) {
-      if (c != '\n') skip_line();  // resume at the next line
-      return fail("record is longer than " + std::to_string(max_) +
-                  " bytes (limit [import] max_record_bytes); an unclosed quote can cause this");
+  for (;;) {  // one field per turn
+    if (src_.peek() == '"') {
+      take();
+      if (!scan_quoted()) {
+        if (record_bytes_ > max_) return too_long();
+        return fail("quoted field is not closed before the end of the file");
+      }
+      int c = src_.peek();
+      if (c >= 0 && c != ',' && c != '\n' && c != '\r') {
+        skip_line();
+        return fail("text after a closing quote (a quote inside a field must be doubled: \"\")");
+      }
+    } else {
+      for (auto w = src_.window(); !w.empty(); w = src_.window()) {
+        auto n = plain_run(w);
+        arena_.append(w.data(), n);
+        record_bytes_ += n;
+        src_.advance(n);
+        if (n < w.size() || record_bytes_ > max_) break;
+      }
+      if (record_bytes_ > max_) return too_long();
+      if (src_.peek() == '"') {
+        skip_line();
+        return fail("quote inside an unquoted field (quote the whole field and double the quote)");
+      }
     }
-    c = take();
-    if (st == quoted) {
-      if (c < 0) return fail("quoted field is not closed before the end of the file");
-      if (c == '"') {
-        if (src_.peek() == '"') { take(); arena_ += '"'; }
-        else st = after_quote;
-      } else arena_ += static_cast<char>(c);
-      continue;
-    }
+    ends_.push_back(arena_.size());
+    int c = take();
     if (c == '\r' && src_.peek() == '\n') c = take();
-    if (c < 0 || c == '\n' || c == ',') {
-      ends_.push_back(arena_.size());
-      if (c == ',') { st = start; continue; }
-      break;
-    }
-    if (st == after_quote) {
-      skip_line();
-      return fail("text after a closing quote (a quote inside a field must be doubled: \"\")");
-    }
-    if (c == '"' && st == start) { st = quoted; continue; }
-    if (c == '"') {
-      skip_line();
-      return fail("quote inside an unquoted field (quote the whole field and double the quote)");
-    }
-    arena_ += static_cast<char>(c);
-    st = plain;
+    if (c == ',') continue;
+    if (c == '\r' || c < 0 || c == '\n') break;
   }
   std::size_t begin = 0;
   for (auto end : ends_) {
@@ -98,6 +141,18 @@ csv_reader::status csv_reader::parse_record() {
     begin = end;
   }
   return status::ok;
+}
+
+const std::string& csv_reader::excerpt() {
+  if (excerpt_.empty() && !fields_.empty()) {  // built only when asked: bad rows are rare
+    for (auto f : fields_) {
+      if (!excerpt_.empty()) excerpt_ += ',';
+      excerpt_.append(f.substr(0, excerpt_bytes));
+      if (excerpt_.size() >= excerpt_bytes) break;
+    }
+    excerpt_.resize(std::min(excerpt_.size(), excerpt_bytes));
+  }
+  return excerpt_;
 }
 
 }  // namespace node::ingest

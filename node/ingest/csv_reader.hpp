@@ -26,10 +26,12 @@ public:
   const std::vector<std::string_view>& fields() const { return fields_; }
   const std::string& error() const { return error_; }
   std::uint64_t line() const { return record_line_; }  // first line of the record
-  const std::string& excerpt() const { return excerpt_; }  // its first bytes, raw
+  const std::string& excerpt();  // the record's first bytes, for quarantine
 
 private:
   status parse_record();
+  bool scan_quoted();
+  status too_long();
   status fail(std::string why);
   void skip_line();
   int take();  // next byte, counting lines and the record's size

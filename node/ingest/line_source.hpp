@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace node::ingest {
 
@@ -24,6 +25,13 @@ public:
     if (pos_ == len_ && !refill()) return -1;
     return static_cast<unsigned char>(buf_[pos_]);
   }
+  // The bytes buffered but not yet consumed (refilled when empty; empty at
+  // end of file), for parsers that scan spans instead of single bytes.
+  std::string_view window() {
+    if (pos_ == len_ && !refill()) return {};
+    return {buf_.get() + pos_, len_ - pos_};
+  }
+  void advance(std::size_t n) { pos_ += n; }
   std::uint64_t consumed() const { return base_ + pos_; }
   std::uint64_t size() const { return size_; }  // 0 when unknown (a pipe)
 

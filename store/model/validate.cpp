@@ -93,19 +93,24 @@ std::optional<row_error> check_common(const uscc_policy& codes, const raw_row& r
 
 std::string check_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t n = s.size(), i = 0;
+  const std::size_t n = s.size();
+  auto cont = [&](std::size_t k) { return k < n && (p[k] & 0xC0) == 0x80; };
+  std::size_t i = 0;
   while (i < n) {
     unsigned c = p[i];
+    bool ok;
+    std::size_t len;
     if (c < 0x80) { ++i; continue; }
-    std::size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                    : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-    if (len == 0 || i + len > n) return "invalid UTF-8 at byte " + std::to_string(i + 1);
-    for (std::size_t j = 1; j < len; ++j)
-      if ((p[i + j] & 0xC0) != 0x80) return "invalid UTF-8 at byte " + std::to_string(i + 1);
-    // Overlongs and surrogates, per RFC 3629.
-    if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
-        (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
-      return "invalid UTF-8 at byte " + std::to_string(i + 1);
+    if (c < 0xE0) {
+      len = 2, ok = c >= 0xC2 && cont(i + 1);
+    } else if (c < 0xF0) {  // no overlongs (E0 A0..) and no surrogates (ED ..9F)
+      len = 3, ok = cont(i + 1) && cont(i + 2) && !(c == 0xE0 && p[i + 1] < 0xA0) &&
+                    !(c == 0xED && p[i + 1] > 0x9F);
+    } else {
+      len = 4, ok = c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) &&
+                    !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] > 0x8F);
+    }
+    if (!ok) return "invalid UTF-8 at byte " + std::to_string(i + 1);
     i += len;
   }
   return {};
@@ -146,35 +151,46 @@ std::string check_decimal(std::string_view s) {
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') { out += '\\'; out += ch; }
-    else if (c < 0x20) {
+  std::size_t run = 0;  // bytes that need no escape are copied in spans
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') [[likely]] continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += s[i];
+    } else {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else out += ch;
+    }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
 std::optional<row_error> validate_row(const category_def& cat, const uscc_policy& codes,
                                       const raw_row& row, std::string& out) {
   if (auto e = check_common(codes, row)) return e;
-  // Every given field must be known and appear once.
-  for (std::size_t i = 0; i < row.fields.size(); ++i) {
-    const auto& name = row.fields[i].first;
-    if (!cat.find(name))
+  // One pass maps each given field to its schema slot: unknown and repeated
+  // fields are caught here, and the output follows schema order below.
+  constexpr std::size_t max_fields = 64;
+  const raw_value* slot[max_fields] = {};
+  if (cat.fields.size() > max_fields) return row_error{"", "category has too many fields"};
+  for (const auto& [name, val] : row.fields) {
+    std::size_t j = 0;
+    while (j < cat.fields.size() && cat.fields[j].name != name) ++j;
+    if (j == cat.fields.size())
       return row_error{std::string(name), "not a field of category '" + cat.name + "'"};
-    for (std::size_t j = 0; j < i; ++j)
-      if (row.fields[j].first == name) return row_error{std::string(name), "given twice"};
+    if (slot[j]) return row_error{std::string(name), "given twice"};
+    slot[j] = &val;
   }
   out.clear();
   out += '{';
-  for (const auto& f : cat.fields) {
-    const raw_value* v = nullptr;
-    for (const auto& [n, val] : row.fields)
-      if (n == f.name) v = &val;
+  for (std::size_t j = 0; j < cat.fields.size(); ++j) {
+    const auto& f = cat.fields[j];
+    const raw_value* v = slot[j];
     bool absent = !v || v->k == raw_value::kind::null || (v->text.empty() && v->k == raw_value::kind::string);
     if (absent) {
       if (f.required) return row_error{f.name, "required field is missing or empty"};

@@ -13,7 +13,7 @@ namespace {
 
 import_row tax_row(std::string subject, std::string id, std::string amount) {
   return {"tax", std::move(subject), std::move(id), "2026-10-15", "tax bureau",
-          R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}", 1};
+          R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}", 1, {}};
 }
 
 batch_result write(environment& env, std::vector<import_row> rows, std::string origin = "js.nanjing") {
