@@ -149,18 +149,41 @@ void import_row::make_key() {
   }
 }
 
+namespace {
+
+// The first 16 bytes of a key as two big-endian integers: comparing them
+// orders keys as memcmp would, and for subject keys they nearly always
+// differ (they reach into the random part of the credit code).
+struct sort_item {
+  std::uint64_t hi, lo;
+  std::uint32_t index;
+};
+
+std::uint64_t be_prefix(std::string_view k, std::size_t from) {
+  std::uint64_t v = 0;
+  for (std::size_t i = from; i < from + 8; ++i)
+    v = (v << 8) | (i < k.size() ? static_cast<unsigned char>(k[i]) : 0u);
+  return v;
+}
+
+}  // namespace
+
 std::vector<std::uint32_t> key_order(std::vector<import_row>& rows) {
-  std::vector<std::uint32_t> order(rows.size());
+  std::vector<sort_item> items(rows.size());
   for (std::uint32_t i = 0; i < rows.size(); ++i) {
     if (rows[i].key.empty()) rows[i].make_key();
-    order[i] = i;
+    items[i] = {be_prefix(rows[i].key, 0), be_prefix(rows[i].key, 8), i};
   }
-  // Indexes, not rows, are moved; the index breaks ties, so equal keys keep
-  // file order and a later row of the same record wins.
-  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-    int c = rows[x].key.compare(rows[y].key);
-    return c < 0 || (c == 0 && x < y);
+  // Ties on the prefix fall back to the whole key, then to the index, so
+  // equal keys keep file order and a later row of the same record wins.
+  std::sort(items.begin(), items.end(), [&](const sort_item& x, const sort_item& y) {
+    if (x.hi != y.hi) return x.hi < y.hi;
+    if (x.lo != y.lo) return x.lo < y.lo;
+    int c = rows[x.index].key.compare(rows[y.index].key);
+    return c < 0 || (c == 0 && x.index < y.index);
   });
+  std::vector<std::uint32_t> order(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) order[i] = items[i].index;
   return order;
 }
 

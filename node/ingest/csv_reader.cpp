@@ -74,6 +74,7 @@ bool csv_reader::scan_quoted() {
   for (;;) {
     auto w = src_.window();
     if (w.empty() || record_bytes_ > max_) return false;
+    w = w.substr(0, room());  // stop just past the limit, not a buffer later
     auto q = w.find('"');
     auto span = w.substr(0, q == std::string_view::npos ? w.size() : q);
     for (char c : span) line_ += c == '\n';
@@ -117,6 +118,7 @@ csv_reader::status csv_reader::parse_record() {
       }
     } else {
       for (auto w = src_.window(); !w.empty(); w = src_.window()) {
+        w = w.substr(0, room());
         auto n = plain_run(w);
         arena_.append(w.data(), n);
         record_bytes_ += n;

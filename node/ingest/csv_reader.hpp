@@ -35,6 +35,8 @@ private:
   status fail(std::string why);
   void skip_line();
   int take();  // next byte, counting lines and the record's size
+  // Bytes the record may still grow by before it is one past the limit.
+  std::size_t room() const { return record_bytes_ > max_ ? 0 : max_ + 1 - record_bytes_; }
 
   byte_source& src_;
   std::size_t max_;

@@ -1,0 +1,49 @@
+# credit-node: two commands on a fresh Debian 12 machine.
+#   make demo   install what is missing, build, run the sample node with data
+#   make test   install what is missing, build, run every test
+BUILD ?= build
+JOBS ?= 2
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+# Everything comes from Debian 12 (see ../shared/design/TOOLCHAIN.md).
+DEPS := cmake ninja-build ccache g++ file \
+        libboost1.81-dev libboost-json1.81-dev liblmdb-dev libmbedtls-dev \
+        libtomlplusplus-dev doctest-dev
+
+.PHONY: all deps build test test-all demo bench clean
+
+all: build
+
+# Idempotent and quiet when everything is there: asks dpkg, installs only
+# what is missing.
+deps:
+	@missing=""; for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The default test run: unit and integration tests, not the slow label.
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --label-exclude slow
+
+test-all: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+
+demo: build
+	$(BUILD)/credit-node demo --dir $(BUILD)/demo --once
+
+bench: build
+	$(BUILD)/bench/bench_ingest --records 1000000 --dir $(BUILD)/bench-ingest
+
+clean:
+	rm -rf $(BUILD)

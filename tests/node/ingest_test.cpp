@@ -1,0 +1,179 @@
+#include <doctest/doctest.h>
+
+#include "node/ingest/csv_reader.hpp"
+#include "node/ingest/importer.hpp"
+#include "node/ingest/jsonl_reader.hpp"
+#include "store/reader.hpp"
+#include "test_util.hpp"
+
+using namespace node::ingest;
+
+namespace {
+
+struct csv_fixture {
+  test::temp_dir dir;
+  std::unique_ptr<byte_source> src;
+  std::unique_ptr<csv_reader> rd;
+  csv_fixture(const std::string& content, std::size_t max = 1 << 20) {
+    test::write_file(dir / "f.csv", content);
+    src = std::make_unique<byte_source>(dir / "f.csv");
+    rd = std::make_unique<csv_reader>(*src, max);
+  }
+  std::vector<std::string> next_ok() {
+    REQUIRE(rd->next() == csv_reader::status::ok);
+    return {rd->fields().begin(), rd->fields().end()};
+  }
+};
+
+using sv = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("csv: quoted fields hold commas, doubled quotes and newlines; lines are counted") {
+  csv_fixture f("a,b,c\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\nlast,,\n");
+  CHECK(f.next_ok() == sv{"a", "b", "c"});
+  CHECK(f.rd->line() == 1);
+  CHECK(f.next_ok() == sv{"x, y", "say \"hi\"", "two\nlines"});
+  CHECK(f.rd->line() == 2);
+  CHECK(f.next_ok() == sv{"last", "", ""});
+  CHECK(f.rd->line() == 4);  // the record before spanned lines 2-3
+  CHECK(f.rd->next() == csv_reader::status::eof);
+}
+
+TEST_CASE("csv: CRLF endings, a BOM, blank lines and a missing final newline") {
+  csv_fixture f("\xEF\xBB\xBFh1,h2\r\n\r\n1,2\r\n3,4");
+  CHECK(f.next_ok() == sv{"h1", "h2"});
+  CHECK(f.next_ok() == sv{"1", "2"});
+  CHECK(f.rd->line() == 3);
+  CHECK(f.next_ok() == sv{"3", "4"});
+  CHECK(f.rd->next() == csv_reader::status::eof);
+}
+
+TEST_CASE("csv: a record over the limit is an error for that record only") {
+  std::string big(5000, 'x');
+  csv_fixture f("h\nbefore\n" + big + "\nafter\n", 1024);
+  f.next_ok();
+  CHECK(f.next_ok() == sv{"before"});
+  REQUIRE(f.rd->next() == csv_reader::status::error);
+  CHECK(f.rd->line() == 3);
+  CHECK(f.rd->error().find("longer than 1024 bytes") != std::string::npos);
+  CHECK(f.rd->excerpt().size() <= 120);
+  CHECK(f.next_ok() == sv{"after"});
+  CHECK(f.rd->line() == 4);
+}
+
+TEST_CASE("csv: an unclosed quote runs into the limit or the end of file, never into memory") {
+  SUBCASE("end of file") {
+    csv_fixture f("h\n\"never closed\nmore\n");
+    f.next_ok();
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->error().find("not closed") != std::string::npos);
+    CHECK(f.rd->next() == csv_reader::status::eof);
+  }
+  SUBCASE("limit") {
+    csv_fixture f("h\n\"" + std::string(3000, 'q') + "\nok\n", 1024);
+    f.next_ok();
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->error().find("longer than") != std::string::npos);
+    CHECK(f.next_ok() == sv{"ok"});
+  }
+}
+
+TEST_CASE("csv: stray quotes are refused with the rule to follow") {
+  csv_fixture f("h\nab\"c\n\"x\"y\ngood\n");
+  f.next_ok();
+  REQUIRE(f.rd->next() == csv_reader::status::error);
+  CHECK(f.rd->error().find("quote inside an unquoted field") != std::string::npos);
+  REQUIRE(f.rd->next() == csv_reader::status::error);
+  CHECK(f.rd->error().find("after a closing quote") != std::string::npos);
+  CHECK(f.next_ok() == sv{"good"});
+  CHECK(f.rd->line() == 4);
+}
+
+TEST_CASE("jsonl: rows, unknown keys, bad JSON and over-long lines") {
+  test::temp_dir d;
+  test::write_file(d / "f.jsonl",
+                   R"({"subject":"S","record_id":"r","event_date":"2026-01-01","source":"x","fields":{"a":"1","n":12.50,"b":true,"z":null}})"
+                   "\n\n"
+                   R"({"subject":"S","colour":"red","fields":{}})" "\n"
+                   "{not json}\n" +
+                   std::string(2000, ' ') + "{}\n" R"({"subject":1,"fields":{}})" "\n");
+  byte_source src(d / "f.jsonl");
+  jsonl_reader rd(src, 1024);
+  REQUIRE(rd.next() == jsonl_reader::status::ok);
+  CHECK(rd.row().subject == "S");
+  REQUIRE(rd.row().fields.size() == 4);
+  CHECK(rd.row().fields[1].second.text == "12.5");  // fixed notation, never 1.25E1
+  CHECK(rd.row().fields[2].second.k == store::model::raw_value::kind::boolean);
+  CHECK(rd.row().fields[3].second.k == store::model::raw_value::kind::null);
+  REQUIRE(rd.next() == jsonl_reader::status::error);
+  CHECK(rd.line() == 3);  // the blank line 2 is skipped but counted
+  CHECK(rd.error().field == "colour");
+  REQUIRE(rd.next() == jsonl_reader::status::error);
+  CHECK(rd.error().reason.find("not valid JSON") != std::string::npos);
+  REQUIRE(rd.next() == jsonl_reader::status::error);
+  CHECK(rd.error().reason.find("longer than 1024") != std::string::npos);
+  REQUIRE(rd.next() == jsonl_reader::status::error);
+  CHECK(rd.error().field == "subject");
+  CHECK(rd.line() == 6);
+  CHECK(rd.next() == jsonl_reader::status::eof);
+}
+
+TEST_CASE("importer: many batches with recycled buffers keep every row distinct") {
+  test::temp_dir d;
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  const char* subjects[] = {"91350200776049653A", "91440101MA5CJQ4N59", "9135021359498494XQ"};
+  for (int i = 0; i < 100; ++i)
+    csv += std::string(subjects[i % 3]) + ",r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT," +
+           std::to_string(i) + ".00\n";
+  test::write_file(d / "t.csv", csv);
+  auto env = store::environment::open({d / "data"});
+  import_options o;
+  o.path = d / "t.csv";
+  o.category = "tax";
+  o.origin = "js.nanjing";
+  o.batch_rows = 7;  // 15 batches: every row slot gets reused
+  auto rep = run_import(*env, o);
+  CHECK(rep.fatal == "");
+  CHECK(rep.rows == 100);
+  CHECK(rep.inserted == 100);
+  CHECK(rep.updated == 0);
+  store::reader rd(*env);
+  CHECK(rd.stats().total == 100);
+  for (int i = 0; i < 100; ++i) {
+    auto r = rd.get("tax", subjects[i % 3], "r" + std::to_string(i));
+    REQUIRE(r);
+    CHECK(r->fields_json.find("\"" + std::to_string(i) + ".00\"") != std::string::npos);
+  }
+  auto again = run_import(*env, o);
+  CHECK(again.unchanged == 100);
+  CHECK(again.inserted + again.updated == 0);
+}
+
+TEST_CASE("importer: a header problem reads nothing and names the column") {
+  test::temp_dir d;
+  auto env = store::environment::open({d / "data"});
+  import_options o;
+  o.category = "tax";
+  o.origin = "n";
+  auto run = [&](const std::string& content) {
+    test::write_file(d / "h.csv", content);
+    o.path = d / "h.csv";
+    return run_import(*env, o);
+  };
+  auto unknown = run("subject,record_id,event_date,source,period,tax_type,amount_paid,colour\n"
+                     "91350200776049653A,r,2026-10-01,s,2026-09,VAT,1,red\n");
+  CHECK(unknown.exit_code() == 2);
+  CHECK(unknown.fatal.find("unknown column 'colour'") != std::string::npos);
+  auto dup = run("subject,record_id,event_date,source,period,tax_type,amount_paid,period\n");
+  CHECK(dup.fatal.find("'period' twice") != std::string::npos);
+  auto missing = run("subject,record_id,event_date,source,period,tax_type\n");
+  CHECK(missing.fatal.find("'amount_paid'") != std::string::npos);
+  auto empty = run("");
+  CHECK(empty.fatal.find("empty") != std::string::npos);
+  o.category = "weather";
+  CHECK(run("x\n").fatal.find("unknown category 'weather'") != std::string::npos);
+  store::reader rd(*env);
+  CHECK(rd.stats().total == 0);
+  CHECK(rd.stats().quarantined == 0);
+}
