@@ -79,6 +79,10 @@ bool cursor::seek(std::string_view key, std::string_view& k, std::string_view& v
   return op(key.empty() ? MDB_FIRST : MDB_SET_RANGE, k, v);
 }
 bool cursor::next(std::string_view& k, std::string_view& v) { return op(MDB_NEXT, k, v); }
+void cursor::append(std::string_view key, std::string_view value) {
+  MDB_val k = to_val(key), v = to_val(value);
+  check(mdb_cursor_put(c_, &k, &v, MDB_APPEND), "append");
+}
 bool cursor::last(std::string_view& k, std::string_view& v) { return op(MDB_LAST, k, v); }
 
 std::uint64_t next_u64_key(const txn& t, MDB_dbi dbi) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <pthread.h>
@@ -31,15 +32,15 @@ std::string quarantine_json(const quarantine_entry& q) {
   std::string o = "{\"at\":";
   model::append_json_string(o, model::format_utc_ms(q.at_ms));
   o += ",\"file\":";
-  model::append_json_string(o, q.file);
+  model::append_json_string(o, model::printable(q.file));
   o += ",\"line\":" + std::to_string(q.line) + ",\"category\":";
   model::append_json_string(o, q.category);
   o += ",\"field\":";
-  model::append_json_string(o, q.field);
+  model::append_json_string(o, model::printable(q.field));
   o += ",\"reason\":";
-  model::append_json_string(o, q.reason);
+  model::append_json_string(o, model::printable(q.reason));
   o += ",\"excerpt\":";
-  model::append_json_string(o, q.excerpt);
+  model::append_json_string(o, model::printable(q.excerpt));
   return o + "}";
 }
 
@@ -52,14 +53,24 @@ struct txn_state {
   std::int64_t now;
   std::map<std::string, std::int64_t> count_delta;
   std::string scratch;  // value encoding buffer, reused for every row
+  // Appends to the two growing tables go through cursors parked at their
+  // ends. LMDB frees write cursors with the transaction: close() first.
+  std::optional<cursor> records_end, changes_end;
 
   txn_state(txn& tx, tables& tabs)
       : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),
         next_seq(next_u64_key(tx, tabs.seq2change)), next_q(next_u64_key(tx, tabs.quarantine)),
-        now(now_ms()) {}
+        now(now_ms()) {
+    records_end.emplace(tx, tabs.id2record);
+    changes_end.emplace(tx, tabs.seq2change);
+  }
+  void close() {
+    records_end.reset();
+    changes_end.reset();
+  }
 
   void log_change(std::uint64_t id, std::uint64_t version) {
-    t.put(tb.seq2change, be64(next_seq++), encode_change({id, version, change_op::put}), MDB_APPEND);
+    changes_end->append(be64(next_seq++), encode_change({id, version, change_op::put}));
   }
   void put_quarantine(quarantine_entry q) {
     q.at_ms = now;
@@ -90,7 +101,7 @@ bool same_content(const model::record& old, const import_row& row) {
 void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
                 const import_row& row, batch_result& res) {
   ++s.next_id;
-  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, 1), MDB_APPEND);
+  s.records_end->append(be64(id), encode_row(s, origin, row, 1));
   s.log_change(id, 1);
   ++s.count_delta[row.category];
   ++res.inserted;
@@ -126,7 +137,7 @@ void apply_row(txn_state& s, const std::string& origin, const import_row& row,
 
 batch_result apply_batch(txn_state& s, write_batch& b) {
   batch_result res;
-  if (b.order.size() != b.rows.size()) b.order = key_order(b.rows);
+  if (b.order.empty()) b.order = key_order(b.rows);
   for (auto i : b.order) apply_row(s, b.origin, b.rows[i], b.rows[i].key, res);
   for (const auto& q : b.quarantine) s.put_quarantine(q);
   for (auto& q : res.rejected) q.at_ms = s.now;
@@ -230,6 +241,7 @@ void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& ou
     out.back().last_seq = s.next_seq - 1;
   }
   s.flush_counts();
+  s.close();
   t.commit();
   for (std::size_t i = 0; i < jobs.size(); ++i) out[i].recycled = std::move(jobs[i]->batch.rows);
   if (!durable) env.release_mapped_pages();  // bulk import: keep resident memory bounded

@@ -38,7 +38,8 @@ struct write_batch {
   std::vector<import_row> rows;
   std::vector<quarantine_entry> quarantine;
   // The order to apply rows in: indexes into `rows` sorted by key (ties in
-  // file order). Empty: the writer works it out.
+  // file order); rows left out are not applied. Empty: all rows, in the
+  // order the writer works out.
   std::vector<std::uint32_t> order;
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.

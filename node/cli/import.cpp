@@ -96,7 +96,7 @@ int cmd_import(int argc, char** argv) {
   o.on_bad = [&](const store::quarantine_entry& q) {
     if (++printed <= max_printed)
       std::fprintf(stderr, "%s:%llu: %s: %s\n", q.file.c_str(), (unsigned long long)q.line,
-                   q.field.c_str(), q.reason.c_str());
+                   q.field.c_str(), store::model::printable(q.reason).c_str());
   };
   auto start = std::chrono::steady_clock::now();
   if (::isatty(2)) o.on_progress = progress_printer(start);

@@ -48,9 +48,11 @@ config::node_config init_node(config::init_params p, const std::optional<std::st
   std::filesystem::path dir = std::filesystem::absolute(p.dir);
   p.dir = dir.string();
   std::string cfg_path = cfg_file.value_or((dir / "node.toml").string());
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  for (const auto& d : {dir, std::filesystem::absolute(cfg_path).parent_path()}) {
+    std::error_code ec;
+    std::filesystem::create_directories(d, ec);
+    if (ec) throw std::runtime_error("cannot create " + d.string() + ": " + ec.message());
+  }
   write_new_file(cfg_path, config::render_initial(p));
   auto cfg = config::load(cfg_path);  // what we wrote must read back
   make_private_dir(cfg.node.data_dir);

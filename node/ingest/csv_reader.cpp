@@ -134,6 +134,7 @@ csv_reader::status csv_reader::parse_record() {
     ends_.push_back(arena_.size());
     int c = take();
     if (c == '\r' && src_.peek() == '\n') c = take();
+    else if (c == '\r') ++line_;  // old Mac line end: still a line
     if (c == ',') continue;
     if (c == '\r' || c < 0 || c == '\n') break;
   }

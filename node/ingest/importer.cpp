@@ -39,11 +39,7 @@ public:
   }
 
   void bad(std::uint64_t line, std::string field, std::string reason, std::string excerpt) {
-    store::quarantine_entry q{opt_.path, line, opt_.category, std::move(field), std::move(reason),
-                              std::move(excerpt), 0};
-    ++rep_.quarantined;
-    if (opt_.on_bad) opt_.on_bad(q);
-    cur_.quarantine.push_back(std::move(q));
+    note_bad(line, std::move(field), std::move(reason), std::move(excerpt));
     if (cur_.quarantine.size() >= opt_.batch_rows) submit();
   }
 
@@ -73,9 +69,35 @@ private:
   void submit() {
     // Sorting here, not in the writer, balances the two cores.
     cur_.order = store::key_order(cur_.rows);
+    drop_repeats();
     inflight_.push_back(w_.submit(std::move(cur_)));
     start_batch();
     while (inflight_.size() > 1) collect();
+  }
+
+  // The same record twice in a batch: applying both would make a new
+  // version on every re-import of the file. The later row is used; the
+  // earlier one is quarantined so nothing disappears silently. (Repeats
+  // further apart than a batch become successive versions.)
+  void drop_repeats() {
+    auto& o = cur_.order;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < o.size(); ++i) {
+      bool repeated = i + 1 < o.size() && cur_.rows[o[i]].key == cur_.rows[o[i + 1]].key;
+      if (!repeated) { o[kept++] = o[i]; continue; }
+      const auto& r = cur_.rows[o[i]];
+      note_bad(r.line, "record_id", "record '" + r.record_id + "' of " + r.subject + " appears again at line " +
+          std::to_string(cur_.rows[o[i + 1]].line) + " of this file; the later row is used", r.record_id);
+    }
+    o.resize(kept);
+  }
+
+  void note_bad(std::uint64_t line, std::string field, std::string reason, std::string excerpt) {
+    store::quarantine_entry q{opt_.path, line, opt_.category, std::move(field), std::move(reason),
+                              std::move(excerpt), 0};
+    ++rep_.quarantined;
+    if (opt_.on_bad) opt_.on_bad(q);
+    cur_.quarantine.push_back(std::move(q));
   }
 
   void collect() {

@@ -41,6 +41,7 @@ jsonl_reader::status jsonl_reader::read_line() {
     line_ += static_cast<char>(c);
   }
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+  if (line_no_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);  // a BOM, as CSV allows
   return status::ok;
 }
 

@@ -21,11 +21,16 @@ int to_int(std::string_view s) {
 
 bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-std::string check_text(std::string_view s, std::size_t max) {
+// Free text may span lines (RFC 4180 quoted fields can); identifiers may not.
+std::string check_text(std::string_view s, std::size_t max, bool multiline = false) {
   if (auto e = check_utf8(s); !e.empty()) return e;
   if (s.size() > max) return "longer than " + std::to_string(max) + " bytes";
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return "contains a control character";
+  for (unsigned char c : s) {
+    bool line_break = c == '\n' || c == '\r' || c == '\t';
+    if ((c < 0x20 && !(multiline && line_break)) || c == 0x7f)
+      return "contains a control character (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+             std::string(1, "0123456789abcdef"[c & 15]) + ")";
+  }
   return {};
 }
 
@@ -50,7 +55,7 @@ std::string check_field(const field_def& f, const raw_value& v, std::string& out
   if (v.k == k::boolean && f.type != field_type::boolean) return "expected a string, got a boolean";
   std::string err, canon;
   switch (f.type) {
-    case field_type::text: err = check_text(v.text, max_text_bytes); break;
+    case field_type::text: err = check_text(v.text, max_text_bytes, true); break;
     case field_type::decimal: err = check_decimal(v.text); break;
     case field_type::integer: err = check_integer(v.text); break;
     case field_type::boolean: err = check_boolean(v, canon); break;
@@ -147,6 +152,24 @@ std::string check_decimal(std::string_view s) {
             (dot == std::string_view::npos || (all_digits(frac) && frac.size() <= 4));
   if (!ok) return "expected a decimal number like 12000.50, got '" + std::string(s.substr(0, 32)) + "'";
   return {};
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t len = p[i] < 0x80 ? 1 : p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
+    if (len == 1 || (i + len <= s.size() && check_utf8(s.substr(i, len)).empty())) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for each byte that is not UTF-8
+      ++i;
+    }
+  }
+  return out;
 }
 
 void append_json_string(std::string& out, std::string_view s) {

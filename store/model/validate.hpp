@@ -48,6 +48,12 @@ std::string check_date(std::string_view s);    // YYYY-MM-DD, a real day
 std::string check_period(std::string_view s);  // YYYY-MM
 std::string check_decimal(std::string_view s);
 
+// `s` with every byte that is not valid UTF-8 replaced by U+FFFD: for
+// messages and quarantine entries that quote bad input (they must stay
+// valid JSON and readable).
+std::string printable(std::string_view s);
+
+// Appends `s` as a JSON string; `s` must be valid UTF-8 (see printable).
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace store::model
