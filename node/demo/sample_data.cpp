@@ -117,12 +117,15 @@ const std::vector<std::string>& local_categories() {
 }
 
 void write_csv(std::ostream& out, const std::string& category,
-               const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng) {
+               const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng,
+               row_order order) {
   out << "subject,record_id,event_date,source," << headers.at(category) << "\n";
   std::string line, record_id;
+  const std::size_t n = subjects.size(), per_subject = (rows + n - 1) / n;
   for (std::size_t i = 0; i < rows; ++i) {
-    const auto& subject = subjects[i % subjects.size()];
-    auto cells = row_cells(category, i / subjects.size(), rng, record_id);
+    bool grouped = order == row_order::grouped;
+    const auto& subject = subjects[grouped ? i / per_subject : i % n];
+    auto cells = row_cells(category, grouped ? i % per_subject : i / n, rng, record_id);
     line = subject + "," + csv_field(record_id);
     for (const auto& c : cells) line += "," + csv_field(c);
     out << line << "\n";

@@ -18,8 +18,13 @@ std::vector<std::string> make_enterprises(std::size_t n, const std::vector<std::
 const std::vector<std::string>& local_categories();
 
 // Writes a CSV header and `rows` rows of `category` about the given
-// enterprises (cycling through them). Record ids are unique per subject.
+// enterprises. Interleaved: cycling through the subjects, as an export in
+// date order would (the worst case for the subject index); grouped: each
+// subject's rows together, in the order given (an export sorted by code).
+// Record ids are unique per subject for up to 120 rows per subject.
+enum class row_order { interleaved, grouped };
 void write_csv(std::ostream& out, const std::string& category,
-               const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng);
+               const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng,
+               row_order order = row_order::interleaved);
 
 }  // namespace node::demo
