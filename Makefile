@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Everything comes from Debian 12 (see ../shared/design/TOOLCHAIN.md).
 DEPS := cmake ninja-build ccache g++ file \
         libboost1.81-dev libboost-json1.81-dev liblmdb-dev libmbedtls-dev \
-        libtomlplusplus-dev doctest-dev
+        libtomlplusplus-dev doctest-dev openssl
 
 .PHONY: all deps build test test-all demo bench clean
 

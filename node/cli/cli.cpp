@@ -21,6 +21,12 @@ constexpr const char* usage_text =
     "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
     "  status                                                    node, store, counts by category\n"
     "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
+    "  pki ca-init --dir DIR --name NAME [--days N]              make a CA (provincial or national operator)\n"
+    "  pki csr                                                   node key ([tls].key, 0600) + CSR beside [tls].cert\n"
+    "  pki csr --key FILE --out CSR --node-id ID --role R [--jurisdiction CODE]   a CSR without a node config\n"
+    "  pki sign --ca DIR --csr FILE --out CERT --role R --node-id ID [--jurisdiction CODE] [--days N]\n"
+    "                                                            issue a certificate; R: local|provincial|national|bank|portal\n"
+    "  pki show CERT                                             whom a certificate names, serial, validity, fingerprint\n"
     "  version                                                   print the version\n"
     "\n"
     "-c FILE defaults to /etc/credit-node/node.toml. Exit codes: 0 ok, 1 failed check or\n"
@@ -46,6 +52,7 @@ int run(int argc, char** argv) {
     if (cmd == "export") return cmd_export(argc, argv);
     if (cmd == "status") return cmd_status(argc, argv);
     if (cmd == "demo") return cmd_demo(argc, argv);
+    if (cmd == "pki") return cmd_pki(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

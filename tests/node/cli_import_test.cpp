@@ -232,7 +232,7 @@ TEST_CASE("cli: CRLF line endings and a UTF-8 byte-order mark import fine") {
   CHECK(str(n.record("w1").at("subject")) == A);
 }
 
-TEST_CASE("cli: re-importing the same file changes nothing; a changed row becomes version 2") {
+TEST_CASE("cli: re-importing the same file changes nothing — a changed row becomes version 2") {
   node n;
   std::string rows = tax_row(A, "r1", "1.00") + "\n" + tax_row(B, "r2", "2.00") + "\n";
   auto f = n.file("t.csv", tax_header + "\n" + rows + tax_row(C, "r3", "3.00") + "\n");

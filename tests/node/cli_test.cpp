@@ -46,7 +46,7 @@ int line_of(const std::string& text, const std::string& prefix) {
 
 }  // namespace
 
-TEST_CASE("cli: init writes the config and a private data dir; a second init changes nothing") {
+TEST_CASE("cli: init writes the config and a private data dir — a second init changes nothing") {
   test::temp_dir tmp;
   std::string dir = tmp / "n";
   auto r = init(dir);
@@ -186,7 +186,7 @@ TEST_CASE("cli: status --json names the node, its upstream, children and record 
   CHECK(text.out.find("js.nanjing") != std::string::npos);
 }
 
-TEST_CASE("cli: export filters by category, subject and since; output is JSON Lines") {
+TEST_CASE("cli: export filters by category, subject and since — output is JSON Lines") {
   node n;
   REQUIRE(n.import("tax", n.file("t.csv", tax_header + "\n" + tax_row(A, "t1") + "\n" + tax_row(A, "t2") +
                                               "\n" + tax_row(B, "t3") + "\n"))

@@ -29,7 +29,7 @@ using sv = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("csv: quoted fields hold commas, doubled quotes and newlines; lines are counted") {
+TEST_CASE("csv: quoted fields hold commas, doubled quotes and newlines — lines are counted") {
   csv_fixture f("a,b,c\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\nlast,,\n");
   CHECK(f.next_ok() == sv{"a", "b", "c"});
   CHECK(f.rd->line() == 1);

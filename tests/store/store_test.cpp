@@ -63,7 +63,7 @@ TEST_CASE("store: write, read, reopen, read again") {
   CHECK_FALSE(rd.get("tax", A, "missing"));
 }
 
-TEST_CASE("store: same content changes nothing; new content is version 2 with history") {
+TEST_CASE("store: same content changes nothing — new content is version 2 with history") {
   test::temp_dir d;
   auto env = environment::open({d / "data"});
   write(*env, {tax_row(A, "r1", "100.00")});
@@ -187,7 +187,7 @@ TEST_CASE("store: migrations run in order and a newer store is refused") {
   }
 }
 
-TEST_CASE("key codec: big-endian order is numeric order; truncation is detected") {
+TEST_CASE("key codec: big-endian order is numeric order — truncation is detected") {
   CHECK(be64(1) < be64(256));
   CHECK(be64(255) < be64(256));
   key_writer w;

@@ -1,0 +1,192 @@
+// An Asio/Beast stream over mbedTLS (Asio's own ssl::stream is OpenSSL
+// only). mbedTLS talks to memory buffers (its BIO callbacks never block);
+// one engine operation, shared by handshake, read, write and shutdown,
+// moves those buffers to and from the next layer:
+//   call mbedTLS → flush what it wrote → if it wants input, read → repeat.
+// Output is always flushed before reading, or a handshake would wait for a
+// reply to a ClientHello never sent (TOOLCHAIN.md).
+//
+// One read and one write may not be outstanding at the same time (HTTP/1.1
+// request/response use never needs that). Timeouts come from the next layer
+// (beast::tcp_stream::expires_after).
+#pragma once
+
+#include <mbedtls/ssl.h>
+
+#include <boost/asio/compose.hpp>
+#include <boost/asio/coroutine.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "node/net/tls_context.hpp"
+#include "node/net/tls_context_impl.hpp"
+#include "node/net/tls_error.hpp"
+
+namespace node::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+// The largest plaintext record: writes are coalesced up to it.
+inline constexpr std::size_t tls_record_max = 16384;
+
+// Everything mbedTLS points into lives here, on the heap, so the stream
+// itself may move.
+struct tls_state {
+  mbedtls_ssl_context ssl;
+  beast::flat_buffer in;         // ciphertext received, not yet given to mbedTLS
+  std::string out;               // ciphertext mbedTLS produced, not yet sent
+  std::string plain;             // one coalesced write, stable across retries
+  std::shared_ptr<tls_context> ctx;
+
+  explicit tls_state(std::shared_ptr<tls_context> c) : ctx(std::move(c)) {
+    mbedtls_ssl_init(&ssl);
+    int rc = mbedtls_ssl_setup(&ssl, &ctx->internals().conf);
+    if (rc != 0) throw boost::system::system_error(make_tls_error(rc), "TLS setup");
+    mbedtls_ssl_set_bio(&ssl, this, &bio_send, &bio_recv, nullptr);
+  }
+  ~tls_state() { mbedtls_ssl_free(&ssl); }
+  tls_state(const tls_state&) = delete;
+  tls_state& operator=(const tls_state&) = delete;
+
+  static int bio_send(void* self, const unsigned char* p, std::size_t n) {
+    static_cast<tls_state*>(self)->out.append(reinterpret_cast<const char*>(p), n);
+    return static_cast<int>(n);
+  }
+  static int bio_recv(void* self, unsigned char* p, std::size_t n) {
+    auto& in = static_cast<tls_state*>(self)->in;
+    if (in.size() == 0) return MBEDTLS_ERR_SSL_WANT_READ;
+    n = std::min(n, in.size());
+    std::memcpy(p, in.data().data(), n);
+    in.consume(n);
+    return static_cast<int>(n);
+  }
+};
+
+enum class tls_op { handshake, read, write, shutdown };
+
+template <class NextLayer>
+class tls_stream {
+public:
+  using executor_type = typename NextLayer::executor_type;
+  using next_layer_type = NextLayer;
+
+  template <class... Args>
+  explicit tls_stream(std::shared_ptr<tls_context> ctx, Args&&... args)
+      : state_(std::make_unique<tls_state>(std::move(ctx))), next_(std::forward<Args>(args)...) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  NextLayer& next_layer() noexcept { return next_; }
+  const NextLayer& next_layer() const noexcept { return next_; }
+  mbedtls_ssl_context& native() noexcept { return state_->ssl; }
+
+  template <class Token>
+  auto async_handshake(Token&& token) {
+    return run(tls_op::handshake, nullptr, 0, std::forward<Token>(token));
+  }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    asio::mutable_buffer b;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+      if (asio::mutable_buffer(*it).size() > 0) { b = *it; break; }
+    return run(tls_op::read, static_cast<unsigned char*>(b.data()), b.size(), std::forward<Token>(token));
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    // Coalesce the sequence (an HTTP header and body, say) into one record.
+    auto& plain = state_->plain;
+    plain.resize(std::min(asio::buffer_size(buffers), tls_record_max));
+    asio::buffer_copy(asio::buffer(plain), buffers);
+    return run(tls_op::write, reinterpret_cast<unsigned char*>(plain.data()), plain.size(),
+               std::forward<Token>(token));
+  }
+
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    return run(tls_op::shutdown, nullptr, 0, std::forward<Token>(token));
+  }
+
+private:
+  struct engine;
+
+  template <class Token>
+  auto run(tls_op op, unsigned char* p, std::size_t n, Token&& token) {
+    return asio::async_compose<Token, void(beast::error_code, std::size_t)>(
+        engine{*state_, next_, op, p, n}, token, next_);
+  }
+
+  std::unique_ptr<tls_state> state_;
+  NextLayer next_;
+};
+
+template <class NextLayer>
+struct tls_stream<NextLayer>::engine {
+  tls_state& s;
+  NextLayer& next;
+  tls_op op;
+  unsigned char* data;
+  std::size_t size;
+  int rc = 0;
+  bool did_io = false;
+  asio::coroutine co{};
+
+  int step() {
+    switch (op) {
+      case tls_op::handshake: return mbedtls_ssl_handshake(&s.ssl);
+      case tls_op::read: return size ? mbedtls_ssl_read(&s.ssl, data, size) : 0;
+      case tls_op::write: return size ? mbedtls_ssl_write(&s.ssl, data, size) : 0;
+      case tls_op::shutdown: return mbedtls_ssl_close_notify(&s.ssl);
+    }
+    return 0;
+  }
+
+  // The operation's own result from mbedTLS's return code.
+  template <class Self>
+  void finish(Self& self) {
+    if (op == tls_op::read && (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || (rc == 0 && size > 0)))
+      return self.complete(asio::error::eof, 0);
+    if (rc < 0) return self.complete(make_tls_error(rc), 0);
+    std::size_t n = (op == tls_op::read || op == tls_op::write) ? static_cast<std::size_t>(rc) : 0;
+    self.complete({}, n);
+  }
+
+  template <class Self>
+  void operator()(Self& self, beast::error_code ec = {}, std::size_t n = 0) {
+    BOOST_ASIO_CORO_REENTER(co) {
+      for (;;) {
+        rc = step();
+        if (!s.out.empty()) {
+          did_io = true;
+          BOOST_ASIO_CORO_YIELD asio::async_write(next, asio::buffer(s.out), std::move(self));
+          if (ec) return self.complete(ec, 0);
+          s.out.clear();
+        }
+        if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
+          did_io = true;
+          BOOST_ASIO_CORO_YIELD next.async_read_some(s.in.prepare(tls_record_max + 2048), std::move(self));
+          if (ec) return self.complete(ec, 0);
+          s.in.commit(n);
+          continue;
+        }
+        if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) continue;  // its output went out above
+        break;
+      }
+      if (!did_io) {  // never complete inside the initiating call
+        BOOST_ASIO_CORO_YIELD asio::post(next.get_executor(), std::move(self));
+      }
+      finish(self);
+    }
+  }
+};
+
+}  // namespace node::net
+
