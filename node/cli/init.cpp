@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "node/cli/commands.hpp"
+#include "node/pki/pki.hpp"
 #include "store/model/validate.hpp"
 
 namespace node::cli {
@@ -57,6 +58,9 @@ config::node_config init_node(config::init_params p, const std::optional<std::st
   auto cfg = config::load(cfg_path);  // what we wrote must read back
   make_private_dir(cfg.node.data_dir);
   make_private_dir(std::filesystem::path(cfg.tls.key).parent_path());
+  // The node's key (0600) and a CSR for its CA: what the operator sends on.
+  pki::make_csr({cfg.tls.key, pki::csr_path_for(cfg.tls.cert), cfg.node.id, cfg.node.role,
+                 cfg.node.jurisdiction});
   return cfg;
 }
 
@@ -71,13 +75,22 @@ int cmd_init(int argc, char** argv) {
     store::model::append_json_string(o, cfg_path);
     o += ",\"data_dir\":";
     store::model::append_json_string(o, cfg.node.data_dir);
+    o += ",\"key\":";
+    store::model::append_json_string(o, cfg.tls.key);
+    o += ",\"csr\":";
+    store::model::append_json_string(o, pki::csr_path_for(cfg.tls.cert));
     std::cout << o << "}\n";
     return 0;
   }
   std::cout << "wrote " << cfg_path << " (node " << p.node_id << ", " << p.role << ", jurisdiction "
             << p.jurisdiction << ")\n"
             << "data directory " << cfg.node.data_dir << " (mode 0700)\n"
-            << "next: review the config, then import data:\n"
+            << "node key " << cfg.tls.key << " (mode 0600), certificate request "
+            << pki::csr_path_for(cfg.tls.cert) << "\n"
+            << "next: have the CA sign the request (credit-node pki sign --ca CA_DIR --csr "
+            << pki::csr_path_for(cfg.tls.cert) << " --out " << cfg.tls.cert << " --role " << p.role
+            << " --node-id " << p.node_id << " --jurisdiction " << p.jurisdiction << "),\n"
+            << "put the CA certificate at " << cfg.tls.ca << ", review the config, then import data:\n"
             << "  credit-node import -c " << cfg_path << " --category tax FILE.csv\n";
   return 0;
 }

@@ -87,12 +87,6 @@ int ca_init(int argc, char** argv) {
   return 0;
 }
 
-// <cert path with .pem replaced by .csr>, or cert path + ".csr".
-std::string csr_path_for(const std::string& cert) {
-  if (cert.size() > 4 && cert.ends_with(".pem")) return cert.substr(0, cert.size() - 4) + ".csr";
-  return cert + ".csr";
-}
-
 void print_csr(const pki::csr_result& r, const std::string& subject, const std::string& next, bool as_json) {
   if (as_json) {
     json::object o{{"key", r.key_path}, {"key_created", r.key_created}, {"csr", r.csr_path},
@@ -121,7 +115,7 @@ int csr(int argc, char** argv) {
   } else {
     if (a.get("--jurisdiction")) throw usage_error("--jurisdiction comes from the config with -c");
     auto cfg = load_config(a);
-    req = {cfg.tls.key, csr_path_for(cfg.tls.cert), cfg.node.id, cfg.node.role, cfg.node.jurisdiction};
+    req = {cfg.tls.key, pki::csr_path_for(cfg.tls.cert), cfg.node.id, cfg.node.role, cfg.node.jurisdiction};
     cert_path = cfg.tls.cert;
   }
   auto r = pki::make_csr(req);

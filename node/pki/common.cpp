@@ -94,4 +94,9 @@ void random_serial(mbed::rng& r, unsigned char (&out)[serial_bytes]) {
 }
 
 }  // namespace detail
+std::string csr_path_for(const std::string& cert) {
+  if (cert.size() > 4 && cert.ends_with(".pem")) return cert.substr(0, cert.size() - 4) + ".csr";
+  return cert + ".csr";
+}
+
 }  // namespace node::pki

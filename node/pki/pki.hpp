@@ -77,6 +77,9 @@ struct sign_request {
   std::string ca_dir, csr_path, out_cert;
   std::string role, node_id, jurisdiction;  // jurisdiction may be empty for bank / portal
   int days = default_cert_days;
+  // Start of validity (unix seconds); 0: now − 5 minutes. A certificate
+  // that starts later (a planned rotation) runs `days` from that start.
+  std::int64_t not_before = 0;
 };
 
 struct sign_result {
@@ -93,6 +96,9 @@ sign_result sign(const sign_request& r);
 // Parses a PEM certificate (given as text, or as the path of a file holding
 // it) and returns whom it names.
 identity read_identity_pem(const std::string& path_or_pem);
+
+// Where a node's CSR goes: beside its certificate, <cert>.pem → <cert>.csr.
+std::string csr_path_for(const std::string& cert_path);
 
 // "2025-01-31T12:00:00Z"
 std::string format_utc(std::int64_t unix_seconds);

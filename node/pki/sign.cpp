@@ -1,5 +1,6 @@
 // `pki sign`: a CA turns a checked CSR into a node (or bank / portal)
 // certificate whose subject the CA writes itself.
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -92,14 +93,14 @@ void load_ca(loaded_ca& ca, const std::string& dir, mbed::rng& r) {
 
 // The certificate's end: `days` from now, but never past the CA's own end —
 // refused, not capped, so the operator is not surprised by a short certificate.
-std::int64_t checked_not_after(const loaded_ca& ca, std::int64_t now, int days) {
+std::int64_t checked_not_after(const loaded_ca& ca, std::int64_t now, std::int64_t start, int days) {
   std::int64_t ca_end = mbed::unix_time(ca.cert->valid_to);
   std::string where = ca.dir + "/ca.pem";
   if (ca_end <= now) refuse("the CA certificate " + where + " expired on " + format_utc(ca_end) + "; renew the CA");
   if (mbed::unix_time(ca.cert->valid_from) > now)
     refuse("the CA certificate " + where + " is not valid before " + format_utc(mbed::unix_time(ca.cert->valid_from)) +
            "; check this machine's clock");
-  std::int64_t not_after = now + std::int64_t{days} * 86400;
+  std::int64_t not_after = start + std::int64_t{days} * 86400;
   if (not_after > ca_end)
     refuse("refusing (not capping): a certificate valid for " + std::to_string(days) + " days would outlive the CA " +
            "certificate " + where + ", which expires on " + format_utc(ca_end) + "; pass --days " +
@@ -156,7 +157,9 @@ void pick_serial(const issued_log& log, mbed::rng& r, unsigned char (&serial)[se
 void self_check(mbed::crt& issued, loaded_ca& ca) {
   std::uint32_t flags = 0;
   int rc = mbedtls_x509_crt_verify(issued.get(), ca.cert.get(), nullptr, nullptr, &flags, nullptr, nullptr);
-  if (rc == 0) return;
+  // Only the chain is checked here: a window that starts later or has
+  // already ended (an explicit --not-before) is the operator's choice.
+  if (rc == 0 || (flags & ~(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) == 0) return;
   char info[512] = "";
   mbedtls_x509_crt_verify_info(info, sizeof info, "  ", flags);
   throw pki_error(pki_error::kind::failure, "the certificate just made does not verify against " + ca.dir +
@@ -180,9 +183,11 @@ sign_result sign(const sign_request& req) {
   s.issuer = issuer_string(ca.cert->subject);
   s.subject_key = &c->pk;
   s.issuer_key = ca.key.get();
-  std::int64_t t = now();
-  s.not_before = t - 300;  // tolerate peers whose clocks run a little behind
-  s.not_after = checked_not_after(ca, t, req.days);
+  // By default valid from 5 minutes ago (peers' clocks run a little behind)
+  // for `days` from now; an explicit start runs `days` from that start.
+  std::int64_t start = req.not_before ? req.not_before : now();
+  s.not_before = req.not_before ? req.not_before : start - 300;
+  s.not_after = checked_not_after(ca, std::max(start, now()), start, req.days);
   issued_log log(req.ca_dir + "/issued.tsv");
   pick_serial(log, r, s.serial);
   std::string pem = write_cert_pem(s, r);

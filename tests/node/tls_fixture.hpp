@@ -18,10 +18,11 @@ struct pki_fixture {
   // Key, CSR and certificate for a node; returns the files for tls_context.
   node::net::tls_files issue(const std::string& node_id, const std::string& role,
                              const std::string& jurisdiction, int days = 30,
-                             const std::string& ca = "") const {
+                             const std::string& ca = "", std::int64_t not_before = 0) const {
     std::string base = dir / node_id;
     node::pki::make_csr({base + ".key", base + ".csr", node_id, role, jurisdiction});
-    node::pki::sign({ca.empty() ? ca_dir : ca, base + ".csr", base + ".pem", role, node_id, jurisdiction, days});
+    node::pki::sign({ca.empty() ? ca_dir : ca, base + ".csr", base + ".pem", role, node_id, jurisdiction, days,
+                     not_before});
     return {(ca.empty() ? ca_dir : ca) + "/ca.pem", base + ".pem", base + ".key"};
   }
 };

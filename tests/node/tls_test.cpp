@@ -6,6 +6,7 @@
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <ctime>
 #include <thread>
 
 #include "node/net/tls_stream.hpp"
@@ -102,6 +103,42 @@ TEST_CASE("tls: refusals — no client certificate, another CA") {
     CHECK(o.server_ec.category().name() == std::string("mbedtls"));
     CHECK(o.server_got != "hello");
   }
+}
+
+TEST_CASE("tls: expired and not-yet-valid client certificates are refused") {
+  test::pki_fixture pki;
+  auto srv = tls_context::make(tls_side::server, pki.issue("js.province", "provincial", "320000"));
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  SUBCASE("expired yesterday") {
+    auto o = talk(srv, tls_context::make(tls_side::client,
+                                         pki.issue("js.old", "local", "320100", 1, "", now - 2 * 86400)));
+    REQUIRE(o.server_ec);
+    CHECK(o.server_ec.message().find("verif") != std::string::npos);
+    CHECK(o.server_got != "hello");
+  }
+  SUBCASE("valid from tomorrow") {
+    auto o = talk(srv, tls_context::make(tls_side::client,
+                                         pki.issue("js.new", "local", "320100", 30, "", now + 86400)));
+    REQUIRE(o.server_ec);
+    CHECK(o.server_got != "hello");
+  }
+}
+
+TEST_CASE("tls: a client that offers at most TLS 1.1 is refused") {
+  test::pki_fixture pki;
+  auto srv = tls_context::make(tls_side::server, pki.issue("js.province", "provincial", "320000"));
+  auto cli = tls_context::make(tls_side::client, pki.issue("js.legacy", "local", "320100"));
+  auto& conf = cli->internals().conf;
+  mbedtls_ssl_conf_min_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_1);
+  mbedtls_ssl_conf_max_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_2);
+  auto o = talk(srv, cli);
+  REQUIRE(o.server_ec);
+  CAPTURE(o.server_ec.message());
+  CHECK(o.server_ec.category().name() == std::string("mbedtls"));
+#if MBEDTLS_VERSION_MAJOR < 3
+  CHECK(o.server_ec.value() == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION);
+#endif
+  CHECK(o.server_got != "hello");
 }
 
 TEST_CASE("tls: a key that does not belong to the certificate is refused at start") {
