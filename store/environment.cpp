@@ -131,6 +131,8 @@ tables open_tables(MDB_txn* t) {
   tb.seq2change = open_table(t, "seq2change");
   tb.quarantine = open_table(t, "quarantine");
   tb.counts = open_table(t, "counts");
+  tb.peer2cursor = open_table(t, "peer2cursor");
+  tb.events = open_table(t, "events");
   return tb;
 }
 

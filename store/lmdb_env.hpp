@@ -21,6 +21,8 @@ struct tables {
   MDB_dbi seq2change{};   // u64 seq -> change (id, version, op)
   MDB_dbi quarantine{};   // u64 seq -> JSON: file, line, field, reason
   MDB_dbi counts{};       // category -> u64 live records
+  MDB_dbi peer2cursor{};  // peer node id -> (peer store instance, last applied seq)
+  MDB_dbi events{};       // u64 seq -> JSON: integrity and security events
 };
 
 struct environment::impl {

@@ -104,6 +104,34 @@ void reader::for_each_record(const record_filter& f,
   }
 }
 
+std::optional<peer_cursor_state> reader::cursor_of(const std::string& peer) {
+  auto v = impl_->t.get(impl_->env.t.peer2cursor, peer);
+  if (!v) return std::nullopt;
+  peer_cursor_state c;
+  decode_cursor(*v, c.peer_instance, c.seq);
+  return c;
+}
+
+void reader::for_each_change(std::uint64_t after_seq,
+                             const std::function<bool(std::uint64_t, const std::string&,
+                                                      const model::record&)>& fn) {
+  cursor c(impl_->t, impl_->env.t.seq2change);
+  std::string_view k, v;
+  for (bool ok = c.seek(be64(after_seq + 1), k, v); ok; ok = c.next(k, v)) {
+    auto ch = decode_change(v);
+    auto r = impl_->by_id(ch.id);
+    if (!r) throw store_error("store: change log names missing record id " + std::to_string(ch.id));
+    if (!fn(read_be64(k), ch.via, *r)) return;
+  }
+}
+
+void reader::for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
+  cursor c(impl_->t, impl_->env.t.events);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v))
+    if (!fn(read_be64(k), v)) return;
+}
+
 void reader::for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
   cursor c(impl_->t, impl_->env.t.quarantine);
   std::string_view k, v;

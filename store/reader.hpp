@@ -22,6 +22,11 @@ struct store_stats {
   std::uint64_t last_seq = 0;  // newest change-log position
 };
 
+struct peer_cursor_state {
+  std::string peer_instance;
+  std::uint64_t seq = 0;
+};
+
 struct record_filter {
   std::string category;                   // empty: all
   std::string subject;                    // empty: all
@@ -45,6 +50,15 @@ public:
   store_stats stats();
   // Calls fn for each matching record (current version) until fn returns false.
   void for_each_record(const record_filter& f, const std::function<bool(const model::record&)>& fn);
+  // Where a peer's change stream stands here (see write_batch::cursor).
+  std::optional<peer_cursor_state> cursor_of(const std::string& peer);
+  // Change-log entries after `after_seq`, oldest first, with the record's
+  // current version, until fn returns false.
+  void for_each_change(std::uint64_t after_seq,
+                       const std::function<bool(std::uint64_t seq, const std::string& via,
+                                                const model::record& current)>& fn);
+  // Integrity and security events (JSON objects), oldest first.
+  void for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn);
   // Quarantine entries (JSON objects), oldest first.
   void for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn);
 

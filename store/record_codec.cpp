@@ -81,7 +81,7 @@ std::string subject_prefix(std::string_view subject) {
 }
 
 std::string encode_change(const change_entry& c) {
-  return key_writer().u8(change_format_v1).u64(c.id).u64(c.version).u8(static_cast<std::uint8_t>(c.op)).take();
+  return key_writer().u8(change_format_v1).u64(c.id).u64(c.version).u8(static_cast<std::uint8_t>(c.op)).str8(c.via).take();
 }
 
 change_entry decode_change(std::string_view v) {
@@ -91,7 +91,19 @@ change_entry decode_change(std::string_view v) {
   c.id = rd.u64();
   c.version = rd.u64();
   c.op = static_cast<change_op>(rd.u8());
+  c.via = rd.str8();
   return c;
+}
+
+std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq) {
+  return key_writer().u8(1).str8(peer_instance).u64(seq).take();
+}
+
+void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq) {
+  key_reader rd(v);
+  if (rd.u8() != 1) throw codec_error("cursor has unknown format");
+  peer_instance = rd.str8();
+  seq = rd.u64();
 }
 
 std::string history_key(std::uint64_t id, std::uint64_t version) {

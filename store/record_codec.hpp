@@ -40,11 +40,19 @@ struct change_entry {
   std::uint64_t id = 0;
   std::uint64_t version = 0;
   change_op op = change_op::put;
+  // The peer this change arrived from; empty when made here (an import).
+  // Sync never sends a change back to where it came from.
+  std::string via;
 };
 
 std::string encode_change(const change_entry& c);
 change_entry decode_change(std::string_view v);
 
 std::string history_key(std::uint64_t id, std::uint64_t version);
+
+// peer2cursor value: the peer's store instance and the last change of it
+// applied here.
+std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq);
+void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq);
 
 }  // namespace store

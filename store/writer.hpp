@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "store/environment.hpp"
+#include "store/model/record.hpp"
 
 namespace store {
 
@@ -33,6 +35,14 @@ struct quarantine_entry {
   std::int64_t at_ms = 0;  // set by the writer
 };
 
+// Where a peer's change stream stands: written in the same transaction as
+// the changes it covers, so a resent batch changes nothing.
+struct peer_cursor {
+  std::string peer;           // the peer's node id
+  std::string peer_instance;  // the peer's store instance id
+  std::uint64_t seq = 0;      // the last of its changes applied here
+};
+
 struct write_batch {
   std::string origin;  // this node: the owner of imported records
   std::vector<import_row> rows;
@@ -41,6 +51,11 @@ struct write_batch {
   // file order); rows left out are not applied. Empty: all rows, in the
   // order the writer works out.
   std::vector<std::uint32_t> order;
+  // Records as their owners wrote them, received from peer `via`; applied
+  // owner-authoritatively (newer version wins, older is ignored).
+  std::string via;
+  std::vector<model::record> replicas;
+  std::optional<peer_cursor> cursor;
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.
   bool durable = true;
@@ -54,6 +69,8 @@ struct batch_result {
   std::uint64_t inserted = 0, updated = 0, unchanged = 0;
   std::uint64_t last_seq = 0;            // change log position after the commit
   std::vector<quarantine_entry> rejected;  // valid rows the store refused, now quarantined
+  std::uint64_t ignored_older = 0;          // replicas older than what is held
+  std::vector<std::string> events;          // integrity events raised (also in `events`)
   // The batch's rows, handed back so a producer can reuse their strings'
   // memory instead of allocating (and the writer freeing) a million rows.
   std::vector<import_row> recycled;

@@ -1,0 +1,75 @@
+// Private to store/: the state of one write transaction of the writer,
+// shared by the ways rows are applied (import, replicas from peers).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "store/key_codec.hpp"
+#include "store/lmdb_env.hpp"
+#include "store/record_codec.hpp"
+#include "store/writer.hpp"
+
+namespace store {
+
+inline std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string quarantine_json(const quarantine_entry& q);
+
+// Everything one write transaction tracks; ids and sequence numbers are read
+// from the tables at its start, so another process's writes are respected.
+struct txn_state {
+  txn& t;
+  tables& tb;
+  std::uint64_t next_id, next_seq, next_q, next_event;
+  std::int64_t now;
+  std::map<std::string, std::int64_t> count_delta;
+  std::string scratch;  // value encoding buffer, reused for every row
+  // Appends to the two growing tables go through cursors parked at their
+  // ends. LMDB frees write cursors with the transaction: close() first.
+  std::optional<cursor> records_end, changes_end;
+
+  txn_state(txn& tx, tables& tabs)
+      : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),
+        next_seq(next_u64_key(tx, tabs.seq2change)), next_q(next_u64_key(tx, tabs.quarantine)),
+        next_event(next_u64_key(tx, tabs.events)),
+        now(now_ms()) {
+    records_end.emplace(tx, tabs.id2record);
+    changes_end.emplace(tx, tabs.seq2change);
+  }
+  void close() {
+    records_end.reset();
+    changes_end.reset();
+  }
+
+  void log_change(std::uint64_t id, std::uint64_t version, const std::string& via = {}) {
+    changes_end->append(be64(next_seq++), encode_change({id, version, change_op::put, via}));
+  }
+  void put_event(const std::string& json) {
+    t.put(tb.events, be64(next_event++), json, MDB_APPEND);
+  }
+  void put_quarantine(quarantine_entry q) {
+    q.at_ms = now;
+    t.put(tb.quarantine, be64(next_q++), quarantine_json(q), MDB_APPEND);
+  }
+  void flush_counts() {
+    for (const auto& [cat, delta] : count_delta) {
+      auto cur = t.get(tb.counts, cat);
+      std::int64_t n = cur ? static_cast<std::int64_t>(read_be64(*cur)) : 0;
+      t.put(tb.counts, cat, be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, n + delta))));
+    }
+  }
+};
+
+
+// Applying a batch's rows inside the transaction (writer_import.cpp,
+// writer_replica.cpp).
+batch_result apply_batch(txn_state& s, write_batch& b);
+void apply_replicas(txn_state& s, const write_batch& b, batch_result& res);
+
+}  // namespace store

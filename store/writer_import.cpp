@@ -1,0 +1,137 @@
+// The writer's import path: rows an operator imported at this node, which
+// owns them. Same content is no change; new content is the next version.
+#include <algorithm>
+
+#include "store/model/validate.hpp"
+#include "store/txn_state.hpp"
+
+namespace store {
+
+std::string quarantine_json(const quarantine_entry& q) {
+  std::string o = "{\"at\":";
+  model::append_json_string(o, model::format_utc_ms(q.at_ms));
+  o += ",\"file\":";
+  model::append_json_string(o, model::printable(q.file));
+  o += ",\"line\":" + std::to_string(q.line) + ",\"category\":";
+  model::append_json_string(o, q.category);
+  o += ",\"field\":";
+  model::append_json_string(o, model::printable(q.field));
+  o += ",\"reason\":";
+  model::append_json_string(o, model::printable(q.reason));
+  o += ",\"excerpt\":";
+  model::append_json_string(o, model::printable(q.excerpt));
+  return o + "}";
+}
+
+namespace {
+
+const std::string& encode_row(txn_state& s, const std::string& origin, const import_row& row,
+                              std::uint64_t version) {
+  encode_record_into(s.scratch, false, version, s.now, origin, row.category, row.subject,
+                     row.record_id, row.event_date, row.source, row.fields_json);
+  return s.scratch;
+}
+
+bool same_content(const model::record& old, const import_row& row) {
+  return !old.deleted && old.event_date == row.event_date && old.source == row.source &&
+         old.fields_json == row.fields_json;
+}
+
+// The subject index already points at `id`; the record goes on the end.
+void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
+                const import_row& row, batch_result& res) {
+  ++s.next_id;
+  s.records_end->append(be64(id), encode_row(s, origin, row, 1));
+  s.log_change(id, 1);
+  ++s.count_delta[row.category];
+  ++res.inserted;
+}
+
+// An owner's re-import: same content is no change; new content is the next
+// version, and the old one moves to history. Rows are only read, never
+// moved from: a failed group commit retries the same batch.
+void apply_row(txn_state& s, const std::string& origin, const import_row& row,
+               const std::string& key, batch_result& res) {
+  // One search: claims the next id for a new key, or finds the existing id.
+  auto idv = s.t.put_if_absent(s.tb.subject2id, key, be64(s.next_id));
+  if (!idv) return insert_new(s, origin, s.next_id, row, res);
+  std::uint64_t id = read_be64(*idv);
+  auto cur = s.t.get(s.tb.id2record, be64(id));
+  if (!cur) throw store_error("store: subject index points at missing record id " + std::to_string(id));
+  std::string old_value(*cur);  // views die with the next put
+  model::record old = decode_record(old_value);
+  if (old.origin != origin) {
+    quarantine_entry q{"", row.line, row.category, "record_id",
+                       "record is owned by node '" + old.origin +
+                           "'; only its owner changes it (file an objection there)", row.record_id, 0};
+    res.rejected.push_back(q);
+    return s.put_quarantine(std::move(q));
+  }
+  if (same_content(old, row)) { ++res.unchanged; return; }
+  s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
+  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, old.version + 1));
+  s.log_change(id, old.version + 1);
+  if (old.deleted) ++s.count_delta[row.category];
+  ++res.updated;
+}
+
+}  // namespace
+
+batch_result apply_batch(txn_state& s, write_batch& b) {
+  batch_result res;
+  if (b.order.empty()) b.order = key_order(b.rows);
+  for (auto i : b.order) apply_row(s, b.origin, b.rows[i], b.rows[i].key, res);
+  for (const auto& q : b.quarantine) s.put_quarantine(q);
+  for (auto& q : res.rejected) q.at_ms = s.now;
+  return res;
+}
+
+
+void import_row::make_key() {
+  key.clear();
+  for (auto part : {std::string_view(subject), std::string_view(category), std::string_view(record_id)}) {
+    if (part.size() > 0xff) throw codec_error("key component longer than 255 bytes");
+    key += static_cast<char>(part.size());
+    key += part;
+  }
+}
+
+namespace {
+
+// The first 16 bytes of a key as two big-endian integers: comparing them
+// orders keys as memcmp would, and for subject keys they nearly always
+// differ (they reach into the random part of the credit code).
+struct sort_item {
+  std::uint64_t hi, lo;
+  std::uint32_t index;
+};
+
+std::uint64_t be_prefix(std::string_view k, std::size_t from) {
+  std::uint64_t v = 0;
+  for (std::size_t i = from; i < from + 8; ++i)
+    v = (v << 8) | (i < k.size() ? static_cast<unsigned char>(k[i]) : 0u);
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> key_order(std::vector<import_row>& rows) {
+  std::vector<sort_item> items(rows.size());
+  for (std::uint32_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].key.empty()) rows[i].make_key();
+    items[i] = {be_prefix(rows[i].key, 0), be_prefix(rows[i].key, 8), i};
+  }
+  // Ties on the prefix fall back to the whole key, then to the index, so
+  // equal keys keep file order and a later row of the same record wins.
+  std::sort(items.begin(), items.end(), [&](const sort_item& x, const sort_item& y) {
+    if (x.hi != y.hi) return x.hi < y.hi;
+    if (x.lo != y.lo) return x.lo < y.lo;
+    int c = rows[x.index].key.compare(rows[y.index].key);
+    return c < 0 || (c == 0 && x.index < y.index);
+  });
+  std::vector<std::uint32_t> order(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) order[i] = items[i].index;
+  return order;
+}
+
+}  // namespace store

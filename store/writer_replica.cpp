@@ -1,0 +1,91 @@
+// The writer's replica path: records their owners wrote elsewhere, received
+// from a peer. Owner-authoritative: a newer version from the owner wins, an
+// older one is ignored, and the same (origin, version) with another body is
+// an integrity event — logged, never applied. The peer's cursor moves in the
+// same transaction, so a resent batch changes nothing.
+#include "store/model/validate.hpp"
+#include "store/txn_state.hpp"
+
+namespace store {
+namespace {
+
+std::string event_json(const txn_state& s, const std::string& kind, const std::string& via,
+                       const model::record& r, const std::string& detail) {
+  std::string o = "{\"at\":";
+  model::append_json_string(o, model::format_utc_ms(s.now));
+  for (auto [k, v] : {std::pair<const char*, const std::string*>{"kind", &kind}, {"via", &via},
+                      {"origin", &r.origin}, {"category", &r.category}, {"subject", &r.subject},
+                      {"record_id", &r.record_id}, {"detail", &detail}}) {
+    o += ",\"";
+    o += k;
+    o += "\":";
+    model::append_json_string(o, model::printable(*v));
+  }
+  return o + ",\"version\":" + std::to_string(r.version) + "}";
+}
+
+void raise(txn_state& s, batch_result& res, const std::string& kind, const std::string& via,
+           const model::record& r, const std::string& detail) {
+  s.put_event(event_json(s, kind, via, r, detail));
+  res.events.push_back(kind + ": " + r.category + "/" + r.subject + "/" + r.record_id + ": " + detail);
+}
+
+bool same_body(const model::record& a, const model::record& b) {
+  return a.deleted == b.deleted && a.event_date == b.event_date && a.source == b.source &&
+         a.fields_json == b.fields_json;
+}
+
+void put_new(txn_state& s, std::uint64_t id, model::record rec, const std::string& via, batch_result& res) {
+  ++s.next_id;
+  rec.ingested_at_ms = s.now;
+  s.records_end->append(be64(id), encode_record(rec));
+  s.log_change(id, rec.version, via);
+  if (!rec.deleted) ++s.count_delta[rec.category];
+  ++res.inserted;
+}
+
+void apply_replica(txn_state& s, const std::string& via, const model::record& r, batch_result& res) {
+  std::string key = subject_key(r.subject, r.category, r.record_id);
+  auto idv = s.t.put_if_absent(s.tb.subject2id, key, be64(s.next_id));
+  if (!idv) return put_new(s, s.next_id, r, via, res);
+  std::uint64_t id = read_be64(*idv);
+  auto cur = s.t.get(s.tb.id2record, be64(id));
+  if (!cur) throw store_error("store: subject index points at missing record id " + std::to_string(id));
+  std::string old_value(*cur);
+  model::record old = decode_record(old_value);
+  if (old.origin != r.origin)
+    return raise(s, res, "origin_conflict", via, r, "held here as owned by '" + old.origin + "'");
+  if (r.version < old.version) { ++res.ignored_older; return; }
+  if (r.version == old.version) {
+    if (same_body(old, r)) { ++res.unchanged; return; }
+    return raise(s, res, "integrity", via, r, "same origin and version as held here, different body");
+  }
+  model::record rec = r;
+  rec.ingested_at_ms = s.now;
+  s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
+  s.t.put(s.tb.id2record, be64(id), encode_record(rec));
+  s.log_change(id, rec.version, via);
+  s.count_delta[rec.category] += (rec.deleted ? 0 : 1) - (old.deleted ? 0 : 1);
+  ++res.updated;
+}
+
+// Never moves a cursor backwards for the same peer store: a late resend of
+// an old batch must not make the next pull start over.
+void move_cursor(txn_state& s, const peer_cursor& c) {
+  if (auto v = s.t.get(s.tb.peer2cursor, c.peer)) {
+    std::string inst;
+    std::uint64_t seq = 0;
+    decode_cursor(*v, inst, seq);
+    if (inst == c.peer_instance && seq >= c.seq) return;
+  }
+  s.t.put(s.tb.peer2cursor, c.peer, encode_cursor(c.peer_instance, c.seq));
+}
+
+}  // namespace
+
+void apply_replicas(txn_state& s, const write_batch& b, batch_result& res) {
+  for (const auto& r : b.replicas) apply_replica(s, b.via, r, res);
+  if (b.cursor) move_cursor(s, *b.cursor);
+}
+
+}  // namespace store

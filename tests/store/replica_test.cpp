@@ -1,0 +1,120 @@
+#include <doctest/doctest.h>
+
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+#include "test_util.hpp"
+
+using namespace store;
+
+namespace {
+
+const std::string A = "91350200776049653A";
+
+model::record rec(std::uint64_t version, std::string amount, std::string origin = "js.suzhou") {
+  model::record r;
+  r.category = "tax";
+  r.subject = A;
+  r.record_id = "2026-09-VAT";
+  r.origin = std::move(origin);
+  r.version = version;
+  r.event_date = "2026-10-15";
+  r.source = "tax bureau";
+  r.fields_json = R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}";
+  return r;
+}
+
+batch_result send(environment& env, std::vector<model::record> rs, std::optional<peer_cursor> c = {},
+                  std::string via = "js.suzhou") {
+  writer w(env);
+  write_batch b;
+  b.via = std::move(via);
+  b.replicas = std::move(rs);
+  b.cursor = std::move(c);
+  return w.submit(std::move(b)).get();
+}
+
+std::string amount_of(environment& env) {
+  auto r = reader(env).get("tax", A, "2026-09-VAT");
+  REQUIRE(r);
+  return r->fields_json;
+}
+
+}  // namespace
+
+TEST_CASE("replica: the owner's newer version wins, an older one is ignored") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  CHECK(send(*env, {rec(1, "1.00")}).inserted == 1);
+  {
+    reader rd(*env);
+    auto r = rd.get("tax", A, "2026-09-VAT");
+    REQUIRE(r);
+    CHECK(r->origin == "js.suzhou");  // the owner's name and version travel with it
+    CHECK(r->version == 1);
+    std::string via;
+    rd.for_each_change(0, [&](std::uint64_t, const std::string& v, const model::record&) { via = v; return true; });
+    CHECK(via == "js.suzhou");  // so it is never sent back there
+  }
+  CHECK(send(*env, {rec(3, "3.00")}).updated == 1);
+  auto older = send(*env, {rec(2, "2.00")});
+  CHECK(older.ignored_older == 1);
+  CHECK(older.updated == 0);
+  CHECK(amount_of(*env).find("3.00") != std::string::npos);
+  CHECK(reader(*env).history("tax", A, "2026-09-VAT").size() == 1);
+  CHECK(reader(*env).stats().total == 1);
+}
+
+TEST_CASE("replica: the same origin and version with another body is an integrity event") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  send(*env, {rec(1, "1.00")});
+  CHECK(send(*env, {rec(1, "1.00")}).unchanged == 1);  // a resend: nothing happens
+  auto r = send(*env, {rec(1, "9.99")});
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].find("integrity") != std::string::npos);
+  CHECK(amount_of(*env).find("1.00") != std::string::npos);  // not applied
+  std::string ev;
+  reader(*env).for_each_event([&](std::uint64_t, std::string_view j) { ev = j; return true; });
+  CHECK(ev.find("\"kind\":\"integrity\"") != std::string::npos);
+  CHECK(ev.find("\"via\":\"js.suzhou\"") != std::string::npos);
+  CHECK(ev.find("\"version\":1") != std::string::npos);
+}
+
+TEST_CASE("replica: a record claimed by a second origin is refused as an event") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  send(*env, {rec(1, "1.00", "js.suzhou")});
+  auto r = send(*env, {rec(5, "5.00", "js.rogue")}, std::nullopt, "js.rogue");
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].find("origin_conflict") != std::string::npos);
+  CHECK(reader(*env).get("tax", A, "2026-09-VAT")->origin == "js.suzhou");
+}
+
+TEST_CASE("replica: the cursor commits with the changes and never moves back") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  send(*env, {rec(1, "1.00")}, peer_cursor{"js.suzhou", "inst-a", 10});
+  auto c = reader(*env).cursor_of("js.suzhou");
+  REQUIRE(c);
+  CHECK(c->peer_instance == "inst-a");
+  CHECK(c->seq == 10);
+  send(*env, {rec(1, "1.00")}, peer_cursor{"js.suzhou", "inst-a", 7});  // a late resend
+  CHECK(reader(*env).cursor_of("js.suzhou")->seq == 10);
+  send(*env, {}, peer_cursor{"js.suzhou", "inst-b", 3});  // the peer's store was replaced
+  CHECK(reader(*env).cursor_of("js.suzhou")->peer_instance == "inst-b");
+  CHECK(reader(*env).cursor_of("js.suzhou")->seq == 3);
+  CHECK_FALSE(reader(*env).cursor_of("js.other"));
+}
+
+TEST_CASE("replica: a tombstone takes the record out of the live count") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  send(*env, {rec(1, "1.00")});
+  auto gone = rec(2, "1.00");
+  gone.deleted = true;
+  CHECK(send(*env, {gone}).updated == 1);
+  CHECK(reader(*env).stats().total == 0);
+  auto back = rec(3, "4.00");
+  send(*env, {back});
+  CHECK(reader(*env).stats().total == 1);
+}
