@@ -1,0 +1,105 @@
+#include "sync/wire.hpp"
+
+#include <boost/json.hpp>
+
+#include "store/model/validate.hpp"
+
+namespace replication {
+namespace json = boost::json;
+namespace {
+
+json::object change_json(const wire_change& c) {
+  const auto& r = c.rec;
+  json::object o;
+  o["seq"] = c.seq;
+  o["category"] = r.category;
+  o["subject"] = r.subject;
+  o["record_id"] = r.record_id;
+  o["origin"] = r.origin;
+  o["version"] = r.version;
+  o["event_date"] = r.event_date;
+  o["source"] = r.source;
+  o["deleted"] = r.deleted;
+  o["fields"] = json::parse(r.fields_json.empty() ? "{}" : r.fields_json);
+  return o;
+}
+
+const json::value& field(const json::object& o, const char* name, const std::string& where) {
+  auto it = o.find(name);
+  if (it == o.end()) throw wire_error(where + ": missing \"" + name + "\"");
+  return it->value();
+}
+
+std::string str(const json::object& o, const char* name, const std::string& where) {
+  const auto& v = field(o, name, where);
+  if (!v.is_string()) throw wire_error(where + ": \"" + name + "\" must be a string");
+  return std::string(v.get_string());
+}
+
+std::uint64_t num(const json::object& o, const char* name, const std::string& where) {
+  const auto& v = field(o, name, where);
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  throw wire_error(where + ": \"" + name + "\" must be a whole number >= 0");
+}
+
+wire_change change_from(const json::value& v, const std::string& where) {
+  if (!v.is_object()) throw wire_error(where + ": a change must be an object");
+  const auto& o = v.get_object();
+  wire_change c;
+  c.seq = num(o, "seq", where);
+  auto& r = c.rec;
+  r.category = str(o, "category", where);
+  r.subject = str(o, "subject", where);
+  r.record_id = str(o, "record_id", where);
+  r.origin = str(o, "origin", where);
+  r.version = num(o, "version", where);
+  r.event_date = str(o, "event_date", where);
+  r.source = str(o, "source", where);
+  const auto& del = field(o, "deleted", where);
+  if (!del.is_bool()) throw wire_error(where + ": \"deleted\" must be true or false");
+  r.deleted = del.get_bool();
+  const auto& f = field(o, "fields", where);
+  if (!f.is_object()) throw wire_error(where + ": \"fields\" must be an object");
+  r.fields_json = json::serialize(f);
+  return c;
+}
+
+}  // namespace
+
+std::string encode_batch(const change_batch& b) {
+  json::array changes;
+  changes.reserve(b.changes.size());
+  for (const auto& c : b.changes) changes.push_back(change_json(c));
+  json::object o{{"node", b.node}, {"instance", b.instance}, {"last_seq", b.last_seq}, {"more", b.more}};
+  o["changes"] = std::move(changes);
+  return json::serialize(o);
+}
+
+change_batch decode_batch(std::string_view body, std::size_t max_changes) {
+  json::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec) throw wire_error("batch is not valid JSON: " + ec.message());
+  if (!v.is_object()) throw wire_error("batch must be a JSON object");
+  const auto& o = v.get_object();
+  change_batch b;
+  b.node = str(o, "node", "batch");
+  b.instance = str(o, "instance", "batch");
+  b.last_seq = num(o, "last_seq", "batch");
+  if (auto it = o.find("more"); it != o.end() && it->value().is_bool()) b.more = it->value().get_bool();
+  const auto& ch = field(o, "changes", "batch");
+  if (!ch.is_array()) throw wire_error("batch: \"changes\" must be an array");
+  if (ch.get_array().size() > max_changes)
+    throw wire_error("batch holds " + std::to_string(ch.get_array().size()) + " changes, more than the limit " +
+                     std::to_string(max_changes));
+  std::size_t i = 0;
+  for (const auto& c : ch.get_array()) b.changes.push_back(change_from(c, "change " + std::to_string(i++)));
+  return b;
+}
+
+std::size_t wire_size(const store::model::record& r) {
+  return 160 + r.category.size() + r.subject.size() + r.record_id.size() + r.origin.size() +
+         r.event_date.size() + r.source.size() + r.fields_json.size();
+}
+
+}  // namespace replication

@@ -1,0 +1,41 @@
+// The sync wire format: change batches as JSON (sync/README.md is the
+// spec). Plain data in, plain data out; no sockets here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "store/model/record.hpp"
+
+namespace replication {
+
+// A malformed message from a peer: names the field and what was expected.
+class wire_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct wire_change {
+  std::uint64_t seq = 0;  // the sender's change-log position
+  store::model::record rec;
+};
+
+struct change_batch {
+  std::string node;      // sender's node id
+  std::string instance;  // sender's store instance id
+  std::vector<wire_change> changes;
+  std::uint64_t last_seq = 0;  // the sender's log position this batch brings the receiver to
+  bool more = false;           // the sender has more after last_seq
+};
+
+std::string encode_batch(const change_batch& b);
+// Throws wire_error. `max_changes` bounds what a peer can make us hold.
+change_batch decode_batch(std::string_view body, std::size_t max_changes);
+
+// Wire size of one change, to bound batches by bytes before encoding them.
+std::size_t wire_size(const store::model::record& r);
+
+}  // namespace replication

@@ -1,0 +1,39 @@
+#include <doctest/doctest.h>
+
+#include "sync/wire.hpp"
+
+using namespace replication;
+
+TEST_CASE("wire: a batch survives the round trip exactly") {
+  change_batch b{"js.nanjing", "abc123", {}, 42, true};
+  wire_change c;
+  c.seq = 41;
+  c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, true,
+           R"({"period":"2026-09","amount_paid":"12000.00"})"};
+  b.changes.push_back(c);
+  auto d = decode_batch(encode_batch(b), 10);
+  CHECK(d.node == "js.nanjing");
+  CHECK(d.instance == "abc123");
+  CHECK(d.last_seq == 42);
+  CHECK(d.more);
+  REQUIRE(d.changes.size() == 1);
+  const auto& r = d.changes[0].rec;
+  CHECK(d.changes[0].seq == 41);
+  CHECK(r.version == 3);
+  CHECK(r.deleted);
+  CHECK(r.source == "税务局");
+  CHECK(r.fields_json == R"({"period":"2026-09","amount_paid":"12000.00"})");  // decimals stay text
+}
+
+TEST_CASE("wire: malformed batches are refused naming the field") {
+  CHECK_THROWS_WITH_AS(decode_batch("{not json", 10), doctest::Contains("not valid JSON"), wire_error);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1})", 10),
+                       doctest::Contains("\"changes\""), wire_error);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":-1,"changes":[]})", 10),
+                       doctest::Contains("last_seq"), wire_error);
+  CHECK_THROWS_WITH_AS(
+      decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[{"seq":1}]})", 10),
+      doctest::Contains("change 0: missing \"category\""), wire_error);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[1,2,3]})", 2),
+                       doctest::Contains("more than the limit 2"), wire_error);
+}
