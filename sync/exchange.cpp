@@ -1,0 +1,115 @@
+#include "sync/exchange.hpp"
+
+#include <boost/json.hpp>
+
+#include "store/model/category.hpp"
+#include "store/model/uscc.hpp"
+#include "store/model/validate.hpp"
+#include "store/reader.hpp"
+#include "sync/routing.hpp"
+
+namespace replication {
+namespace {
+
+namespace json = boost::json;
+using store::model::record;
+
+// Reads the change log after `after_seq`, keeping what `keep` accepts,
+// until a limit is reached. last_seq covers what was read, kept or not, so
+// filtered changes are not read again.
+template <class Keep>
+change_batch collect(store::environment& env, const std::string& self, std::uint64_t after_seq,
+                     const batch_limits& lim, Keep keep) {
+  change_batch b;
+  b.node = self;
+  b.instance = env.instance_id();
+  b.last_seq = after_seq;
+  std::size_t bytes = 0;
+  store::reader rd(env);
+  rd.for_each_change(after_seq, [&](std::uint64_t seq, const std::string& via, const record& r) {
+    if (b.changes.size() >= lim.max_changes || bytes >= lim.max_bytes) {
+      b.more = true;
+      return false;
+    }
+    b.last_seq = seq;
+    if (keep(via, r)) {
+      bytes += wire_size(r);
+      b.changes.push_back({seq, r});
+    }
+    return true;
+  });
+  return b;
+}
+
+// Parses canonical fields JSON back into the validator's input form.
+std::string check_schema(const record& r) {
+  const auto* cat = store::model::category_registry::builtin().find(r.category);
+  if (!cat) return "unknown category '" + r.category + "'";
+  json::error_code ec;
+  auto v = json::parse(r.fields_json, ec);
+  if (ec || !v.is_object()) return "fields are not a JSON object";
+  store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}};
+  std::vector<std::string> numbers;
+  numbers.reserve(v.get_object().size());
+  for (const auto& [k, val] : v.get_object()) {
+    using kind = store::model::raw_value::kind;
+    if (val.is_string()) row.fields.emplace_back(k, store::model::raw_value{kind::string, val.get_string()});
+    else if (val.is_bool()) row.fields.emplace_back(k, store::model::raw_value{kind::boolean, val.get_bool() ? "true" : "false"});
+    else if (val.is_number()) row.fields.emplace_back(k, store::model::raw_value{kind::number, numbers.emplace_back(json::serialize(val))});
+    else return "field '" + std::string(k) + "' has an unsupported type";
+  }
+  std::string canonical;
+  static const store::model::uscc_policy any_code;
+  if (auto e = store::model::validate_row(*cat, any_code, row, canonical)) return e->field + ": " + e->reason;
+  return {};
+}
+
+std::string check_change(const peer& from, bool from_child, const record& r) {
+  if (r.subject.size() != 18) return "subject is not an 18-character credit code";
+  if (from_child && !covers(from.jurisdiction, store::model::uscc_division(r.subject)))
+    return "subject " + r.subject + " is outside the sender's jurisdiction " + from.jurisdiction;
+  if (r.version == 0) return "version must be at least 1";
+  return check_schema(r);
+}
+
+}  // namespace
+
+change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,
+                        std::uint64_t after_seq, const batch_limits& lim) {
+  return collect(env, self, after_seq, lim, [&](const std::string& via, const record&) { return via != parent_id; });
+}
+
+change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
+                          std::uint64_t after_seq, const batch_limits& lim) {
+  return collect(env, self, after_seq, lim, [&](const std::string& via, const record& r) {
+    return via != child.node_id && r.subject.size() == 18 &&
+           covers(child.jurisdiction, store::model::uscc_division(r.subject));
+  });
+}
+
+apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                         const std::string& cursor_key) {
+  store::write_batch wb;
+  wb.via = from.node_id;
+  apply_result res;
+  for (const auto& c : b.changes) {
+    if (auto why = check_change(from, from_child, c.rec); !why.empty()) {
+      res.refused.push_back({c.seq, why});
+      wb.quarantine.push_back({"sync from " + from.node_id, c.seq, c.rec.category, "change", why,
+                               c.rec.subject + "/" + c.rec.record_id, 0});
+      continue;
+    }
+    wb.replicas.push_back(c.rec);
+  }
+  wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq};
+  auto r = w.submit(std::move(wb)).get();
+  res.ack = b.last_seq;
+  res.inserted = r.inserted;
+  res.updated = r.updated;
+  res.unchanged = r.unchanged;
+  res.ignored_older = r.ignored_older;
+  res.events = std::move(r.events);
+  return res;
+}
+
+}  // namespace replication

@@ -1,0 +1,59 @@
+// The two halves of a sync exchange, as plain functions over the store:
+// what a node sends (push up, pull down) and how it applies what arrives.
+// node/net carries the bytes; these decide which changes go where.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/environment.hpp"
+#include "store/writer.hpp"
+#include "sync/wire.hpp"
+
+namespace replication {
+
+// Who is on the other end, as its certificate says.
+struct peer {
+  std::string node_id;
+  std::string role;
+  std::string jurisdiction;
+};
+
+struct batch_limits {
+  std::size_t max_changes = 5000;
+  std::size_t max_bytes = 4 << 20;
+};
+
+// Changes after `after_seq` to send up to the parent: everything except
+// what came down from that parent. `self` names this node and its store.
+change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,
+                        std::uint64_t after_seq, const batch_limits& lim);
+
+// Changes after `after_seq` to send down to `child`: records whose subject
+// lies in the child's jurisdiction, except what came up from that child.
+change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
+                          std::uint64_t after_seq, const batch_limits& lim);
+
+// A change the receiver will not apply, and why (reported to the sender).
+struct poison {
+  std::uint64_t seq = 0;
+  std::string reason;
+};
+
+struct apply_result {
+  std::uint64_t ack = 0;  // the sender's log position now covered here
+  std::uint64_t inserted = 0, updated = 0, unchanged = 0, ignored_older = 0;
+  std::vector<poison> refused;       // quarantined here, with the reason
+  std::vector<std::string> events;   // integrity events raised
+};
+
+// Applies a batch from `from` (a child pushing, or the parent answering a
+// pull): each change is checked (schema; for a child, that the subject lies
+// in its jurisdiction), good ones applied owner-authoritatively, bad ones
+// quarantined, and the cursor for `cursor_key` moved to batch.last_seq — all
+// in one transaction.
+apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                         const std::string& cursor_key);
+
+}  // namespace replication

@@ -1,0 +1,133 @@
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "node/demo/sample_data.hpp"
+#include "store/reader.hpp"
+#include "sync/exchange.hpp"
+#include "test_util.hpp"
+
+using namespace replication;
+
+namespace {
+
+struct node_under_test {
+  std::string id;
+  peer as_peer;
+  std::unique_ptr<store::environment> env;
+  std::unique_ptr<store::writer> w;
+  node_under_test(const test::temp_dir& d, std::string node_id, std::string role, std::string jur)
+      : id(node_id), as_peer{node_id, std::move(role), std::move(jur)},
+        env(store::environment::open({d / node_id})), w(std::make_unique<store::writer>(*env)) {}
+
+  void import(const std::string& subject, const std::string& rid, const std::string& amount) {
+    store::write_batch b;
+    b.origin = id;
+    b.rows.push_back({"tax", subject, rid, "2026-10-15", "tax bureau",
+                      R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}", 1, {}});
+    w->submit(std::move(b)).get();
+  }
+  std::uint64_t total() { return store::reader(*env).stats().total; }
+  std::optional<store::model::record> get(const std::string& s, const std::string& rid) {
+    return store::reader(*env).get("tax", s, rid);
+  }
+};
+
+std::string code_in(const std::string& division, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return node::demo::make_enterprises(1, {division}, rng)[0];
+}
+
+}  // namespace
+
+TEST_CASE("exchange: up from a local, down only to the local whose jurisdiction it is") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), suzhou(d, "js.suzhou", "local", "320500"),
+      province(d, "js.province", "provincial", "320000");
+  std::string gulou = code_in("320106", 1), gusu = code_in("320508", 2);
+  nanjing.import(gulou, "r1", "1.00");
+
+  auto up = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  REQUIRE(up.changes.size() == 1);
+  auto r = apply_batch(*province.w, nanjing.as_peer, true, up, "up:" + nanjing.id);
+  CHECK(r.inserted == 1);
+  CHECK(r.ack == up.last_seq);
+  CHECK(province.get(gulou, "r1")->origin == "js.nanjing");
+  CHECK(store::reader(*province.env).cursor_of("up:js.nanjing")->peer_instance == nanjing.env->instance_id());
+
+  // The resend of the same batch changes nothing.
+  auto again = apply_batch(*province.w, nanjing.as_peer, true, up, "up:" + nanjing.id);
+  CHECK(again.unchanged == 1);
+  CHECK(again.inserted + again.updated == 0);
+
+  // Down: a provincial record about a Suzhou firm goes to Suzhou, not Nanjing;
+  // Nanjing's own record is not echoed back to it.
+  province.import(gusu, "p1", "7.00");
+  auto to_suzhou = collect_down(*province.env, province.id, suzhou.as_peer, 0, {});
+  auto to_nanjing = collect_down(*province.env, province.id, nanjing.as_peer, 0, {});
+  REQUIRE(to_suzhou.changes.size() == 1);
+  CHECK(to_suzhou.changes[0].rec.subject == gusu);
+  CHECK(to_nanjing.changes.empty());
+  CHECK(to_nanjing.last_seq == to_suzhou.last_seq);  // read past, so not read again
+  apply_batch(*suzhou.w, province.as_peer, false, to_suzhou, "down:" + province.id);
+  CHECK(suzhou.get(gusu, "p1"));
+  CHECK(suzhou.total() == 1);
+
+  // A pull from Suzhou's cursor finds nothing new.
+  auto next = collect_down(*province.env, province.id, suzhou.as_peer, to_suzhou.last_seq, {});
+  CHECK(next.changes.empty());
+}
+
+TEST_CASE("exchange: the owner's version 2 replaces version 1 upstream") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  std::string s = code_in("320102", 3);
+  nanjing.import(s, "r1", "1.00");
+  auto b1 = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  apply_batch(*province.w, nanjing.as_peer, true, b1, "up:js.nanjing");
+  nanjing.import(s, "r1", "2.00");
+  auto b2 = collect_up(*nanjing.env, nanjing.id, province.id, b1.last_seq, {});
+  REQUIRE(b2.changes.size() == 1);
+  CHECK(apply_batch(*province.w, nanjing.as_peer, true, b2, "up:js.nanjing").updated == 1);
+  CHECK(province.get(s, "r1")->version == 2);
+  CHECK(province.get(s, "r1")->fields_json.find("2.00") != std::string::npos);
+}
+
+TEST_CASE("exchange: a poison change is quarantined with its reason and the cursor moves on") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  std::string inside = code_in("320104", 4), outside = code_in("350200", 5);
+  nanjing.import(inside, "ok", "1.00");
+  nanjing.import(outside, "xm", "1.00");  // a Xiamen firm: not Nanjing's to report
+  auto b = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  REQUIRE(b.changes.size() == 2);
+  b.changes[0].rec.fields_json = R"({"period":"2026-13"})";  // and a broken schema
+  auto r = apply_batch(*province.w, nanjing.as_peer, true, b, "up:js.nanjing");
+  CHECK(r.inserted == 0);
+  REQUIRE(r.refused.size() == 2);
+  bool schema = false, jurisdiction = false;
+  for (const auto& p : r.refused) {
+    schema |= p.reason.find("period") != std::string::npos || p.reason.find("required") != std::string::npos;
+    jurisdiction |= p.reason.find("outside the sender's jurisdiction 320100") != std::string::npos;
+  }
+  CHECK(schema);
+  CHECK(jurisdiction);
+  CHECK(r.ack == b.last_seq);
+  CHECK(store::reader(*province.env).stats().quarantined == 2);
+  CHECK(store::reader(*province.env).cursor_of("up:js.nanjing")->seq == b.last_seq);
+}
+
+TEST_CASE("exchange: batches are bounded by count and say there is more") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100");
+  std::string s = code_in("320102", 6);
+  for (int i = 0; i < 5; ++i) nanjing.import(s, "r" + std::to_string(i), "1.00");
+  batch_limits lim;
+  lim.max_changes = 2;
+  auto b = collect_up(*nanjing.env, nanjing.id, "js.province", 0, lim);
+  CHECK(b.changes.size() == 2);
+  CHECK(b.more);
+  auto rest = collect_up(*nanjing.env, nanjing.id, "js.province", b.last_seq, {});
+  CHECK(rest.changes.size() == 3);
+  CHECK_FALSE(rest.more);
+}
