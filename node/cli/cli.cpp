@@ -15,6 +15,7 @@ constexpr const char* usage_text =
     "usage: credit-node <command> [-c FILE] [--json] ...\n"
     "\n"
     "commands:\n"
+    "  run                                                       the node: sync, api and admin listeners; logs to stderr\n"
     "  init --role R --node-id ID --jurisdiction CODE --dir DIR   write a commented config and data dir\n"
     "  import --category C FILE [--format csv|jsonl]             validated, atomic-per-batch ingest\n"
     "  import --show-quarantine [--limit N]                      rows that were refused, and why\n"
@@ -53,6 +54,7 @@ int run(int argc, char** argv) {
     if (cmd == "status") return cmd_status(argc, argv);
     if (cmd == "demo") return cmd_demo(argc, argv);
     if (cmd == "pki") return cmd_pki(argc, argv);
+    if (cmd == "run") return cmd_run(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

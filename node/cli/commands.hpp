@@ -17,6 +17,7 @@ int cmd_export(int argc, char** argv);
 int cmd_status(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 
 // Writes the config and creates the directories it names (init and demo).
 config::node_config init_node(config::init_params p, const std::optional<std::string>& cfg_file);

@@ -1,0 +1,151 @@
+// `credit-node run`: the node in the foreground, logging to stderr. Opens
+// the store, starts the sync (mutual TLS), api (TLS) and admin (plain HTTP,
+// loopback) listeners on one io_context, and stops gracefully on SIGTERM or
+// SIGINT (exit 0). A listener that cannot be opened is exit 1.
+//
+// Routes so far: admin /healthz, /readyz, /metrics; sync /sync/v1/hello.
+// The api listener answers 404 until node/api lands.
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <sstream>
+
+#include "node/cli/commands.hpp"
+#include "node/net/log.hpp"
+#include "node/net/server.hpp"
+#include "store/model/category.hpp"
+#include "store/reader.hpp"
+
+namespace node::cli {
+namespace {
+
+namespace json = boost::json;
+namespace log = net::log;
+
+constexpr unsigned io_threads = 2;
+
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+
+void metric_head(std::ostringstream& o, const char* name, const char* type, const char* help) {
+  o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+void store_metrics(std::ostringstream& o, store::environment& env) {
+  auto st = store::reader(env).stats();
+  // Every built-in category, so a dashboard sees 0 rather than no series.
+  for (const auto& c : store::model::category_registry::builtin().all()) st.by_category.try_emplace(c.name, 0);
+  metric_head(o, "credit_node_records", "gauge", "Live records in the store, by category.");
+  for (const auto& [cat, n] : st.by_category)
+    o << "credit_node_records{category=\"" << label_value(cat) << "\"} " << n << '\n';
+  metric_head(o, "credit_node_quarantined_rows", "gauge", "Imported rows refused and kept in quarantine.");
+  o << "credit_node_quarantined_rows " << st.quarantined << '\n';
+  metric_head(o, "credit_node_change_log_last_seq", "gauge", "Newest position in the change log.");
+  o << "credit_node_change_log_last_seq " << st.last_seq << '\n';
+}
+
+void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {
+  metric_head(o, "credit_node_http_requests_total", "counter", "HTTP requests answered, by listener and status code.");
+  for (const auto& l : ls)
+    for (const auto& [code, n] : l.requests_by_status)
+      o << "credit_node_http_requests_total{listener=\"" << l.name << "\",code=\"" << code << "\"} " << n << '\n';
+  metric_head(o, "credit_node_tls_handshake_failures_total", "counter",
+              "Connections refused at the TLS level (handshake failed, timed out or certificate refused).");
+  for (const auto& l : ls)
+    if (l.name != "admin") o << "credit_node_tls_handshake_failures_total{listener=\"" << l.name << "\"} " << l.tls_handshake_failures << '\n';
+  metric_head(o, "credit_node_http_connections", "gauge", "Open connections, by listener.");
+  for (const auto& l : ls) o << "credit_node_http_connections{listener=\"" << l.name << "\"} " << l.active_connections << '\n';
+  metric_head(o, "credit_node_http_connections_refused_total", "counter", "Connections closed at once: listener at its connection limit.");
+  for (const auto& l : ls)
+    o << "credit_node_http_connections_refused_total{listener=\"" << l.name << "\"} " << l.refused_connections << '\n';
+}
+
+net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv) {
+  std::ostringstream o;
+  metric_head(o, "credit_node_up", "gauge", "1 while the node is serving.");
+  o << "credit_node_up 1\n";
+  metric_head(o, "credit_node_info", "gauge", "This node: id, role, jurisdiction and version, as labels.");
+  o << "credit_node_info{node_id=\"" << label_value(cfg.node.id) << "\",role=\"" << label_value(cfg.node.role)
+    << "\",jurisdiction=\"" << label_value(cfg.node.jurisdiction) << "\",version=\"" CREDIT_NODE_VERSION "\"} 1\n";
+  store_metrics(o, env);
+  http_metrics(o, srv.stats());
+  auto r = net::http_response::text(200, o.str());
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+json::object identity_json(const pki::identity& id) {
+  return {{"node_id", id.node_id}, {"role", id.role}, {"jurisdiction", id.jurisdiction},
+          {"serial", id.serial_hex}, {"sha256", id.sha256_fingerprint_hex}};
+}
+
+// Diagnostics for the sync link: who we are and whom we see.
+net::http_response hello(const config::node_config& cfg, const net::http_request& req) {
+  json::object o{{"node", {{"id", cfg.node.id}, {"role", cfg.node.role}, {"jurisdiction", cfg.node.jurisdiction},
+                           {"version", CREDIT_NODE_VERSION}}},
+                 {"listener", req.listener},
+                 {"remote", req.remote}};
+  o["peer"] = req.peer ? json::value(identity_json(*req.peer)) : json::value(nullptr);
+  return net::http_response::json(200, json::serialize(o));
+}
+
+net::listener_config listener(const std::string& name, const std::string& address,
+                              std::shared_ptr<net::tls_context> tls) {
+  net::listener_config l;
+  l.name = name;
+  l.address = address;
+  l.tls = std::move(tls);
+  return l;
+}
+
+net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv) {
+  auto l = listener("admin", cfg.listen.admin, nullptr);
+  l.router.add("GET", "/healthz", [](const net::http_request&) { return net::http_response::text(200, "ok\n"); });
+  l.router.add("GET", "/readyz", [](const net::http_request&) { return net::http_response::text(200, "ready\n"); });
+  l.router.add("GET", "/metrics", [&cfg, &env, &srv](const net::http_request&) { return metrics(cfg, env, srv); });
+  return l;
+}
+
+void set_log_level(const config::node_config& cfg) {
+  log::level lvl = log::level::info;
+  if (log::parse_level(cfg.log.level, lvl)) log::set_level(lvl);  // config.cpp validated it
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  auto a = parse(argc, argv, 2, {{}, {}, 0});
+  auto cfg = load_config(a);
+  set_log_level(cfg);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stderr pipe must not kill the node
+  auto env = open_store(cfg);
+  log::info("start").kv("node", cfg.node.id).kv("role", cfg.node.role).kv("jurisdiction", cfg.node.jurisdiction)
+      .kv("version", CREDIT_NODE_VERSION).kv("config", cfg.source_path).kv("data_dir", cfg.node.data_dir);
+  net::tls_files files{cfg.tls.ca, cfg.tls.cert, cfg.tls.key};
+  auto srv = net::server::make();
+  auto sync = listener("sync", cfg.listen.sync, net::tls_context::make(net::tls_side::server, files, net::peer_auth::required));
+  sync.router.add("GET", "/sync/v1/hello", [&cfg](const net::http_request& r) { return hello(cfg, r); });
+  auto api = listener("api", cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
+  try {
+    srv->add_listener(std::move(sync));
+    srv->add_listener(std::move(api));
+    srv->add_listener(admin_listener(cfg, *env, *srv));
+  } catch (const net::listen_error& e) {
+    log::error("listen_failed").kv("reason", e.what());
+    return 1;
+  }
+  srv->stop_on_signals();
+  log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
+  srv->run(io_threads);
+  log::info("exit").kv("code", 0);
+  return 0;
+}
+
+}  // namespace node::cli

@@ -1,0 +1,195 @@
+// The HTTPS client (see client.hpp). Each step is an async operation run to
+// completion on the client's own io_context; the deadline lives in the
+// tcp_stream (expires_at), so a silent server costs at most `timeout`.
+#include "node/net/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "node/net/http_tls.hpp"
+#include "node/net/log.hpp"
+#include "node/net/tls_stream.hpp"
+
+namespace node::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+// Errors that mean "the server closed this kept-alive connection while it
+// sat idle": worth one retry on a fresh connection, if nothing was answered.
+bool stale_connection(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
+}
+
+class client_impl final : public http_client {
+public:
+  explicit client_impl(client_options opt) : opt_(std::move(opt)) {
+    if (opt_.expected_node_id.empty())
+      throw client_error("client for " + opt_.address + ": the node id the server must present is not set");
+    if (!opt_.tls || opt_.tls->side() != tls_side::client)
+      throw client_error("client for " + opt_.address + ": needs a client-side TLS context");
+    split_address();
+  }
+  ~client_impl() override { drop(); }
+
+  http_response request(const client_request& r) override {
+    auto deadline = steady::now() + opt_.timeout;
+    for (int attempt = 0;; ++attempt) {
+      bool reused = stream_.has_value();
+      if (!reused) connect(deadline);
+      beast::error_code ec;
+      bool answered = false;
+      auto res = exchange(r, deadline, ec, answered);
+      if (!ec) return res;
+      drop();
+      if (reused && !answered && attempt == 0 && stale_connection(ec)) {
+        log::debug("client_reconnect").kv("server", opt_.address).kv("reason", ec.message());
+        continue;
+      }
+      throw client_error(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
+    }
+  }
+
+  const std::optional<pki::identity>& server_identity() const override { return server_id_; }
+  std::uint64_t connections_made() const override { return connections_; }
+
+  void close() override {
+    if (stream_) {
+      lowest().expires_after(std::chrono::milliseconds(500));
+      run_op([&](auto h) { stream_->async_shutdown(std::move(h)); });
+    }
+    drop();
+  }
+
+private:
+  beast::tcp_stream& lowest() { return stream_->next_layer(); }
+
+  void split_address() {
+    const auto& a = opt_.address;
+    if (!a.empty() && a[0] == '[') {
+      auto close = a.find("]:");
+      if (close != std::string::npos) host_ = a.substr(1, close - 1), port_ = a.substr(close + 2);
+    } else if (auto colon = a.rfind(':'); colon != std::string::npos) {
+      host_ = a.substr(0, colon), port_ = a.substr(colon + 1);
+    }
+    if (host_.empty() || port_.empty()) throw client_error("client: '" + a + "' is not HOST:PORT");
+  }
+
+  // Runs one async operation to completion on our io_context.
+  template <class Start>
+  beast::error_code run_op(Start&& start) {
+    beast::error_code result = asio::error::operation_aborted;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    return result;
+  }
+
+  void connect(steady::time_point deadline) {
+    tcp::resolver resolver(ioc_);
+    beast::error_code ec;
+    auto endpoints = resolver.resolve(host_, port_, tcp::resolver::numeric_service, ec);
+    if (ec) throw client_error("cannot resolve " + host_ + " (for " + opt_.address + "): " + ec.message());
+    stream_.emplace(opt_.tls, ioc_);
+    buffer_.clear();
+    lowest().expires_at(deadline);
+    ec = run_op([&](auto h) { lowest().async_connect(endpoints, std::move(h)); });
+    if (ec) return fail_connect("cannot connect to " + opt_.address + ": " + describe(ec));
+    ec = run_op([&](auto h) { stream_->async_handshake(std::move(h)); });
+    if (ec)
+      return fail_connect("TLS handshake with " + opt_.address + " failed: " + describe(ec) +
+                          verify_suffix(stream_->native()));
+    check_identity();
+    ++connections_;
+  }
+
+  void fail_connect(const std::string& why) {
+    drop();
+    throw client_error(why);
+  }
+
+  // Beyond the chain (mbedTLS checked it): the certificate must name the
+  // node we meant to reach.
+  void check_identity() {
+    auto checked = check_peer(stream_->native());
+    if (!checked.refusal.empty()) return fail_connect("the server at " + opt_.address + " presented a " + checked.refusal);
+    if (!checked.id) return fail_connect("the server at " + opt_.address + " presented no certificate");
+    if (checked.id->node_id != opt_.expected_node_id)
+      return fail_connect("the server at " + opt_.address + " presented a certificate for node '" +
+                          checked.id->node_id + "', but node '" + opt_.expected_node_id +
+                          "' was expected (check the address and the expected node id, e.g. [upstream].node_id)");
+    server_id_ = std::move(checked.id);
+  }
+
+  http::request<http::string_body> to_message(const client_request& r) const {
+    http::request<http::string_body> req;
+    req.method_string(r.method);
+    req.target(r.target);
+    req.version(11);
+    req.set(http::field::host, opt_.address);
+    req.set(http::field::user_agent, "credit-node/" CREDIT_NODE_VERSION);
+    if (!r.content_type.empty()) req.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) req.insert(k, v);
+    req.body() = r.body;
+    req.prepare_payload();  // HTTP/1.1 is keep-alive unless the caller said Connection: close
+    return req;
+  }
+
+  http_response exchange(const client_request& r, steady::time_point deadline, beast::error_code& ec, bool& answered) {
+    auto req = to_message(r);
+    lowest().expires_at(deadline);
+    ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
+    if (ec) return {};
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(opt_.body_limit);
+    ec = run_op([&](auto h) { http::async_read(*stream_, buffer_, parser, std::move(h)); });
+    answered = parser.got_some();
+    if (ec) return {};
+    auto& msg = parser.get();
+    http_response out;
+    out.status = static_cast<int>(msg.result_int());
+    out.content_type = std::string(msg[http::field::content_type]);
+    for (const auto& f : msg) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    out.body = std::move(msg.body());
+    if (!msg.keep_alive()) drop();
+    return out;
+  }
+
+  std::string describe(const beast::error_code& ec) const {
+    if (ec == beast::error::timeout) return "no answer within " + std::to_string(opt_.timeout.count()) + " ms";
+    return ec.message();
+  }
+
+  static std::string path_only(const std::string& target) { return target.substr(0, target.find('?')); }
+
+  void drop() {
+    stream_.reset();
+    server_id_.reset();
+    buffer_.clear();
+  }
+
+  client_options opt_;
+  std::string host_, port_;
+  asio::io_context ioc_;
+  std::optional<tls_stream<beast::tcp_stream>> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<pki::identity> server_id_;
+  std::uint64_t connections_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<http_client> http_client::make(client_options opt) {
+  return std::make_unique<client_impl>(std::move(opt));
+}
+
+}  // namespace node::net

@@ -1,0 +1,43 @@
+#include "node/net/http_router.hpp"
+
+#include <algorithm>
+
+namespace node::net {
+
+void http_router::add(const std::string& method, const std::string& path, http_handler h) {
+  exact_[path][method] = std::move(h);
+}
+
+void http_router::add_prefix(const std::string& method, const std::string& prefix, http_handler h) {
+  auto it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const route& r) { return r.prefix == prefix; });
+  if (it == prefixes_.end()) {
+    prefixes_.push_back({prefix, {}});
+    // Longest first, so /api/v1/subjects/ beats /api/v1/.
+    std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                     [](const route& a, const route& b) { return a.prefix.size() > b.prefix.size(); });
+    it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const route& r) { return r.prefix == prefix; });
+  }
+  it->by_method[method] = std::move(h);
+}
+
+http_response http_router::on_route(const std::map<std::string, http_handler>& by_method,
+                                    const http_request& req) const {
+  auto h = by_method.find(req.method);
+  if (h == by_method.end() && req.method == "HEAD") h = by_method.find("GET");
+  if (h != by_method.end()) return h->second(req);
+  std::string allow;
+  for (const auto& [m, _] : by_method) allow += (allow.empty() ? "" : ", ") + m;
+  auto r = http_response::error(405, "method_not_allowed",
+                                req.method + " is not allowed on " + req.path + "; allowed: " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+http_response http_router::dispatch(const http_request& req) const {
+  if (auto it = exact_.find(req.path); it != exact_.end()) return on_route(it->second, req);
+  for (const auto& r : prefixes_)
+    if (req.path.starts_with(r.prefix)) return on_route(r.by_method, req);
+  return http_response::error(404, "not_found", "no resource at " + req.path);
+}
+
+}  // namespace node::net

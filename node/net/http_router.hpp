@@ -1,0 +1,44 @@
+// A small router: method + exact path, or method + path prefix (for
+// `/api/v1/subjects/{uscc}/...`, whose handler parses the rest itself).
+// Plain C++: routing is tested without sockets.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "node/net/http_message.hpp"
+
+namespace node::net {
+
+// Handlers run on an I/O thread (see node/net/README.md): they must be
+// quick. Anything that scans or exports must move off-thread. A handler may
+// throw: the server answers 500 and logs it.
+using http_handler = std::function<http_response(const http_request&)>;
+
+class http_router {
+public:
+  // Exact path, e.g. add("GET", "/healthz", h).
+  void add(const std::string& method, const std::string& path, http_handler h);
+  // Every path starting with `prefix`; the longest matching prefix wins.
+  // Exact routes are tried first.
+  void add_prefix(const std::string& method, const std::string& prefix, http_handler h);
+
+  // The handler's answer; 404 {"error":"not_found"} for an unknown path, 405
+  // {"error":"method_not_allowed"} with Allow when the path exists under
+  // other methods. HEAD falls back to GET (the server drops the body).
+  http_response dispatch(const http_request& req) const;
+
+private:
+  struct route {
+    std::string prefix;
+    std::map<std::string, http_handler> by_method;
+  };
+  http_response on_route(const std::map<std::string, http_handler>& by_method, const http_request& req) const;
+
+  std::map<std::string, std::map<std::string, http_handler>> exact_;  // path → method → handler
+  std::vector<route> prefixes_;                                       // longest first
+};
+
+}  // namespace node::net

@@ -1,0 +1,33 @@
+// mbedTLS checks shared by the HTTP server and client, kept out of the
+// Beast translation units: what a verified peer certificate names, and
+// mbedTLS's verification verdict in words.
+#pragma once
+
+#include <mbedtls/ssl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "node/pki/pki.hpp"
+
+namespace node::net {
+
+struct peer_check {
+  std::optional<pki::identity> id;  // absent: no certificate, or refused
+  std::string refusal;              // non-empty: refuse the connection, and why
+};
+
+// After a completed handshake. A certificate that failed verification
+// (possible under peer_auth::optional, where mbedTLS goes on without it), a
+// CA certificate, or an ambiguous subject is a refusal, never "anonymous".
+peer_check check_peer(mbedtls_ssl_context& ssl);
+
+// mbedTLS's verification flags as "reason; reason".
+std::string verify_text(std::uint32_t flags);
+
+// The verification verdict of a failed handshake, when there is one:
+// "; certificate: reason" or "".
+std::string verify_suffix(mbedtls_ssl_context& ssl);
+
+}  // namespace node::net

@@ -1,0 +1,310 @@
+// The HTTP server: listeners, the connection registry a graceful stop
+// walks, and the conversions between Beast messages and plain structs.
+// The only translation unit that instantiates Beast's server code (for two
+// stream types: TLS and plain), so it is the slow one to compile.
+#include "node/net/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <csignal>
+#include <thread>
+
+#include "node/net/server_session.hpp"
+
+namespace node::net {
+namespace detail {
+
+std::uint64_t server_core::enroll(std::weak_ptr<session_base> s) {
+  std::lock_guard lk(mu_);
+  sessions_.emplace(++next_id_, std::move(s));
+  return next_id_;
+}
+
+void server_core::leave(std::uint64_t id) {
+  std::lock_guard lk(mu_);
+  sessions_.erase(id);
+}
+
+std::vector<std::shared_ptr<session_base>> server_core::live() {
+  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<session_base>> out;
+  for (auto& [_, w] : sessions_)
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+std::size_t server_core::count() {
+  std::lock_guard lk(mu_);
+  return sessions_.size();
+}
+
+http_request to_request(http::request<http::string_body>& msg) {
+  http_request q;
+  q.method = std::string(msg.method_string());
+  q.target = std::string(msg.target());
+  auto qm = q.target.find('?');
+  q.path = q.target.substr(0, qm);
+  if (qm != std::string::npos) q.query = q.target.substr(qm + 1);
+  for (const auto& f : msg) q.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  q.body = std::move(msg.body());
+  return q;
+}
+
+void to_message(http_response&& r, unsigned version, bool keep_alive, bool head,
+                http::response<http::string_body>& out) {
+  out = {};
+  out.version(version);
+  out.result(r.status >= 100 && r.status <= 599 ? static_cast<unsigned>(r.status) : 500u);
+  out.set(http::field::server, "credit-node");
+  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) out.insert(k, v);
+  // prepare_payload() throws on a body where HTTP forbids one; a handler's
+  // slip must not escape a completion handler.
+  bool bodyless = out.result_int() / 100 == 1 || out.result_int() == 204 || out.result_int() == 304;
+  if (!bodyless) out.body() = std::move(r.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  if (head) out.body().clear();  // Content-Length still says what GET would send
+}
+
+http_response dispatch_guarded(const listener_state& l, const http_request& req) {
+  try {
+    return l.cfg.router.dispatch(req);
+  } catch (const std::exception& e) {
+    log::error("handler_failed").kv("listener", l.cfg.name).kv("method", req.method).kv("path", req.path).kv("reason", e.what());
+  } catch (...) {
+    log::error("handler_failed").kv("listener", l.cfg.name).kv("method", req.method).kv("path", req.path).kv("reason", "unknown exception");
+  }
+  return http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+}
+
+std::string describe_tls_failure(const beast::error_code& ec, mbedtls_ssl_context& ssl, const server_options& opt) {
+  if (ec == beast::error::timeout)
+    return "no TLS handshake within " + std::to_string(opt.handshake_timeout.count()) + " ms";
+  if (ec == asio::error::eof || ec == asio::error::connection_reset)
+    return "the client closed the connection during the TLS handshake (" + ec.message() + ")";
+  return ec.message() + verify_suffix(ssl);
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// "HOST:PORT" or "[V6]:PORT" (the forms config.cpp accepts).
+std::pair<std::string, std::string> split_host_port(const std::string& s, const std::string& name) {
+  std::string host, port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find("]:");
+    if (close != std::string::npos) host = s.substr(1, close - 1), port = s.substr(close + 2);
+  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
+    host = s.substr(0, colon), port = s.substr(colon + 1);
+  }
+  if (host.empty() || port.empty())
+    throw listen_error("the " + name + " listener address '" + s + "' is not HOST:PORT (set [listen]." + name + ")");
+  return {host, port};
+}
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(asio::io_context& ioc, std::shared_ptr<server_core> core, std::shared_ptr<listener_state> st)
+      : ioc_(ioc), core_(std::move(core)), st_(std::move(st)), acceptor_(asio::make_strand(ioc)),
+        retry_(acceptor_.get_executor()) {}
+
+  // Throws listen_error naming the listener, the address and what to do.
+  void open(const tcp::endpoint& ep) {
+    beast::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) st_->bound = endpoint_text(acceptor_.local_endpoint(ec));
+    if (!ec) return;
+    std::string hint = ec == asio::error::address_in_use
+                           ? "another process holds that port (another credit-node?); stop it or change [listen]." + st_->cfg.name
+                           : "check [listen]." + st_->cfg.name;
+    throw listen_error("cannot listen on " + st_->cfg.address + " for the " + st_->cfg.name +
+                       " listener: " + ec.message() + " — " + hint);
+  }
+
+  void start() { asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); }); }
+
+  void close() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+      self->retry_.cancel();
+    });
+  }
+
+private:
+  void do_accept() {
+    if (!acceptor_.is_open()) return;
+    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of file descriptors, say: wait a little instead of spinning.
+      log::warn("accept_failed").kv("listener", st_->cfg.name).kv("reason", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([self = shared_from_this()](beast::error_code e) { if (!e) self->do_accept(); });
+      return;
+    }
+    admit(std::move(socket));
+    do_accept();
+  }
+
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    std::string remote = ec ? std::string("unknown") : endpoint_text(ep);
+    if (st_->active >= st_->cfg.max_connections) {
+      st_->refused++;
+      log::warn("connection_refused").kv("listener", st_->cfg.name).kv("remote", remote)
+          .kv("reason", "too many connections (max " + std::to_string(st_->cfg.max_connections) + ")");
+      socket.close(ec);
+      return;
+    }
+    st_->accepted++;
+    try {
+      if (st_->cfg.tls)
+        std::make_shared<session<tls_tcp_stream>>(core_, st_, remote, st_->cfg.tls, std::move(socket))->start();
+      else
+        std::make_shared<session<beast::tcp_stream>>(core_, st_, remote, std::move(socket))->start();
+    } catch (const std::exception& e) {
+      log::error("session_failed").kv("listener", st_->cfg.name).kv("remote", remote).kv("reason", e.what());
+    }
+  }
+
+  asio::io_context& ioc_;
+  std::shared_ptr<server_core> core_;
+  std::shared_ptr<listener_state> st_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+};
+
+class server_impl final : public server {
+public:
+  explicit server_impl(const server_options& opt)
+      : core_(std::make_shared<server_core>()), strand_(asio::make_strand(ioc_)), drain_timer_(strand_) {
+    core_->opt = opt;
+  }
+
+  std::string add_listener(listener_config cfg) override {
+    auto [host, port] = split_host_port(cfg.address, cfg.name);
+    tcp::resolver resolver(ioc_);
+    beast::error_code ec;
+    auto found = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || found.empty())
+      throw listen_error("cannot listen on " + cfg.address + " for the " + cfg.name + " listener: " +
+                         (ec ? ec.message() : std::string("no such address")) + " — check [listen]." + cfg.name);
+    auto st = std::make_shared<listener_state>(std::move(cfg));
+    auto l = std::make_shared<listener>(ioc_, core_, st);
+    l->open(found.begin()->endpoint());
+    log::info("listen").kv("listener", st->cfg.name).kv("addr", st->bound).kv("tls", st->cfg.tls != nullptr);
+    l->start();
+    listeners_.push_back(std::move(l));
+    states_.push_back(std::move(st));
+    return states_.back()->bound;
+  }
+
+  void stop_on_signals() override {
+    signals_.emplace(strand_, SIGINT, SIGTERM);
+    signals_->async_wait([this](beast::error_code ec, int sig) {
+      if (ec) return;
+      log::info("signal").kv("signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "other");
+      begin_stop();
+    });
+  }
+
+  bool run(unsigned threads, milliseconds limit) override {
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { ioc_.run(); });
+    bool drained = true;
+    if (limit.count() > 0) {
+      ioc_.run_for(limit);
+      if (!ioc_.stopped()) {
+        drained = false;
+        log::warn("run_limit_reached").kv("limit_ms", static_cast<long long>(limit.count()));
+        ioc_.stop();
+      }
+    } else {
+      ioc_.run();
+    }
+    for (auto& t : pool) t.join();
+    log::info("stopped").kv("drained", drained);
+    return drained;
+  }
+
+  void stop() override { asio::post(strand_, [this] { begin_stop(); }); }
+
+  std::vector<listener_stats> stats() const override {
+    std::vector<listener_stats> out;
+    for (const auto& st : states_) {
+      listener_stats s{st->cfg.name, st->bound, st->active, st->accepted, st->refused, st->tls_failures, {}};
+      for (std::size_t code = 0; code < st->by_status.size(); ++code)
+        if (auto n = st->by_status[code].load()) s.requests_by_status[static_cast<int>(code)] = n;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+private:
+  // On strand_. Idle connections close now, busy ones after their response.
+  void begin_stop() {
+    if (stop_begun_) return;
+    stop_begun_ = true;
+    core_->stopping = true;
+    auto live = core_->live();
+    log::info("stopping").kv("connections", live.size())
+        .kv("deadline_ms", static_cast<long long>(core_->opt.shutdown_deadline.count()));
+    beast::error_code ec;
+    if (signals_) signals_->cancel(ec);
+    for (auto& l : listeners_) l->close();
+    for (auto& s : live) s->notify_shutdown();
+    deadline_ = std::chrono::steady_clock::now() + core_->opt.shutdown_deadline;
+    poll_drain();
+  }
+
+  // Polls rather than being woken by the last connection: connections may
+  // outlive this object inside io_context teardown, so they never call back.
+  void poll_drain() {
+    if (core_->count() == 0) return;  // run() returns once nothing is pending
+    if (!forced_ && std::chrono::steady_clock::now() >= deadline_) {
+      forced_ = true;
+      auto live = core_->live();
+      log::warn("shutdown_deadline").kv("closing", live.size());
+      for (auto& s : live) s->force_close();
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(20));
+    drain_timer_.async_wait([this](beast::error_code ec) { if (!ec) poll_drain(); });
+  }
+
+  asio::io_context ioc_;  // first member: destroyed last
+  std::shared_ptr<server_core> core_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer drain_timer_;
+  std::optional<asio::signal_set> signals_;
+  std::vector<std::shared_ptr<listener>> listeners_;
+  std::vector<std::shared_ptr<listener_state>> states_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool stop_begun_ = false, forced_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<server> server::make(const server_options& opt) { return std::make_unique<server_impl>(opt); }
+
+}  // namespace node::net

@@ -1,0 +1,87 @@
+// The HTTP/1.1 server: listeners (TLS over mbedTLS, or plain for the
+// loopback admin face) on one io_context. No Beast or Asio types here: the
+// whole server is one translation unit, server.cpp (ARCHITECTURE.md,
+// compile time). See node/net/README.md for threads, limits and timeouts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "node/net/http_router.hpp"
+#include "node/net/tls_context.hpp"
+
+namespace node::net {
+
+using std::chrono::milliseconds;
+
+// Server-wide limits and timeouts. Tests shorten them to a few hundred ms.
+struct server_options {
+  milliseconds handshake_timeout{10'000};  // TCP accept → TLS handshake done
+  milliseconds read_timeout{30'000};       // a whole request; also idle keep-alive
+  milliseconds write_timeout{30'000};      // a whole response
+  milliseconds shutdown_deadline{10'000};  // in-flight requests get this long on stop()
+  // After an error response (413, 431, 400) the rest of what the client sent
+  // is read and dropped for this long before closing, so the client reads
+  // our answer instead of a connection reset.
+  milliseconds linger_timeout{2'000};
+  std::size_t header_limit = 8 * 1024;  // request line + headers; beyond: 431
+};
+
+struct listener_config {
+  std::string name;     // "sync", "api", "admin": in logs and metrics
+  std::string address;  // "HOST:PORT"; port 0 picks a free port
+  // Server-side context; null means plain HTTP (the loopback admin listener).
+  std::shared_ptr<tls_context> tls;
+  http_router router;
+  std::size_t body_limit = 1024 * 1024;  // beyond: 413
+  std::size_t max_connections = 512;     // beyond: accepted and closed at once
+};
+
+// A listener could not be opened; the message names it and its address.
+class listen_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Counters since start, read at any time from any thread.
+struct listener_stats {
+  std::string name, address;                   // address as bound (actual port)
+  std::uint64_t active_connections = 0;
+  std::uint64_t accepted_connections = 0;
+  std::uint64_t refused_connections = 0;       // over max_connections
+  std::uint64_t tls_handshake_failures = 0;    // includes handshake timeouts
+  std::map<int, std::uint64_t> requests_by_status;
+};
+
+class server {
+public:
+  static std::unique_ptr<server> make(const server_options& opt = {});
+  virtual ~server() = default;
+
+  // Binds and listens now (so "address in use" surfaces before run()).
+  // Returns the bound "HOST:PORT", with the real port when 0 was asked.
+  // Throws listen_error. Call before run().
+  virtual std::string add_listener(listener_config cfg) = 0;
+
+  // SIGTERM and SIGINT start a graceful stop (logged). Call before run().
+  virtual void stop_on_signals() = 0;
+
+  // Serves on `threads` threads (the caller's included) until a stop has
+  // drained every connection. Returns false when `limit` (if non-zero) ran
+  // out first and the server was torn down hard — a safety net for tests.
+  virtual bool run(unsigned threads = 1, milliseconds limit = milliseconds{0}) = 0;
+
+  // Graceful stop, from any thread: stop accepting, close idle keep-alive
+  // connections, let in-flight requests finish and close after their
+  // response; after shutdown_deadline close whatever is left.
+  virtual void stop() = 0;
+
+  virtual std::vector<listener_stats> stats() const = 0;
+};
+
+}  // namespace node::net

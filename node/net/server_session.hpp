@@ -1,0 +1,310 @@
+// Private to server.cpp (the one translation unit that instantiates Beast's
+// HTTP server code): the state shared by a server and its connections, and
+// the connection itself — TLS handshake, keep-alive request loop, limits,
+// timeouts and lingering close. Modelled on Beast's server-flex example.
+#pragma once
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "node/net/http_tls.hpp"
+#include "node/net/log.hpp"
+#include "node/net/server.hpp"
+#include "node/net/tls_stream.hpp"
+
+namespace node::net::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using tls_tcp_stream = tls_stream<beast::tcp_stream>;
+
+// What a graceful stop needs from a connection, whatever its stream type.
+class session_base {
+public:
+  virtual ~session_base() = default;
+  virtual void notify_shutdown() = 0;  // close when idle, else after this response
+  virtual void force_close() = 0;      // the deadline passed
+};
+
+// Shared by the server and every connection; lives as long as the last of
+// them (connections may outlive the server object inside io_context teardown).
+struct server_core {
+  server_options opt;
+  std::atomic<bool> stopping{false};
+
+  std::uint64_t enroll(std::weak_ptr<session_base> s);
+  void leave(std::uint64_t id);
+  std::vector<std::shared_ptr<session_base>> live();
+  std::size_t count();
+
+private:
+  std::mutex mu_;
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
+};
+
+// One listener's configuration and counters (read by stats() from any thread).
+struct listener_state {
+  explicit listener_state(listener_config c) : cfg(std::move(c)) {}
+  listener_config cfg;
+  std::string bound;  // "HOST:PORT" actually bound
+  std::atomic<std::uint64_t> active{0}, accepted{0}, refused{0}, tls_failures{0};
+  std::array<std::atomic<std::uint64_t>, 600> by_status{};
+
+  void count_status(int s) {
+    if (s >= 0 && s < static_cast<int>(by_status.size())) by_status[static_cast<std::size_t>(s)]++;
+  }
+};
+
+// Plain-struct request/response to and from Beast's messages (server.cpp).
+http_request to_request(http::request<http::string_body>& msg);
+void to_message(http_response&& r, unsigned version, bool keep_alive, bool head,
+                http::response<http::string_body>& out);
+// Calls the router; a throwing handler becomes 500 and an error line.
+http_response dispatch_guarded(const listener_state& l, const http_request& req);
+// A handshake failure as an operator reads it.
+std::string describe_tls_failure(const beast::error_code& ec, mbedtls_ssl_context& ssl, const server_options& opt);
+
+template <class Stream>
+class session final : public session_base, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_tcp_stream>;
+  enum class phase { handshake, reading, handling, writing, closing };
+  static constexpr std::size_t linger_cap = 8u << 20;  // bytes drained at most before closing
+
+public:
+  template <class... StreamArgs>
+  session(std::shared_ptr<server_core> core, std::shared_ptr<listener_state> l, std::string remote,
+          StreamArgs&&... args)
+      : core_(std::move(core)), lst_(std::move(l)), remote_(std::move(remote)),
+        stream_(std::forward<StreamArgs>(args)...) {
+    lst_->active++;
+  }
+  ~session() override {
+    core_->leave(id_);
+    lst_->active--;
+  }
+
+  void start() {
+    id_ = core_->enroll(this->weak_from_this());
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::on_start, this->shared_from_this()));
+  }
+  void notify_shutdown() override {
+    asio::post(stream_.get_executor(), beast::bind_front_handler(&session::on_stop_notice, this->shared_from_this()));
+  }
+  void force_close() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close_now(); });
+  }
+
+private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  const server_options& opt() const { return core_->opt; }
+  auto self() { return this->shared_from_this(); }
+
+  void on_start() {
+    if (core_->stopping) return close_now();  // accepted just as the stop began
+    if constexpr (is_tls) {
+      phase_ = phase::handshake;
+      lowest().expires_after(opt().handshake_timeout);
+      stream_.async_handshake(beast::bind_front_handler(&session::on_handshake, self()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec, std::size_t) {
+    if constexpr (is_tls) {
+      if (ec && phase_ == phase::closing) return;  // we closed it (stop), not a TLS failure
+      if (ec) return refuse(describe_tls_failure(ec, stream_.native(), opt()));
+      if (auto why = take_peer_identity(); !why.empty()) return refuse(why);
+      log::debug("tls_established")
+          .kv("listener", lst_->cfg.name)
+          .kv("remote", remote_)
+          .kv("peer", peer_ ? peer_->node_id : std::string("-"))
+          .kv("role", peer_ ? peer_->role : std::string("-"));
+      do_read();
+    }
+  }
+
+  // "" when the peer is acceptable (it may have shown no certificate at all
+  // on an optional listener); else why not.
+  std::string take_peer_identity() {
+    if constexpr (is_tls) {
+      auto checked = check_peer(stream_.native());
+      if (!checked.refusal.empty()) return "client " + checked.refusal;
+      peer_ = std::move(checked.id);
+    }
+    return "";
+  }
+
+  void refuse(const std::string& reason) {
+    lst_->tls_failures++;
+    log::warn("tls_handshake_failed").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("reason", reason);
+    close_now();
+  }
+
+  void do_read() {
+    if (close_after_ || core_->stopping) return do_close();
+    phase_ = phase::reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opt().header_limit));
+    parser_->body_limit(lst_->cfg.body_limit);
+    lowest().expires_after(opt().read_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, self()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return do_close();
+    if (ec == http::error::header_limit)
+      return reply_error(431, "header_too_large",
+                         "request line and headers exceed " + std::to_string(opt().header_limit) + " bytes");
+    if (ec == http::error::body_limit)
+      return reply_error(413, "body_too_large",
+                         "request body exceeds " + std::to_string(lst_->cfg.body_limit) + " bytes on the " +
+                             lst_->cfg.name + " listener");
+    if (ec && ec != http::error::partial_message && ec.category() == http::make_error_code(http::error::bad_method).category())
+      return reply_error(400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec) return fail(ec, "read");
+    handle();
+  }
+
+  void handle() {
+    phase_ = phase::handling;
+    auto& msg = parser_->get();
+    bool head = msg.method() == http::verb::head;
+    bool keep = msg.keep_alive();
+    unsigned version = msg.version();
+    auto started = std::chrono::steady_clock::now();
+    http_request req = to_request(msg);
+    req.remote = remote_;
+    req.listener = lst_->cfg.name;
+    req.peer = peer_;
+    http_response res = dispatch_guarded(*lst_, req);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    log::debug("request")
+        .kv("listener", lst_->cfg.name)
+        .kv("remote", remote_)
+        .kv("peer", peer_ ? peer_->node_id : std::string("-"))
+        .kv("method", req.method)
+        .kv("path", req.path)
+        .kv("status", res.status)
+        .kv("ms", static_cast<long long>(ms.count()));
+    send(std::move(res), version, keep && !close_after_ && !core_->stopping, head);
+  }
+
+  // 413, 431, 400: answer, then close (the rest of the request is unread).
+  void reply_error(int status, const char* code, const std::string& detail) {
+    log::info("request_refused")
+        .kv("listener", lst_->cfg.name)
+        .kv("remote", remote_)
+        .kv("status", status)
+        .kv("reason", detail);
+    send(http_response::error(status, code, detail), 11, false, false);
+  }
+
+  void send(http_response&& res, unsigned version, bool keep, bool head) {
+    lst_->count_status(res.status);
+    close_after_ = close_after_ || !keep;
+    to_message(std::move(res), version, keep, head, res_);
+    phase_ = phase::writing;
+    lowest().expires_after(opt().write_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, self()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec) return fail(ec, "write");
+    do_read();  // or close, when this was the last response
+  }
+
+  // Lingering close: close_notify, FIN, then read and drop whatever the
+  // client still sends (the body of a refused upload, say) until it closes
+  // or linger_timeout passes. Closing with unread input would send a reset
+  // that can destroy our last response before the client reads it.
+  void do_close() {
+    phase_ = phase::closing;
+    lowest().expires_after(opt().linger_timeout);
+    if constexpr (is_tls)
+      stream_.async_shutdown(beast::bind_front_handler(&session::on_shutdown, self()));
+    else
+      on_shutdown({}, 0);
+  }
+
+  void on_shutdown(beast::error_code ec, std::size_t) {
+    if (ec) return close_now();
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_now();
+    do_drain();
+  }
+
+  void do_drain() {
+    lowest().async_read_some(asio::buffer(drain_), [self = self()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > linger_cap) return self->close_now();
+      self->do_drain();
+    });
+  }
+
+  void on_stop_notice() {
+    switch (phase_) {
+      case phase::handshake: return close_now();
+      case phase::reading:
+        if (buffer_.size() == 0 && !(parser_ && parser_->got_some())) return close_now();  // idle keep-alive
+        close_after_ = true;
+        return;
+      case phase::handling:
+      case phase::writing: close_after_ = true; return;
+      case phase::closing: return;
+    }
+  }
+
+  void close_now() {
+    phase_ = phase::closing;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+  }
+
+  // Routine endings (peer went away, idle timeout, our own close) are debug;
+  // anything else is worth a warning.
+  void fail(beast::error_code ec, const char* what) {
+    if (ec == asio::error::operation_aborted) return;
+    bool routine = ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset ||
+                   ec == asio::error::broken_pipe || ec == http::error::partial_message ||
+                   ec == asio::error::bad_descriptor;
+    log::line(routine ? log::level::debug : log::level::warn, "connection_error")
+        .kv("listener", lst_->cfg.name)
+        .kv("remote", remote_)
+        .kv("op", what)
+        .kv("reason", ec.message());
+  }
+
+  std::shared_ptr<server_core> core_;
+  std::shared_ptr<listener_state> lst_;
+  std::string remote_;
+  Stream stream_;
+  std::uint64_t id_ = 0;
+  phase phase_ = phase::reading;
+  bool close_after_ = false;
+  std::optional<pki::identity> peer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::array<char, 4096> drain_{};
+  std::size_t drained_ = 0;
+};
+
+}  // namespace node::net::detail

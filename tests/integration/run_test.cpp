@@ -1,0 +1,146 @@
+// `credit-node run` as a real process: certificates made with the binary's
+// own `init` and `pki` commands, listeners on free loopback ports, health and
+// metrics over plain HTTP, /sync/v1/hello over mutual TLS, SIGTERM.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "node/net/client.hpp"
+#include "node_process.hpp"
+
+namespace json = boost::json;
+using namespace itest;
+
+namespace {
+
+void must(const test::run_result& r, const std::string& what) {
+  REQUIRE_MESSAGE(r.exit_code == 0, what << " failed (" << r.exit_code << "):\n" << r.out << r.err);
+}
+
+// A provincial node js.province in a scratch directory, its CA, and a
+// certificate for a child (js.nanjing) to call it with.
+struct provincial_node {
+  test::temp_dir tmp;
+  std::string dir = tmp / "node", ca = tmp / "ca", cfg = dir + "/node.toml";
+  std::string sync_addr, api_addr, admin_addr;
+
+  provincial_node() {
+    must(test::run_cli({"init", "--role", "provincial", "--node-id", "js.province", "--jurisdiction", "320000",
+                        "--dir", dir}), "init");
+    must(test::run_cli({"pki", "ca-init", "--dir", ca, "--name", "Jiangsu Test CA"}), "pki ca-init");
+    must(test::run_cli({"pki", "csr", "-c", cfg}), "pki csr");
+    must(test::run_cli({"pki", "sign", "--ca", ca, "--csr", dir + "/tls/node.csr", "--out", dir + "/tls/node.pem",
+                        "--role", "provincial", "--node-id", "js.province", "--jurisdiction", "320000"}), "pki sign");
+    std::filesystem::copy_file(ca + "/ca.pem", dir + "/tls/ca.pem");
+    must(test::run_cli({"pki", "csr", "--key", tmp / "child.key", "--out", tmp / "child.csr", "--node-id",
+                        "js.nanjing", "--role", "local", "--jurisdiction", "320100"}), "pki csr (child)");
+    must(test::run_cli({"pki", "sign", "--ca", ca, "--csr", tmp / "child.csr", "--out", tmp / "child.pem", "--role",
+                        "local", "--node-id", "js.nanjing", "--jurisdiction", "320100"}), "pki sign (child)");
+    listen_on(loopback(free_port()), loopback(free_port()), loopback(free_port()));
+  }
+
+  // Rewrites [listen] in the config `init` wrote.
+  void listen_on(const std::string& sync, const std::string& api, const std::string& admin) {
+    sync_addr = sync, api_addr = api, admin_addr = admin;
+    std::string text = test::read_file(cfg);
+    text = std::regex_replace(text, std::regex("\nsync = \"[^\"]*\""), "\nsync = \"" + sync + "\"");
+    text = std::regex_replace(text, std::regex("\napi = \"[^\"]*\""), "\napi = \"" + api + "\"");
+    text = std::regex_replace(text, std::regex("\nadmin = \"[^\"]*\""), "\nadmin = \"" + admin + "\"");
+    test::write_file(cfg, text);
+  }
+
+  node::net::tls_files child_files(bool with_cert = true) const {
+    if (!with_cert) return {ca + "/ca.pem", "", ""};
+    return {ca + "/ca.pem", tmp / "child.pem", tmp / "child.key"};
+  }
+};
+
+// Polls /healthz until it answers 200 (at most 10 s) while the node runs.
+void wait_ready(child& node, const std::string& admin) {
+  auto end = steady::now() + 10s;
+  while (steady::now() < end) {
+    REQUIRE_MESSAGE(node.running(), "credit-node run exited early:\n" << node.err());
+    auto r = http_get(admin, "/healthz", 500ms);
+    if (r.status == 200) {
+      CHECK(r.body == "ok\n");
+      return;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  FAIL("credit-node run did not answer /healthz within 10 s:\n" << node.err());
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+std::unique_ptr<node::net::http_client> client_for(const provincial_node& n, const std::string& addr,
+                                                   bool with_cert = true) {
+  auto ctx = node::net::tls_context::make(node::net::tls_side::client, n.child_files(with_cert));
+  return node::net::http_client::make({addr, "js.province", ctx, std::chrono::milliseconds(5000), 1u << 20});
+}
+
+}  // namespace
+
+TEST_CASE("run: serves health, metrics and /sync/v1/hello, and SIGTERM stops it with exit 0") {
+  provincial_node n;
+  child node({"run", "-c", n.cfg});
+  wait_ready(node, n.admin_addr);
+
+  auto hello = client_for(n, n.sync_addr)->get("/sync/v1/hello");
+  REQUIRE(hello.status == 200);
+  auto h = json::parse(hello.body).as_object();
+  CHECK(h.at("node").at("id").as_string() == "js.province");
+  CHECK(h.at("node").at("role").as_string() == "provincial");
+  CHECK(h.at("peer").at("node_id").as_string() == "js.nanjing");
+  CHECK(h.at("peer").at("role").as_string() == "local");
+  CHECK(h.at("peer").at("jurisdiction").as_string() == "320100");
+
+  auto api = client_for(n, n.api_addr, false)->get("/api/v1/anything");
+  CHECK(api.status == 404);
+  CHECK(api.body.find("\"error\":\"not_found\"") != std::string::npos);
+  CHECK_THROWS_AS(client_for(n, n.sync_addr, false)->get("/sync/v1/hello"), node::net::client_error);
+
+  // The refused client may hear the alert before the node counts it.
+  const std::string refused = "credit_node_tls_handshake_failures_total{listener=\"sync\"} 1";
+  auto m = http_get(n.admin_addr, "/metrics");
+  for (int i = 0; i < 40 && !has_line(m.body, refused); ++i, std::this_thread::sleep_for(50ms))
+    m = http_get(n.admin_addr, "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(has_line(m.body, "# TYPE credit_node_up gauge"));
+  CHECK(has_line(m.body, "credit_node_up 1"));
+  CHECK(has_line(m.body, "credit_node_records{category=\"tax\"} 0"));
+  CHECK(has_line(m.body, "credit_node_quarantined_rows 0"));
+  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"sync\",code=\"200\"} 1"));
+  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"api\",code=\"404\"} 1"));
+  CHECK(has_line(m.body, refused));
+  CHECK(has_line(m.body, "credit_node_tls_handshake_failures_total{listener=\"api\"} 0"));
+
+  node.signal(SIGTERM);
+  auto code = node.wait_exit(5s);
+  REQUIRE_MESSAGE(code, "still running 5 s after SIGTERM:\n" << node.err());
+  CHECK(*code == 0);
+  auto err = node.err();
+  CHECK(err.find("event=listen listener=sync addr=" + n.sync_addr) != std::string::npos);
+  CHECK(err.find("event=listen listener=admin addr=" + n.admin_addr) != std::string::npos);
+  CHECK(err.find("event=signal signal=SIGTERM") != std::string::npos);
+  CHECK(err.find("event=exit code=0") != std::string::npos);
+  CHECK(err.find("level=warn event=tls_handshake_failed listener=sync remote=127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("run: a listen address already in use is exit 1, naming the listener and the address") {
+  provincial_node n;
+  port_holder busy;
+  n.listen_on(loopback(busy.port), loopback(free_port()), loopback(free_port()));
+  child node({"run", "-c", n.cfg});
+  auto code = node.wait_exit(5s);
+  REQUIRE_MESSAGE(code, "credit-node run did not exit:\n" << node.err());
+  CHECK(*code == 1);
+  auto err = node.err();
+  CHECK_MESSAGE(err.find("sync listener") != std::string::npos, err);
+  CHECK_MESSAGE(err.find(loopback(busy.port)) != std::string::npos, err);
+  CHECK_MESSAGE(err.find("in use") != std::string::npos, err);
+}

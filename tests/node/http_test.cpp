@@ -1,0 +1,410 @@
+// The HTTP server and client over real TLS on loopback, with certificates
+// from the project's own PKI. Timeouts are shortened to a few hundred ms;
+// every server runs on its own thread with a hard run limit, so a broken
+// shutdown fails the test instead of hanging it.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "node/net/client.hpp"
+#include "node/net/log.hpp"
+#include "node/net/server.hpp"
+#include "tls_fixture.hpp"
+
+using namespace node::net;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+server_options short_options() {
+  server_options o;
+  o.handshake_timeout = 300ms;
+  o.read_timeout = 1000ms;
+  o.write_timeout = 1000ms;
+  o.shutdown_deadline = 2000ms;
+  o.linger_timeout = 300ms;
+  return o;
+}
+
+// Whom the handler saw, as "node_id role jurisdiction" or "anonymous".
+http_response whoami(const http_request& r) {
+  if (!r.peer) return http_response::text(200, "anonymous");
+  return http_response::text(200, r.peer->node_id + " " + r.peer->role + " " + r.peer->jurisdiction);
+}
+
+listener_config make_listener(std::shared_ptr<tls_context> tls) {
+  listener_config l;
+  l.name = "sync";
+  l.address = "127.0.0.1:0";
+  l.tls = std::move(tls);
+  l.router.add("GET", "/hello", [](const http_request&) { return http_response::json(200, "{\"hello\":true}"); });
+  l.router.add("POST", "/echo", [](const http_request& r) { return http_response::text(200, r.body); });
+  l.router.add("GET", "/whoami", &whoami);
+  l.router.add("GET", "/boom", [](const http_request&) -> http_response { throw std::runtime_error("boom"); });
+  return l;
+}
+
+// A server with one listener, serving on a background thread until the
+// object dies (graceful stop), at most 8 s.
+struct served {
+  std::unique_ptr<server> srv;
+  std::string addr;
+  std::atomic<bool> drained{false};
+  std::thread t;
+
+  explicit served(listener_config l, server_options o = short_options()) : srv(server::make(o)) {
+    addr = srv->add_listener(std::move(l));
+    t = std::thread([this] { drained = srv->run(1, 8000ms); });
+  }
+  ~served() { stop(); }
+  void stop() {
+    if (!t.joinable()) return;
+    srv->stop();
+    t.join();
+  }
+  listener_stats stats() const { return srv->stats().at(0); }
+};
+
+// Three certificates: the server (js.province), a client (js.nanjing), and
+// contexts made from them.
+struct tls_world {
+  test::pki_fixture pki;
+  tls_files server_files = pki.issue("js.province", "provincial", "320000");
+  tls_files client_files = pki.issue("js.nanjing", "local", "320100");
+
+  std::shared_ptr<tls_context> server_ctx(peer_auth a = peer_auth::required) {
+    return tls_context::make(tls_side::server, server_files, a);
+  }
+  std::shared_ptr<tls_context> client_ctx(bool with_cert = true) {
+    auto f = client_files;
+    if (!with_cert) f.cert.clear(), f.key.clear();
+    return tls_context::make(tls_side::client, f);
+  }
+  std::unique_ptr<http_client> client(const std::string& addr, std::shared_ptr<tls_context> ctx = nullptr,
+                                      const std::string& expect = "js.province") {
+    return http_client::make({addr, expect, ctx ? ctx : client_ctx(), 3000ms, 64u << 20});
+  }
+};
+
+// Log lines written while it lives.
+struct log_capture {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  log_capture() {
+    log::set_sink([this](std::string_view l) {
+      std::lock_guard lk(mu);
+      lines.emplace_back(l);
+    });
+  }
+  ~log_capture() { log::set_sink(nullptr); }
+  // The first line holding every one of `parts`, or "".
+  std::string find(std::initializer_list<std::string_view> parts) {
+    std::lock_guard lk(mu);
+    for (const auto& l : lines) {
+      bool all = true;
+      for (auto p : parts) all = all && l.find(p) != std::string::npos;
+      if (all) return l;
+    }
+    return "";
+  }
+};
+
+int tcp_connect(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
+  inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct raw_result {
+  bool closed = false;  // the server closed (EOF or reset) within the wait
+  std::string got;
+  std::chrono::milliseconds after{0};
+};
+
+// Plain TCP: sends `bytes`, then reads until the server closes or `wait` passes.
+raw_result raw_exchange(const std::string& addr, const std::string& bytes, std::chrono::milliseconds wait = 2000ms) {
+  raw_result r;
+  int fd = tcp_connect(addr);
+  REQUIRE(fd >= 0);
+  auto start = steady::now();
+  if (!bytes.empty()) REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+  for (;;) {
+    auto left = wait - std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      break;
+    }
+    r.got.append(buf, static_cast<std::size_t>(n));
+  }
+  r.after = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+  ::close(fd);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("http: router — exact and prefix routes, 404 and 405 as JSON, HEAD as GET") {
+  http_router r;
+  r.add("GET", "/healthz", [](const http_request&) { return http_response::text(200, "ok"); });
+  r.add_prefix("GET", "/api/v1/", [](const http_request&) { return http_response::text(200, "short"); });
+  r.add_prefix("GET", "/api/v1/subjects/", [](const http_request& q) { return http_response::text(200, q.path); });
+  auto call = [&](std::string method, std::string path) {
+    http_request q;
+    q.method = std::move(method);
+    q.path = q.target = std::move(path);
+    return r.dispatch(q);
+  };
+  CHECK(call("GET", "/healthz").body == "ok");
+  CHECK(call("HEAD", "/healthz").status == 200);
+  CHECK(call("GET", "/api/v1/subjects/91350200776049653A/records").body == "/api/v1/subjects/91350200776049653A/records");
+  CHECK(call("GET", "/api/v1/stats").body == "short");
+  auto nf = call("GET", "/nope");
+  CHECK(nf.status == 404);
+  CHECK(nf.content_type == "application/json");
+  CHECK(nf.body == R"({"error":"not_found","detail":"no resource at /nope"})");
+  auto na = call("POST", "/healthz");
+  CHECK(na.status == 405);
+  CHECK(na.body.find("\"error\":\"method_not_allowed\"") != std::string::npos);
+  REQUIRE(na.header("allow"));
+  CHECK(*na.header("allow") == "GET");
+}
+
+TEST_CASE("http: log lines are logfmt, one per event, filtered by level") {
+  log_capture logs;
+  log::warn("test_event").kv("listener", "sync").kv("reason", "two words \"quoted\"\nnext").kv("n", 3);
+  log::debug("hidden").kv("x", 1);  // below the default level (info)
+  REQUIRE(logs.lines.size() == 1);
+  const auto& l = logs.lines[0];
+  CHECK(l.starts_with("ts="));
+  CHECK(l.ends_with(" level=warn event=test_event listener=sync reason=\"two words \\\"quoted\\\"\\nnext\" n=3\n"));
+  CHECK(l.find('\n') == l.size() - 1);
+  CHECK(log::quote("") == "\"\"");
+  log::level lvl;
+  CHECK(log::parse_level("debug", lvl));
+  CHECK_FALSE(log::parse_level("verbose", lvl));
+}
+
+TEST_CASE("http: keep-alive — three requests on one connection") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  for (int i = 0; i < 3; ++i) {
+    auto r = c->get("/hello");
+    CHECK(r.status == 200);
+    CHECK(r.content_type == "application/json");
+    CHECK(r.body == "{\"hello\":true}");
+  }
+  CHECK(c->connections_made() == 1);
+  CHECK(s.stats().accepted_connections == 1);
+  CHECK(s.stats().requests_by_status.at(200) == 3);
+}
+
+TEST_CASE("http: 404 and 405 answers are JSON, and Connection: close is honoured") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  auto nf = c->get("/nope");
+  CHECK(nf.status == 404);
+  CHECK(nf.body.find("\"error\":\"not_found\"") != std::string::npos);
+  auto na = c->request({"DELETE", "/hello", {}, {}, {}});
+  CHECK(na.status == 405);
+  CHECK(na.body.find("\"error\":\"method_not_allowed\"") != std::string::npos);
+  CHECK(c->connections_made() == 1);
+  auto closing = c->request({"GET", "/hello", {}, {}, {{"Connection", "close"}}});
+  CHECK(closing.status == 200);
+  REQUIRE(closing.header("connection"));
+  CHECK(*closing.header("connection") == "close");
+  CHECK(c->get("/hello").status == 200);
+  CHECK(c->connections_made() == 2);
+}
+
+TEST_CASE("http: 431 for a 16 KiB header, 413 for a 2 MiB body, and the server goes on") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  auto big_header = c->request({"GET", "/hello", {}, {}, {{"X-Padding", std::string(16 * 1024, 'a')}}});
+  CHECK(big_header.status == 431);
+  CHECK(big_header.body.find("\"error\":\"header_too_large\"") != std::string::npos);
+  auto big_body = c->request({"POST", "/echo", std::string(2 << 20, 'b'), "text/plain", {}});
+  CHECK(big_body.status == 413);
+  CHECK(big_body.body.find("\"error\":\"body_too_large\"") != std::string::npos);
+  auto small = c->request({"POST", "/echo", "fits", "text/plain", {}});
+  CHECK(small.status == 200);
+  CHECK(small.body == "fits");
+}
+
+TEST_CASE("http: a handler that throws is answered 500 and logged") {
+  tls_world w;
+  log_capture logs;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  auto r = c->get("/boom");
+  CHECK(r.status == 500);
+  CHECK(r.body.find("\"error\":\"internal\"") != std::string::npos);
+  CHECK(c->get("/hello").status == 200);  // same connection, still fine
+  CHECK(logs.find({"level=error", "event=handler_failed", "path=/boom", "reason=boom"}) != "");
+}
+
+TEST_CASE("http: garbage and plaintext HTTP on the TLS port are closed, and good clients are still served") {
+  tls_world w;
+  log_capture logs;
+  served s(make_listener(w.server_ctx()));
+  SUBCASE("garbage bytes") {
+    auto r = raw_exchange(s.addr, "\x01\x02\x03 garbage \xff\xfe\r\n\r\n");
+    CHECK(r.closed);
+  }
+  SUBCASE("a plaintext HTTP request") {
+    auto r = raw_exchange(s.addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(r.closed);
+    CHECK_FALSE(r.got.starts_with("HTTP/"));
+  }
+  CHECK(w.client(s.addr)->get("/hello").status == 200);
+  s.stop();
+  CHECK(s.stats().tls_handshake_failures == 1);
+  CHECK(logs.find({"level=warn", "event=tls_handshake_failed", "listener=sync", "remote=127.0.0.1:", "reason="}) != "");
+}
+
+TEST_CASE("http: a client that sends nothing is closed after the handshake timeout") {
+  tls_world w;
+  log_capture logs;
+  served s(make_listener(w.server_ctx()));
+  auto r = raw_exchange(s.addr, "", 3000ms);
+  CHECK(r.closed);
+  CHECK(r.after >= 250ms);
+  CHECK(r.after < 2000ms);
+  s.stop();  // the timer closes the socket before the session logs: wait for it
+  CHECK(logs.find({"event=tls_handshake_failed", "no TLS handshake within 300 ms"}) != "");
+}
+
+TEST_CASE("http: peer_auth — required refuses a client without certificate, optional accepts it anonymously") {
+  tls_world w;
+  log_capture logs;
+  SUBCASE("required (sync)") {
+    served s(make_listener(w.server_ctx(peer_auth::required)));
+    CHECK_THROWS_AS(w.client(s.addr, w.client_ctx(false))->get("/whoami"), client_error);
+    s.stop();
+    CHECK(s.stats().tls_handshake_failures == 1);
+    CHECK(logs.find({"level=warn", "event=tls_handshake_failed", "remote=127.0.0.1:"}) != "");
+  }
+  SUBCASE("optional (api)") {
+    served s(make_listener(w.server_ctx(peer_auth::optional)));
+    CHECK(w.client(s.addr, w.client_ctx(false))->get("/whoami").body == "anonymous");
+    CHECK(w.client(s.addr)->get("/whoami").body == "js.nanjing local 320100");
+  }
+  SUBCASE("optional (api), a certificate from another CA is refused, not anonymous") {
+    served s(make_listener(w.server_ctx(peer_auth::optional)));
+    std::string other = w.pki.dir / "other-ca";
+    node::pki::ca_init(other, "Other CA");
+    auto rogue = w.pki.issue("js.rogue", "local", "320100", 30, other);
+    rogue.ca = w.pki.ca_dir + "/ca.pem";  // it trusts our server; we must not trust it
+    CHECK_THROWS_AS(w.client(s.addr, tls_context::make(tls_side::client, rogue))->get("/whoami"), client_error);
+    s.stop();
+    CHECK(logs.find({"event=tls_handshake_failed", "client certificate not accepted"}) != "");
+  }
+}
+
+TEST_CASE("http: the handler sees the client's node id, role and jurisdiction") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  CHECK(c->get("/whoami").body == "js.nanjing local 320100");
+  REQUIRE(c->server_identity());
+  CHECK(c->server_identity()->node_id == "js.province");
+  CHECK(c->server_identity()->role == "provincial");
+}
+
+TEST_CASE("http: client — a server certificate naming another node is an error naming both") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr, nullptr, "js.other");
+  try {
+    c->get("/hello");
+    FAIL("the request went through");
+  } catch (const client_error& e) {
+    std::string m = e.what();
+    CHECK(m.find("'js.province'") != std::string::npos);
+    CHECK(m.find("'js.other'") != std::string::npos);
+  }
+}
+
+TEST_CASE("http: client reconnects after the server closed the idle keep-alive connection") {
+  tls_world w;
+  auto o = short_options();
+  o.read_timeout = 200ms;
+  served s(make_listener(w.server_ctx()), o);
+  auto c = w.client(s.addr);
+  CHECK(c->get("/hello").status == 200);
+  std::this_thread::sleep_for(500ms);  // the server drops the idle connection
+  CHECK(c->get("/hello").status == 200);
+  CHECK(c->connections_made() == 2);
+}
+
+TEST_CASE("http: beyond max_connections a connection is closed at once") {
+  tls_world w;
+  auto l = make_listener(w.server_ctx());
+  l.max_connections = 1;
+  served s(std::move(l));
+  int holder = tcp_connect(s.addr);  // takes the only slot (its handshake is pending)
+  REQUIRE(holder >= 0);
+  std::this_thread::sleep_for(50ms);
+  auto r = raw_exchange(s.addr, "", 1000ms);
+  CHECK(r.closed);
+  CHECK(r.after < 250ms);  // refused, not the handshake timeout
+  ::close(holder);
+  CHECK(s.stats().refused_connections == 1);
+}
+
+TEST_CASE("http: graceful shutdown lets an in-flight slow request finish, then stops accepting") {
+  tls_world w;
+  std::atomic<bool> entered{false};
+  auto l = make_listener(w.server_ctx());
+  l.router.add("GET", "/slow", [&](const http_request&) {
+    entered = true;
+    std::this_thread::sleep_for(600ms);
+    return http_response::text(200, "done");
+  });
+  served s(std::move(l));
+  auto idle = w.client(s.addr);
+  CHECK(idle->get("/hello").status == 200);  // an idle keep-alive connection, closed by the stop
+  http_response got;
+  std::string error;
+  std::thread caller([&] {
+    try {
+      got = w.client(s.addr)->get("/slow");
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  while (!entered) std::this_thread::sleep_for(5ms);
+  auto start = steady::now();
+  s.stop();
+  caller.join();
+  CHECK(error == "");
+  CHECK(got.status == 200);
+  CHECK(got.body == "done");
+  CHECK(s.drained);
+  CHECK(steady::now() - start < 1500ms);  // not the deadline
+  CHECK(tcp_connect(s.addr) == -1);
+}
