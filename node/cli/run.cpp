@@ -3,8 +3,8 @@
 // loopback) listeners on one io_context, and stops gracefully on SIGTERM or
 // SIGINT (exit 0). A listener that cannot be opened is exit 1.
 //
-// Routes so far: admin /healthz, /readyz, /metrics; sync /sync/v1/hello.
-// The api listener answers 404 until node/api lands.
+// Routes so far: admin /healthz, /readyz, /metrics; sync /sync/v1/hello;
+// api /api/v1/categories (the schemas, public reference data).
 #include <boost/json.hpp>
 
 #include <csignal>
@@ -96,6 +96,23 @@ net::http_response hello(const config::node_config& cfg, const net::http_request
   return net::http_response::json(200, json::serialize(o));
 }
 
+// The category schemas with each field's sensitivity class: what a bank's
+// integration engineer reads first (and what bench/tls serves).
+std::string categories_json() {
+  json::array cats;
+  for (const auto& c : store::model::category_registry::builtin().all()) {
+    json::array fields;
+    for (const auto& f : c.fields) {
+      json::object o{{"name", f.name}, {"type", store::model::to_string(f.type)}, {"required", f.required},
+                     {"sensitivity", store::model::to_string(f.klass)}};
+      if (!f.values.empty()) o["values"] = json::value_from(f.values);
+      fields.push_back(std::move(o));
+    }
+    cats.push_back(json::object{{"name", c.name}, {"schema_version", c.schema_version}, {"fields", std::move(fields)}});
+  }
+  return json::serialize(json::object{{"categories", std::move(cats)}});
+}
+
 net::listener_config listener(const std::string& name, const std::string& address,
                               std::shared_ptr<net::tls_context> tls) {
   net::listener_config l;
@@ -133,6 +150,8 @@ int cmd_run(int argc, char** argv) {
   auto sync = listener("sync", cfg.listen.sync, net::tls_context::make(net::tls_side::server, files, net::peer_auth::required));
   sync.router.add("GET", "/sync/v1/hello", [&cfg](const net::http_request& r) { return hello(cfg, r); });
   auto api = listener("api", cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
+  api.router.add("GET", "/api/v1/categories",
+                 [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
   try {
     srv->add_listener(std::move(sync));
     srv->add_listener(std::move(api));
