@@ -1,5 +1,7 @@
 #include "node/net/http_message.hpp"
 
+#include "store/model/validate.hpp"
+
 #include <cstdio>
 
 namespace node::net {
@@ -43,27 +45,12 @@ http_response http_response::error(int status, std::string_view code, std::strin
   return json(status, "{\"error\":" + json_quote(code) + ",\"detail\":" + json_quote(detail) + "}");
 }
 
+// The one JSON string writer of the project; bytes that are not UTF-8
+// (from a client's request, say) become U+FFFD so the answer stays JSON.
 std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  store::model::append_json_string(out, store::model::printable(s));
+  return out;
 }
 
 std::string_view reason_phrase(int status) {
