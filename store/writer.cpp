@@ -33,6 +33,7 @@ struct writer::impl {
   std::condition_variable cv;
   std::deque<job> queue;
   bool stopping = false;
+  std::function<void()> committed;
   std::thread thread;
 
   explicit impl(environment& e) : env(e), thread([this] { run(); }) {}
@@ -84,6 +85,7 @@ void writer::impl::commit_group(std::vector<job>& group) {
   try {
     commit(all, results);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done.set_value(std::move(results[i]));
+    if (committed) committed();
     return;
   } catch (...) {
     if (group.size() == 1) return group[0].done.set_exception(std::current_exception());
@@ -94,6 +96,7 @@ void writer::impl::commit_group(std::vector<job>& group) {
     try {
       commit(one, results);
       j.done.set_value(std::move(results[0]));
+      if (committed) committed();
     } catch (...) {
       j.done.set_exception(std::current_exception());
     }
@@ -119,6 +122,8 @@ writer::~writer() {
   impl_->cv.notify_all();
   impl_->thread.join();
 }
+
+void writer::on_commit(std::function<void()> fn) { impl_->committed = std::move(fn); }
 
 std::future<batch_result> writer::submit(write_batch batch) {
   job j{std::move(batch), {}};

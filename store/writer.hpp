@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -86,6 +87,10 @@ public:
   // Queues a batch. The future holds the result once the batch is committed,
   // or the store_error that prevented it (nothing of the batch is written).
   std::future<batch_result> submit(write_batch batch);
+
+  // Called on the writer thread after each successful commit (sync wakes
+  // its pusher and long-polls with it). Set before the first submit.
+  void on_commit(std::function<void()> fn);
 
 private:
   struct impl;

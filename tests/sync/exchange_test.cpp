@@ -4,6 +4,7 @@
 
 #include "node/demo/sample_data.hpp"
 #include "store/reader.hpp"
+#include "sync/digest.hpp"
 #include "sync/exchange.hpp"
 #include "test_util.hpp"
 
@@ -130,4 +131,24 @@ TEST_CASE("exchange: batches are bounded by count and say there is more") {
   auto rest = collect_up(*nanjing.env, nanjing.id, "js.province", b.last_seq, {});
   CHECK(rest.changes.size() == 3);
   CHECK_FALSE(rest.more);
+}
+
+TEST_CASE("digest: equal after sync for the child's scope, different before") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  std::string a = code_in("320102", 7), b = code_in("320106", 8), elsewhere = code_in("320506", 9);
+  nanjing.import(a, "r1", "1.00");
+  nanjing.import(b, "r2", "2.00");
+  province.import(elsewhere, "p1", "3.00");  // outside Nanjing: not in its scope
+  CHECK(compute_digest(*nanjing.env, "320100") != compute_digest(*province.env, "320100"));
+  auto up = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  apply_batch(*province.w, nanjing.as_peer, true, up, "up:js.nanjing");
+  auto dn = compute_digest(*nanjing.env, "320100"), dp = compute_digest(*province.env, "320100");
+  CHECK(dn == dp);
+  CHECK(dn["tax"].count == 2);
+  CHECK(compute_digest(*province.env, "320000")["tax"].count == 3);
+  CHECK(parse_digest_json(digest_json(dp)) == dp);
+  nanjing.import(a, "r1", "1.50");  // version 2 here only
+  CHECK(compute_digest(*nanjing.env, "320100") != dp);
+  CHECK(compute_digest(*nanjing.env, "320100")["tax"].count == 2);  // same count, other hash
 }
