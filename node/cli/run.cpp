@@ -13,6 +13,9 @@
 #include "node/cli/commands.hpp"
 #include "node/net/log.hpp"
 #include "node/net/server.hpp"
+#include "node/service/parent_link.hpp"
+#include "node/service/sync_service.hpp"
+#include "store/writer.hpp"
 #include "store/model/category.hpp"
 #include "store/reader.hpp"
 
@@ -22,7 +25,9 @@ namespace {
 namespace json = boost::json;
 namespace log = net::log;
 
-constexpr unsigned io_threads = 2;
+// More threads than cores on purpose: a sync long-poll holds its thread
+// for up to service::max_wait_ms (handlers are synchronous for now).
+constexpr unsigned io_threads = 16;
 
 std::string label_value(std::string_view v) {
   std::string out;
@@ -147,8 +152,14 @@ int cmd_run(int argc, char** argv) {
       .kv("version", CREDIT_NODE_VERSION).kv("config", cfg.source_path).kv("data_dir", cfg.node.data_dir);
   net::tls_files files{cfg.tls.ca, cfg.tls.cert, cfg.tls.key};
   auto srv = net::server::make();
+  store::writer writer(*env);
+  service::change_signal changed;
+  writer.on_commit([&changed] { changed.notify(); });
+  service::sync_context sctx{cfg, *env, writer, changed};
   auto sync = listener("sync", cfg.listen.sync, net::tls_context::make(net::tls_side::server, files, net::peer_auth::required));
+  sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes
   sync.router.add("GET", "/sync/v1/hello", [&cfg](const net::http_request& r) { return hello(cfg, r); });
+  service::add_sync_routes(sync.router, sctx);
   auto api = listener("api", cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
   api.router.add("GET", "/api/v1/categories",
                  [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
@@ -161,8 +172,15 @@ int cmd_run(int argc, char** argv) {
     return 1;
   }
   srv->stop_on_signals();
+  std::unique_ptr<service::parent_link> link;
+  if (cfg.upstream) {
+    link = std::make_unique<service::parent_link>(cfg, *env, writer, changed);
+    link->start();
+  }
   log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
   srv->run(io_threads);
+  changed.stop();
+  if (link) link->stop();
   log::info("exit").kv("code", 0);
   return 0;
 }

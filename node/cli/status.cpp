@@ -4,9 +4,11 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
+#include "node/service/parent_link.hpp"
 #include "store/reader.hpp"
 
 namespace node::cli {
@@ -25,7 +27,14 @@ json::object upstream_json(const config::node_config& cfg) {
   up["url"] = cfg.upstream->url;
   up["node_id"] = cfg.upstream->node_id;
   up["state"] = "unreachable";
-  up["reasons"] = json::array{"this version does not sync yet"};
+  up["reasons"] = json::array{"no link state: is `credit-node run` running?"};
+  // The running node writes where its link stands; read it, never guess.
+  std::ifstream in(service::link_state_path(cfg));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  if (!ec && v.is_object())
+    for (const auto& [k, val] : v.get_object()) up[k] = val;
   return up;
 }
 

@@ -1,0 +1,245 @@
+#include "node/service/parent_link.hpp"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "node/net/client.hpp"
+#include "node/net/log.hpp"
+#include "store/model/record.hpp"
+#include "store/reader.hpp"
+#include "sync/exchange.hpp"
+
+namespace node::service {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string address_of(const std::string& url) {
+  std::string a = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  if (!a.empty() && a.back() == '/') a.pop_back();
+  return a;
+}
+
+// Capped exponential backoff with jitter: a network that comes back is not
+// hit by every child at the same instant.
+class backoff {
+public:
+  milliseconds next() {
+    auto d = delay_;
+    delay_ = std::min(delay_ * 2, milliseconds(30'000));
+    std::uniform_real_distribution<double> j(0.8, 1.2);
+    return milliseconds(static_cast<long>(static_cast<double>(d.count()) * j(rng_)));
+  }
+  void reset() { delay_ = milliseconds(500); }
+
+private:
+  milliseconds delay_{500};
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace
+
+std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
+
+struct parent_link::impl {
+  const config::node_config& cfg;
+  store::environment& env;
+  store::writer& writer;
+  change_signal& changed;
+  std::shared_ptr<net::tls_context> tls;
+  replication::peer parent;
+  std::atomic<bool> stopping{false};
+  std::thread pusher, puller;
+  std::mutex mu;  // guards the state below
+  json::object state;
+
+  impl(const config::node_config& c, store::environment& e, store::writer& w, change_signal& s)
+      : cfg(c), env(e), writer(w), changed(s),
+        tls(net::tls_context::make(net::tls_side::client, {c.tls.ca, c.tls.cert, c.tls.key})),
+        parent{c.upstream->node_id, "", ""} {
+    state = {{"parent", parent.node_id}, {"url", c.upstream->url}, {"state", "unreachable"},
+             {"reasons", json::array{"not connected yet"}}};
+  }
+
+  std::unique_ptr<net::http_client> client(milliseconds timeout) {
+    return net::http_client::make({address_of(cfg.upstream->url), parent.node_id, tls, timeout, 64u << 20});
+  }
+
+  void set(const char* key, json::value v) {
+    std::lock_guard lk(mu);
+    state[key] = std::move(v);
+    write_state();
+  }
+  void ok(const char* dir) {
+    std::lock_guard lk(mu);
+    state["state"] = "connected";
+    state["reasons"] = json::array{};
+    state[std::string("last_") + dir + "_at"] = store::model::format_utc_ms(now_ms());
+    write_state();
+  }
+  void failed(const char* dir, const std::string& why) {
+    net::log::warn("sync_failed").kv("direction", dir).kv("parent", parent.node_id).kv("reason", why);
+    std::lock_guard lk(mu);
+    state["state"] = "unreachable";
+    state["reasons"] = json::array{json::string(why)};
+    state["last_error"] = why;
+    write_state();
+  }
+  // Written whole and renamed: `status` never reads half a file.
+  void write_state() {
+    auto path = link_state_path(cfg), tmp = path + ".tmp";
+    std::ofstream(tmp, std::ios::trunc) << json::serialize(state) << "\n";
+    std::filesystem::rename(tmp, path);
+  }
+
+  void push_loop();
+  void pull_loop();
+  std::uint64_t ask_ack(net::http_client& c);
+  std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
+  std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
+  template <class Round>
+  void loop(const char* dir, Round round);
+};
+
+template <class Round>
+void parent_link::impl::loop(const char* dir, Round round) {
+  backoff b;
+  while (!stopping) {
+    try {
+      round();
+      b.reset();
+    } catch (const std::exception& e) {
+      failed(dir, e.what());
+      auto d = b.next();
+      for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+}
+
+// An empty batch: the answer is where the parent stands for this store
+// instance (0 when it never saw it, or lost it — then everything goes up
+// again, which the parent applies idempotently).
+std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
+  replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false};
+  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
+  if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
+  auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
+  if (ack == 0)
+    net::log::info("sync_push_from_start").kv("parent", parent.node_id).kv("instance", env.instance_id());
+  set("push_acked", ack);
+  return ack;
+}
+
+// Sends everything after `acked`; returns the parent's new ack.
+std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
+  for (;;) {
+    auto b = replication::collect_up(env, cfg.node.id, parent.node_id, acked, {});
+    if (b.last_seq == acked) return acked;  // nothing new: no request
+    auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
+    if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
+    auto v = json::parse(resp.body);
+    auto ack = v.at("ack").to_number<std::uint64_t>();
+    for (const auto& r : v.at("refused").as_array())
+      net::log::warn("sync_change_refused").kv("parent", parent.node_id)
+          .kv("seq", r.at("seq").to_number<std::uint64_t>()).kv("reason", std::string(r.at("reason").as_string()));
+    if (std::string(v.at("instance").as_string()) != env.instance_id())
+      throw std::runtime_error("the parent records another store instance for this node");
+    if (ack < acked)  // the parent lost our cursor (restored backup): say so, send everything
+      net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
+          .kv("reason", "parent acknowledged " + std::to_string(ack) + " after " + std::to_string(acked) + "; resending from there");
+    acked = ack;
+    set("push_acked", acked);
+    if (!b.more) return acked;
+  }
+}
+
+void parent_link::impl::push_loop() {
+  loop("up", [this] {
+    auto c = client(milliseconds(30'000));
+    std::uint64_t acked = ask_ack(*c);
+    ok("push");
+    while (!stopping) {
+      auto gen = changed.generation();
+      acked = push_from(*c, acked);
+      ok("push");
+      // A commit in this process wakes us at once; a CLI import in another
+      // process is seen at the next look.
+      changed.wait(gen, milliseconds(250));
+    }
+  });
+}
+
+// One pull; returns the new cursor. A parent whose store instance changed
+// (replaced, restored from a backup) is reconciled from the start, loudly.
+std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
+  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=2000&wait_ms=" + std::to_string(4000);
+  auto resp = c.get(target);
+  if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
+  auto b = replication::decode_batch(resp.body, 5000);
+  if (!instance.empty() && b.instance != instance) {
+    net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id)
+        .kv("old_instance", instance).kv("new_instance", b.instance)
+        .kv("reason", "the parent's store was replaced or restored; pulling everything again (applying is idempotent)");
+    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())));
+    instance = b.instance;
+    return 0;
+  }
+  instance = b.instance;
+  auto res = replication::apply_batch(writer, parent, false, b, "down:" + parent.node_id);
+  for (const auto& p : res.refused)
+    net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
+  set("pull_cursor", b.last_seq);
+  return b.last_seq;
+}
+
+void parent_link::impl::pull_loop() {
+  loop("down", [this] {
+    auto c = client(milliseconds(30'000));
+    std::string instance;
+    std::uint64_t cursor = 0;
+    if (auto cur = store::reader(env).cursor_of("down:" + parent.node_id)) {
+      instance = cur->peer_instance;
+      cursor = cur->seq;
+    }
+    while (!stopping) {
+      cursor = pull_once(*c, cursor, instance);
+      ok("pull");
+    }
+  });
+}
+
+parent_link::parent_link(const config::node_config& cfg, store::environment& env, store::writer& w,
+                         change_signal& changed) {
+  if (!cfg.upstream) throw std::runtime_error("no [upstream] in the config");
+  impl_ = std::make_unique<impl>(cfg, env, w, changed);
+}
+
+parent_link::~parent_link() { stop(); }
+
+void parent_link::start() {
+  net::log::info("sync_link_start").kv("parent", impl_->parent.node_id).kv("url", impl_->cfg.upstream->url);
+  impl_->pusher = std::thread([this] { impl_->push_loop(); });
+  impl_->puller = std::thread([this] { impl_->pull_loop(); });
+}
+
+void parent_link::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  impl_->changed.stop();
+  if (impl_->pusher.joinable()) impl_->pusher.join();
+  if (impl_->puller.joinable()) impl_->puller.join();
+}
+
+}  // namespace node::service

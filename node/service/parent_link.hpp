@@ -1,0 +1,35 @@
+// The child's side of sync: two threads dialing the parent named in
+// [upstream] over mutual TLS. The pusher sends what this node and its
+// subtree changed, from the cursor the parent acknowledged; the puller
+// long-polls for what the parent holds about this node's jurisdiction.
+// Both retry with capped exponential backoff and jitter, unattended.
+// The link's state goes to DATA_DIR/link-state.json for `status`.
+#pragma once
+
+#include <memory>
+
+#include "config/config.hpp"
+#include "node/service/change_signal.hpp"
+#include "store/environment.hpp"
+#include "store/writer.hpp"
+
+namespace node::service {
+
+class parent_link {
+public:
+  // Throws std::runtime_error when [upstream] or [tls] cannot work.
+  parent_link(const config::node_config& cfg, store::environment& env, store::writer& w, change_signal& changed);
+  ~parent_link();  // stops and joins
+  void start();
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// The file `status` reads: where the link stands, as the running node last
+// wrote it. Empty when there is none.
+std::string link_state_path(const config::node_config& cfg);
+
+}  // namespace node::service

@@ -1,0 +1,29 @@
+// The parent's side of sync: the /sync/v1/* routes on the sync listener.
+// Children are named by their certificates; what they may send and receive
+// is decided by sync/ (routing, exchange, digest).
+#pragma once
+
+#include "config/config.hpp"
+#include "node/net/http_router.hpp"
+#include "node/service/change_signal.hpp"
+#include "store/environment.hpp"
+#include "store/writer.hpp"
+
+namespace node::service {
+
+struct sync_context {
+  const config::node_config& cfg;
+  store::environment& env;
+  store::writer& writer;
+  change_signal& changed;
+};
+
+// Adds POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/digest.
+// Handlers block their I/O thread (a commit, a long-poll of at most
+// max_wait_ms): `run` gives the server enough threads for that.
+void add_sync_routes(net::http_router& r, sync_context& ctx);
+
+inline constexpr int max_wait_ms = 5000;
+inline constexpr std::size_t max_batch_changes = 5000;
+
+}  // namespace node::service
