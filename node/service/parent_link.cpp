@@ -14,6 +14,7 @@
 #include "node/net/log.hpp"
 #include "store/model/record.hpp"
 #include "store/reader.hpp"
+#include "sync/digest.hpp"
 #include "sync/exchange.hpp"
 
 namespace node::service {
@@ -104,6 +105,7 @@ struct parent_link::impl {
     std::filesystem::rename(tmp, path);
   }
 
+  void compare_digests(net::http_client& c);
   void push_loop();
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
@@ -205,6 +207,26 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   return b.last_seq;
 }
 
+// Do we and the parent hold the same records for our jurisdiction? Asked
+// when the pull has caught up (in-flight changes make a difference that is
+// only momentary), at most every 10 s.
+void parent_link::impl::compare_digests(net::http_client& c) {
+  auto resp = c.get("/sync/v1/digest");
+  if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + resp.body);
+  auto theirs = replication::parse_digest_json(resp.body);
+  auto ours = replication::compute_digest(env, cfg.node.jurisdiction);
+  json::object diff;
+  for (const auto& d : {theirs, ours})
+    for (const auto& [cat, _] : d)
+      if (theirs[cat] != ours[cat])
+        diff[cat] = json::object{{"parent_count", theirs[cat].count}, {"local_count", ours[cat].count}};
+  std::lock_guard lk(mu);
+  state["in_sync"] = diff.empty();
+  state["digest_differences"] = std::move(diff);
+  state["digest_checked_at"] = store::model::format_utc_ms(now_ms());
+  write_state();
+}
+
 void parent_link::impl::pull_loop() {
   loop("down", [this] {
     auto c = client(milliseconds(30'000));
@@ -214,9 +236,15 @@ void parent_link::impl::pull_loop() {
       instance = cur->peer_instance;
       cursor = cur->seq;
     }
+    auto last_digest = std::chrono::steady_clock::now() - std::chrono::seconds(60);
     while (!stopping) {
+      auto before = cursor;
       cursor = pull_once(*c, cursor, instance);
       ok("pull");
+      if (cursor == before && std::chrono::steady_clock::now() - last_digest > std::chrono::seconds(10)) {
+        compare_digests(*c);
+        last_digest = std::chrono::steady_clock::now();
+      }
     }
   });
 }

@@ -148,4 +148,10 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   CHECK(keys.size() == all.size());
   auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
   CHECK(st.at("upstream").at("state").as_string() == "connected");
+  // Once quiet, the local's digest of its jurisdiction equals the parent's.
+  CHECK(eventually([&] {
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+    auto& up = v.at("upstream").as_object();
+    return up.contains("in_sync") && up.at("in_sync").as_bool();
+  }, 20s));
 }
