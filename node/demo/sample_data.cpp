@@ -118,7 +118,7 @@ const std::vector<std::string>& local_categories() {
 
 void write_csv(std::ostream& out, const std::string& category,
                const std::vector<std::string>& subjects, std::size_t rows, std::mt19937_64& rng,
-               row_order order) {
+               row_order order, const std::string& id_prefix) {
   out << "subject,record_id,event_date,source," << headers.at(category) << "\n";
   std::string line, record_id;
   const std::size_t n = subjects.size(), per_subject = (rows + n - 1) / n;
@@ -126,7 +126,7 @@ void write_csv(std::ostream& out, const std::string& category,
     bool grouped = order == row_order::grouped;
     const auto& subject = subjects[grouped ? i / per_subject : i % n];
     auto cells = row_cells(category, grouped ? i % per_subject : i / n, rng, record_id);
-    line = subject + "," + csv_field(record_id);
+    line = subject + "," + csv_field(id_prefix + record_id);
     for (const auto& c : cells) line += "," + csv_field(c);
     out << line << "\n";
   }
