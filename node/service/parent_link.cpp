@@ -189,6 +189,13 @@ void parent_link::impl::push_loop() {
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
   auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=2000&wait_ms=" + std::to_string(4000);
   auto resp = c.get(target);
+  if (resp.status == 409) {
+    net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
+        .kv("reason", "the parent's log is behind our cursor (its store was restored from an older backup?): "
+                      "pulling everything again (applying is idempotent)");
+    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())));
+    return 0;
+  }
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
   auto b = replication::decode_batch(resp.body, 5000);
   if (!instance.empty() && b.instance != instance) {

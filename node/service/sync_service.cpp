@@ -88,6 +88,12 @@ http_response pull(sync_context& ctx, const http_request& req) {
   replication::batch_limits lim;
   lim.max_changes = std::clamp<std::uint64_t>(query_u64(req.query, "max", 1000), 1, max_batch_changes);
   auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(query_u64(req.query, "wait_ms", 0), max_wait_ms));
+  // A cursor past our newest change: our store went back in time (restored
+  // from an older backup). Say so; the child reconciles from the start
+  // rather than silently skipping what we will number anew.
+  if (auto head = store::reader(ctx.env).stats().last_seq; cursor > head)
+    return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
+                                                         " is past this store's newest change " + std::to_string(head));
   auto gen = ctx.changed.generation();
   auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(*req.peer), cursor, lim);
   // Long-poll: nothing yet, so wait for a commit. A commit in this process

@@ -155,3 +155,42 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
     return up.contains("in_sync") && up.at("in_sync").as_bool();
   }, 20s));
 }
+
+TEST_CASE("sync: a parent restored from an older backup is detected and reconciled, loudly") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  auto firms = codes("320104", 10, 11);
+  auto backup = net.d / "backup";
+  {
+    child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+    wait_ready(prov, p);
+    wait_ready(nj, n);
+    test::write_file(net.d / "a.csv", csv({firms.begin(), firms.begin() + 3}, "a-", "1.00"));
+    REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "a.csv"}).exit_code == 0);
+    REQUIRE(eventually([&] { return exported(nj).size() == 3; }));
+    p.signal(SIGTERM);
+    REQUIRE(p.wait_exit(5s));
+    std::filesystem::copy(prov.dir + "/data", backup);  // the province's backup, taken now
+    child p2({"run", "-c", prov.cfg});
+    wait_ready(prov, p2);
+    test::write_file(net.d / "b.csv", csv({firms.begin() + 3, firms.begin() + 8}, "b-", "2.00"));
+    REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
+    REQUIRE(eventually([&] { return exported(nj).size() == 8; }));
+    p2.signal(SIGTERM);
+    REQUIRE(p2.wait_exit(5s));
+    // The province is restored from the older backup and changes again.
+    std::filesystem::remove_all(prov.dir + "/data");
+    std::filesystem::copy(backup, prov.dir + "/data");
+    child p3({"run", "-c", prov.cfg});
+    wait_ready(prov, p3);
+    test::write_file(net.d / "c.csv", csv({firms.begin() + 8, firms.end()}, "c-", "3.00"));
+    REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "c.csv"}).exit_code == 0);
+    // Not skipped: the new records arrive although the parent numbers them
+    // below the child's old cursor.
+    REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 10; }), n.err());
+    CHECK(n.err().find("event=sync_reconcile direction=down") != std::string::npos);
+    auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+    CHECK(st.at("upstream").as_object().contains("reconciled_at"));
+  }
+}
