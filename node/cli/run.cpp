@@ -14,6 +14,7 @@
 #include "node/net/log.hpp"
 #include "node/net/server.hpp"
 #include "node/service/parent_link.hpp"
+#include "node/service/store_watch.hpp"
 #include "node/service/sync_service.hpp"
 #include "store/writer.hpp"
 #include "store/model/category.hpp"
@@ -155,6 +156,7 @@ int cmd_run(int argc, char** argv) {
   store::writer writer(*env);
   service::change_signal changed;
   writer.on_commit([&changed] { changed.notify(); });
+  service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
   service::sync_context sctx{cfg, *env, writer, changed};
   auto sync = listener("sync", cfg.listen.sync, net::tls_context::make(net::tls_side::server, files, net::peer_auth::required));
   sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes

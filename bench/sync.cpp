@@ -1,0 +1,201 @@
+// bench/sync: replication figures with real nodes over mutual TLS on
+// loopback (2 cores shared by every process):
+//   (a) initial sync of N records (~300 B) local → provincial,
+//   (b) steady replication of M new records while connected,
+//   (c) single-change latency local → provincial and local → national,
+//       p50/p99 over K changes (committed by this program into the local's
+//       store, as a CLI import would; the local sees it through inotify).
+// A benchmark: prints figures, never fails on a number.
+//   build/bench/bench_sync [--records N] [--steady M] [--changes K] [--dir DIR]
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/demo/sample_data.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+
+extern char** environ;
+namespace fs = std::filesystem;
+using clk = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string bin = CN_BINARY;
+fs::path dir;
+
+pid_t spawn(std::vector<std::string> args, const std::string& err_file = "/dev/null") {
+  args.insert(args.begin(), bin);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+int run(std::vector<std::string> args) {
+  int st = 0;
+  ::waitpid(spawn(std::move(args)), &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int port_seq = 41000 + static_cast<int>(::getpid() % 1000) * 10;
+
+struct bnode {
+  std::string id, cfg, data, sync;
+};
+
+bnode make(const std::string& id, const std::string& role, const std::string& jur, const bnode* parent) {
+  bnode n{id, (dir / id / "node.toml").string(), (dir / id / "data").string(), "127.0.0.1:" + std::to_string(port_seq++)};
+  run({"init", "--role", role, "--node-id", id, "--jurisdiction", jur, "--dir", (dir / id).string()});
+  run({"pki", "sign", "--ca", (dir / "ca").string(), "--csr", (dir / id / "tls/node.csr").string(), "--out",
+       (dir / id / "tls/node.pem").string(), "--role", role, "--node-id", id, "--jurisdiction", jur});
+  fs::copy_file(dir / "ca/ca.pem", dir / id / "tls/ca.pem");
+  std::ifstream in(n.cfg);
+  std::string t((std::istreambuf_iterator<char>(in)), {});
+  auto set = [&](const std::string& k, const std::string& v) {
+    auto p = t.find("\n" + k + " = ");
+    t.replace(p + 1, t.find('\n', p + 1) - p - 1, k + " = \"" + v + "\"");
+  };
+  set("sync", n.sync);
+  set("api", "127.0.0.1:" + std::to_string(port_seq++));
+  set("admin", "127.0.0.1:" + std::to_string(port_seq++));
+  set("level", "warn");
+  if (parent) t += "\n[upstream]\nurl = \"https://" + parent->sync + "\"\nnode_id = \"" + parent->id + "\"\n";
+  std::ofstream(n.cfg, std::ios::trunc) << t;
+  return n;
+}
+
+std::uint64_t total(const bnode& n) {
+  try {
+    auto env = store::environment::open({n.data});
+    return store::reader(*env).stats().total;
+  } catch (...) {
+    return 0;
+  }
+}
+
+// Seconds until `n` holds `want` records; exits (a broken run has no
+// figure worth printing) when that takes more than 10 minutes.
+double wait_total(const bnode& n, std::uint64_t want, clk::time_point since) {
+  while (total(n) < want) {
+    if (clk::now() - since > 600s) {
+      std::fprintf(stderr, "sync: %s holds %llu of %llu records after 10 minutes; see %s\n", n.id.c_str(),
+                   static_cast<unsigned long long>(total(n)), static_cast<unsigned long long>(want), dir.c_str());
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::chrono::duration<double>(clk::now() - since).count();
+}
+
+std::string csv(std::size_t rows, std::uint64_t seed, const std::string& prefix) {
+  std::mt19937_64 rng(seed);
+  auto subjects = node::demo::make_enterprises(rows / 50 + 1, {"320102", "320104", "320106", "320111"}, rng);
+  auto f = (dir / ("rows-" + prefix + ".csv")).string();
+  std::ofstream out(f);
+  node::demo::write_csv(out, "admin_enforcement", subjects, rows, rng, node::demo::row_order::interleaved, prefix);
+  return f;
+}
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::string arg(int argc, char** argv, const char* name, std::string dflt) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  return dflt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t n = std::stoull(arg(argc, argv, "--records", "1000000"));
+  std::size_t m = std::stoull(arg(argc, argv, "--steady", "200000"));
+  std::size_t k = std::stoull(arg(argc, argv, "--changes", "100"));
+  dir = fs::absolute(arg(argc, argv, "--dir", "bench-sync"));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  run({"pki", "ca-init", "--dir", (dir / "ca").string(), "--name", "Bench CA"});
+  auto nat = make("cn.national", "national", "100000", nullptr);
+  auto prov = make("js.province", "provincial", "320000", &nat);
+  auto local = make("js.nanjing", "local", "320100", &prov);
+
+  // (a) N records already at the local; the province starts empty.
+  run({"import", "-c", local.cfg, "--category", "admin_enforcement", csv(n, 1, "a-")});
+  ::sync();
+  auto t0 = clk::now();
+  pid_t pp = spawn({"run", "-c", prov.cfg}, (dir / "prov.log").string());
+  pid_t pl = spawn({"run", "-c", local.cfg}, (dir / "local.log").string());
+  double a = wait_total(prov, n, t0);
+  std::printf("sync: (a) initial %zu records local -> provincial: %.2f s, %.0f records/s\n", n, a, static_cast<double>(n) / a);
+
+  // (b) M new records while connected (the import itself included).
+  auto f = csv(m, 2, "b-");
+  auto t1 = clk::now();
+  run({"import", "-c", local.cfg, "--category", "admin_enforcement", f});
+  double b = wait_total(prov, n + m, t1);
+  std::printf("sync: (b) steady %zu records while connected: %.2f s, %.0f records/s (import included)\n", m, b,
+              static_cast<double>(m) / b);
+
+  // (c) the national node catches up, then single changes are timed.
+  pid_t pn = spawn({"run", "-c", nat.cfg}, (dir / "national.log").string());
+  wait_total(nat, n + m, clk::now());
+  auto env = store::environment::open({local.data});
+  store::writer w(*env);
+  std::mt19937_64 rng(3);
+  auto firm = node::demo::make_enterprises(1, {"320105"}, rng)[0];
+  std::vector<double> one, two;
+  for (std::size_t i = 0; i < k; ++i) {
+    store::write_batch batch;
+    batch.origin = "js.nanjing";
+    std::string rid = "lat-" + std::to_string(i);
+    batch.rows.push_back({"tax", firm, rid, "2026-10-01", "bench", R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
+    w.submit(std::move(batch)).get();
+    auto t = clk::now();
+    auto penv = store::environment::open({prov.data}), nenv = store::environment::open({nat.data});
+    bool got1 = false;
+    for (auto end = t + 10s; clk::now() < end;) {
+      if (!got1 && store::reader(*penv).get("tax", firm, rid)) {
+        one.push_back(std::chrono::duration<double, std::milli>(clk::now() - t).count());
+        got1 = true;
+      }
+      if (got1 && store::reader(*nenv).get("tax", firm, rid)) {
+        two.push_back(std::chrono::duration<double, std::milli>(clk::now() - t).count());
+        break;
+      }
+      std::this_thread::sleep_for(200us);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  if (!one.empty() && !two.empty())
+    std::printf("sync: (c) single change over %zu changes: local -> provincial p50 %.1f ms p99 %.1f ms; "
+                "local -> national p50 %.1f ms p99 %.1f ms\n",
+                one.size(), pct(one, 0.5), pct(one, 0.99), pct(two, 0.5), pct(two, 0.99));
+  for (pid_t p : {pl, pp, pn}) ::kill(p, SIGTERM);
+  for (pid_t p : {pl, pp, pn}) ::waitpid(p, nullptr, 0);
+  if (!std::getenv("KEEP")) fs::remove_all(dir);
+  return 0;
+}
