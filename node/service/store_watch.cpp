@@ -33,15 +33,26 @@ store_watch::~store_watch() {
     if (fd >= 0) ::close(fd);
 }
 
+// A commit is several writes (data pages, then the meta page that makes it
+// visible); a waiter woken by the first may look before the last. So after
+// the writes stop, one more wake-up follows 5 ms later.
 void store_watch::run() {
   alignas(inotify_event) char buf[4096];
+  bool settle = false;
   for (;;) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    int n = ::poll(fds, 2, settle ? 5 : -1);
+    if (n < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
+    if (n == 0) {  // quiet for 5 ms after writes: the commit is complete
+      settle = false;
+      signal_.notify();
+      continue;
+    }
     if (fds[0].revents & POLLIN) {
       while (::read(fd_, buf, sizeof buf) > 0) {}  // a burst of writes is one wake-up
       signal_.notify();
+      settle = true;
     }
   }
 }
