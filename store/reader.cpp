@@ -112,6 +112,16 @@ std::optional<peer_cursor_state> reader::cursor_of(const std::string& peer) {
   return c;
 }
 
+void reader::for_each_cursor(const std::function<void(const std::string&, const peer_cursor_state&)>& fn) {
+  cursor c(impl_->t, impl_->env.t.peer2cursor);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) {
+    peer_cursor_state s;
+    decode_cursor(v, s.peer_instance, s.seq);
+    fn(std::string(k), s);
+  }
+}
+
 void reader::for_each_change(std::uint64_t after_seq,
                              const std::function<bool(std::uint64_t, const std::string&,
                                                       const model::record&)>& fn) {

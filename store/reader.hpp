@@ -52,6 +52,8 @@ public:
   void for_each_record(const record_filter& f, const std::function<bool(const model::record&)>& fn);
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
+  // Every peer cursor held here, by key ("up:<child>", "down:<parent>").
+  void for_each_cursor(const std::function<void(const std::string& key, const peer_cursor_state&)>& fn);
   // Change-log entries after `after_seq`, oldest first, with the record's
   // current version, until fn returns false.
   void for_each_change(std::uint64_t after_seq,

@@ -38,6 +38,24 @@ json::object upstream_json(const config::node_config& cfg) {
   return up;
 }
 
+// Changes made here that the parent has not acknowledged yet (an upper
+// bound: changes that came down from the parent are counted too).
+void add_lag(json::object& up, std::uint64_t last_seq) {
+  if (!up.contains("push_acked")) return;
+  auto acked = up.at("push_acked").to_number<std::uint64_t>();
+  up["lag_changes"] = last_seq > acked ? last_seq - acked : 0;
+}
+
+// Children this node has heard from: the cursor each one's pushes reached.
+json::array children_json(store::reader& rd) {
+  json::array out;
+  rd.for_each_cursor([&](const std::string& key, const store::peer_cursor_state& c) {
+    if (key.rfind("up:", 0) == 0)
+      out.push_back(json::object{{"node_id", key.substr(3)}, {"acked_seq", c.seq}, {"store_instance", c.peer_instance}});
+  });
+  return out;
+}
+
 json::object status_json(const config::node_config& cfg, store::environment& env) {
   store::reader rd(env);
   auto st = rd.stats();
@@ -50,8 +68,8 @@ json::object status_json(const config::node_config& cfg, store::environment& env
                  {"schema_version", env.schema_version()}, {"last_seq", st.last_seq}}},
       {"records", {{"total", st.total}, {"by_category", by_cat}}},
       {"quarantine", {{"count", st.quarantined}}},
-      {"upstream", upstream_json(cfg)},
-      {"children", json::array{}},
+      {"upstream", [&] { auto up = upstream_json(cfg); add_lag(up, st.last_seq); return up; }()},
+      {"children", children_json(rd)},
   };
 }
 
