@@ -52,6 +52,8 @@ private:
 
 }  // namespace
 
+constexpr auto digest_every = std::chrono::seconds(60);
+
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
 struct parent_link::impl {
@@ -216,7 +218,8 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
 
 // Do we and the parent hold the same records for our jurisdiction? Asked
 // when the pull has caught up (in-flight changes make a difference that is
-// only momentary), at most every 10 s.
+// only momentary), at most every `digest_every`. Both sides scan the scope
+// for it (~1 s per million records), hence not more often.
 void parent_link::impl::compare_digests(net::http_client& c) {
   auto resp = c.get("/sync/v1/digest");
   if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + resp.body);
@@ -243,12 +246,12 @@ void parent_link::impl::pull_loop() {
       instance = cur->peer_instance;
       cursor = cur->seq;
     }
-    auto last_digest = std::chrono::steady_clock::now() - std::chrono::seconds(60);
+    auto last_digest = std::chrono::steady_clock::now() - digest_every;
     while (!stopping) {
       auto before = cursor;
       cursor = pull_once(*c, cursor, instance);
       ok("pull");
-      if (cursor == before && std::chrono::steady_clock::now() - last_digest > std::chrono::seconds(10)) {
+      if (cursor == before && std::chrono::steady_clock::now() - last_digest > digest_every) {
         compare_digests(*c);
         last_digest = std::chrono::steady_clock::now();
       }

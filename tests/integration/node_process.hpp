@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,17 +32,24 @@ namespace itest {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-// A loopback port nobody listens on right now (bind port 0, read it back).
+// A loopback port nobody uses right now, chosen below Linux's ephemeral
+// range (32768+): a port the kernel may hand out as the source port of an
+// outgoing connection could be taken again before the node binds it.
 inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = 20000 + static_cast<int>(rng() % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
+  FAIL("no free loopback port in 20000-32000");
+  return 0;
 }
 
 inline std::string loopback(int port) { return "127.0.0.1:" + std::to_string(port); }

@@ -194,3 +194,43 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
     CHECK(st.at("upstream").as_object().contains("reconciled_at"));
   }
 }
+
+TEST_CASE("sync: re-parenting a local from the national node to its province loses nothing and duplicates nothing") {
+  network net;
+  auto& nat = net.add("cn.national", "national", "100000");
+  auto& prov = net.add("js.province", "provincial", "320000", net.sync_addr(nat), "cn.national");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(nat), "cn.national");  // wired straight up (先立)
+  auto firms = codes("320113", 20, 21);
+  child pn({"run", "-c", nat.cfg}), pp({"run", "-c", prov.cfg});
+  wait_ready(nat, pn);
+  wait_ready(prov, pp);
+  {
+    child n({"run", "-c", nj.cfg});
+    wait_ready(nj, n);
+    test::write_file(net.d / "a.csv", csv(firms, "a-", "1.00"));
+    REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "a.csv"}).exit_code == 0);
+    REQUIRE(eventually([&] { return exported(nat).size() == 20; }));
+    // The province hears of it from above: national data about Jiangsu firms flows down.
+    REQUIRE(eventually([&] { return exported(prov).size() == 20; }));
+    n.signal(SIGTERM);
+    REQUIRE(n.wait_exit(5s));
+  }
+  // 后破: the local now hangs under its province.
+  auto text = test::read_file(nj.cfg);
+  auto p = text.find("\n[upstream]");
+  REQUIRE(p != std::string::npos);
+  text = text.substr(0, p) + "\n[upstream]\nurl = \"https://" + net.sync_addr(prov) + "\"\nnode_id = \"js.province\"\n";
+  test::write_file(nj.cfg, text);
+  child n2({"run", "-c", nj.cfg});
+  wait_ready(nj, n2);
+  test::write_file(net.d / "b.csv", csv({firms.begin(), firms.begin() + 5}, "b-", "2.00"));
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
+  REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 25 && exported(nat).size() == 25; }), n2.err());
+  for (const auto& node : {&prov, &nat}) {
+    auto rs = exported(*node);
+    std::set<std::string> keys;
+    for (const auto& r : rs) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
+    CHECK(keys.size() == rs.size());
+    for (const auto& r : rs) CHECK(r.at("version").as_int64() == 1);
+  }
+}
