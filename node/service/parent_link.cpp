@@ -64,6 +64,9 @@ struct parent_link::impl {
   std::shared_ptr<net::tls_context> tls;
   replication::peer parent;
   std::atomic<bool> stopping{false};
+  // True while the pusher has nothing to send: digests are compared only
+  // then, or a bulk catch-up would be slowed by full scans on both sides.
+  std::atomic<bool> push_idle{false};
   std::thread pusher, puller;
   std::mutex mu;  // guards the state below
   json::object state;
@@ -177,7 +180,9 @@ void parent_link::impl::push_loop() {
     ok("push");
     while (!stopping) {
       auto gen = changed.generation();
+      auto before = acked;
       acked = push_from(*c, acked);
+      push_idle = acked == before;
       ok("push");
       // A commit in this process wakes us at once; a CLI import in another
       // process is seen at the next look.
@@ -251,7 +256,7 @@ void parent_link::impl::pull_loop() {
       auto before = cursor;
       cursor = pull_once(*c, cursor, instance);
       ok("pull");
-      if (cursor == before && std::chrono::steady_clock::now() - last_digest > digest_every) {
+      if (cursor == before && push_idle && std::chrono::steady_clock::now() - last_digest > digest_every) {
         compare_digests(*c);
         last_digest = std::chrono::steady_clock::now();
       }
