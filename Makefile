@@ -10,14 +10,23 @@ DEPS := cmake ninja-build ccache g++ file \
         libboost1.81-dev libboost-json1.81-dev liblmdb-dev libmbedtls-dev \
         libtomlplusplus-dev doctest-dev openssl
 
-.PHONY: all deps build test test-all demo bench clean
+# Only for `make bench`: the TLS yardstick and its load generator.
+BENCH_DEPS := nginx-light wrk curl python3
+
+.PHONY: all deps bench-deps install-missing build test test-all demo bench clean
 
 all: build
 
 # Idempotent and quiet when everything is there: asks dpkg, installs only
 # what is missing.
 deps:
-	@missing=""; for p in $(DEPS); do \
+	@$(MAKE) --no-print-directory install-missing PKGS="$(DEPS)"
+
+bench-deps:
+	@$(MAKE) --no-print-directory install-missing PKGS="$(BENCH_DEPS)"
+
+install-missing:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -42,8 +51,11 @@ test-all: build
 demo: build
 	$(BUILD)/credit-node demo --dir $(BUILD)/demo --once
 
-bench: build
-	$(BUILD)/bench/bench_ingest --records 1000000 --dir $(BUILD)/bench-ingest
+bench: build bench-deps
+	$(BUILD)/bench/bench_ingest --records 1000000 --dir $(BUILD)/bench-ingest --order random
+	$(BUILD)/bench/bench_ingest --records 1000000 --dir $(BUILD)/bench-ingest --order sorted
+	bench/tls.sh $(BUILD) 10
+	$(BUILD)/bench/bench_sync --dir $(BUILD)/bench-sync
 
 clean:
 	rm -rf $(BUILD)
