@@ -142,6 +142,30 @@ void reader::for_each_event(const std::function<bool(std::uint64_t, std::string_
     if (!fn(read_be64(k), v)) return;
 }
 
+std::vector<std::string> reader::integrity_problems() {
+  std::vector<std::string> out;
+  auto& tb = impl_->env.t;
+  auto entries = [&](MDB_dbi dbi) {
+    MDB_stat st;
+    check(mdb_stat(impl_->t.get(), dbi, &st), "stat");
+    return st.ms_entries;
+  };
+  if (entries(tb.subject2id) != entries(tb.id2record))
+    out.push_back("the subject index has " + std::to_string(entries(tb.subject2id)) + " entries for " +
+                  std::to_string(entries(tb.id2record)) + " records");
+  if (!impl_->t.get(tb.meta, "instance_id") || !impl_->t.get(tb.meta, "schema_version"))
+    out.push_back("meta lacks instance_id or schema_version");
+  std::uint64_t live = 0;
+  for (const auto& [_, n] : stats().by_category) live += n;
+  if (live > entries(tb.id2record)) out.push_back("category counts exceed the records held");
+  // The newest change must name a record that exists.
+  if (auto last = impl_->t.last_key(tb.seq2change)) {
+    auto v = impl_->t.get(tb.seq2change, *last);
+    if (v && !impl_->by_id(decode_change(*v).id)) out.push_back("the newest change names a missing record");
+  }
+  return out;
+}
+
 void reader::for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
   cursor c(impl_->t, impl_->env.t.quarantine);
   std::string_view k, v;

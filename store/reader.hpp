@@ -61,6 +61,8 @@ public:
                                                 const model::record& current)>& fn);
   // Integrity and security events (JSON objects), oldest first.
   void for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+  // Cross-table consistency: what is wrong, empty when the store is sound.
+  std::vector<std::string> integrity_problems();
   // Quarantine entries (JSON objects), oldest first.
   void for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn);
 

@@ -21,6 +21,7 @@ constexpr const char* usage_text =
     "  import --show-quarantine [--limit N]                      rows that were refused, and why\n"
     "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
     "  status                                                    node, store, counts by category\n"
+    "  check                                                     pre-connection security self-assessment\n"
     "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
     "  pki ca-init --dir DIR --name NAME [--days N]              make a CA (provincial or national operator)\n"
     "  pki csr                                                   node key ([tls].key, 0600) + CSR beside [tls].cert\n"
@@ -53,6 +54,7 @@ int run(int argc, char** argv) {
     if (cmd == "export") return cmd_export(argc, argv);
     if (cmd == "status") return cmd_status(argc, argv);
     if (cmd == "demo") return cmd_demo(argc, argv);
+    if (cmd == "check") return cmd_check(argc, argv);
     if (cmd == "pki") return cmd_pki(argc, argv);
     if (cmd == "run") return cmd_run(argc, argv);
     if (cmd == "version" || cmd == "--version") {

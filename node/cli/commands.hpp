@@ -16,6 +16,7 @@ int cmd_import(int argc, char** argv);
 int cmd_export(int argc, char** argv);
 int cmd_status(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 

@@ -83,7 +83,7 @@ void demo_network::add(const std::string& id, const std::string& role, const std
                        const std::string& parent) {
   demo_node n{id, role, jur, parent, {}, free_loopback(), free_loopback(), -1};
   auto cfg = init_node({role, id, jur, (dir_ / id).string()}, std::nullopt);
-  pki::sign({(dir_ / "ca").string(), pki::csr_path_for(cfg.tls.cert), cfg.tls.cert, role, id, jur, 30, 0});
+  pki::sign({(dir_ / "ca").string(), pki::csr_path_for(cfg.tls.cert), cfg.tls.cert, role, id, jur, 365, 0});
   fs::copy_file(dir_ / "ca" / "ca.pem", cfg.tls.ca, fs::copy_options::overwrite_existing);
   std::ifstream in(cfg.source_path);
   std::string text((std::istreambuf_iterator<char>(in)), {});

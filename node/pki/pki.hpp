@@ -97,6 +97,16 @@ sign_result sign(const sign_request& r);
 // it) and returns whom it names.
 identity read_identity_pem(const std::string& path_or_pem);
 
+// A node's certificate as `check` sees it. Throws pki_error when a file
+// cannot be read or parsed (the message names it).
+struct cert_status {
+  identity id;
+  bool chains = false;      // signed by the CA (validity dates aside)
+  std::string chain_error;  // why not, in mbedTLS's words
+  bool key_matches = false; // the key file belongs to the certificate
+};
+cert_status check_certificate(const std::string& ca_path, const std::string& cert_path, const std::string& key_path);
+
 // Where a node's CSR goes: beside its certificate, <cert>.pem → <cert>.csr.
 std::string csr_path_for(const std::string& cert_path);
 

@@ -1,0 +1,153 @@
+// `credit-node check`: the pre-connection security self-assessment
+// (接入前安全评估). One line per check: PASS / FAIL / WARN, why, and how to
+// fix it. Exit 1 when a required check fails.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <ctime>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "node/pki/pki.hpp"
+#include "store/reader.hpp"
+
+namespace node::cli {
+namespace {
+
+namespace json = boost::json;
+
+struct result {
+  std::string id, status, reason, fix;  // status: PASS | FAIL | WARN
+};
+
+struct report {
+  std::vector<result> items;
+  void pass(std::string id, std::string why) { items.push_back({std::move(id), "PASS", std::move(why), {}}); }
+  void fail(std::string id, std::string why, std::string fix) {
+    items.push_back({std::move(id), "FAIL", std::move(why), std::move(fix)});
+  }
+  void warn(std::string id, std::string why, std::string fix) {
+    items.push_back({std::move(id), "WARN", std::move(why), std::move(fix)});
+  }
+  bool ok() const {
+    for (const auto& r : items)
+      if (r.status == "FAIL") return false;
+    return true;
+  }
+};
+
+std::string octal(int mode) {
+  char b[8];
+  std::snprintf(b, sizeof b, "%04o", mode);
+  return b;
+}
+
+void check_mode(report& r, const std::string& id, const std::string& path, int want, const std::string& what) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return r.fail(id, what + " " + path + " is missing", "run credit-node init");
+  int mode = static_cast<int>(st.st_mode & 0777);
+  if (mode & ~want)
+    return r.fail(id, what + " " + path + " has mode " + octal(mode) + ", more open than " + octal(want),
+                  "chmod " + octal(want).substr(1) + " " + path);
+  if (st.st_uid != ::geteuid())
+    return r.warn(id, what + " " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                          std::to_string(::geteuid()) + " running this check",
+                  "chown it to the service user (credit-node) and run check as that user");
+  r.pass(id, what + " " + path + " is " + octal(mode) + " and ours");
+}
+
+bool loopback_host(const std::string& addr) {
+  auto host = addr.substr(0, addr.rfind(':'));
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
+}
+
+void check_certificate(report& r, const config::node_config& cfg) {
+  pki::cert_status st;
+  try {
+    st = pki::check_certificate(cfg.tls.ca, cfg.tls.cert, cfg.tls.key);
+  } catch (const std::exception& e) {
+    return r.fail("tls.certificate", e.what(), "make the key and CSR with `credit-node pki csr`, have the CA sign it, "
+                                               "and put the CA certificate at [tls] ca");
+  }
+  r.pass("tls.certificate", "present: " + st.id.subject + ", serial " + st.id.serial_hex);
+  if (st.chains) r.pass("tls.chain", "the certificate chains to the CA " + cfg.tls.ca);
+  else r.fail("tls.chain", "the certificate does not chain to " + cfg.tls.ca + ": " + st.chain_error,
+              "have the network's CA sign this node's CSR, or put that CA's certificate at [tls] ca");
+  if (st.key_matches) r.pass("tls.key_pair", "the key belongs to the certificate");
+  else r.fail("tls.key_pair", cfg.tls.key + " does not belong to " + cfg.tls.cert, "restore the matching key or request a new certificate");
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  if (now > st.id.not_after) r.fail("tls.validity", "the certificate expired on " + pki::format_utc(st.id.not_after), "renew it: pki csr, then pki sign at the CA");
+  else if (now < st.id.not_before) r.fail("tls.validity", "the certificate is valid only from " + pki::format_utc(st.id.not_before), "check this machine's clock");
+  else if (st.id.not_after - now < 30 * 86400) r.warn("tls.validity", "the certificate expires on " + pki::format_utc(st.id.not_after) + ", within 30 days", "renew it now: pki csr, then pki sign at the CA");
+  else r.pass("tls.validity", "valid until " + pki::format_utc(st.id.not_after));
+  bool same = st.id.node_id == cfg.node.id && st.id.role == cfg.node.role && st.id.jurisdiction == cfg.node.jurisdiction;
+  if (same) r.pass("tls.identity", "the certificate names this node (" + cfg.node.id + ", " + cfg.node.role + ", " + cfg.node.jurisdiction + ")");
+  else r.fail("tls.identity", "the certificate names " + st.id.node_id + " (" + st.id.role + ", " + st.id.jurisdiction + "), the config " +
+              cfg.node.id + " (" + cfg.node.role + ", " + cfg.node.jurisdiction + ")", "request a certificate for this node's id, role and jurisdiction");
+}
+
+void check_store(report& r, const config::node_config& cfg) {
+  try {
+    auto env = open_store(cfg);
+    auto problems = store::reader(*env).integrity_problems();
+    if (problems.empty()) r.pass("store.integrity", "the store opens and its tables agree (format " + std::to_string(env->schema_version()) + ")");
+    else r.fail("store.integrity", problems.front(), "stop the node and restore the store from a backup");
+  } catch (const std::exception& e) {
+    r.fail("store.integrity", e.what(), "check [node] data_dir and the disk");
+  }
+}
+
+void check_rest(report& r, const config::node_config& cfg) {
+  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key");
+  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory");
+  if (loopback_host(cfg.listen.admin)) r.pass("listen.plaintext", "the plain-HTTP admin listener is on loopback (" + cfg.listen.admin + ")");
+  else r.fail("listen.plaintext", "the admin listener speaks plain HTTP on " + cfg.listen.admin + ", off loopback",
+              "set [listen] admin = \"127.0.0.1:9090\" (reach it through an SSH tunnel)");
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  if (now < 1767225600 || now > 4102444800)  // 2026-01-01 .. 2100-01-01
+    r.fail("clock", "the system clock reads " + pki::format_utc(now), "set the clock (NTP): certificates and cursors depend on it");
+  else r.pass("clock", "the system clock reads " + pki::format_utc(now));
+  r.warn("audit_masking", "the bank API with its audit log and masking is not in this version: nothing to check",
+         "none yet");
+  if (cfg.node.role != "national" && !cfg.upstream)
+    r.warn("upstream", "no [upstream]: this node will not sync", "add [upstream] url and node_id of the parent");
+}
+
+void print(const report& r, bool as_json) {
+  if (as_json) {
+    json::array a;
+    for (const auto& i : r.items) a.push_back(json::object{{"id", i.id}, {"status", i.status}, {"reason", i.reason}, {"fix", i.fix}});
+    std::cout << json::serialize(json::object{{"ok", r.ok()}, {"checks", std::move(a)}}) << "\n";
+    return;
+  }
+  for (const auto& i : r.items) {
+    std::cout << i.status << "  " << i.id << ": " << i.reason << "\n";
+    if (!i.fix.empty() && i.status != "PASS") std::cout << "      fix: " << i.fix << "\n";
+  }
+  std::cout << (r.ok() ? "check: every required check passed\n" : "check: a required check FAILED: this node must not connect\n");
+}
+
+}  // namespace
+
+int cmd_check(int argc, char** argv) {
+  auto a = parse(argc, argv, 2, {{}, {}, 0});
+  report r;
+  config::node_config cfg;
+  try {
+    cfg = load_config(a);
+    r.pass("config", "valid: " + cfg.source_path);
+  } catch (const std::exception& e) {
+    r.fail("config", e.what(), "fix the config file as the lines above say");
+    print(r, a.has("--json"));
+    return 1;
+  }
+  check_certificate(r, cfg);
+  check_rest(r, cfg);
+  check_store(r, cfg);
+  print(r, a.has("--json"));
+  return r.ok() ? 0 : 1;
+}
+
+}  // namespace node::cli
