@@ -18,23 +18,17 @@ namespace {
 
 namespace json = boost::json;
 
-struct result {
-  std::string id, status, reason, fix;  // status: PASS | FAIL | WARN
-};
+}  // namespace
 
-struct report {
-  std::vector<result> items;
+namespace {
+
+struct report : check_report {
   void pass(std::string id, std::string why) { items.push_back({std::move(id), "PASS", std::move(why), {}}); }
   void fail(std::string id, std::string why, std::string fix) {
     items.push_back({std::move(id), "FAIL", std::move(why), std::move(fix)});
   }
   void warn(std::string id, std::string why, std::string fix) {
     items.push_back({std::move(id), "WARN", std::move(why), std::move(fix)});
-  }
-  bool ok() const {
-    for (const auto& r : items)
-      if (r.status == "FAIL") return false;
-    return true;
   }
 };
 
@@ -88,12 +82,17 @@ void check_certificate(report& r, const config::node_config& cfg) {
               cfg.node.id + " (" + cfg.node.role + ", " + cfg.node.jurisdiction + ")", "request a certificate for this node's id, role and jurisdiction");
 }
 
-void check_store(report& r, const config::node_config& cfg) {
+void check_store(report& r, store::environment& env) {
+  auto problems = store::reader(env).integrity_problems();
+  if (problems.empty()) r.pass("store.integrity", "the store opens and its tables agree (format " + std::to_string(env.schema_version()) + ")");
+  else r.fail("store.integrity", problems.front(), "stop the node and restore the store from a backup");
+}
+
+void check_store(report& r, const config::node_config& cfg, store::environment* open) {
   try {
+    if (open) return check_store(r, *open);
     auto env = open_store(cfg);
-    auto problems = store::reader(*env).integrity_problems();
-    if (problems.empty()) r.pass("store.integrity", "the store opens and its tables agree (format " + std::to_string(env->schema_version()) + ")");
-    else r.fail("store.integrity", problems.front(), "stop the node and restore the store from a backup");
+    check_store(r, *env);
   } catch (const std::exception& e) {
     r.fail("store.integrity", e.what(), "check [node] data_dir and the disk");
   }
@@ -115,7 +114,7 @@ void check_rest(report& r, const config::node_config& cfg) {
     r.warn("upstream", "no [upstream]: this node will not sync", "add [upstream] url and node_id of the parent");
 }
 
-void print(const report& r, bool as_json) {
+void print(const check_report& r, bool as_json) {
   if (as_json) {
     json::array a;
     for (const auto& i : r.items) a.push_back(json::object{{"id", i.id}, {"status", i.status}, {"reason", i.reason}, {"fix", i.fix}});
@@ -131,21 +130,40 @@ void print(const report& r, bool as_json) {
 
 }  // namespace
 
+bool check_report::ok() const {
+  for (const auto& r : items)
+    if (r.status == "FAIL") return false;
+  return true;
+}
+
+std::vector<std::string> check_report::failures() const {
+  std::vector<std::string> out;
+  for (const auto& r : items)
+    if (r.status == "FAIL") out.push_back(r.id + ": " + r.reason);
+  return out;
+}
+
+check_report run_checks(const config::node_config& cfg, store::environment* open) {
+  report r;
+  r.pass("config", "valid: " + cfg.source_path);
+  check_certificate(r, cfg);
+  check_rest(r, cfg);
+  check_store(r, cfg, open);
+  return r;
+}
+
 int cmd_check(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 0});
-  report r;
   config::node_config cfg;
   try {
     cfg = load_config(a);
-    r.pass("config", "valid: " + cfg.source_path);
   } catch (const std::exception& e) {
+    report r;
     r.fail("config", e.what(), "fix the config file as the lines above say");
     print(r, a.has("--json"));
     return 1;
   }
-  check_certificate(r, cfg);
-  check_rest(r, cfg);
-  check_store(r, cfg);
+  auto r = run_checks(cfg, nullptr);
   print(r, a.has("--json"));
   return r.ok() ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "config/config.hpp"
@@ -25,6 +26,19 @@ config::node_config init_node(config::init_params p, const std::optional<std::st
 
 // Prints `status` for an open store, as text or JSON.
 void print_status(const config::node_config& cfg, store::environment& env, bool as_json);
+
+// The self-assessment of `check`, also run by `run` before it dials the
+// parent. `open`: the store when the caller has it open already (LMDB
+// must not be opened twice in one process).
+struct check_result {
+  std::string id, status, reason, fix;  // status: PASS | FAIL | WARN
+};
+struct check_report {
+  std::vector<check_result> items;
+  bool ok() const;
+  std::vector<std::string> failures() const;  // "id: reason" of each FAIL
+};
+check_report run_checks(const config::node_config& cfg, store::environment* open);
 
 // Loads the config named by -c (throws config::config_error / runtime_error).
 config::node_config load_config(const args& a);

@@ -7,7 +7,11 @@
 // api /api/v1/categories (the schemas, public reference data).
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "node/cli/commands.hpp"
@@ -136,6 +140,33 @@ net::listener_config admin_listener(const config::node_config& cfg, store::envir
   return l;
 }
 
+// 接入前安全评估: the parent is not dialled while a required check fails.
+// The node says why (log and status) and looks again every 30 s, so fixing
+// a key's mode needs no restart.
+void dial_when_checks_pass(const config::node_config& cfg, store::environment& env, store::writer& writer,
+                           service::change_signal& changed, std::unique_ptr<service::parent_link>& link,
+                           std::atomic<bool>& stopping) {
+  while (!stopping) {
+    auto report = run_checks(cfg, &env);
+    if (report.ok()) {
+      link = std::make_unique<service::parent_link>(cfg, env, writer, changed);
+      link->start();
+      return;
+    }
+    json::array reasons;
+    for (const auto& f : report.failures()) {
+      log::error("sync_blocked").kv("parent", cfg.upstream->node_id).kv("failed_check", f);
+      reasons.push_back(json::string("local check failed: " + f));
+    }
+    json::object state{{"parent", cfg.upstream->node_id}, {"url", cfg.upstream->url}, {"state", "refused"},
+                       {"reasons", std::move(reasons)}};
+    auto path = service::link_state_path(cfg);
+    std::ofstream(path + ".tmp", std::ios::trunc) << json::serialize(state) << "\n";
+    std::filesystem::rename(path + ".tmp", path);
+    for (int i = 0; i < 300 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 void set_log_level(const config::node_config& cfg) {
   log::level lvl = log::level::info;
   if (log::parse_level(cfg.log.level, lvl)) log::set_level(lvl);  // config.cpp validated it
@@ -175,13 +206,14 @@ int cmd_run(int argc, char** argv) {
   }
   srv->stop_on_signals();
   std::unique_ptr<service::parent_link> link;
-  if (cfg.upstream) {
-    link = std::make_unique<service::parent_link>(cfg, *env, writer, changed);
-    link->start();
-  }
+  std::atomic<bool> stopping{false};
+  std::thread gate;
+  if (cfg.upstream) gate = std::thread([&] { dial_when_checks_pass(cfg, *env, writer, changed, link, stopping); });
   log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
   srv->run(io_threads);
+  stopping = true;
   changed.stop();
+  if (gate.joinable()) gate.join();
   if (link) link->stop();
   log::info("exit").kv("code", 0);
   return 0;

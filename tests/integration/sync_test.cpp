@@ -3,6 +3,8 @@
 // from the binary's own CA, syncing over mutual TLS.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
 
 #include <deque>
@@ -233,4 +235,26 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
     CHECK(keys.size() == rs.size());
     for (const auto& r : rs) CHECK(r.at("version").as_int64() == 1);
   }
+}
+
+TEST_CASE("sync: a node whose self-check fails does not dial its parent, and says why") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  ::chmod((nj.dir + "/tls/node.key").c_str(), 0644);  // a key readable by others
+  test::write_file(net.d / "a.csv", csv(codes("320102", 2, 31), "a-", "1.00"));
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "a.csv"}).exit_code == 0);
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  REQUIRE(eventually([&] {
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+    return v.at("upstream").at("state").as_string() == "refused";
+  }, 5s));
+  auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+  REQUIRE(!up.at("reasons").as_array().empty());
+  CHECK(std::string(up.at("reasons").as_array()[0].as_string()).find("tls.key_mode") != std::string::npos);
+  CHECK(n.err().find("event=sync_blocked") != std::string::npos);
+  std::this_thread::sleep_for(1s);
+  CHECK(exported(prov).empty());  // nothing went up
 }
