@@ -83,17 +83,23 @@ struct parent_link::impl {
     return net::http_client::make({address_of(cfg.upstream->url), parent.node_id, tls, timeout, 64u << 20});
   }
 
-  void set(const char* key, json::value v) {
+  // Cursors change all the time (written at most every 2 s); events an
+  // operator must see (a reconcile) are written at once.
+  void set(const char* key, json::value v, bool at_once = false) {
     std::lock_guard lk(mu);
     state[key] = std::move(v);
-    write_state();
+    if (at_once || now_ms() - last_write_ms >= 2000) write_state();
   }
+  // An idle link succeeds several times a second: the file is rewritten on
+  // a change of state, and otherwise at most every 2 s (status shows when
+  // the link last succeeded, to that precision).
   void ok(const char* dir) {
     std::lock_guard lk(mu);
+    bool was_connected = state["state"] == "connected";
     state["state"] = "connected";
     state["reasons"] = json::array{};
     state[std::string("last_") + dir + "_at"] = store::model::format_utc_ms(now_ms());
-    write_state();
+    if (!was_connected || now_ms() - last_write_ms >= 2000) write_state();
   }
   void failed(const char* dir, const std::string& why) {
     net::log::warn("sync_failed").kv("direction", dir).kv("parent", parent.node_id).kv("reason", why);
@@ -104,7 +110,9 @@ struct parent_link::impl {
     write_state();
   }
   // Written whole and renamed: `status` never reads half a file.
+  std::int64_t last_write_ms = 0;
   void write_state() {
+    last_write_ms = now_ms();
     auto path = link_state_path(cfg), tmp = path + ".tmp";
     std::ofstream(tmp, std::ios::trunc) << json::serialize(state) << "\n";
     std::filesystem::rename(tmp, path);
@@ -200,7 +208,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
         .kv("reason", "the parent's log is behind our cursor (its store was restored from an older backup?): "
                       "pulling everything again (applying is idempotent)");
-    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())));
+    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
     return 0;
   }
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
@@ -209,7 +217,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id)
         .kv("old_instance", instance).kv("new_instance", b.instance)
         .kv("reason", "the parent's store was replaced or restored; pulling everything again (applying is idempotent)");
-    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())));
+    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
     instance = b.instance;
     return 0;
   }

@@ -192,8 +192,10 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
     // below the child's old cursor.
     REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 10; }), n.err());
     CHECK(n.err().find("event=sync_reconcile direction=down") != std::string::npos);
-    auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
-    CHECK(st.at("upstream").as_object().contains("reconciled_at"));
+    CHECK(eventually([&] {
+      auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+      return st.at("upstream").as_object().contains("reconciled_at");
+    }, 5s));
   }
 }
 
