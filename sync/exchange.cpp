@@ -46,7 +46,9 @@ std::string check_schema(const record& r) {
   const auto* cat = store::model::category_registry::builtin().find(r.category);
   if (!cat) return "unknown category '" + r.category + "'";
   json::error_code ec;
-  auto v = json::parse(r.fields_json, ec);
+  unsigned char buf[4096];  // fields fit here: no heap for the common case
+  json::monotonic_resource arena(buf, sizeof buf);
+  auto v = json::parse(r.fields_json, ec, &arena);
   if (ec || !v.is_object()) return "fields are not a JSON object";
   store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}};
   std::vector<std::string> numbers;
@@ -64,8 +66,18 @@ std::string check_schema(const record& r) {
   return {};
 }
 
+// Node ids as config/ accepts them; an origin is written back into every
+// batch this node sends, so it must be one.
+bool node_id_like(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
 std::string check_change(const peer& from, bool from_child, const record& r) {
   if (r.subject.size() != 18) return "subject is not an 18-character credit code";
+  if (!node_id_like(r.origin)) return "origin is not a node id";
   if (from_child && !covers(from.jurisdiction, store::model::uscc_division(r.subject)))
     return "subject " + r.subject + " is outside the sender's jurisdiction " + from.jurisdiction;
   if (r.version == 0) return "version must be at least 1";
