@@ -133,6 +133,7 @@ tables open_tables(MDB_txn* t) {
   tb.counts = open_table(t, "counts");
   tb.peer2cursor = open_table(t, "peer2cursor");
   tb.events = open_table(t, "events");
+  tb.digests = open_table(t, "digests");
   return tb;
 }
 

@@ -23,6 +23,7 @@ struct tables {
   MDB_dbi counts{};       // category -> u64 live records
   MDB_dbi peer2cursor{};  // peer node id -> (peer store instance, last applied seq)
   MDB_dbi events{};       // u64 seq -> JSON: integrity and security events
+  MDB_dbi digests{};      // (str8 division, str8 category) -> (u64 live count, u64 hash sum)
 };
 
 struct environment::impl {

@@ -142,6 +142,22 @@ void reader::for_each_event(const std::function<bool(std::uint64_t, std::string_
     if (!fn(read_be64(k), v)) return;
 }
 
+std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> reader::digest(std::string_view division_prefix) {
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> out;
+  std::string prefix(1, '\x06');
+  prefix += division_prefix;
+  cursor c(impl_->t, impl_->env.t.digests);
+  std::string_view k, v;
+  for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) {
+    key_reader kr(k);
+    kr.str8();
+    auto& d = out[std::string(kr.str8())];
+    d.first += read_be64(v);
+    d.second += read_be64(v.substr(8));
+  }
+  return out;
+}
+
 std::vector<std::string> reader::integrity_problems() {
   std::vector<std::string> out;
   auto& tb = impl_->env.t;

@@ -61,6 +61,10 @@ public:
                                                 const model::record& current)>& fn);
   // Integrity and security events (JSON objects), oldest first.
   void for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+  // Per category, live records and the sum of their digest hashes, over
+  // subjects whose division starts with `division_prefix` ("" = all).
+  // Kept up to date by the writer: no scan of the records.
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> digest(std::string_view division_prefix);
   // Cross-table consistency: what is wrong, empty when the store is sound.
   std::vector<std::string> integrity_problems();
   // Quarantine entries (JSON objects), oldest first.

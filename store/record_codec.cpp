@@ -106,6 +106,11 @@ void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t
   seq = rd.u64();
 }
 
+std::string digest_key(std::string_view subject, std::string_view category) {
+  std::string_view division = subject.size() >= 8 ? subject.substr(2, 6) : std::string_view("000000");
+  return key_writer().str8(division).str8(category).take();
+}
+
 std::string history_key(std::uint64_t id, std::uint64_t version) {
   return key_writer().u64(id).u64(version).take();
 }

@@ -50,6 +50,11 @@ change_entry decode_change(std::string_view v);
 
 std::string history_key(std::uint64_t id, std::uint64_t version);
 
+// digests key for a record: its subject's division (credit code characters
+// 3-8), then its category. A prefix of "\x06" + division prefix scans a
+// jurisdiction.
+std::string digest_key(std::string_view subject, std::string_view category);
+
 // peer2cursor value: the peer's store instance and the last change of it
 // applied here.
 std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq);

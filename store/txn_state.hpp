@@ -57,7 +57,28 @@ struct txn_state {
     q.at_ms = now;
     t.put(tb.quarantine, be64(next_q++), quarantine_json(q), MDB_APPEND);
   }
+  // Digest deltas by digests key, written with the counts at commit.
+  std::map<std::string, std::pair<std::int64_t, std::uint64_t>> digest_delta;
+  void digest_add(std::string_view category, std::string_view subject, std::string_view record_id,
+                  std::string_view origin, std::uint64_t version, bool deleted, int sign) {
+    auto& d = digest_delta[digest_key(subject, category)];
+    if (!deleted) d.first += sign;
+    auto h = model::digest_hash(category, subject, record_id, origin, version, deleted);
+    d.second += sign > 0 ? h : ~h + 1;  // minus h, modulo 2^64
+  }
+  void digest_add(const model::record& r, int sign) {
+    digest_add(r.category, r.subject, r.record_id, r.origin, r.version, r.deleted, sign);
+  }
   void flush_counts() {
+    for (const auto& [key, delta] : digest_delta) {
+      std::uint64_t n = 0, h = 0;
+      if (auto cur = t.get(tb.digests, key); cur && cur->size() == 16) {
+        n = read_be64(*cur);
+        h = read_be64(cur->substr(8));
+      }
+      t.put(tb.digests, key, be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(n) + delta.first))) +
+                                 be64(h + delta.second));
+    }
     for (const auto& [cat, delta] : count_delta) {
       auto cur = t.get(tb.counts, cat);
       std::int64_t n = cur ? static_cast<std::int64_t>(read_be64(*cur)) : 0;

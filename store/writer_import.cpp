@@ -44,6 +44,7 @@ void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
   s.records_end->append(be64(id), encode_row(s, origin, row, 1));
   s.log_change(id, 1);
   ++s.count_delta[row.category];
+  s.digest_add(row.category, row.subject, row.record_id, origin, 1, false, +1);
   ++res.inserted;
 }
 
@@ -72,6 +73,8 @@ void apply_row(txn_state& s, const std::string& origin, const import_row& row,
   s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, old.version + 1));
   s.log_change(id, old.version + 1);
   if (old.deleted) ++s.count_delta[row.category];
+  s.digest_add(old, -1);
+  s.digest_add(row.category, row.subject, row.record_id, origin, old.version + 1, false, +1);
   ++res.updated;
 }
 

@@ -41,6 +41,7 @@ void put_new(txn_state& s, std::uint64_t id, model::record rec, const std::strin
   s.records_end->append(be64(id), encode_record(rec));
   s.log_change(id, rec.version, via);
   if (!rec.deleted) ++s.count_delta[rec.category];
+  s.digest_add(rec, +1);
   ++res.inserted;
 }
 
@@ -66,6 +67,8 @@ void apply_replica(txn_state& s, const std::string& via, const model::record& r,
   s.t.put(s.tb.id2record, be64(id), encode_record(rec));
   s.log_change(id, rec.version, via);
   s.count_delta[rec.category] += (rec.deleted ? 0 : 1) - (old.deleted ? 0 : 1);
+  s.digest_add(old, -1);
+  s.digest_add(rec, +1);
   ++res.updated;
 }
 

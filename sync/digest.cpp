@@ -4,7 +4,6 @@
 
 #include <cstdio>
 
-#include "store/model/uscc.hpp"
 #include "store/reader.hpp"
 #include "sync/routing.hpp"
 #include "sync/wire.hpp"
@@ -14,33 +13,14 @@ namespace {
 
 namespace json = boost::json;
 
-std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return (h ^ 0xff) * 1099511628211ull;  // a separator, so "ab"+"c" != "a"+"bc"
-}
-
-std::uint64_t record_hash(const store::model::record& r) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (auto part : {std::string_view(r.category), std::string_view(r.subject), std::string_view(r.record_id),
-                    std::string_view(r.origin)})
-    h = fnv1a(h, part);
-  h = fnv1a(h, std::to_string(r.version));
-  return fnv1a(h, r.deleted ? "1" : "0");
-}
-
 }  // namespace
 
 digest compute_digest(store::environment& env, const std::string& scope) {
   digest d;
-  store::record_filter f;
-  f.include_deleted = true;  // a tombstone is state too
-  store::reader(env).for_each_record(f, [&](const store::model::record& r) {
-    if (r.subject.size() != 18 || !covers(scope, store::model::uscc_division(r.subject))) return true;
-    auto& c = d[r.category];
-    if (!r.deleted) ++c.count;
-    c.hash += record_hash(r);  // a sum: the order records are read in does not matter
-    return true;
-  });
+  for (const auto& [cat, v] : store::reader(env).digest(division_prefix(scope))) {
+    if (v.first == 0 && v.second == 0) continue;  // everything there was removed again
+    d[cat] = {v.first, v.second};
+  }
   return d;
 }
 

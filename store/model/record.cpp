@@ -18,6 +18,21 @@ std::string format_utc_ms(std::int64_t ms) {
   return buf;
 }
 
+namespace {
+std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return (h ^ 0xff) * 1099511628211ull;  // a separator: "ab"+"c" differs from "a"+"bc"
+}
+}  // namespace
+
+std::uint64_t digest_hash(std::string_view category, std::string_view subject, std::string_view record_id,
+                          std::string_view origin, std::uint64_t version, bool deleted) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (auto part : {category, subject, record_id, origin}) h = fnv1a(h, part);
+  h = fnv1a(h, std::to_string(version));
+  return fnv1a(h, deleted ? "1" : "0");
+}
+
 std::string to_json_line(const record& r) {
   std::string o;
   o.reserve(200 + r.fields_json.size());

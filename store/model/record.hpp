@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace store::model {
 
@@ -22,6 +23,14 @@ struct record {
            fields_json == o.fields_json;
   }
 };
+
+// A record's contribution to a digest: FNV-1a over its key, owner, version
+// and tombstone. Digests sum these, so the order of records never matters.
+std::uint64_t digest_hash(std::string_view category, std::string_view subject, std::string_view record_id,
+                          std::string_view origin, std::uint64_t version, bool deleted);
+inline std::uint64_t digest_hash(const record& r) {
+  return digest_hash(r.category, r.subject, r.record_id, r.origin, r.version, r.deleted);
+}
 
 // One JSON object per record, as `export` writes it (JSON Lines).
 std::string to_json_line(const record& r);
