@@ -39,7 +39,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-run_result run_cli(const std::vector<std::string>& args) {
+run_result run_program(std::vector<std::string> all) {
   temp_dir io;
   std::string out_path = io / "out", err_path = io / "err";
   posix_spawn_file_actions_t fa;
@@ -47,22 +47,26 @@ run_result run_cli(const std::vector<std::string>& args) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> all{CN_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, CN_BINARY, &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot start " CN_BINARY);
+  run_result r;
+  if (rc != 0) return r.exit_code = 127, r;
   int status = 0;
   ::waitpid(pid, &status, 0);
-  run_result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+run_result run_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> all{CN_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_program(std::move(all));
 }
 
 }  // namespace test

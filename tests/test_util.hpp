@@ -30,6 +30,10 @@ struct run_result {
   std::string out, err;
 };
 
+// Runs argv[0] (looked up in $PATH) with stdin from /dev/null, capturing
+// stdout and stderr. exit_code 127: the program could not be started.
+run_result run_program(std::vector<std::string> argv);
+
 // Runs the built credit-node binary with `args`, capturing stdout/stderr.
 run_result run_cli(const std::vector<std::string>& args);
 

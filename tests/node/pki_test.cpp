@@ -22,28 +22,9 @@ namespace pki = ::node::pki;
 
 namespace {
 
-// Runs a program from $PATH (openssl), capturing stdout and stderr.
+// openssl from $PATH; `make deps` installs it.
 test::run_result run_tool(std::vector<std::string> args) {
-  test::temp_dir io;
-  std::string out_path = io / "out", err_path = io / "err";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE_MESSAGE(rc == 0, "cannot start " << args[0] << " (make deps installs openssl)");
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  test::run_result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = test::read_file(out_path);
-  r.err = test::read_file(err_path);
+  auto r = test::run_program(args);
   REQUIRE_MESSAGE(r.exit_code != 127, args[0] << " is not installed (make deps installs openssl)");
   return r;
 }
