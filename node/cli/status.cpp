@@ -3,6 +3,7 @@
 // are already here so scripts can rely on them.
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -40,10 +41,20 @@ json::object upstream_json(const config::node_config& cfg) {
 
 // Changes made here that the parent has not acknowledged yet (an upper
 // bound: changes that came down from the parent are counted too).
-void add_lag(json::object& up, std::uint64_t last_seq) {
+// lag_seconds: how long the oldest change the parent has not acknowledged
+// has been waiting (0 when none is).
+void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
   if (!up.contains("push_acked")) return;
   auto acked = up.at("push_acked").to_number<std::uint64_t>();
   up["lag_changes"] = last_seq > acked ? last_seq - acked : 0;
+  std::int64_t oldest_ms = 0;
+  rd.for_each_change(acked, [&](std::uint64_t, const std::string&, const store::model::record& r) {
+    oldest_ms = r.ingested_at_ms;
+    return false;
+  });
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  up["lag_seconds"] = oldest_ms ? std::max<std::int64_t>(0, (now_ms - oldest_ms) / 1000) : 0;
 }
 
 // Children this node has heard from: the cursor each one's pushes reached.
@@ -68,7 +79,7 @@ json::object status_json(const config::node_config& cfg, store::environment& env
                  {"schema_version", env.schema_version()}, {"last_seq", st.last_seq}}},
       {"records", {{"total", st.total}, {"by_category", by_cat}}},
       {"quarantine", {{"count", st.quarantined}}},
-      {"upstream", [&] { auto up = upstream_json(cfg); add_lag(up, st.last_seq); return up; }()},
+      {"upstream", [&] { auto up = upstream_json(cfg); add_lag(up, st.last_seq, rd); return up; }()},
       {"children", children_json(rd)},
   };
 }

@@ -150,6 +150,10 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   CHECK(keys.size() == all.size());
   auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
   CHECK(st.at("upstream").at("state").as_string() == "connected");
+  CHECK(eventually([&] {  // nothing left waiting for the parent
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+    return v.at("upstream").at("lag_changes").as_int64() == 0 && v.at("upstream").at("lag_seconds").as_int64() == 0;
+  }, 10s));
   // Once quiet, the local's digest of its jurisdiction equals the parent's.
   CHECK(eventually([&] {
     auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
