@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "node/demo/sample_data.hpp"
 
 extern char** environ;
@@ -70,13 +71,9 @@ run_stats run(std::vector<std::string> args) {
   return r;
 }
 
-std::string arg(int argc, char** argv, const char* name, std::string dflt) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  return dflt;
-}
-
 }  // namespace
+
+using bench::arg;
 
 int main(int argc, char** argv) {
   std::size_t n = std::stoull(arg(argc, argv, "--records", "1000000"));

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "node/demo/sample_data.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
@@ -128,13 +129,9 @@ double pct(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-std::string arg(int argc, char** argv, const char* name, std::string dflt) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  return dflt;
-}
-
 }  // namespace
+
+using bench::arg;
 
 int main(int argc, char** argv) {
   std::size_t n = std::stoull(arg(argc, argv, "--records", "1000000"));

@@ -30,6 +30,9 @@ struct run_result {
   std::string out, err;
 };
 
+// A TCP connection to "ip:port" (IPv4); the fd, or -1 when refused.
+int tcp_connect(const std::string& addr);
+
 // Runs argv[0] (looked up in $PATH) with stdin from /dev/null, capturing
 // stdout and stderr. exit_code 127: the program could not be started.
 run_result run_program(std::vector<std::string> argv);

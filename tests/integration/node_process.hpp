@@ -133,17 +133,9 @@ struct plain_response {
 // GET over plain HTTP/1.1 with Connection: close; reads until the server
 // closes or `wait` passes.
 inline plain_response http_get(const std::string& addr, const std::string& path, std::chrono::milliseconds wait = 2000ms) {
-  auto colon = addr.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
-  inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   plain_response r;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return r;
-  }
+  int fd = test::tcp_connect(addr);
+  if (fd < 0) return r;
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\n\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string got;

@@ -119,19 +119,7 @@ struct log_capture {
   }
 };
 
-int tcp_connect(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
-  inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+using test::tcp_connect;
 
 struct raw_result {
   bool closed = false;  // the server closed (EOF or reset) within the wait
