@@ -43,8 +43,13 @@ json::object upstream_json(const config::node_config& cfg) {
 // bound: changes that came down from the parent are counted too).
 // lag_seconds: how long the oldest change the parent has not acknowledged
 // has been waiting (0 when none is).
+// Both are null until the link has heard the parent's acknowledgement.
 void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
-  if (!up.contains("push_acked")) return;
+  if (!up.contains("push_acked")) {
+    up["lag_changes"] = nullptr;
+    up["lag_seconds"] = nullptr;
+    return;
+  }
   auto acked = up.at("push_acked").to_number<std::uint64_t>();
   up["lag_changes"] = last_seq > acked ? last_seq - acked : 0;
   std::int64_t oldest_ms = 0;

@@ -87,8 +87,9 @@ struct parent_link::impl {
   // operator must see (a reconcile) are written at once.
   void set(const char* key, json::value v, bool at_once = false) {
     std::lock_guard lk(mu);
+    bool first = !state.contains(key);  // status must see a cursor as soon as one exists
     state[key] = std::move(v);
-    if (at_once || now_ms() - last_write_ms >= 2000) write_state();
+    if (at_once || first || now_ms() - last_write_ms >= 2000) write_state();
   }
   // An idle link succeeds several times a second: the file is rewritten on
   // a change of state, and otherwise at most every 2 s (status shows when
