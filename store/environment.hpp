@@ -22,6 +22,13 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// A peer's batch does not continue from where its cursor stands here
+// (an earlier batch was lost): nothing of it was applied.
+class sync_gap_error : public store_error {
+public:
+  using store_error::store_error;
+};
+
 class migration_context;
 
 // One step of the store format: from `from` to `from + 1`, in one write

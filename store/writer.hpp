@@ -42,6 +42,10 @@ struct peer_cursor {
   std::string peer;           // the peer's node id
   std::string peer_instance;  // the peer's store instance id
   std::uint64_t seq = 0;      // the last of its changes applied here
+  // The position the batch continues the peer's stream from. A batch whose
+  // from_seq lies past the stored cursor (an earlier batch was lost or
+  // failed) is refused whole: a cursor must never jump over changes.
+  std::uint64_t from_seq = 0;
 };
 
 struct write_batch {

@@ -84,9 +84,23 @@ void move_cursor(txn_state& s, const peer_cursor& c) {
   s.t.put(s.tb.peer2cursor, c.peer, encode_cursor(c.peer_instance, c.seq));
 }
 
+// Pipelined pushes queue batch N+1 before N commits: if N failed, N+1 must
+// not move the cursor over N's changes.
+void check_continuity(txn_state& s, const peer_cursor& c) {
+  if (c.from_seq == 0) return;
+  std::string inst;
+  std::uint64_t seq = 0;
+  if (auto v = s.t.get(s.tb.peer2cursor, c.peer)) decode_cursor(*v, inst, seq);
+  if (inst != c.peer_instance) seq = 0;
+  if (seq < c.from_seq)
+    throw sync_gap_error("store: batch from " + c.peer + " continues from change " + std::to_string(c.from_seq) +
+                         " but only " + std::to_string(seq) + " is applied here; resend from " + std::to_string(seq));
+}
+
 }  // namespace
 
 void apply_replicas(txn_state& s, const write_batch& b, batch_result& res) {
+  if (b.cursor) check_continuity(s, *b.cursor);
   for (const auto& r : b.replicas) apply_replica(s, b.via, r, res);
   if (b.cursor) move_cursor(s, *b.cursor);
 }

@@ -99,23 +99,33 @@ change_batch collect_down(store::environment& env, const std::string& self, cons
   });
 }
 
-apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
-                         const std::string& cursor_key) {
+pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                           const std::string& cursor_key) {
   store::write_batch wb;
   wb.via = from.node_id;
-  apply_result res;
+  pending_apply p;
   for (const auto& c : b.changes) {
     if (auto why = check_change(from, from_child, c.rec); !why.empty()) {
-      res.refused.push_back({c.seq, why});
+      p.refused.push_back({c.seq, why});
       wb.quarantine.push_back({"sync from " + from.node_id, c.seq, c.rec.category, "change", why,
                                c.rec.subject + "/" + c.rec.record_id, 0});
       continue;
     }
     wb.replicas.push_back(c.rec);
   }
-  wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq};
-  auto r = w.submit(std::move(wb)).get();
-  res.ack = b.last_seq;
+  wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0)};
+  p.ack = b.last_seq;
+  p.done = w.submit(std::move(wb));
+  return p;
+}
+
+apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                         const std::string& cursor_key) {
+  auto p = submit_batch(w, from, from_child, b, cursor_key);
+  auto r = p.done.get();
+  apply_result res;
+  res.ack = p.ack;
+  res.refused = std::move(p.refused);
   res.inserted = r.inserted;
   res.updated = r.updated;
   res.unchanged = r.unchanged;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,17 @@ struct apply_result {
 // in its jurisdiction), good ones applied owner-authoritatively, bad ones
 // quarantined, and the cursor for `cursor_key` moved to batch.last_seq — all
 // in one transaction.
+// The same, without waiting: the refusals are known at once, the rest
+// when `done` is ready. The writer's cursor continuity check (from_seq =
+// batch.after_seq) keeps a pipelined batch from skipping a failed one.
+struct pending_apply {
+  std::uint64_t ack = 0;
+  std::vector<poison> refused;
+  std::future<store::batch_result> done;
+};
+pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                           const std::string& cursor_key);
+
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
                          const std::string& cursor_key);
 

@@ -66,6 +66,7 @@ std::string encode_batch(const change_batch& b) {
   o += '{';
   str("node", b.node);
   str("instance", b.instance);
+  if (b.after_seq) o += "\"after_seq\":" + std::to_string(*b.after_seq) + ",";
   o += "\"last_seq\":" + std::to_string(b.last_seq) + ",\"more\":" + (b.more ? "true" : "false") + ",\"changes\":[";
   for (std::size_t i = 0; i < b.changes.size(); ++i) {
     const auto& c = b.changes[i];
@@ -101,6 +102,10 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
   b.node = str(o, "node", "batch");
   b.instance = str(o, "instance", "batch");
   b.last_seq = num(o, "last_seq", "batch");
+  if (o.contains("after_seq")) {
+    b.after_seq = num(o, "after_seq", "batch");
+    if (*b.after_seq > b.last_seq) throw wire_error("batch: \"after_seq\" must not be past \"last_seq\"");
+  }
   if (auto it = o.find("more"); it != o.end() && it->value().is_bool()) b.more = it->value().get_bool();
   const auto& ch = field(o, "changes", "batch");
   if (!ch.is_array()) throw wire_error("batch: \"changes\" must be an array");

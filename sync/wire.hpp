@@ -29,6 +29,9 @@ struct change_batch {
   std::vector<wire_change> changes;
   std::uint64_t last_seq = 0;  // the sender's log position this batch brings the receiver to
   bool more = false;           // the sender has more after last_seq
+  // Pipelined push: the position this batch continues from (the previous
+  // batch's last_seq). Absent: the receiver answers only once it is durable.
+  std::optional<std::uint64_t> after_seq;
 };
 
 std::string encode_batch(const change_batch& b);

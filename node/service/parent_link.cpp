@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -124,6 +125,7 @@ struct parent_link::impl {
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
+  std::uint64_t post_batch(net::http_client& c, const replication::change_batch& b, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
   void loop(const char* dir, Round round);
@@ -149,7 +151,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
 // instance (0 when it never saw it, or lost it — then everything goes up
 // again, which the parent applies idempotently).
 std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
-  replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false};
+  replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
   auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
@@ -159,27 +161,53 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   return ack;
 }
 
-// Sends everything after `acked`; returns the parent's new ack.
+// One batch up. Returns the parent's durable ack; `gap` is set when the
+// parent does not hold what the batch continues from (it restarted, or an
+// earlier batch failed there): the caller resends from the ack.
+std::uint64_t parent_link::impl::post_batch(net::http_client& c, const replication::change_batch& b, bool& gap) {
+  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
+  gap = resp.status == 409;
+  if (resp.status != 200 && !gap)
+    throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
+  auto v = json::parse(resp.body);
+  auto ack = v.at("ack").to_number<std::uint64_t>();
+  if (gap) return ack;
+  for (const auto& r : v.at("refused").as_array())
+    net::log::warn("sync_change_refused").kv("parent", parent.node_id)
+        .kv("seq", r.at("seq").to_number<std::uint64_t>()).kv("reason", std::string(r.at("reason").as_string()));
+  if (std::string(v.at("instance").as_string()) != env.instance_id())
+    throw std::runtime_error("the parent records another store instance for this node");
+  return ack;
+}
+
+// Sends everything after `acked`, pipelined: batch N+1 is read from the
+// log while N is on the wire, and the parent answers N while it commits.
+// `sent` runs ahead of `acked`; an empty batch at the end waits until the
+// parent holds everything durably. Returns the parent's ack.
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
-  for (;;) {
-    auto b = replication::collect_up(env, cfg.node.id, parent.node_id, acked, {});
-    if (b.last_seq == acked) return acked;  // nothing new: no request
-    auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
-    if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
-    auto v = json::parse(resp.body);
-    auto ack = v.at("ack").to_number<std::uint64_t>();
-    for (const auto& r : v.at("refused").as_array())
-      net::log::warn("sync_change_refused").kv("parent", parent.node_id)
-          .kv("seq", r.at("seq").to_number<std::uint64_t>()).kv("reason", std::string(r.at("reason").as_string()));
-    if (std::string(v.at("instance").as_string()) != env.instance_id())
-      throw std::runtime_error("the parent records another store instance for this node");
-    if (ack < acked)  // the parent lost our cursor (restored backup): say so, send everything
+  auto collect = [this](std::uint64_t from) { return replication::collect_up(env, cfg.node.id, parent.node_id, from, {}); };
+  std::uint64_t sent = acked;
+  auto b = collect(sent);
+  while (!stopping && !(b.last_seq == sent && acked == sent)) {
+    b.after_seq = sent;
+    std::future<replication::change_batch> next;
+    if (b.more) next = std::async(std::launch::async, collect, b.last_seq);
+    bool gap = false;
+    auto ack = post_batch(c, b, gap);
+    if (gap) {
       net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
-          .kv("reason", "parent acknowledged " + std::to_string(ack) + " after " + std::to_string(acked) + "; resending from there");
-    acked = ack;
+          .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
+                            " (restarted, restored or a batch failed there); resending from there");
+      if (next.valid()) next.wait();
+      acked = sent = ack;
+    } else {
+      acked = ack;
+      sent = b.last_seq;
+    }
     set("push_acked", acked);
-    if (!b.more) return acked;
+    b = next.valid() && !gap ? next.get() : collect(sent);
   }
+  return acked;
 }
 
 void parent_link::impl::push_loop() {

@@ -5,6 +5,9 @@
 #include <charconv>
 
 #include "node/net/log.hpp"
+#include "node/service/push_pipeline.hpp"
+
+#include <memory>
 #include "store/reader.hpp"
 #include "sync/digest.hpp"
 #include "sync/exchange.hpp"
@@ -57,7 +60,7 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
 
 replication::peer as_peer(const pki::identity& id) { return {id.node_id, id.role, id.jurisdiction}; }
 
-http_response push(sync_context& ctx, const http_request& req) {
+http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
   replication::change_batch b;
   try {
@@ -68,18 +71,7 @@ http_response push(sync_context& ctx, const http_request& req) {
   if (b.node != req.peer->node_id)
     return http_response::error(400, "wrong_node", "the batch names node '" + b.node +
                                                        "' but the certificate names '" + req.peer->node_id + "'");
-  auto key = "up:" + req.peer->node_id;
-  auto res = replication::apply_batch(ctx.writer, as_peer(*req.peer), true, b, key);
-  auto cur = store::reader(ctx.env).cursor_of(key);
-  json::array refused, events;
-  for (const auto& p : res.refused) refused.push_back(json::object{{"seq", p.seq}, {"reason", p.reason}});
-  for (const auto& e : res.events) events.push_back(json::string(e));
-  if (!res.refused.empty() || !res.events.empty())
-    net::log::warn("sync_push_problems").kv("peer", b.node).kv("refused", static_cast<long long>(res.refused.size())).kv("events", static_cast<long long>(res.events.size()));
-  json::object o{{"ack", cur ? cur->seq : 0}, {"instance", cur ? cur->peer_instance : ""},
-                 {"inserted", res.inserted}, {"updated", res.updated}, {"unchanged", res.unchanged},
-                 {"ignored_older", res.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(events)}};
-  return http_response::json(200, json::serialize(o));
+  return pipes.push(as_peer(*req.peer), b);
 }
 
 http_response pull(sync_context& ctx, const http_request& req) {
@@ -116,7 +108,8 @@ http_response digest(sync_context& ctx, const http_request& req) {
 }  // namespace
 
 void add_sync_routes(net::http_router& r, sync_context& ctx) {
-  r.add("POST", "/sync/v1/push", [&ctx](const http_request& q) { return push(ctx, q); });
+  auto pipes = std::make_shared<push_pipeline>(ctx.env, ctx.writer);
+  r.add("POST", "/sync/v1/push", [&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); });
   r.add("GET", "/sync/v1/pull", [&ctx](const http_request& q) { return pull(ctx, q); });
   r.add("GET", "/sync/v1/digest", [&ctx](const http_request& q) { return digest(ctx, q); });
 }

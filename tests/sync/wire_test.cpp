@@ -5,7 +5,7 @@
 using namespace replication;
 
 TEST_CASE("wire: a batch survives the round trip exactly") {
-  change_batch b{"js.nanjing", "abc123", {}, 42, true};
+  change_batch b{"js.nanjing", "abc123", {}, 42, true, 40};
   wire_change c;
   c.seq = 41;
   c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, true,
@@ -16,6 +16,7 @@ TEST_CASE("wire: a batch survives the round trip exactly") {
   CHECK(d.instance == "abc123");
   CHECK(d.last_seq == 42);
   CHECK(d.more);
+  CHECK(d.after_seq == 40);
   REQUIRE(d.changes.size() == 1);
   const auto& r = d.changes[0].rec;
   CHECK(d.changes[0].seq == 41);
@@ -34,6 +35,9 @@ TEST_CASE("wire: malformed batches are refused naming the field") {
   CHECK_THROWS_WITH_AS(
       decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[{"seq":1}]})", 10),
       doctest::Contains("change 0: missing \"category\""), wire_error);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","after_seq":5,"last_seq":1,"changes":[]})", 10),
+                       doctest::Contains("\"after_seq\" must not be past"), wire_error);
+  CHECK_FALSE(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[]})", 10).after_seq);
   CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[1,2,3]})", 2),
                        doctest::Contains("more than the limit 2"), wire_error);
 }

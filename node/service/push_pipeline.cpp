@@ -1,0 +1,103 @@
+#include "node/service/push_pipeline.hpp"
+
+#include <boost/json.hpp>
+
+#include "node/net/log.hpp"
+#include "store/reader.hpp"
+
+namespace node::service {
+namespace {
+
+namespace json = boost::json;
+
+struct durable_cursor {
+  std::uint64_t seq = 0;
+  std::string instance;
+};
+
+durable_cursor durable(store::environment& env, const std::string& key) {
+  auto cur = store::reader(env).cursor_of(key);
+  return cur ? durable_cursor{cur->seq, cur->peer_instance} : durable_cursor{};
+}
+
+}  // namespace
+
+// What finished while a push waited: summed into its answer.
+struct push_pipeline::drained {
+  std::uint64_t inserted = 0, updated = 0, unchanged = 0, ignored_older = 0;
+  json::array events;
+  std::string failure;  // the first batch that did not commit, and why
+};
+
+push_pipeline::child& push_pipeline::child_of(const std::string& node_id) {
+  std::lock_guard lk(mu_);
+  auto& c = children_[node_id];
+  if (!c) c = std::make_unique<child>();
+  return *c;
+}
+
+// Waits until at most `keep` batches are still committing. After a failure
+// the rest are waited for too (the writer refuses them: they do not continue
+// from the stored cursor) and the pipe starts over from the durable cursor.
+void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
+  while (c.inflight.size() > keep || (!out.failure.empty() && !c.inflight.empty())) {
+    auto f = std::move(c.inflight.front());
+    c.inflight.pop_front();
+    try {
+      auto r = f.get();
+      out.inserted += r.inserted;
+      out.updated += r.updated;
+      out.unchanged += r.unchanged;
+      out.ignored_older += r.ignored_older;
+      for (auto& e : r.events) out.events.push_back(json::string(e));
+    } catch (const std::exception& e) {
+      if (out.failure.empty()) out.failure = e.what();
+      c.valid = false;
+    }
+  }
+}
+
+net::http_response push_pipeline::push(const replication::peer& from, const replication::change_batch& b) {
+  auto key = "up:" + from.node_id;
+  auto& c = child_of(from.node_id);
+  std::lock_guard lk(c.mu);
+  drained d;
+  bool continues = b.after_seq && c.valid && c.instance == b.instance && *b.after_seq == c.queued;
+  if (!continues) {
+    drain(c, 0, d);
+    c.valid = false;
+    auto cur = durable(env_, key);
+    if (d.failure.empty() && b.after_seq && *b.after_seq > (cur.instance == b.instance ? cur.seq : 0)) {
+      json::object o{{"error", "sync_gap"}, {"ack", cur.instance == b.instance ? cur.seq : 0}, {"instance", cur.instance},
+                     {"detail", "this batch continues from change " + std::to_string(*b.after_seq) +
+                                    " but only " + std::to_string(cur.seq) + " is held here: resend from the ack"}};
+      return net::http_response::json(409, json::serialize(o));
+    }
+  }
+  json::array refused;
+  if (d.failure.empty()) {
+    auto p = replication::submit_batch(writer_, from, true, b, key);
+    for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
+    c.inflight.push_back(std::move(p.done));
+    c.valid = true;
+    c.instance = b.instance;
+    c.queued = b.last_seq;
+    // An empty batch asks where we stand, and a batch without after_seq is
+    // from a sender that does not pipeline: both are answered when durable.
+    drain(c, b.after_seq && !b.changes.empty() ? 1 : 0, d);
+  }
+  if (!d.failure.empty()) {
+    net::log::error("sync_push_failed").kv("peer", from.node_id).kv("reason", d.failure);
+    return net::http_response::error(503, "apply_failed", d.failure + " (the child resends from its acknowledged position)");
+  }
+  if (!refused.empty() || !d.events.empty())
+    net::log::warn("sync_push_problems").kv("peer", from.node_id).kv("refused", static_cast<long long>(refused.size()))
+        .kv("events", static_cast<long long>(d.events.size()));
+  auto cur = durable(env_, key);
+  json::object o{{"ack", cur.seq}, {"instance", cur.instance}, {"queued", c.queued},
+                 {"inserted", d.inserted}, {"updated", d.updated}, {"unchanged", d.unchanged},
+                 {"ignored_older", d.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(d.events)}};
+  return net::http_response::json(200, json::serialize(o));
+}
+
+}  // namespace node::service

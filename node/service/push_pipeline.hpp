@@ -1,0 +1,48 @@
+// The parent's side of a pipelined push. A child's batch is checked and
+// queued on the writer, and answered while it commits: the child collects
+// and sends its next batch meanwhile, so the two nodes and the writer work
+// at once instead of in turn. At most one earlier batch per child is still
+// committing when an answer goes out, and `ack` only ever names what is
+// durable here; the writer refuses a batch that does not continue from the
+// stored cursor, so a failed batch is never skipped.
+#pragma once
+
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "node/net/http_message.hpp"
+#include "store/environment.hpp"
+#include "store/writer.hpp"
+#include "sync/exchange.hpp"
+
+namespace node::service {
+
+class push_pipeline {
+public:
+  push_pipeline(store::environment& env, store::writer& w) : env_(env), writer_(w) {}
+  // `b` has passed the wire checks and names `from` (its certificate).
+  net::http_response push(const replication::peer& from, const replication::change_batch& b);
+
+private:
+  struct child {
+    std::mutex mu;  // one batch of a child at a time, in order
+    bool valid = false;
+    std::string instance;
+    std::uint64_t queued = 0;  // last_seq of the newest batch handed to the writer
+    std::deque<std::future<store::batch_result>> inflight;
+  };
+  struct drained;
+  child& child_of(const std::string& node_id);
+  static void drain(child& c, std::size_t keep, drained& out);
+
+  store::environment& env_;
+  store::writer& writer_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<child>> children_;
+};
+
+}  // namespace node::service
