@@ -106,6 +106,23 @@ TEST_CASE("replica: the cursor commits with the changes and never moves back") {
   CHECK_FALSE(reader(*env).cursor_of("js.other"));
 }
 
+TEST_CASE("replica: a batch that does not continue from the stored cursor is refused whole") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  send(*env, {rec(1, "1.00")}, peer_cursor{"js.suzhou", "inst-a", 10, 0});
+  // Batch 11..20 was lost; 21..30 must not move the cursor over it.
+  CHECK_THROWS_WITH_AS(send(*env, {rec(2, "2.00")}, peer_cursor{"js.suzhou", "inst-a", 30, 20}),
+                       doctest::Contains("resend from 10"), sync_gap_error);
+  CHECK(reader(*env).cursor_of("js.suzhou")->seq == 10);
+  CHECK(amount_of(*env).find("1.00") != std::string::npos);  // nothing of it applied
+  // Another instance of the peer holds nothing here yet: only from 0.
+  CHECK_THROWS_AS(send(*env, {}, peer_cursor{"js.suzhou", "inst-b", 5, 3}), sync_gap_error);
+  // The batch that does continue is applied.
+  send(*env, {rec(2, "2.00")}, peer_cursor{"js.suzhou", "inst-a", 20, 10});
+  CHECK(reader(*env).cursor_of("js.suzhou")->seq == 20);
+  CHECK(amount_of(*env).find("2.00") != std::string::npos);
+}
+
 TEST_CASE("replica: a tombstone takes the record out of the live count") {
   test::temp_dir d;
   auto env = environment::open({d / "data"});

@@ -1,0 +1,106 @@
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <random>
+
+#include "node/demo/sample_data.hpp"
+#include "node/service/push_pipeline.hpp"
+#include "store/reader.hpp"
+#include "sync/exchange.hpp"
+#include "test_util.hpp"
+
+namespace json = boost::json;
+using node::service::push_pipeline;
+
+namespace {
+
+struct two_stores {
+  test::temp_dir d;
+  std::unique_ptr<store::environment> local = store::environment::open({d / "local"});
+  std::unique_ptr<store::environment> prov = store::environment::open({d / "prov"});
+  std::unique_ptr<store::writer> local_w = std::make_unique<store::writer>(*local);
+  std::unique_ptr<store::writer> prov_w = std::make_unique<store::writer>(*prov);
+  replication::peer nanjing{"js.nanjing", "local", "320100"};
+
+  void import(std::size_t n) {
+    std::mt19937_64 rng(7);
+    auto firm = node::demo::make_enterprises(1, {"320106"}, rng)[0];
+    store::write_batch b;
+    b.origin = nanjing.node_id;
+    for (std::size_t i = 0; i < n; ++i)
+      b.rows.push_back({"tax", firm, "r" + std::to_string(i), "2026-10-15", "tax bureau",
+                        R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
+    local_w->submit(std::move(b)).get();
+  }
+  replication::change_batch batch(std::uint64_t after, std::size_t max) {
+    auto b = replication::collect_up(*local, nanjing.node_id, "js.province", after, {max, 4 << 20});
+    b.after_seq = after;
+    return b;
+  }
+  std::uint64_t held() { return store::reader(*prov).stats().total; }
+};
+
+json::value body(const node::net::http_response& r) { return json::parse(r.body); }
+
+}  // namespace
+
+TEST_CASE("push pipeline: batches that continue one another are answered while they commit, ack only when durable") {
+  two_stores s;
+  s.import(30);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  auto b1 = s.batch(0, 10), b2 = s.batch(b1.last_seq, 10), b3 = s.batch(b2.last_seq, 10);
+  REQUIRE(b3.last_seq == 30);
+  auto r1 = pipes.push(s.nanjing, b1);
+  REQUIRE(r1.status == 200);
+  CHECK(body(r1).at("queued").to_number<std::uint64_t>() == b1.last_seq);
+  CHECK(body(r1).at("ack").to_number<std::uint64_t>() <= b1.last_seq);  // may still be committing
+  auto r2 = pipes.push(s.nanjing, b2);
+  REQUIRE(r2.status == 200);
+  CHECK(body(r2).at("ack").to_number<std::uint64_t>() >= b1.last_seq);  // one batch in flight at most
+  REQUIRE(pipes.push(s.nanjing, b3).status == 200);
+  // The closing empty batch is answered once everything is durable.
+  auto flush = s.batch(b3.last_seq, 10);
+  CHECK(flush.changes.empty());
+  auto r4 = pipes.push(s.nanjing, flush);
+  REQUIRE(r4.status == 200);
+  CHECK(body(r4).at("ack").to_number<std::uint64_t>() == 30);
+  CHECK(s.held() == 30);
+  CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 30);
+}
+
+TEST_CASE("push pipeline: a batch that skips ahead of what is held gets 409 sync_gap with the ack, and nothing applied") {
+  two_stores s;
+  s.import(30);
+  {
+    push_pipeline pipes(*s.prov, *s.prov_w);
+    auto b1 = s.batch(0, 10);
+    REQUIRE(pipes.push(s.nanjing, b1).status == 200);
+    REQUIRE(pipes.push(s.nanjing, s.batch(b1.last_seq, 0)).status == 200);  // flush: 10 durable
+  }
+  // The parent restarted (a new pipeline) and the child's batch 21..30
+  // arrives, as if 11..20 had been answered before the restart but lost.
+  push_pipeline restarted(*s.prov, *s.prov_w);
+  auto r = restarted.push(s.nanjing, s.batch(20, 10));
+  CHECK(r.status == 409);
+  CHECK(body(r).at("error").as_string() == "sync_gap");
+  CHECK(body(r).at("ack").to_number<std::uint64_t>() == 10);
+  CHECK(s.held() == 10);
+  // Resending from the ack is accepted.
+  auto again = s.batch(10, 20);
+  REQUIRE(restarted.push(s.nanjing, again).status == 200);
+  REQUIRE(restarted.push(s.nanjing, s.batch(again.last_seq, 0)).status == 200);
+  CHECK(s.held() == 30);
+}
+
+TEST_CASE("push pipeline: out-of-order batches on a live pipe wait for what is durable and are refused as a gap") {
+  two_stores s;
+  s.import(30);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  auto b1 = s.batch(0, 10);
+  REQUIRE(pipes.push(s.nanjing, b1).status == 200);
+  auto r = pipes.push(s.nanjing, s.batch(20, 10));  // 11..20 never sent
+  CHECK(r.status == 409);
+  CHECK(body(r).at("ack").to_number<std::uint64_t>() == 10);
+  CHECK(s.held() == 10);
+}
