@@ -134,6 +134,8 @@ tables open_tables(MDB_txn* t) {
   tb.peer2cursor = open_table(t, "peer2cursor");
   tb.events = open_table(t, "events");
   tb.digests = open_table(t, "digests");
+  tb.node2entry = open_table(t, "node2entry");
+  tb.serial2revocation = open_table(t, "serial2revocation");
   return tb;
 }
 

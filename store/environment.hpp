@@ -29,6 +29,12 @@ public:
   using store_error::store_error;
 };
 
+// An admin registry change that the node's current state does not allow.
+class registry_error : public store_error {
+public:
+  using store_error::store_error;
+};
+
 class migration_context;
 
 // One step of the store format: from `from` to `from + 1`, in one write

@@ -24,6 +24,8 @@ struct tables {
   MDB_dbi peer2cursor{};  // peer node id -> (peer store instance, last applied seq)
   MDB_dbi events{};       // u64 seq -> JSON: integrity and security events
   MDB_dbi digests{};      // (str8 division, str8 category) -> (u64 live count, u64 hash sum)
+  MDB_dbi node2entry{};   // child node id -> registry entry (format 3)
+  MDB_dbi serial2revocation{};  // certificate serial (hex) -> revocation (format 3)
 };
 
 struct environment::impl {

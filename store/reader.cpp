@@ -142,6 +142,31 @@ void reader::for_each_event(const std::function<bool(std::uint64_t, std::string_
     if (!fn(read_be64(k), v)) return;
 }
 
+std::optional<node_entry> reader::node(const std::string& node_id) {
+  auto v = impl_->t.get(impl_->env.t.node2entry, node_id);
+  return v ? std::optional<node_entry>(decode_node_entry(*v)) : std::nullopt;
+}
+
+std::vector<node_entry> reader::nodes() {
+  std::vector<node_entry> out;
+  cursor c(impl_->t, impl_->env.t.node2entry);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_node_entry(v));
+  return out;
+}
+
+std::vector<revocation> reader::revocations() {
+  std::vector<revocation> out;
+  cursor c(impl_->t, impl_->env.t.serial2revocation);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_revocation(k, v));
+  return out;
+}
+
+bool reader::is_revoked(const std::string& serial_hex) {
+  return !serial_hex.empty() && impl_->t.get(impl_->env.t.serial2revocation, serial_hex).has_value();
+}
+
 std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> reader::digest(std::string_view division_prefix) {
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> out;
   std::string prefix(1, '\x06');

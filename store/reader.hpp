@@ -12,6 +12,7 @@
 
 #include "store/environment.hpp"
 #include "store/model/record.hpp"
+#include "store/registry.hpp"
 
 namespace store {
 
@@ -61,6 +62,11 @@ public:
                                                 const model::record& current)>& fn);
   // Integrity and security events (JSON objects), oldest first.
   void for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+  // The registry of child nodes (a parent's) and the revocation list.
+  std::optional<node_entry> node(const std::string& node_id);
+  std::vector<node_entry> nodes();
+  std::vector<revocation> revocations();
+  bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).
   // Kept up to date by the writer: no scan of the records.

@@ -92,5 +92,6 @@ struct txn_state {
 // writer_replica.cpp).
 batch_result apply_batch(txn_state& s, write_batch& b);
 void apply_replicas(txn_state& s, const write_batch& b, batch_result& res);
+void apply_registry(txn_state& s, const write_batch& b, batch_result& res);
 
 }  // namespace store

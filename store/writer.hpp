@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/environment.hpp"
+#include "store/registry.hpp"
 #include "store/model/record.hpp"
 
 namespace store {
@@ -61,6 +62,8 @@ struct write_batch {
   std::string via;
   std::vector<model::record> replicas;
   std::optional<peer_cursor> cursor;
+  // Registry changes (a parent's children, revocations), in order.
+  std::vector<registry_op> registry;
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.
   bool durable = true;
@@ -76,6 +79,7 @@ struct batch_result {
   std::vector<quarantine_entry> rejected;  // valid rows the store refused, now quarantined
   std::uint64_t ignored_older = 0;          // replicas older than what is held
   std::vector<std::string> events;          // integrity events raised (also in `events`)
+  std::vector<std::string> suspended;       // children suspended automatically by this batch
   // The batch's rows, handed back so a producer can reuse their strings'
   // memory instead of allocating (and the writer freeing) a million rows.
   std::vector<import_row> recycled;
