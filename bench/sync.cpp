@@ -86,6 +86,7 @@ bnode make(const std::string& id, const std::string& role, const std::string& ju
   set("level", "warn");
   if (parent) t += "\n[upstream]\nurl = \"https://" + parent->sync + "\"\nnode_id = \"" + parent->id + "\"\n";
   std::ofstream(n.cfg, std::ios::trunc) << t;
+  if (parent) run({"admin", "approve", id, "--role", role, "--jurisdiction", jur, "-c", parent->cfg});
   return n;
 }
 

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <optional>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -210,13 +211,15 @@ std::vector<std::string_view> absent_keys(const toml::table& t, key_list allowed
   return out;
 }
 
-constexpr std::array<std::string_view, 7> root_keys{"node", "listen", "tls", "upstream", "store", "import", "log"};
+constexpr std::array<std::string_view, 8> root_keys{"node", "listen", "tls", "upstream", "store", "import", "admission", "log"};
 constexpr std::array<std::string_view, 4> node_keys{"id", "role", "jurisdiction", "data_dir"};
 constexpr std::array<std::string_view, 3> listen_keys{"sync", "api", "admin"};
 constexpr std::array<std::string_view, 3> tls_keys{"ca", "cert", "key"};
 constexpr std::array<std::string_view, 2> upstream_keys{"url", "node_id"};
 constexpr std::array<std::string_view, 1> store_keys{"map_size_mb"};
 constexpr std::array<std::string_view, 3> import_keys{"max_record_bytes", "batch_rows", "legacy_codes"};
+constexpr std::array<std::string_view, 4> admission_keys{"min_version", "max_clock_skew_s", "required_checks",
+                                                        "suspend_after_violations"};
 constexpr std::array<std::string_view, 1> log_keys{"level"};
 
 // Collects issues against one document. Positions are kept beside each issue
@@ -409,6 +412,23 @@ void read_import(reader& r, const toml::table& root, import_section& out) {
   read_legacy_codes(r, *t, out.legacy_codes);
 }
 
+void read_admission(reader& r, const toml::table& root, admission_section& out) {
+  const toml::table* t = r.section(root, "admission", false);
+  if (t == nullptr) return;
+  r.reject_unknown(*t, "admission.", admission_keys);
+  r.string(*t, "admission.", "min_version", false, &check_version, out.min_version);
+  r.integer(*t, "admission.", "max_clock_skew_s", 1, 86400, out.max_clock_skew_s);
+  r.integer(*t, "admission.", "suspend_after_violations", 0, 1000000000, out.suspend_after_violations);
+  const toml::node* n = r.field(*t, "admission.", "required_checks", toml::node_type::array, false);
+  if (n == nullptr) return;
+  const toml::array& arr = *n->as_array();
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    if (arr[i].is_string() && !arr[i].as_string()->get().empty()) out.required_checks.push_back(arr[i].as_string()->get());
+    else r.add(arr[i].source(), "admission.required_checks[" + std::to_string(i) + "]",
+               "expected a check id as `credit-node check` prints it (e.g. \"tls.validity\"), found " + describe(arr[i]));
+  }
+}
+
 void read_log(reader& r, const toml::table& root, log_section& out) {
   const toml::table* t = r.section(root, "log", false);
   if (t == nullptr) return;
@@ -460,6 +480,7 @@ node_config parse(std::string_view text, std::string_view name) {
   read_upstream(r, root, cfg.node.role, cfg.upstream);
   read_store(r, root, cfg.store);
   read_import(r, root, cfg.import);
+  read_admission(r, root, cfg.admission);
   read_log(r, root, cfg.log);
   if (auto issues = r.take_issues(); !issues.empty()) throw config_error(std::move(issues));
   return cfg;
@@ -505,6 +526,34 @@ std::string check_division(std::string_view code) {
   if (!digits) return "expected a 6-digit administrative division code (e.g. \"320100\"), found " + echo(code);
   if (code == "000000") return "\"000000\" is not a division; expected a 6-digit code such as \"320100\"";
   return "";
+}
+
+namespace {
+
+// The numeric parts of "1.2.3", or nothing when it is not of that shape.
+std::optional<std::array<std::uint64_t, 3>> version_parts(std::string_view v) {
+  std::array<std::uint64_t, 3> out{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto dot = i < 2 ? v.find('.') : v.size();
+    if (dot == std::string_view::npos || dot == 0 || dot > 9) return std::nullopt;
+    for (char c : v.substr(0, dot))
+      if (c < '0' || c > '9') return std::nullopt;
+    out[i] = std::stoull(std::string(v.substr(0, dot)));
+    v = i < 2 ? v.substr(dot + 1) : std::string_view{};
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string check_version(std::string_view v) {
+  return version_parts(v) ? "" : "expected a version MAJOR.MINOR.PATCH (e.g. \"0.1.0\"), found " + echo(v);
+}
+
+int compare_versions(std::string_view a, std::string_view b) {
+  auto x = version_parts(a), y = version_parts(b);
+  if (!x || !y) return x ? 1 : (y ? -1 : 0);  // an unreadable version is the oldest
+  return *x < *y ? -1 : (*x > *y ? 1 : 0);
 }
 
 }  // namespace config

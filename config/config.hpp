@@ -61,6 +61,16 @@ struct import_section {
   std::vector<std::string> legacy_codes;     // USCCs accepted despite a bad check char
 };
 
+// A parent's policy for the children that ask to join (PRODUCT.md §7).
+struct admission_section {
+  std::string min_version = "0.1.0";        // the oldest credit-node a child may run
+  std::uint64_t max_clock_skew_s = 300;     // child's clock vs ours, at join
+  // Posture checks (ids as `credit-node check` prints them) that must not
+  // FAIL in a child's report. Empty: none may FAIL.
+  std::vector<std::string> required_checks;
+  std::uint64_t suspend_after_violations = 100;  // refused changes before a child is suspended; 0 = never
+};
+
 struct log_section {
   std::string level = "info";  // debug | info | warn | error
 };
@@ -73,6 +83,7 @@ struct node_config {
   std::optional<upstream_section> upstream;
   store_section store;
   import_section import;
+  admission_section admission;
   log_section log;
 };
 
@@ -98,5 +109,9 @@ std::string render_initial(const init_params& p);
 std::string check_node_id(std::string_view id);
 std::string check_role(std::string_view role);
 std::string check_division(std::string_view code);
+// "MAJOR.MINOR.PATCH", each a number.
+std::string check_version(std::string_view v);
+// <0, 0, >0 as version a is older, equal, newer than b (both valid).
+int compare_versions(std::string_view a, std::string_view b);
 
 }  // namespace config

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "store/model/category.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
@@ -78,6 +80,8 @@ bool node_id_like(std::string_view id) {
 std::string check_change(const peer& from, bool from_child, const record& r) {
   if (r.subject.size() != 18) return "subject is not an 18-character credit code";
   if (!node_id_like(r.origin)) return "origin is not a node id";
+  if (from_child && std::find(from.foreign_origins.begin(), from.foreign_origins.end(), r.origin) != from.foreign_origins.end())
+    return "origin " + r.origin + " is not in the sender's subtree";
   if (from_child && !covers(from.jurisdiction, store::model::uscc_division(r.subject)))
     return "subject " + r.subject + " is outside the sender's jurisdiction " + from.jurisdiction;
   if (r.version == 0) return "version must be at least 1";

@@ -19,6 +19,9 @@ struct peer {
   std::string node_id;
   std::string role;
   std::string jurisdiction;
+  // Origins a child may not send: the receiving node and its own parent
+  // (records they own never come up from below).
+  std::vector<std::string> foreign_origins = {};
 };
 
 struct batch_limits {

@@ -29,6 +29,10 @@ constexpr const char* usage_text =
     "  pki sign --ca DIR --csr FILE --out CERT --role R --node-id ID [--jurisdiction CODE] [--days N]\n"
     "                                                            issue a certificate; R: local|provincial|national|bank|portal\n"
     "  pki show CERT                                             whom a certificate names, serial, validity, fingerprint\n"
+    "  admin nodes | pending | events                            child nodes in the registry, those awaiting approval, security events\n"
+    "  admin approve NODE_ID [--role R --jurisdiction CODE]      admit a pending node (or register one before it joins)\n"
+    "  admin resume NODE_ID                                      admit a suspended node again\n"
+    "  admin suspend|revoke NODE_ID --reason TEXT                stop a child syncing; revoke is final and lists its certificate\n"
     "  version                                                   print the version\n"
     "\n"
     "-c FILE defaults to /etc/credit-node/node.toml. Exit codes: 0 ok, 1 failed check or\n"
@@ -57,6 +61,7 @@ int run(int argc, char** argv) {
     if (cmd == "check") return cmd_check(argc, argv);
     if (cmd == "pki") return cmd_pki(argc, argv);
     if (cmd == "run") return cmd_run(argc, argv);
+    if (cmd == "admin") return cmd_admin(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

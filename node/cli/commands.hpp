@@ -19,6 +19,10 @@ int cmd_status(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
+int cmd_admin(int argc, char** argv);
+// `admin approve ID --role R --jurisdiction CODE` on `parent`'s store.
+void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
+                    const std::string& jurisdiction);
 int cmd_run(int argc, char** argv);
 
 // Writes the config and creates the directories it names (init and demo).

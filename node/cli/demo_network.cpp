@@ -93,6 +93,9 @@ void demo_network::add(const std::string& id, const std::string& role, const std
   if (!parent.empty()) text += "\n[upstream]\nurl = \"https://" + get(parent).sync_addr + "\"\nnode_id = \"" + parent + "\"\n";
   std::ofstream(cfg.source_path, std::ios::trunc) << text;
   n.cfg = config::load(cfg.source_path);
+  // What the parent's operator does once: `credit-node admin approve ID
+  // --role R --jurisdiction CODE` on the parent, before the child joins.
+  if (!parent.empty()) register_child(get(parent).cfg, id, role, jur);
   nodes_.push_back(std::move(n));
 }
 

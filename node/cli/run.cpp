@@ -149,7 +149,12 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
   while (!stopping) {
     auto report = run_checks(cfg, &env);
     if (report.ok()) {
-      link = std::make_unique<service::parent_link>(cfg, env, writer, changed);
+      auto posture = [&cfg, &env] {
+        std::vector<replication::posture_check> out;
+        for (const auto& c : run_checks(cfg, &env).items) out.push_back({c.id, c.status, c.reason});
+        return out;
+      };
+      link = std::make_unique<service::parent_link>(cfg, env, writer, changed, posture);
       link->start();
       return;
     }

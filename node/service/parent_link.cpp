@@ -68,14 +68,17 @@ struct parent_link::impl {
   // True while the pusher has nothing to send: digests are compared only
   // then, or a bulk catch-up would be slowed by full scans on both sides.
   std::atomic<bool> push_idle{false};
+  posture_fn posture;
+  std::atomic<bool> admitted{false};
+  std::mutex join_mu;  // one join at a time for both threads
   std::thread pusher, puller;
   std::mutex mu;  // guards the state below
   json::object state;
 
-  impl(const config::node_config& c, store::environment& e, store::writer& w, change_signal& s)
+  impl(const config::node_config& c, store::environment& e, store::writer& w, change_signal& s, posture_fn p)
       : cfg(c), env(e), writer(w), changed(s),
         tls(net::tls_context::make(net::tls_side::client, {c.tls.ca, c.tls.cert, c.tls.key})),
-        parent{c.upstream->node_id, "", ""} {
+        parent{c.upstream->node_id, "", ""}, posture(std::move(p)) {
     state = {{"parent", parent.node_id}, {"url", c.upstream->url}, {"state", "unreachable"},
              {"reasons", json::array{"not connected yet"}}};
   }
@@ -97,8 +100,8 @@ struct parent_link::impl {
   // the link last succeeded, to that precision).
   void ok(const char* dir) {
     std::lock_guard lk(mu);
-    bool was_connected = state["state"] == "connected";
-    state["state"] = "connected";
+    bool was_connected = state["state"] == "admitted";
+    state["state"] = "admitted";
     state["reasons"] = json::array{};
     state[std::string("last_") + dir + "_at"] = store::model::format_utc_ms(now_ms());
     if (!was_connected || now_ms() - last_write_ms >= 2000) write_state();
@@ -120,6 +123,21 @@ struct parent_link::impl {
     std::filesystem::rename(tmp, path);
   }
 
+  // The parent refused us (or has not approved us yet): status shows its
+  // reasons, and the log says them once per change.
+  void refused(const admission_refused& r) {
+    std::lock_guard lk(mu);
+    json::array reasons;
+    for (const auto& x : r.reasons) reasons.push_back(json::string(x));
+    if (state["state"] == json::string(r.state) && state["reasons"] == json::value(reasons)) return;
+    auto line = net::log::warn("sync_not_admitted");
+    line.kv("parent", parent.node_id).kv("state", r.state);
+    for (std::size_t i = 0; i < r.reasons.size(); ++i) line.kv("reason" + std::to_string(i + 1), r.reasons[i]);
+    state["state"] = r.state;
+    state["reasons"] = std::move(reasons);
+    write_state();
+  }
+  void ensure_admitted(net::http_client& c);
   void compare_digests(net::http_client& c);
   void push_loop();
   void pull_loop();
@@ -138,6 +156,12 @@ void parent_link::impl::loop(const char* dir, Round round) {
     try {
       round();
       b.reset();
+    } catch (const admission_refused& e) {
+      admitted = false;
+      refused(e);
+      auto d = b.next();
+      for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
+        std::this_thread::sleep_for(milliseconds(100));
     } catch (const std::exception& e) {
       failed(dir, e.what());
       auto d = b.next();
@@ -153,6 +177,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
 std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
+  if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
   auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
   if (ack == 0)
@@ -166,6 +191,7 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
 // earlier batch failed there): the caller resends from the ack.
 std::uint64_t parent_link::impl::post_batch(net::http_client& c, const replication::change_batch& b, bool& gap) {
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
+  if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
   if (resp.status != 200 && !gap)
     throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
@@ -213,6 +239,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
 void parent_link::impl::push_loop() {
   loop("up", [this] {
     auto c = client(milliseconds(30'000));
+    ensure_admitted(*c);
     std::uint64_t acked = ask_ack(*c);
     ok("push");
     while (!stopping) {
@@ -228,6 +255,24 @@ void parent_link::impl::push_loop() {
   });
 }
 
+// 接入: nothing is pushed or pulled before the parent admits this node. A
+// pending node asks again every 2 s, so an approval takes effect within
+// seconds; any other refusal goes through the backoff (at most 30 s).
+void parent_link::impl::ensure_admitted(net::http_client& c) {
+  std::lock_guard lk(join_mu);
+  while (!admitted && !stopping) {
+    auto a = join_parent(c, cfg, posture);
+    if (a.decision == "admitted") {
+      admitted = true;
+      net::log::info("sync_admitted").kv("parent", parent.node_id);
+      return;
+    }
+    if (a.decision != "pending") throw admission_refused(a.decision, a.reasons);
+    refused(admission_refused(a.decision, a.reasons));
+    for (int i = 0; i < 20 && !stopping; ++i) std::this_thread::sleep_for(milliseconds(100));
+  }
+}
+
 // One pull; returns the new cursor. A parent whose store instance changed
 // (replaced, restored from a backup) is reconciled from the start, loudly.
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
@@ -240,6 +285,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
     return 0;
   }
+  if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
   auto b = replication::decode_batch(resp.body, 5000);
   if (!instance.empty() && b.instance != instance) {
@@ -264,6 +310,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
 // for it (~1 s per million records), hence not more often.
 void parent_link::impl::compare_digests(net::http_client& c) {
   auto resp = c.get("/sync/v1/digest");
+  if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + resp.body);
   auto theirs = replication::parse_digest_json(resp.body);
   auto ours = replication::compute_digest(env, cfg.node.jurisdiction);
@@ -282,6 +329,7 @@ void parent_link::impl::compare_digests(net::http_client& c) {
 void parent_link::impl::pull_loop() {
   loop("down", [this] {
     auto c = client(milliseconds(30'000));
+    ensure_admitted(*c);
     std::string instance;
     std::uint64_t cursor = 0;
     if (auto cur = store::reader(env).cursor_of("down:" + parent.node_id)) {
@@ -302,9 +350,9 @@ void parent_link::impl::pull_loop() {
 }
 
 parent_link::parent_link(const config::node_config& cfg, store::environment& env, store::writer& w,
-                         change_signal& changed) {
+                         change_signal& changed, posture_fn posture) {
   if (!cfg.upstream) throw std::runtime_error("no [upstream] in the config");
-  impl_ = std::make_unique<impl>(cfg, env, w, changed);
+  impl_ = std::make_unique<impl>(cfg, env, w, changed, std::move(posture));
 }
 
 parent_link::~parent_link() { stop(); }

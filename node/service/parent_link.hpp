@@ -2,7 +2,8 @@
 // [upstream] over mutual TLS. The pusher sends what this node and its
 // subtree changed, from the cursor the parent acknowledged; the puller
 // long-polls for what the parent holds about this node's jurisdiction.
-// Both retry with capped exponential backoff and jitter, unattended.
+// Both wait until the parent admits this node (POST /sync/v1/join with its
+// posture) and retry with capped exponential backoff and jitter, unattended.
 // The link's state goes to DATA_DIR/link-state.json for `status`.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "node/service/change_signal.hpp"
+#include "node/service/join_client.hpp"
 #include "store/environment.hpp"
 #include "store/writer.hpp"
 
@@ -18,7 +20,9 @@ namespace node::service {
 class parent_link {
 public:
   // Throws std::runtime_error when [upstream] or [tls] cannot work.
-  parent_link(const config::node_config& cfg, store::environment& env, store::writer& w, change_signal& changed);
+  // `posture`: this node's self-check, sent with each join request.
+  parent_link(const config::node_config& cfg, store::environment& env, store::writer& w, change_signal& changed,
+              posture_fn posture);
   ~parent_link();  // stops and joins
   void start();
   void stop();

@@ -23,7 +23,10 @@ namespace node::service {
 
 class push_pipeline {
 public:
-  push_pipeline(store::environment& env, store::writer& w) : env_(env), writer_(w) {}
+  // `suspend_after`: refused changes (security violations) after which a
+  // child is suspended; 0 = never.
+  push_pipeline(store::environment& env, store::writer& w, std::uint64_t suspend_after = 0)
+      : env_(env), writer_(w), suspend_after_(suspend_after) {}
   // `b` has passed the wire checks and names `from` (its certificate).
   net::http_response push(const replication::peer& from, const replication::change_batch& b);
 
@@ -38,9 +41,11 @@ private:
   struct drained;
   child& child_of(const std::string& node_id);
   static void drain(child& c, std::size_t keep, drained& out);
+  void charge(const replication::peer& from, const std::vector<replication::poison>& refused);
 
   store::environment& env_;
   store::writer& writer_;
+  std::uint64_t suspend_after_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<child>> children_;
 };

@@ -3,13 +3,14 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <memory>
 
 #include "node/net/log.hpp"
 #include "node/service/push_pipeline.hpp"
-
-#include <memory>
 #include "store/reader.hpp"
 #include "sync/digest.hpp"
+#include "sync/admission.hpp"
 #include "sync/exchange.hpp"
 #include "sync/routing.hpp"
 
@@ -19,6 +20,21 @@ namespace {
 namespace json = boost::json;
 using net::http_request;
 using net::http_response;
+
+void record_join(sync_context& ctx, const replication::certified_peer& cert, const replication::join_request& jr,
+                 const replication::join_answer& a) {
+  store::registry_op op;
+  op.entry.node_id = cert.node_id;
+  op.entry.role = cert.role;
+  op.entry.jurisdiction = cert.jurisdiction;
+  op.entry.cert_serial = cert.serial_hex;
+  op.entry.version = jr.version.substr(0, 64);
+  op.entry.last_decision = a.decision;
+  op.entry.last_reasons = a.reasons;
+  store::write_batch b;
+  b.registry.push_back(std::move(op));
+  ctx.writer.submit(std::move(b)).get();
+}
 
 std::uint64_t query_u64(const std::string& query, std::string_view name, std::uint64_t dflt) {
   std::string_view q = query;
@@ -37,28 +53,69 @@ std::uint64_t query_u64(const std::string& query, std::string_view name, std::ui
   return dflt;
 }
 
-// A child: a node whose jurisdiction lies under ours, one tier down (a local
-// may still hang straight off the national node until its province runs).
-std::string child_problem(const config::node_config& cfg, const pki::identity& id) {
-  if (id.node_id == cfg.node.id) return "a node cannot sync with itself";
-  bool role_ok = (cfg.node.role == "provincial" && id.role == "local") ||
-                 (cfg.node.role == "national" && (id.role == "provincial" || id.role == "local"));
-  if (!role_ok) return "a " + id.role + " node is not a child of a " + cfg.node.role + " node";
-  if (!replication::covers(cfg.node.jurisdiction, id.jurisdiction))
-    return "jurisdiction " + id.jurisdiction + " is not under this node's " + cfg.node.jurisdiction;
-  return {};
+replication::certified_peer certified(const pki::identity& id) {
+  return {id.node_id, id.role, id.jurisdiction, id.serial_hex};
 }
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The tree (role and jurisdiction one tier down) first, then the registry:
+// only an admitted, unrevoked child syncs. Read per request, so an admin
+// command from the CLI takes effect on the child's next request.
 std::optional<http_response> refuse_peer(const sync_context& ctx, const http_request& req) {
   if (!req.peer) return http_response::error(401, "no_certificate", "sync needs a client certificate");
-  if (auto why = child_problem(ctx.cfg, *req.peer); !why.empty()) {
+  if (auto why = replication::child_problem(ctx.cfg, req.peer->node_id, req.peer->role, req.peer->jurisdiction); !why.empty()) {
     net::log::warn("sync_refused").kv("peer", req.peer->node_id).kv("reason", why);
     return http_response::error(403, "not_a_child", why);
+  }
+  store::reader rd(ctx.env);
+  if (auto r = replication::sync_refusal(certified(*req.peer), rd.node(req.peer->node_id), rd.is_revoked(req.peer->serial_hex))) {
+    net::log::warn("sync_refused").kv("peer", req.peer->node_id).kv("code", r->code).kv("reason", r->reason);
+    return http_response::error(403, r->code, r->reason);
   }
   return std::nullopt;
 }
 
-replication::peer as_peer(const pki::identity& id) { return {id.node_id, id.role, id.jurisdiction}; }
+replication::peer as_peer(const sync_context& ctx, const pki::identity& id) {
+  replication::peer p{id.node_id, id.role, id.jurisdiction};
+  p.foreign_origins.push_back(ctx.cfg.node.id);
+  if (ctx.cfg.upstream) p.foreign_origins.push_back(ctx.cfg.upstream->node_id);
+  return p;
+}
+
+// POST /sync/v1/join: decided with every reason; a well-formed child (one
+// tier down, its certificate naming what it claims) is recorded in the
+// registry, landing in `pending` the first time.
+http_response join(sync_context& ctx, const http_request& req) {
+  if (!req.peer) return http_response::error(401, "no_certificate", "joining needs a client certificate");
+  if (req.body.size() > 1 << 20) return http_response::error(413, "too_large", "a join request is at most 1 MiB");
+  replication::join_request jr;
+  try {
+    jr = replication::decode_join_request(req.body);
+  } catch (const replication::wire_error& e) {
+    return http_response::error(400, "bad_join", e.what());
+  }
+  auto cert = certified(*req.peer);
+  std::optional<store::node_entry> entry;
+  bool revoked = false;
+  {
+    store::reader rd(ctx.env);
+    entry = rd.node(cert.node_id);
+    revoked = rd.is_revoked(cert.serial_hex);
+  }
+  auto a = replication::decide_join(ctx.cfg, cert, jr, entry, revoked, wall_ms());
+  bool well_formed = jr.node_id == cert.node_id &&
+                     replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
+  if (well_formed) record_join(ctx, cert, jr, a);
+  auto line = a.decision == "admitted" ? net::log::info("sync_join") : net::log::warn("sync_join");
+  line.kv("peer", cert.node_id).kv("decision", a.decision).kv("version", jr.version);
+  std::string all;
+  for (const auto& r : a.reasons) all += (all.empty() ? "" : "; ") + r;
+  if (!all.empty()) line.kv("reasons", all);
+  return http_response::json(200, replication::encode_join_answer(a, ctx.cfg.admission));
+}
 
 http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
@@ -71,7 +128,7 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
   if (b.node != req.peer->node_id)
     return http_response::error(400, "wrong_node", "the batch names node '" + b.node +
                                                        "' but the certificate names '" + req.peer->node_id + "'");
-  return pipes.push(as_peer(*req.peer), b);
+  return pipes.push(as_peer(ctx, *req.peer), b);
 }
 
 http_response pull(sync_context& ctx, const http_request& req) {
@@ -87,7 +144,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
     return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
                                                          " is past this store's newest change " + std::to_string(head));
   auto gen = ctx.changed.generation();
-  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(*req.peer), cursor, lim);
+  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
   // Long-poll: nothing yet, so wait for a commit. A commit in this process
   // wakes us at once; one by a CLI import in another process is seen at
   // the next look, every 200 ms.
@@ -95,7 +152,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   while (b.changes.empty() && !b.more && b.last_seq == cursor && std::chrono::steady_clock::now() < deadline) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
-    b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(*req.peer), cursor, lim);
+    b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
   }
   return http_response::json(200, replication::encode_batch(b));
 }
@@ -108,7 +165,8 @@ http_response digest(sync_context& ctx, const http_request& req) {
 }  // namespace
 
 void add_sync_routes(net::http_router& r, sync_context& ctx) {
-  auto pipes = std::make_shared<push_pipeline>(ctx.env, ctx.writer);
+  auto pipes = std::make_shared<push_pipeline>(ctx.env, ctx.writer, ctx.cfg.admission.suspend_after_violations);
+  r.add("POST", "/sync/v1/join", [&ctx](const http_request& q) { return join(ctx, q); });
   r.add("POST", "/sync/v1/push", [&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); });
   r.add("GET", "/sync/v1/pull", [&ctx](const http_request& q) { return pull(ctx, q); });
   r.add("GET", "/sync/v1/digest", [&ctx](const http_request& q) { return digest(ctx, q); });

@@ -50,7 +50,15 @@ struct network {
     if (!parent_sync.empty()) text += "\n[upstream]\nurl = \"https://" + parent_sync + "\"\nnode_id = \"" + parent_id + "\"\n";
     test::write_file(n.cfg, text);
     nodes.push_back(n);
+    if (!parent_id.empty()) approve(parent_id, nodes.back());
     return nodes.back();
+  }
+
+  // The parent's operator registers the child before it first joins.
+  void approve(const std::string& parent_id, const tree_node& child) {
+    for (const auto& p : nodes)
+      if (p.id == parent_id)
+        REQUIRE(test::run_cli({"admin", "approve", child.id, "--role", child.role, "--jurisdiction", child.jur, "-c", p.cfg}).exit_code == 0);
   }
 
   std::string sync_addr(const tree_node& n) {
@@ -149,7 +157,7 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   for (const auto& r : all) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
   CHECK(keys.size() == all.size());
   auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
-  CHECK(st.at("upstream").at("state").as_string() == "connected");
+  CHECK(st.at("upstream").at("state").as_string() == "admitted");
   CHECK(eventually([&] {  // nothing left waiting for the parent
     auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
     auto& up = v.at("upstream");  // null until the link has heard the parent's ack
@@ -231,6 +239,7 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
   REQUIRE(p != std::string::npos);
   text = text.substr(0, p) + "\n[upstream]\nurl = \"https://" + net.sync_addr(prov) + "\"\nnode_id = \"js.province\"\n";
   test::write_file(nj.cfg, text);
+  net.approve("js.province", nj);
   child n2({"run", "-c", nj.cfg});
   wait_ready(nj, n2);
   test::write_file(net.d / "b.csv", csv({firms.begin(), firms.begin() + 5}, "b-", "2.00"));

@@ -1,0 +1,157 @@
+// `credit-node admin`: the parent's registry of child nodes (PRODUCT.md §4).
+//   admin nodes | pending | events          what is registered, waiting, happened
+//   admin approve|resume NODE_ID            admit a pending node / a suspended one
+//   admin suspend|revoke NODE_ID --reason TEXT
+// Works on the store directly, beside a running node: the node reads the
+// registry on every sync request, so a change takes effect on the child's
+// next request, without a restart.
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "store/model/record.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+#include "sync/admission.hpp"
+
+namespace node::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::string when(std::int64_t ms) { return ms ? store::model::format_utc_ms(ms) : "-"; }
+
+json::object entry_json(const store::node_entry& e) {
+  return {{"node_id", e.node_id}, {"role", e.role}, {"jurisdiction", e.jurisdiction},
+          {"state", std::string(store::to_string(e.state))}, {"reason", e.reason}, {"cert_serial", e.cert_serial},
+          {"version", e.version}, {"first_seen", when(e.first_seen_ms)}, {"changed", when(e.changed_ms)},
+          {"last_join", when(e.last_join_ms)}, {"last_decision", e.last_decision},
+          {"last_reasons", json::value_from(e.last_reasons)}, {"violations", e.violations}};
+}
+
+int list_nodes(const config::node_config& cfg, bool only_pending, bool as_json) {
+  auto env = open_store(cfg);
+  json::array out;
+  for (const auto& e : store::reader(*env).nodes())
+    if (!only_pending || e.state == store::node_state::pending) out.push_back(entry_json(e));
+  if (as_json) {
+    std::cout << json::serialize(json::object{{"nodes", std::move(out)}}) << "\n";
+    return 0;
+  }
+  if (out.empty()) std::cout << (only_pending ? "no node is waiting for approval\n" : "no child node has asked to join\n");
+  for (const auto& v : out) {
+    const auto& o = v.as_object();
+    auto s = [&](const char* k) { return std::string(o.at(k).as_string()); };
+    std::printf("%-24s %-10s %-6s %-9s v%-8s last join %s  violations %llu\n", s("node_id").c_str(), s("role").c_str(),
+                s("jurisdiction").c_str(), s("state").c_str(), s("version").c_str(), s("last_join").c_str(),
+                static_cast<unsigned long long>(o.at("violations").to_number<std::uint64_t>()));
+    if (!s("reason").empty()) std::printf("    %s\n", s("reason").c_str());
+    if (only_pending) std::printf("    approve with: credit-node admin approve %s\n", s("node_id").c_str());
+  }
+  return 0;
+}
+
+int list_events(const config::node_config& cfg, std::size_t limit, bool as_json) {
+  auto env = open_store(cfg);
+  std::vector<std::string> all;
+  store::reader(*env).for_each_event([&](std::uint64_t, std::string_view v) {
+    all.emplace_back(v);
+    return true;
+  });
+  auto first = all.size() > limit ? all.size() - limit : 0;
+  if (as_json) {
+    std::cout << "{\"events\":[";
+    for (std::size_t i = first; i < all.size(); ++i) std::cout << (i > first ? "," : "") << all[i];
+    std::cout << "]}\n";
+    return 0;
+  }
+  for (std::size_t i = first; i < all.size(); ++i) std::cout << all[i] << "\n";
+  if (all.empty()) std::cout << "no security or integrity events\n";
+  return 0;
+}
+
+store::registry_op state_change(const args& a, const config::node_config& cfg, const std::string& verb) {
+  if (a.positional.size() != 2) throw usage_error("admin " + verb + " takes one NODE_ID");
+  store::registry_op op;
+  op.what = store::registry_op::kind::set_state;
+  op.entry.node_id = a.positional[1];
+  op.by = cfg.node.id;
+  if (verb == "approve" || verb == "resume") {
+    op.to = store::node_state::admitted;
+    op.only_from = verb == "approve" ? store::node_state::pending : store::node_state::suspended;
+    op.reason = a.get("--reason").value_or(verb == "approve" ? "approved" : "resumed");
+  } else {
+    op.to = verb == "suspend" ? store::node_state::suspended : store::node_state::revoked;
+    op.reason = a.require("--reason");
+  }
+  auto role = a.get("--role"), jur = a.get("--jurisdiction");
+  if (role || jur) {
+    if (verb != "approve" || !role || !jur) throw usage_error("--role and --jurisdiction go together, with approve only");
+    if (auto why = replication::child_problem(cfg, op.entry.node_id, *role, *jur); !why.empty())
+      throw usage_error(op.entry.node_id + " cannot be a child of this node: " + why);
+    op.create = true;
+    op.only_from.reset();
+    op.entry.role = *role;
+    op.entry.jurisdiction = *jur;
+  }
+  return op;
+}
+
+int change_state(const config::node_config& cfg, store::registry_op op, const std::string& verb, bool as_json) {
+  auto env = open_store(cfg);
+  auto id = op.entry.node_id;
+  {
+    store::writer w(*env);
+    store::write_batch b;
+    b.registry.push_back(std::move(op));
+    w.submit(std::move(b)).get();  // registry_error (exit 1) names the state that prevents it
+  }
+  auto e = store::reader(*env).node(id);
+  if (as_json) std::cout << json::serialize(entry_json(*e)) << "\n";
+  else std::cout << id << " is " << store::to_string(e->state) << " (" << verb << ": " << e->reason << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
+                    const std::string& jurisdiction) {
+  store::registry_op op;
+  op.what = store::registry_op::kind::set_state;
+  op.entry.node_id = id;
+  op.entry.role = role;
+  op.entry.jurisdiction = jurisdiction;
+  op.to = store::node_state::admitted;
+  op.create = true;
+  op.reason = "approved";
+  op.by = parent.node.id;
+  auto env = open_store(parent);
+  store::writer w(*env);
+  store::write_batch b;
+  b.registry.push_back(std::move(op));
+  w.submit(std::move(b)).get();
+}
+
+int cmd_admin(int argc, char** argv) {
+  auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit"}, 2});
+  if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, approve, resume, suspend, revoke");
+  const auto& verb = a.positional[0];
+  auto cfg = load_config(a);
+  bool as_json = a.has("--json");
+  if (verb == "nodes" || verb == "pending") return list_nodes(cfg, verb == "pending", as_json);
+  if (verb == "events") {
+    auto lim = a.get("--limit").value_or("100");
+    if (lim.empty() || lim.size() > 9 || lim.find_first_not_of("0123456789") != std::string::npos)
+      throw usage_error("--limit takes a number of events, not '" + lim + "'");
+    return list_events(cfg, std::stoul(lim), as_json);
+  }
+  if (verb == "approve" || verb == "resume" || verb == "suspend" || verb == "revoke") {
+    if (cfg.node.role == "local") throw usage_error("a local node has no child nodes to " + verb);
+    return change_state(cfg, state_change(a, cfg, verb), verb, as_json);
+  }
+  throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, approve, resume, suspend or revoke");
+}
+
+}  // namespace node::cli
