@@ -49,6 +49,31 @@ wire_change change_from(const json::value& v, const std::string& where) {
   return c;
 }
 
+std::string bounded(const json::object& o, const char* name, const std::string& where, std::size_t max) {
+  auto v = str(o, name, where);
+  if (v.size() > max) throw wire_error(where + ": \"" + name + "\" is longer than " + std::to_string(max) + " bytes");
+  return v;
+}
+
+std::vector<store::revocation> revocations_from(const json::value& v) {
+  if (!v.is_array()) throw wire_error("batch: \"revocations\" must be an array");
+  if (v.get_array().size() > 100000) throw wire_error("batch: more than 100000 revocations");
+  std::vector<store::revocation> out;
+  std::size_t i = 0;
+  for (const auto& e : v.get_array()) {
+    std::string where = "revocation " + std::to_string(i++);
+    if (!e.is_object()) throw wire_error(where + ": must be an object");
+    const auto& o = e.get_object();
+    store::revocation r{bounded(o, "serial", where, 64), bounded(o, "node_id", where, 64),
+                        bounded(o, "reason", where, 1024), bounded(o, "by", where, 64), 0};
+    if (r.serial.empty() || r.serial.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw wire_error(where + ": \"serial\" must be lower-case hex");
+    r.at_ms = static_cast<std::int64_t>(num(o, "at_ms", where));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 // Built as text: fields_json is already canonical JSON (the store wrote it),
@@ -67,6 +92,19 @@ std::string encode_batch(const change_batch& b) {
   str("node", b.node);
   str("instance", b.instance);
   if (b.after_seq) o += "\"after_seq\":" + std::to_string(*b.after_seq) + ",";
+  if (!b.revocations.empty()) {
+    o += "\"revocations\":[";
+    for (std::size_t i = 0; i < b.revocations.size(); ++i) {
+      const auto& r = b.revocations[i];
+      o += i ? ",{" : "{";
+      str("serial", r.serial);
+      str("node_id", r.node_id);
+      str("reason", r.reason);
+      str("by", r.by);
+      o += "\"at_ms\":" + std::to_string(r.at_ms) + "}";
+    }
+    o += "],";
+  }
   o += "\"last_seq\":" + std::to_string(b.last_seq) + ",\"more\":" + (b.more ? "true" : "false") + ",\"changes\":[";
   for (std::size_t i = 0; i < b.changes.size(); ++i) {
     const auto& c = b.changes[i];
@@ -107,6 +145,7 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
     if (*b.after_seq > b.last_seq) throw wire_error("batch: \"after_seq\" must not be past \"last_seq\"");
   }
   if (auto it = o.find("more"); it != o.end() && it->value().is_bool()) b.more = it->value().get_bool();
+  if (o.contains("revocations")) b.revocations = revocations_from(field(o, "revocations", "batch"));
   const auto& ch = field(o, "changes", "batch");
   if (!ch.is_array()) throw wire_error("batch: \"changes\" must be an array");
   if (ch.get_array().size() > max_changes)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/model/record.hpp"
+#include "store/registry.hpp"
 
 namespace replication {
 
@@ -32,6 +33,9 @@ struct change_batch {
   // Pipelined push: the position this batch continues from (the previous
   // batch's last_seq). Absent: the receiver answers only once it is durable.
   std::optional<std::uint64_t> after_seq;
+  // Pull answers only: the parent's whole revocation list, sent when the
+  // child's count of it (revoked_seen) differs. Broadcast down the tree.
+  std::vector<store::revocation> revocations = {};
 };
 
 std::string encode_batch(const change_batch& b);

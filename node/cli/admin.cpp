@@ -1,5 +1,6 @@
 // `credit-node admin`: the parent's registry of child nodes (PRODUCT.md §4).
 //   admin nodes | pending | events          what is registered, waiting, happened
+//   admin revocations                       certificates refused everywhere in the tree
 //   admin approve|resume NODE_ID            admit a pending node / a suspended one
 //   admin suspend|revoke NODE_ID --reason TEXT
 // Works on the store directly, beside a running node: the node reads the
@@ -72,6 +73,25 @@ int list_events(const config::node_config& cfg, std::size_t limit, bool as_json)
   return 0;
 }
 
+int list_revocations(const config::node_config& cfg, bool as_json) {
+  auto env = open_store(cfg);
+  json::array out;
+  for (const auto& r : store::reader(*env).revocations())
+    out.push_back(json::object{{"serial", r.serial}, {"node_id", r.node_id}, {"reason", r.reason}, {"by", r.by}, {"at", when(r.at_ms)}});
+  if (as_json) {
+    std::cout << json::serialize(json::object{{"revocations", std::move(out)}}) << "\n";
+    return 0;
+  }
+  if (out.empty()) std::cout << "no certificate is revoked\n";
+  for (const auto& v : out) {
+    const auto& o = v.as_object();
+    auto s = [&](const char* k) { return std::string(o.at(k).as_string()); };
+    std::printf("%-24s serial %s  revoked by %s at %s: %s\n", s("node_id").c_str(), s("serial").c_str(), s("by").c_str(),
+                s("at").c_str(), s("reason").c_str());
+  }
+  return 0;
+}
+
 store::registry_op state_change(const args& a, const config::node_config& cfg, const std::string& verb) {
   if (a.positional.size() != 2) throw usage_error("admin " + verb + " takes one NODE_ID");
   store::registry_op op;
@@ -136,11 +156,12 @@ void register_child(const config::node_config& parent, const std::string& id, co
 
 int cmd_admin(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit"}, 2});
-  if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, approve, resume, suspend, revoke");
+  if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, revocations, approve, resume, suspend, revoke");
   const auto& verb = a.positional[0];
   auto cfg = load_config(a);
   bool as_json = a.has("--json");
   if (verb == "nodes" || verb == "pending") return list_nodes(cfg, verb == "pending", as_json);
+  if (verb == "revocations") return list_revocations(cfg, as_json);
   if (verb == "events") {
     auto lim = a.get("--limit").value_or("100");
     if (lim.empty() || lim.size() > 9 || lim.find_first_not_of("0123456789") != std::string::npos)
@@ -151,7 +172,7 @@ int cmd_admin(int argc, char** argv) {
     if (cfg.node.role == "local") throw usage_error("a local node has no child nodes to " + verb);
     return change_state(cfg, state_change(a, cfg, verb), verb, as_json);
   }
-  throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, approve, resume, suspend or revoke");
+  throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, revocations, approve, resume, suspend or revoke");
 }
 
 }  // namespace node::cli

@@ -194,7 +194,10 @@ int cmd_run(int argc, char** argv) {
   writer.on_commit([&changed] { changed.notify(); });
   service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
   service::sync_context sctx{cfg, *env, writer, changed};
-  auto sync = listener("sync", cfg.listen.sync, net::tls_context::make(net::tls_side::server, files, net::peer_auth::required));
+  auto sync_tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
+  // A revoked child is refused in the handshake, before any request.
+  sync_tls->refuse_serials([&env](const std::string& serial) { return store::reader(*env).is_revoked(serial); });
+  auto sync = listener("sync", cfg.listen.sync, sync_tls);
   sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes
   sync.router.add("GET", "/sync/v1/hello", [&cfg](const net::http_request& r) { return hello(cfg, r); });
   service::add_sync_routes(sync.router, sctx);

@@ -3,9 +3,12 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/version.h>
 
+#include <cstdint>
 #include <stdexcept>
 
+#include "node/net/log.hpp"
 #include "node/net/tls_context_impl.hpp"
+#include "node/pki/x509_identity.hpp"
 
 namespace node::net {
 namespace {
@@ -94,6 +97,32 @@ std::shared_ptr<tls_context> tls_context::make(tls_side side, const tls_files& f
   mbedtls_ssl_conf_authmode(&i.conf, mode);
   mbedtls_ssl_conf_renegotiation(&i.conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   return ctx;
+}
+
+namespace {
+
+// mbedTLS calls this for each certificate of the peer's chain; depth 0 is
+// the peer's own. Flagging it fails the handshake with "revoked".
+int check_revoked(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
+  auto* i = static_cast<tls_context::impl*>(self);
+  if (depth != 0 || !i->revoked) return 0;
+  try {
+    auto id = pki::identity_of(*crt);
+    if (i->revoked(id.serial_hex)) {
+      *flags |= MBEDTLS_X509_BADCERT_REVOKED;
+      log::warn("tls_peer_revoked").kv("peer", id.node_id).kv("serial", id.serial_hex);
+    }
+  } catch (const std::exception&) {
+    *flags |= MBEDTLS_X509_BADCERT_OTHER;  // an unreadable name is refused, not guessed at
+  }
+  return 0;
+}
+
+}  // namespace
+
+void tls_context::refuse_serials(std::function<bool(const std::string& serial_hex)> revoked) {
+  impl_->revoked = std::move(revoked);
+  mbedtls_ssl_conf_verify(&impl_->conf, &check_revoked, impl_.get());
 }
 
 tls_context::~tls_context() = default;

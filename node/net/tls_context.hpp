@@ -4,6 +4,7 @@
 // the .cpp files of node/net see them through internals().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ public:
   ~tls_context();
 
   tls_side side() const { return side_; }
+
+  // A server refuses, in the handshake, a peer certificate whose serial
+  // (lower-case hex) `revoked` names: the revocation list, consulted on
+  // every handshake. Set before the listener starts.
+  void refuse_serials(std::function<bool(const std::string& serial_hex)> revoked);
 
   struct impl;
   impl& internals() { return *impl_; }

@@ -3,6 +3,7 @@
 
 #include <mbedtls/ssl.h>
 
+#include <functional>
 #include <mutex>
 
 #include "node/net/tls_context.hpp"
@@ -16,6 +17,7 @@ struct tls_context::impl {
   pki::mbed::pk key;
   pki::mbed::rng rng;
   std::mutex rng_mu;  // CTR_DRBG is not thread-safe; handshakes may be
+  std::function<bool(const std::string&)> revoked;
 
   impl() { mbedtls_ssl_config_init(&conf); }
   ~impl() { mbedtls_ssl_config_free(&conf); }

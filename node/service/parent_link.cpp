@@ -13,6 +13,7 @@
 
 #include "node/net/client.hpp"
 #include "node/net/log.hpp"
+#include "node/pki/pki.hpp"
 #include "store/model/record.hpp"
 #include "store/reader.hpp"
 #include "sync/digest.hpp"
@@ -79,6 +80,7 @@ struct parent_link::impl {
       : cfg(c), env(e), writer(w), changed(s),
         tls(net::tls_context::make(net::tls_side::client, {c.tls.ca, c.tls.cert, c.tls.key})),
         parent{c.upstream->node_id, "", ""}, posture(std::move(p)) {
+    own_serial = pki::read_identity_pem(c.tls.cert).serial_hex;
     state = {{"parent", parent.node_id}, {"url", c.upstream->url}, {"state", "unreachable"},
              {"reasons", json::array{"not connected yet"}}};
   }
@@ -109,8 +111,12 @@ struct parent_link::impl {
   void failed(const char* dir, const std::string& why) {
     net::log::warn("sync_failed").kv("direction", dir).kv("parent", parent.node_id).kv("reason", why);
     std::lock_guard lk(mu);
-    state["state"] = "unreachable";
-    state["reasons"] = json::array{json::string(why)};
+    // Revocation is final: the handshakes that fail after it are its
+    // consequence, and status keeps saying why.
+    if (state["state"] != "revoked") {
+      state["state"] = "unreachable";
+      state["reasons"] = json::array{json::string(why)};
+    }
     state["last_error"] = why;
     write_state();
   }
@@ -138,6 +144,29 @@ struct parent_link::impl {
     write_state();
   }
   void ensure_admitted(net::http_client& c);
+  std::size_t revocations_sent = 0;
+  std::vector<store::revocation> own_revocations() {
+    std::vector<store::revocation> out;
+    for (auto& r : store::reader(env).revocations())
+      if (r.by == cfg.node.id) out.push_back(std::move(r));
+    return out;
+  }
+  // The parent's revocation list, merged into ours (and so passed on to
+  // our own children): certificates refused everywhere in the tree.
+  std::size_t revoked_seen = 0;
+  std::atomic<bool> pushed{false};
+  std::string own_serial;  // our certificate's: on the parent's list means we are revoked
+  void merge_revocations(const std::vector<store::revocation>& list) {
+    store::write_batch wb;
+    store::registry_op op;
+    op.what = store::registry_op::kind::merge_revocations;
+    op.revocations = list;
+    wb.registry.push_back(std::move(op));
+    writer.submit(std::move(wb)).get();
+    if (list.size() != revoked_seen)
+      net::log::info("revocations_merged").kv("parent", parent.node_id).kv("count", static_cast<long long>(list.size()));
+    revoked_seen = list.size();
+  }
   void compare_digests(net::http_client& c);
   void push_loop();
   void pull_loop();
@@ -174,8 +203,13 @@ void parent_link::impl::loop(const char* dir, Round round) {
 // An empty batch: the answer is where the parent stands for this store
 // instance (0 when it never saw it, or lost it — then everything goes up
 // again, which the parent applies idempotently).
+// It also carries the revocations this node made itself (of its own
+// children), so they travel up to the national node and from there down
+// to every node.
 std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
+  empty.revocations = own_revocations();
+  revocations_sent = empty.revocations.size();
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
@@ -191,6 +225,7 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
 // earlier batch failed there): the caller resends from the ack.
 std::uint64_t parent_link::impl::post_batch(net::http_client& c, const replication::change_batch& b, bool& gap) {
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
+  pushed = true;
   if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
   if (resp.status != 200 && !gap)
@@ -245,9 +280,11 @@ void parent_link::impl::push_loop() {
     while (!stopping) {
       auto gen = changed.generation();
       auto before = acked;
+      if (own_revocations().size() != revocations_sent) ask_ack(*c);  // an `admin revoke` here
+      pushed = false;
       acked = push_from(*c, acked);
       push_idle = acked == before;
-      ok("push");
+      if (pushed) ok("push");  // an idle pusher has not heard the parent: it says nothing
       // A commit in this process wakes us at once; a CLI import in another
       // process is seen at the next look.
       changed.wait(gen, milliseconds(250));
@@ -276,7 +313,8 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
 // One pull; returns the new cursor. A parent whose store instance changed
 // (replaced, restored from a backup) is reconciled from the start, loudly.
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
-  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=2000&wait_ms=" + std::to_string(4000);
+  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=2000&wait_ms=" + std::to_string(4000) +
+                "&revoked_seen=" + std::to_string(revoked_seen);
   auto resp = c.get(target);
   if (resp.status == 409) {
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
@@ -297,6 +335,13 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     return 0;
   }
   instance = b.instance;
+  if (!b.revocations.empty()) {
+    merge_revocations(b.revocations);
+    for (const auto& r : b.revocations)
+      if (r.serial == own_serial)
+        throw admission_refused("revoked", {"this node's certificate (serial " + r.serial + ") was revoked by " + r.by +
+                                            ": " + r.reason + ": a new certificate and a new approval are needed"});
+  }
   auto res = replication::apply_batch(writer, parent, false, b, "down:" + parent.node_id);
   for (const auto& p : res.refused)
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);

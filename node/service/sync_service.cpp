@@ -78,6 +78,25 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
   return std::nullopt;
 }
 
+// Revocations a child made of its own children travel up, so the national
+// node can send them down to every node. Only those: a child cannot revoke
+// its parent, its grandparent, or anyone in another name than its own.
+void merge_child_revocations(sync_context& ctx, const pki::identity& child, const std::vector<store::revocation>& list) {
+  store::registry_op op;
+  op.what = store::registry_op::kind::merge_revocations;
+  for (const auto& r : list) {
+    bool own = r.by == child.node_id && r.node_id != ctx.cfg.node.id && r.node_id != child.node_id &&
+               !(ctx.cfg.upstream && r.node_id == ctx.cfg.upstream->node_id);
+    if (own) op.revocations.push_back(r);
+    else net::log::warn("revocation_ignored").kv("peer", child.node_id).kv("serial", r.serial).kv("node", r.node_id)
+             .kv("reason", "a child may only pass up revocations it made of its own children");
+  }
+  if (op.revocations.empty()) return;
+  store::write_batch b;
+  b.registry.push_back(std::move(op));
+  ctx.writer.submit(std::move(b)).get();
+}
+
 replication::peer as_peer(const sync_context& ctx, const pki::identity& id) {
   replication::peer p{id.node_id, id.role, id.jurisdiction};
   p.foreign_origins.push_back(ctx.cfg.node.id);
@@ -128,6 +147,7 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
   if (b.node != req.peer->node_id)
     return http_response::error(400, "wrong_node", "the batch names node '" + b.node +
                                                        "' but the certificate names '" + req.peer->node_id + "'");
+  if (!b.revocations.empty()) merge_child_revocations(ctx, *req.peer, b.revocations);
   return pipes.push(as_peer(ctx, *req.peer), b);
 }
 
@@ -143,17 +163,24 @@ http_response pull(sync_context& ctx, const http_request& req) {
   if (auto head = store::reader(ctx.env).stats().last_seq; cursor > head)
     return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
                                                          " is past this store's newest change " + std::to_string(head));
+  auto seen = query_u64(req.query, "revoked_seen", 0);
   auto gen = ctx.changed.generation();
   auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
+  auto revocations = store::reader(ctx.env).revocations();
   // Long-poll: nothing yet, so wait for a commit. A commit in this process
-  // wakes us at once; one by a CLI import in another process is seen at
-  // the next look, every 200 ms.
+  // wakes us at once; one by a CLI import (or admin revoke) in another
+  // process is seen at the next look, every 200 ms.
   auto deadline = std::chrono::steady_clock::now() + wait;
-  while (b.changes.empty() && !b.more && b.last_seq == cursor && std::chrono::steady_clock::now() < deadline) {
+  while (b.changes.empty() && !b.more && b.last_seq == cursor && revocations.size() == seen &&
+         std::chrono::steady_clock::now() < deadline) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
     b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
+    revocations = store::reader(ctx.env).revocations();
   }
+  // The revocation list goes down whole whenever the child's count of it
+  // differs from ours: it is small and only ever grows.
+  if (revocations.size() != seen) b.revocations = std::move(revocations);
   return http_response::json(200, replication::encode_batch(b));
 }
 

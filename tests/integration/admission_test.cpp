@@ -1,0 +1,176 @@
+// Admission end to end (PRODUCT.md §7): real nodes, real certificates from
+// the binary's own CA, the registry changed by `credit-node admin` while
+// the nodes run.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "tree.hpp"
+
+using namespace itest;
+namespace json = boost::json;
+
+namespace {
+
+json::object upstream_of(const tree_node& n) {
+  return json::parse(test::run_cli({"status", "--json", "-c", n.cfg}).out).at("upstream").as_object();
+}
+
+bool state_is(const tree_node& n, const std::string& want) {
+  return upstream_of(n).at("state").as_string() == want;
+}
+
+// Every reason the child shows, joined: what an operator reads.
+std::string reasons_of(const tree_node& n) {
+  std::string all;
+  auto up = upstream_of(n);
+  for (const auto& r : up.at("reasons").as_array()) all += std::string(r.as_string()) + "\n";
+  return all;
+}
+
+test::run_result admin(const tree_node& at, std::vector<std::string> args) {
+  args.insert(args.begin(), "admin");
+  args.insert(args.end(), {"-c", at.cfg});
+  return test::run_cli(args);
+}
+
+void append_config(const tree_node& n, const std::string& text) {
+  test::write_file(n.cfg, test::read_file(n.cfg) + text);
+}
+
+void import_tax(network& net, const tree_node& n, const std::vector<std::string>& firms, const std::string& prefix) {
+  auto f = net.d / (n.id + "-" + prefix + ".csv");
+  test::write_file(f, csv(firms, prefix, "1.00"));
+  auto r = test::run_cli({"import", "-c", n.cfg, "--category", "tax", f});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+}
+
+}  // namespace
+
+TEST_CASE("admission: an unknown node waits in pending and is told why, approval admits it within seconds without a restart") {
+  network net;
+  net.approve_children = false;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  import_tax(net, nj, codes("320102", 3, 1), "a-");
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "pending"); }, 10s), n.err());
+  CHECK(reasons_of(nj).find("credit-node admin approve js.nanjing") != std::string::npos);
+  CHECK(n.err().find("event=sync_not_admitted") != std::string::npos);
+  auto pending = json::parse(admin(prov, {"pending", "--json"}).out).at("nodes").as_array();
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].at("node_id").as_string() == "js.nanjing");
+  CHECK(pending[0].at("role").as_string() == "local");
+  CHECK(pending[0].at("jurisdiction").as_string() == "320100");
+  CHECK(exported(prov).empty());  // nothing crosses before approval
+  REQUIRE(admin(prov, {"approve", "js.nanjing"}).exit_code == 0);
+  CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 3; }, 10s), n.err());
+  CHECK(eventually([&] { return state_is(nj, "admitted"); }, 5s));
+  CHECK(json::parse(admin(prov, {"pending", "--json"}).out).at("nodes").as_array().empty());
+  auto again = admin(prov, {"approve", "js.nanjing"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("is admitted") != std::string::npos);
+}
+
+TEST_CASE("admission: suspend stops a child at its next request and says why, resume lets it go on") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  auto firms = codes("320104", 4, 2);
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  import_tax(net, nj, {firms[0], firms[1]}, "a-");
+  REQUIRE(eventually([&] { return exported(prov).size() == 2; }));
+  CHECK(admin(prov, {"suspend", "js.nanjing"}).exit_code == 2);  // --reason is required
+  REQUIRE(admin(prov, {"suspend", "js.nanjing", "--reason", "audit found unmasked ID numbers"}).exit_code == 0);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "suspended"); }, 10s), n.err());
+  CHECK(reasons_of(nj).find("audit found unmasked ID numbers") != std::string::npos);
+  import_tax(net, nj, {firms[2], firms[3]}, "b-");
+  std::this_thread::sleep_for(1500ms);
+  CHECK(exported(prov).size() == 2);  // held back while suspended
+  REQUIRE(admin(prov, {"resume", "js.nanjing"}).exit_code == 0);
+  CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 4; }, 40s), n.err());
+  CHECK(eventually([&] { return state_is(nj, "admitted"); }, 5s));
+  auto events = admin(prov, {"events", "--json"}).out;
+  CHECK(events.find("node_suspended") != std::string::npos);
+  CHECK(events.find("node_admitted") != std::string::npos);
+}
+
+TEST_CASE("admission: a revoked child is refused at its next request and in the TLS handshake, everywhere in the tree") {
+  network net;
+  auto& nat = net.add("cn.national", "national", "100000");
+  auto& prov = net.add("js.province", "provincial", "320000", net.sync_addr(nat), "cn.national");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
+  child a({"run", "-c", nat.cfg}), b({"run", "-c", prov.cfg}), c({"run", "-c", nj.cfg}), d({"run", "-c", sz.cfg});
+  for (auto [node, proc] : {std::pair{&nat, &a}, {&prov, &b}, {&nj, &c}, {&sz, &d}}) wait_ready(*node, *proc);
+  REQUIRE(eventually([&] { return state_is(nj, "admitted") && state_is(sz, "admitted") && state_is(prov, "admitted"); }));
+  REQUIRE(admin(prov, {"revoke", "js.nanjing", "--reason", "key leaked"}).exit_code == 0);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "revoked"); }, 10s), json::serialize(upstream_of(nj)) << c.err());
+  CHECK(reasons_of(nj).find("key leaked") != std::string::npos);
+  // The list goes up to the national node and down to every node.
+  auto serial = json::parse(test::run_cli({"pki", "show", nj.dir + "/tls/node.pem", "--json"}).out).at("serial").as_string();
+  for (const auto* at : {&prov, &nat, &sz})
+    CHECK_MESSAGE(eventually([&] { return admin(*at, {"revocations", "--json"}).out.find(std::string(serial)) != std::string::npos; }, 15s),
+                  at->id << " never heard of the revocation");
+  // Both parents refuse the certificate in the handshake itself.
+  for (const auto* at : {&prov, &nat}) {
+    auto r = test::run_program({"openssl", "s_client", "-connect", net.sync_addr(*at), "-cert", nj.dir + "/tls/node.pem",
+                                "-key", nj.dir + "/tls/node.key", "-CAfile", net.ca + "/ca.pem", "-tls1_2"});
+    // openssl prints the server's alert: "... alert certificate revoked".
+    CHECK_MESSAGE((r.err + r.out).find("certificate revoked") != std::string::npos, r.err);
+  }
+  auto again = admin(prov, {"resume", "js.nanjing"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("final") != std::string::npos);
+}
+
+TEST_CASE("admission: the parent refuses with every reason — version below its minimum, a registry that disagrees with the certificate, a node that is no child") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  append_config(prov, "\n[admission]\nmin_version = \"9.0.0\"\n");
+  net.approve_children = false;
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  // Registered as Suzhou's platform; the certificate says Nanjing.
+  REQUIRE(admin(prov, {"approve", "js.nanjing", "--role", "local", "--jurisdiction", "320500"}).exit_code == 0);
+  auto& other = net.add("zj.province", "provincial", "330000", net.sync_addr(prov), "js.province");
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg}), o({"run", "-c", other.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  wait_ready(other, o);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "refused"); }, 10s), n.err());
+  auto why = reasons_of(nj);
+  CHECK(why.find("version: credit-node 0.1.0 is older than this parent's minimum 9.0.0") != std::string::npos);
+  CHECK(why.find("registry: js.nanjing is registered as local 320500") != std::string::npos);
+  REQUIRE(eventually([&] { return state_is(other, "refused"); }, 10s));
+  CHECK(reasons_of(other).find("not a child of a provincial node") != std::string::npos);
+  CHECK(exported(prov).empty());
+  // A node that is no child is not put in the registry either.
+  CHECK(admin(prov, {"nodes", "--json"}).out.find("zj.province") == std::string::npos);
+}
+
+TEST_CASE("admission: changes outside a child's jurisdiction are security events, and past the threshold the child is suspended") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  append_config(prov, "\n[admission]\nsuspend_after_violations = 3\n");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  import_tax(net, nj, codes("320102", 2, 5), "ok-");
+  import_tax(net, nj, codes("320508", 3, 6), "bad-");  // Suzhou firms, not Nanjing's to report
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "suspended"); }, 15s), n.err());
+  CHECK(reasons_of(nj).find("suspended automatically: 3 security violations") != std::string::npos);
+  CHECK(exported(prov).size() == 2);  // the good ones arrived, the bad ones did not
+  auto events = admin(prov, {"events", "--json"}).out;
+  CHECK(events.find("\"violation\"") != std::string::npos);
+  CHECK(events.find("outside the sender's jurisdiction") != std::string::npos);
+  auto nodes = json::parse(admin(prov, {"nodes", "--json"}).out).at("nodes").as_array();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].at("state").as_string() == "suspended");
+  CHECK(nodes[0].at("violations").to_number<int>() == 3);
+  CHECK(p.err().find("event=child_suspended") != std::string::npos);
+}
