@@ -477,3 +477,24 @@ TEST_CASE("render_initial makes a relative directory absolute") {
   CHECK(fs::path(cfg.node.data_dir).is_absolute());
   CHECK(cfg.node.data_dir == (fs::current_path() / "rel" / "dir" / "data").string());
 }
+
+TEST_CASE("the [admission] policy is read, and each bad value is named with its line") {
+  auto cfg = config::parse(minimal + "[admission]\nmin_version = \"0.3.1\"\nmax_clock_skew_s = 30\n"
+                                     "required_checks = [\"tls.validity\", \"store.integrity\"]\nsuspend_after_violations = 0\n",
+                           "node.toml");
+  CHECK(cfg.admission.min_version == "0.3.1");
+  CHECK(cfg.admission.max_clock_skew_s == 30);
+  CHECK(cfg.admission.required_checks == std::vector<std::string>{"tls.validity", "store.integrity"});
+  CHECK(cfg.admission.suspend_after_violations == 0);
+  auto defaults = config::parse(minimal, "node.toml").admission;
+  CHECK(defaults.max_clock_skew_s == 300);
+  CHECK(defaults.suspend_after_violations == 100);
+  auto issues = issues_of(minimal + "[admission]\nmin_version = \"1.2\"\nmax_clock_skew_s = 0\nrequired_checks = [\"\", 3]\nsuspend_after = 5\n");
+  REQUIRE(issues.size() == 5);
+  CHECK(issues[0].where == "node.toml:11:15");
+  CHECK(issues[0].message.find("MAJOR.MINOR.PATCH") != std::string::npos);
+  CHECK(issues[1].key == "admission.max_clock_skew_s");
+  CHECK(issues[2].key == "admission.required_checks[0]");
+  CHECK(issues[3].key == "admission.required_checks[1]");
+  CHECK(issues[4].message.find("did you mean 'suspend_after_violations'?") != std::string::npos);
+}
