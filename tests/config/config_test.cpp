@@ -489,7 +489,7 @@ TEST_CASE("the [admission] policy is read, and each bad value is named with its 
   auto defaults = config::parse(minimal, "node.toml").admission;
   CHECK(defaults.max_clock_skew_s == 300);
   CHECK(defaults.suspend_after_violations == 100);
-  auto issues = issues_of(minimal + "[admission]\nmin_version = \"1.2\"\nmax_clock_skew_s = 0\nrequired_checks = [\"\", 3]\nsuspend_after = 5\n");
+  auto issues = issues_of(minimal + "[admission]\nmin_version = \"1.2\"\nmax_clock_skew_s = 0\nrequired_checks = [\"\", 3]\nsuspend_after_violation = 5\n");
   REQUIRE(issues.size() == 5);
   CHECK(issues[0].where == "node.toml:11:15");
   CHECK(issues[0].message.find("MAJOR.MINOR.PATCH") != std::string::npos);
