@@ -124,6 +124,25 @@ TEST_CASE("tls: expired and not-yet-valid client certificates are refused") {
   }
 }
 
+TEST_CASE("tls: a revoked client certificate is refused in the handshake, another from the same CA is not") {
+  test::pki_fixture pki;
+  auto srv = tls_context::make(tls_side::server, pki.issue("js.province", "provincial", "320000"));
+  auto bad = pki.issue("js.nanjing", "local", "320100");
+  auto bad_serial = node::pki::read_identity_pem(bad.cert).serial_hex;
+  std::vector<std::string> asked;
+  srv->refuse_serials([&](const std::string& serial) {
+    asked.push_back(serial);
+    return serial == bad_serial;
+  });
+  auto refused = talk(srv, tls_context::make(tls_side::client, bad));
+  REQUIRE(refused.server_ec);
+  CHECK(refused.server_got != "hello");
+  CHECK(asked == std::vector<std::string>{bad_serial});
+  auto fine = talk(srv, tls_context::make(tls_side::client, pki.issue("js.suzhou", "local", "320500")));
+  CHECK_FALSE(fine.server_ec);
+  CHECK(fine.server_got == "hello");
+}
+
 TEST_CASE("tls: a client that offers at most TLS 1.1 is refused") {
   test::pki_fixture pki;
   auto srv = tls_context::make(tls_side::server, pki.issue("js.province", "provincial", "320000"));
