@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 #include <sstream>
 
@@ -48,6 +49,22 @@ void metric_head(std::ostringstream& o, const char* name, const char* type, cons
   o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
+// A parent's children by registry state, and the security violations each
+// has been charged with: what a provincial ops engineer alerts on.
+void registry_metrics(std::ostringstream& o, store::environment& env) {
+  store::reader rd(env);
+  auto nodes = rd.nodes();
+  std::map<std::string, int> by_state{{"pending", 0}, {"admitted", 0}, {"suspended", 0}, {"revoked", 0}};
+  for (const auto& n : nodes) ++by_state[std::string(store::to_string(n.state))];
+  metric_head(o, "credit_node_child_nodes", "gauge", "Child nodes in this node's registry, by state.");
+  for (const auto& [st, n] : by_state) o << "credit_node_child_nodes{state=\"" << st << "\"} " << n << '\n';
+  metric_head(o, "credit_node_child_violations_total", "counter", "Refused changes (security violations) charged to each child.");
+  for (const auto& n : nodes)
+    o << "credit_node_child_violations_total{node_id=\"" << label_value(n.node_id) << "\"} " << n.violations << '\n';
+  metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
+  o << "credit_node_revoked_certificates " << rd.revocations().size() << '\n';
+}
+
 void store_metrics(std::ostringstream& o, store::environment& env) {
   auto st = store::reader(env).stats();
   // Every built-in category, so a dashboard sees 0 rather than no series.
@@ -59,6 +76,7 @@ void store_metrics(std::ostringstream& o, store::environment& env) {
   o << "credit_node_quarantined_rows " << st.quarantined << '\n';
   metric_head(o, "credit_node_change_log_last_seq", "gauge", "Newest position in the change log.");
   o << "credit_node_change_log_last_seq " << st.last_seq << '\n';
+  registry_metrics(o, env);
 }
 
 void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {

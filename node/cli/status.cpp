@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "node/cli/commands.hpp"
 #include "node/service/parent_link.hpp"
@@ -62,13 +63,23 @@ void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
   up["lag_seconds"] = oldest_ms ? std::max<std::int64_t>(0, (now_ms - oldest_ms) / 1000) : 0;
 }
 
-// Children this node has heard from: the cursor each one's pushes reached.
+// Children: each one in the registry, with its state, and how far its
+// pushes have come (the cursor), if it has pushed.
 json::array children_json(store::reader& rd) {
-  json::array out;
+  std::map<std::string, json::object> by_id;
+  for (const auto& n : rd.nodes())
+    by_id[n.node_id] = json::object{{"node_id", n.node_id}, {"role", n.role}, {"jurisdiction", n.jurisdiction},
+                                    {"state", std::string(store::to_string(n.state))}, {"reason", n.reason},
+                                    {"violations", n.violations}, {"acked_seq", nullptr}};
   rd.for_each_cursor([&](const std::string& key, const store::peer_cursor_state& c) {
-    if (key.rfind("up:", 0) == 0)
-      out.push_back(json::object{{"node_id", key.substr(3)}, {"acked_seq", c.seq}, {"store_instance", c.peer_instance}});
+    if (key.rfind("up:", 0) != 0) return;
+    auto& o = by_id[key.substr(3)];
+    o["node_id"] = key.substr(3);
+    o["acked_seq"] = c.seq;
+    o["store_instance"] = c.peer_instance;
   });
+  json::array out;
+  for (auto& [id, o] : by_id) out.push_back(std::move(o));
   return out;
 }
 

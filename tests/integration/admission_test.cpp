@@ -173,4 +173,10 @@ TEST_CASE("admission: changes outside a child's jurisdiction are security events
   CHECK(nodes[0].at("state").as_string() == "suspended");
   CHECK(nodes[0].at("violations").to_number<int>() == 3);
   CHECK(p.err().find("event=child_suspended") != std::string::npos);
+  auto metrics = http_get(prov.admin, "/metrics", 2s).body;
+  CHECK(metrics.find("credit_node_child_nodes{state=\"suspended\"} 1") != std::string::npos);
+  CHECK(metrics.find("credit_node_child_violations_total{node_id=\"js.nanjing\"} 3") != std::string::npos);
+  auto children = json::parse(test::run_cli({"status", "--json", "-c", prov.cfg}).out).at("children").as_array();
+  REQUIRE(children.size() == 1);
+  CHECK(children[0].at("state").as_string() == "suspended");
 }
