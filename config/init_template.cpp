@@ -122,6 +122,24 @@ std::string import_part() {
          "legacy_codes = []\n\n";
 }
 
+// Only a parent admits children; the table is written commented out, with
+// the defaults in force, for the operator to tighten.
+std::string admission_part() {
+  const admission_section d;
+  return "# The policy for child nodes asking to join (a parent's only). Defaults shown.\n"
+         "# [admission]\n"
+         "# Oldest credit-node version a child may run.\n"
+         "# min_version = " + toml_string(d.min_version) + "\n"
+         "# Most a child's clock may differ from ours, in seconds (1..86400).\n"
+         "# max_clock_skew_s = " + std::to_string(d.max_clock_skew_s) + "\n"
+         "# Check ids (as `credit-node check` prints them) that must not FAIL in a\n"
+         "# child's report; empty: none may.\n"
+         "# required_checks = []\n"
+         "# Refused changes (security violations) after which a child is suspended\n"
+         "# automatically; 0 = never.\n"
+         "# suspend_after_violations = " + std::to_string(d.suspend_after_violations) + "\n\n";
+}
+
 std::string log_part() {
   const log_section d;
   return "[log]\n"
@@ -144,6 +162,7 @@ std::string render_initial(const init_params& p) {
   if (p.role != "national") text += upstream_part();
   text += store_part();
   text += import_part();
+  if (p.role != "local") text += admission_part();
   text += log_part();
   return text;
 }
