@@ -163,6 +163,12 @@ std::vector<revocation> reader::revocations() {
   return out;
 }
 
+std::size_t reader::revocation_count() {
+  MDB_stat st;
+  check(mdb_stat(impl_->t.get(), impl_->env.t.serial2revocation, &st), "count revocations");
+  return st.ms_entries;
+}
+
 bool reader::is_revoked(const std::string& serial_hex) {
   return !serial_hex.empty() && impl_->t.get(impl_->env.t.serial2revocation, serial_hex).has_value();
 }

@@ -66,6 +66,7 @@ public:
   std::optional<node_entry> node(const std::string& node_id);
   std::vector<node_entry> nodes();
   std::vector<revocation> revocations();
+  std::size_t revocation_count();
   bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).

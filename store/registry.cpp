@@ -2,6 +2,8 @@
 
 #include "store/key_codec.hpp"
 
+#include <algorithm>
+
 namespace store {
 
 std::string_view to_string(node_state s) {
@@ -18,10 +20,13 @@ std::string_view to_string(node_state s) {
 std::string encode_node_entry(const node_entry& e) {
   key_writer w;
   w.u8(1).str8(e.node_id).str8(e.role).str8(e.jurisdiction).u8(static_cast<std::uint8_t>(e.state));
-  w.str16(e.reason).str8(e.cert_serial).str8(e.version);
-  w.i64(e.first_seen_ms).i64(e.changed_ms).i64(e.last_join_ms).str8(e.last_decision);
-  w.u64(e.last_reasons.size());
-  for (const auto& r : e.last_reasons) w.str16(r.substr(0, 65535));
+  // Bounded: what a child reports must never make its entry unwritable
+  // (that would, e.g., keep an automatic suspension from committing).
+  w.str16(e.reason.substr(0, 4096)).str8(e.cert_serial.substr(0, 255)).str8(e.version.substr(0, 255));
+  w.i64(e.first_seen_ms).i64(e.changed_ms).i64(e.last_join_ms).str8(e.last_decision.substr(0, 255));
+  auto n = std::min<std::size_t>(e.last_reasons.size(), 50);
+  w.u64(n);
+  for (std::size_t i = 0; i < n; ++i) w.str16(e.last_reasons[i].substr(0, 2048));
   w.u64(e.violations);
   return w.take();
 }
@@ -52,7 +57,7 @@ node_entry decode_node_entry(std::string_view v) {
 
 std::string encode_revocation(const revocation& x) {
   key_writer w;
-  w.u8(1).str8(x.node_id).str16(x.reason).str8(x.by).i64(x.at_ms);
+  w.u8(1).str8(x.node_id.substr(0, 255)).str16(x.reason.substr(0, 4096)).str8(x.by.substr(0, 255)).i64(x.at_ms);
   return w.take();
 }
 

@@ -45,7 +45,9 @@ void check_policy(const config::admission_section& p, const join_request& req, s
   if (config::compare_versions(req.version, p.min_version) < 0)
     why.push_back("version: credit-node " + req.version + " is older than this parent's minimum " + p.min_version +
                   ": upgrade the package");
-  auto skew_s = std::llabs(req.clock_ms - now_ms) / 1000;
+  // Clamped first: a child's clock_ms is input, and INT64_MIN - now overflows.
+  auto clock = std::clamp<std::int64_t>(req.clock_ms, 0, std::int64_t{1} << 52);
+  auto skew_s = std::llabs(clock - now_ms) / 1000;
   if (static_cast<std::uint64_t>(skew_s) > p.max_clock_skew_s)
     why.push_back("clock: this node's clock differs from the parent's by " + std::to_string(skew_s) +
                   " s (limit " + std::to_string(p.max_clock_skew_s) + " s): fix time synchronisation (NTP)");
@@ -79,10 +81,10 @@ join_request decode_join_request(std::string_view body) {
   r.clock_ms = clock->value().get_int64();
   auto checks = o.find("checks");
   if (checks == o.end() || !checks->value().is_array()) throw wire_error("join request: \"checks\" must be an array");
-  if (checks->value().get_array().size() > 200) throw wire_error("join request: more than 200 checks");
+  if (checks->value().get_array().size() > 100) throw wire_error("join request: more than 100 checks");
   for (const auto& c : checks->value().get_array()) {
     const auto& co = object_of(c, "join request: a check");
-    r.checks.push_back({text(co, "id", "check"), text(co, "status", "check"), text(co, "reason", "check", 4096)});
+    r.checks.push_back({text(co, "id", "check", 64), text(co, "status", "check", 8), text(co, "reason", "check", 1024)});
   }
   return r;
 }
@@ -136,7 +138,7 @@ join_answer decide_join(const config::node_config& parent, const certified_peer&
   if (revoked) {
     a.decision = "revoked";
     why.insert(why.begin(), "revoked: " + (entry && !entry->reason.empty() ? entry->reason : "certificate serial " + cert.serial_hex + " is revoked") +
-                                ": a new certificate and a new approval are needed");
+                                ": revocation is final for this node id; the platform needs a new node id, certificate and approval");
   } else if (!why.empty()) {
     a.decision = "refused";
   } else if (entry && entry->state == store::node_state::suspended) {
@@ -154,12 +156,20 @@ join_answer decide_join(const config::node_config& parent, const certified_peer&
 std::optional<refusal> sync_refusal(const certified_peer& cert, const std::optional<store::node_entry>& entry,
                                     bool serial_revoked) {
   if (serial_revoked || (entry && entry->state == store::node_state::revoked))
-    return refusal{"revoked", "this node is revoked" + (entry && !entry->reason.empty() ? ": " + entry->reason : std::string())};
+    return refusal{"revoked", "this node is revoked" + (entry && !entry->reason.empty() ? ": " + entry->reason : std::string()) +
+                                  ": revocation is final for this node id; the platform needs a new node id, certificate and approval"};
   if (!entry || entry->state == store::node_state::pending)
     return refusal{"not_admitted", "this node is not admitted: join first (POST /sync/v1/join) and wait for approval"};
   if (entry->state == store::node_state::suspended) return refusal{"suspended", "this node is suspended: " + entry->reason};
   if (entry->role != cert.role || entry->jurisdiction != cert.jurisdiction)
-    return refusal{"not_admitted", "the certificate's role and jurisdiction differ from the registry's"};
+    return refusal{"not_admitted", "the certificate says " + cert.role + " " + cert.jurisdiction + ", the registry " +
+                                       entry->role + " " + entry->jurisdiction + ": ask the parent's operator"};
+  // Admission is per certificate and per join: a certificate that has not
+  // joined, or whose last join was refused (a policy raised since), must
+  // join again and pass.
+  if (entry->cert_serial != cert.serial_hex || entry->last_decision != "admitted")
+    return refusal{"not_admitted", "certificate serial " + cert.serial_hex + " has no admitted join here (last decision: " +
+                                       (entry->last_decision.empty() ? "none" : entry->last_decision) + "): join again"};
   return std::nullopt;
 }
 

@@ -104,7 +104,7 @@ change_batch collect_down(store::environment& env, const std::string& self, cons
 }
 
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
-                           const std::string& cursor_key) {
+                           const std::string& cursor_key, std::uint64_t suspend_after) {
   store::write_batch wb;
   wb.via = from.node_id;
   pending_apply p;
@@ -118,6 +118,15 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
     wb.replicas.push_back(c.rec);
   }
   wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0)};
+  if (from_child && !p.refused.empty()) {
+    store::registry_op op;
+    op.what = store::registry_op::kind::violations;
+    op.entry.node_id = from.node_id;
+    op.count = p.refused.size();
+    op.threshold = suspend_after;
+    op.reason = store::model::printable(p.refused.front().reason.substr(0, 512));
+    wb.registry.push_back(std::move(op));
+  }
   p.ack = b.last_seq;
   p.done = w.submit(std::move(wb));
   return p;

@@ -65,8 +65,11 @@ struct pending_apply {
   std::vector<poison> refused;
   std::future<store::batch_result> done;
 };
+// From a child, each refused change is a security violation charged to it
+// in the same transaction (so a batch that fails and is resent is not
+// charged twice); at `suspend_after` (0 = never) the child is suspended.
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
-                           const std::string& cursor_key);
+                           const std::string& cursor_key, std::uint64_t suspend_after = 0);
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
                          const std::string& cursor_key);

@@ -92,10 +92,10 @@ std::string encode_batch(const change_batch& b) {
   str("node", b.node);
   str("instance", b.instance);
   if (b.after_seq) o += "\"after_seq\":" + std::to_string(*b.after_seq) + ",";
-  if (!b.revocations.empty()) {
+  if (b.revocations) {
     o += "\"revocations\":[";
-    for (std::size_t i = 0; i < b.revocations.size(); ++i) {
-      const auto& r = b.revocations[i];
+    for (std::size_t i = 0; i < b.revocations->size(); ++i) {
+      const auto& r = (*b.revocations)[i];
       o += i ? ",{" : "{";
       str("serial", r.serial);
       str("node_id", r.node_id);

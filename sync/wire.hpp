@@ -33,9 +33,10 @@ struct change_batch {
   // Pipelined push: the position this batch continues from (the previous
   // batch's last_seq). Absent: the receiver answers only once it is durable.
   std::optional<std::uint64_t> after_seq;
-  // Pull answers only: the parent's whole revocation list, sent when the
-  // child's count of it (revoked_seen) differs. Broadcast down the tree.
-  std::vector<store::revocation> revocations = {};
+  // Pull answers only: the parent's whole revocation list, sent (even
+  // empty) when the child's count of it (revoked_seen) differs. It travels
+  // down the tree only.
+  std::optional<std::vector<store::revocation>> revocations = std::nullopt;
 };
 
 std::string encode_batch(const change_batch& b);

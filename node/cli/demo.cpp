@@ -118,6 +118,20 @@ void print_holdings(demo_network& net, const std::map<std::string, std::uint64_t
   }
 }
 
+// Each parent's registry: whom it admitted (the demo approved every child
+// before it first joined, as `credit-node admin approve` does).
+void print_registries(demo_network& net) {
+  for (auto& n : net.nodes()) {
+    auto env = open_store(n.cfg);
+    auto children = store::reader(*env).nodes();
+    if (children.empty()) continue;
+    std::cout << "  " << n.id << " registry (credit-node admin nodes):";
+    for (const auto& c : children)
+      std::cout << " " << c.node_id << " " << store::to_string(c.state) << " (joined " << c.last_decision << ", v" << c.version << ")";
+    std::cout << "\n";
+  }
+}
+
 bool converged(demo_network& net, const std::map<std::string, std::uint64_t>& expected) {
   for (auto& n : net.nodes())
     if (total(holdings(n)) != expected.at(n.id)) return false;
@@ -178,6 +192,8 @@ int cmd_demo(int argc, char** argv) {
   while (!(ok = converged(net, expected)) && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   print_holdings(net, expected);
+  std::cout << "admission: every child joined with its posture report and was admitted:\n";
+  print_registries(net);
   std::cout << (ok ? "demo: every record arrived where it should\n" : "demo: MISSING RECORDS (see the .log files)\n");
   if (!a.has("--once")) {
     std::cout << "running; try `credit-node status -c " << net.get("js.nanjing").cfg.source_path

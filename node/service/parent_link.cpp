@@ -144,13 +144,6 @@ struct parent_link::impl {
     write_state();
   }
   void ensure_admitted(net::http_client& c);
-  std::size_t revocations_sent = 0;
-  std::vector<store::revocation> own_revocations() {
-    std::vector<store::revocation> out;
-    for (auto& r : store::reader(env).revocations())
-      if (r.by == cfg.node.id) out.push_back(std::move(r));
-    return out;
-  }
   // The parent's revocation list, merged into ours (and so passed on to
   // our own children): certificates refused everywhere in the tree.
   std::size_t revoked_seen = 0;
@@ -163,7 +156,7 @@ struct parent_link::impl {
     op.revocations = list;
     wb.registry.push_back(std::move(op));
     writer.submit(std::move(wb)).get();
-    if (list.size() != revoked_seen)
+    if (list.size() > revoked_seen)
       net::log::info("revocations_merged").kv("parent", parent.node_id).kv("count", static_cast<long long>(list.size()));
     revoked_seen = list.size();
   }
@@ -192,6 +185,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
       for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
         std::this_thread::sleep_for(milliseconds(100));
     } catch (const std::exception& e) {
+      if (stopping) return;  // a stop interrupted the round: not a failure
       failed(dir, e.what());
       auto d = b.next();
       for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
@@ -203,13 +197,8 @@ void parent_link::impl::loop(const char* dir, Round round) {
 // An empty batch: the answer is where the parent stands for this store
 // instance (0 when it never saw it, or lost it — then everything goes up
 // again, which the parent applies idempotently).
-// It also carries the revocations this node made itself (of its own
-// children), so they travel up to the national node and from there down
-// to every node.
 std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
-  empty.revocations = own_revocations();
-  revocations_sent = empty.revocations.size();
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
@@ -280,7 +269,6 @@ void parent_link::impl::push_loop() {
     while (!stopping) {
       auto gen = changed.generation();
       auto before = acked;
-      if (own_revocations().size() != revocations_sent) ask_ack(*c);  // an `admin revoke` here
       pushed = false;
       acked = push_from(*c, acked);
       push_idle = acked == before;
@@ -296,7 +284,13 @@ void parent_link::impl::push_loop() {
 // pending node asks again every 2 s, so an approval takes effect within
 // seconds; any other refusal goes through the backoff (at most 30 s).
 void parent_link::impl::ensure_admitted(net::http_client& c) {
-  std::lock_guard lk(join_mu);
+  // The other thread may be joining (a request of up to 30 s): wait for it
+  // without missing a stop.
+  std::unique_lock lk(join_mu, std::defer_lock);
+  while (!lk.try_lock()) {
+    if (stopping) throw std::runtime_error("stopping");
+    std::this_thread::sleep_for(milliseconds(50));
+  }
   while (!admitted && !stopping) {
     auto a = join_parent(c, cfg, posture);
     if (a.decision == "admitted") {
@@ -308,6 +302,7 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
     refused(admission_refused(a.decision, a.reasons));
     for (int i = 0; i < 20 && !stopping; ++i) std::this_thread::sleep_for(milliseconds(100));
   }
+  if (stopping) throw std::runtime_error("stopping");
 }
 
 // One pull; returns the new cursor. A parent whose store instance changed
@@ -335,12 +330,13 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     return 0;
   }
   instance = b.instance;
-  if (!b.revocations.empty()) {
-    merge_revocations(b.revocations);
-    for (const auto& r : b.revocations)
+  if (b.revocations) {
+    merge_revocations(*b.revocations);
+    for (const auto& r : *b.revocations)
       if (r.serial == own_serial)
         throw admission_refused("revoked", {"this node's certificate (serial " + r.serial + ") was revoked by " + r.by +
-                                            ": " + r.reason + ": a new certificate and a new approval are needed"});
+                                            ": " + r.reason + ": revocation is final for this node id; the platform needs a new "
+                                            "node id, certificate and approval"});
   }
   auto res = replication::apply_batch(writer, parent, false, b, "down:" + parent.node_id);
   for (const auto& p : res.refused)

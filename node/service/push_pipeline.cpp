@@ -50,28 +50,13 @@ void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
       out.unchanged += r.unchanged;
       out.ignored_older += r.ignored_older;
       for (auto& e : r.events) out.events.push_back(json::string(e));
+      for (const auto& id : r.suspended)
+        net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold");
     } catch (const std::exception& e) {
       if (out.failure.empty()) out.failure = e.what();
       c.valid = false;
     }
   }
-}
-
-// 接入后安全管理: every refused change is a security violation charged to
-// the child; past the threshold the registry suspends it, and its next
-// request is refused.
-void push_pipeline::charge(const replication::peer& from, const std::vector<replication::poison>& refused) {
-  store::registry_op op;
-  op.what = store::registry_op::kind::violations;
-  op.entry.node_id = from.node_id;
-  op.count = refused.size();
-  op.threshold = suspend_after_;
-  op.reason = refused.front().reason;
-  store::write_batch b;
-  b.registry.push_back(std::move(op));
-  auto r = writer_.submit(std::move(b)).get();
-  for (const auto& id : r.suspended)
-    net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold " + std::to_string(suspend_after_));
 }
 
 net::http_response push_pipeline::push(const replication::peer& from, const replication::change_batch& b) {
@@ -93,9 +78,9 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
   }
   json::array refused;
   if (d.failure.empty()) {
-    auto p = replication::submit_batch(writer_, from, true, b, key);
+    // 接入后安全管理: refusals are charged to the child with the batch itself.
+    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_);
     for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
-    if (!p.refused.empty()) charge(from, p.refused);
     c.inflight.push_back(std::move(p.done));
     c.valid = true;
     c.instance = b.instance;

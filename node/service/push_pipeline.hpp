@@ -41,7 +41,6 @@ private:
   struct drained;
   child& child_of(const std::string& node_id);
   static void drain(child& c, std::size_t keep, drained& out);
-  void charge(const replication::peer& from, const std::vector<replication::poison>& refused);
 
   store::environment& env_;
   store::writer& writer_;

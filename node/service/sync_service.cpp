@@ -78,29 +78,15 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
   return std::nullopt;
 }
 
-// Revocations a child made of its own children travel up, so the national
-// node can send them down to every node. Only those: a child cannot revoke
-// its parent, its grandparent, or anyone in another name than its own.
-void merge_child_revocations(sync_context& ctx, const pki::identity& child, const std::vector<store::revocation>& list) {
-  store::registry_op op;
-  op.what = store::registry_op::kind::merge_revocations;
-  for (const auto& r : list) {
-    bool own = r.by == child.node_id && r.node_id != ctx.cfg.node.id && r.node_id != child.node_id &&
-               !(ctx.cfg.upstream && r.node_id == ctx.cfg.upstream->node_id);
-    if (own) op.revocations.push_back(r);
-    else net::log::warn("revocation_ignored").kv("peer", child.node_id).kv("serial", r.serial).kv("node", r.node_id)
-             .kv("reason", "a child may only pass up revocations it made of its own children");
-  }
-  if (op.revocations.empty()) return;
-  store::write_batch b;
-  b.registry.push_back(std::move(op));
-  ctx.writer.submit(std::move(b)).get();
-}
-
+// Origins a child may not claim: this node, its parent, and every other
+// child registered here whose jurisdiction is not under the sender's (a
+// sibling's records never come up through this child).
 replication::peer as_peer(const sync_context& ctx, const pki::identity& id) {
   replication::peer p{id.node_id, id.role, id.jurisdiction};
   p.foreign_origins.push_back(ctx.cfg.node.id);
   if (ctx.cfg.upstream) p.foreign_origins.push_back(ctx.cfg.upstream->node_id);
+  for (const auto& n : store::reader(ctx.env).nodes())
+    if (n.node_id != id.node_id && !replication::covers(id.jurisdiction, n.jurisdiction)) p.foreign_origins.push_back(n.node_id);
   return p;
 }
 
@@ -125,7 +111,7 @@ http_response join(sync_context& ctx, const http_request& req) {
     revoked = rd.is_revoked(cert.serial_hex);
   }
   auto a = replication::decide_join(ctx.cfg, cert, jr, entry, revoked, wall_ms());
-  bool well_formed = jr.node_id == cert.node_id &&
+  bool well_formed = jr.node_id == cert.node_id && config::check_node_id(cert.node_id).empty() &&
                      replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
   if (well_formed) record_join(ctx, cert, jr, a);
   auto line = a.decision == "admitted" ? net::log::info("sync_join") : net::log::warn("sync_join");
@@ -147,7 +133,8 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
   if (b.node != req.peer->node_id)
     return http_response::error(400, "wrong_node", "the batch names node '" + b.node +
                                                        "' but the certificate names '" + req.peer->node_id + "'");
-  if (!b.revocations.empty()) merge_child_revocations(ctx, *req.peer, b.revocations);
+  if (b.revocations)  // only a parent's list is trusted: it travels down, never up
+    return http_response::error(400, "bad_batch", "a push may not carry revocations: they travel down the tree only");
   return pipes.push(as_peer(ctx, *req.peer), b);
 }
 
@@ -166,21 +153,21 @@ http_response pull(sync_context& ctx, const http_request& req) {
   auto seen = query_u64(req.query, "revoked_seen", 0);
   auto gen = ctx.changed.generation();
   auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
-  auto revocations = store::reader(ctx.env).revocations();
+  auto revoked = store::reader(ctx.env).revocation_count();
   // Long-poll: nothing yet, so wait for a commit. A commit in this process
   // wakes us at once; one by a CLI import (or admin revoke) in another
   // process is seen at the next look, every 200 ms.
   auto deadline = std::chrono::steady_clock::now() + wait;
-  while (b.changes.empty() && !b.more && b.last_seq == cursor && revocations.size() == seen &&
+  while (b.changes.empty() && !b.more && b.last_seq == cursor && revoked == seen &&
          std::chrono::steady_clock::now() < deadline) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
     b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
-    revocations = store::reader(ctx.env).revocations();
+    revoked = store::reader(ctx.env).revocation_count();
   }
   // The revocation list goes down whole whenever the child's count of it
   // differs from ours: it is small and only ever grows.
-  if (revocations.size() != seen) b.revocations = std::move(revocations);
+  if (revoked != seen) b.revocations = store::reader(ctx.env).revocations();
   return http_response::json(200, replication::encode_batch(b));
 }
 

@@ -28,6 +28,8 @@ store::node_entry entry(store::node_state st, std::string jur = "320100") {
   e.jurisdiction = std::move(jur);
   e.state = st;
   e.reason = "because";
+  e.cert_serial = "0a1b";
+  e.last_decision = "admitted";
   return e;
 }
 
@@ -99,6 +101,21 @@ TEST_CASE("join: sync requests are refused unless the child is admitted, with th
   CHECK(sync_refusal(cert(), entry(store::node_state::suspended), false)->code == "suspended");
   CHECK(sync_refusal(cert(), entry(store::node_state::admitted), true)->code == "revoked");
   CHECK(sync_refusal(cert(), entry(store::node_state::admitted, "320500"), false)->code == "not_admitted");
+  // Admission is per certificate and per join.
+  auto other = cert();
+  other.serial_hex = "0c0d";
+  CHECK(sync_refusal(other, entry(store::node_state::admitted), false)->reason.find("serial 0c0d has no admitted join") != std::string::npos);
+  auto refused_since = entry(store::node_state::admitted);
+  refused_since.last_decision = "refused";
+  CHECK(sync_refusal(cert(), refused_since, false)->reason.find("last decision: refused") != std::string::npos);
+}
+
+TEST_CASE("join: a clock at the edge of int64 is a refusal, not an overflow") {
+  auto req = nanjing();
+  req.clock_ms = INT64_MIN;
+  auto a = decide_join(province(), cert(), req, entry(store::node_state::admitted), false, now);
+  CHECK(a.decision == "refused");
+  CHECK(has(a, "clock:"));
 }
 
 TEST_CASE("join: requests round-trip, and malformed ones are refused naming the field") {

@@ -118,6 +118,38 @@ TEST_CASE("exchange: a poison change is quarantined with its reason and the curs
   CHECK(store::reader(*province.env).cursor_of("up:js.nanjing")->seq == b.last_seq);
 }
 
+TEST_CASE("exchange: a child claiming a record owned by a node outside its subtree is refused, and charged with the batch") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  nanjing.import(code_in("320104", 6), "spoof", "1.00");
+  auto b = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  REQUIRE(b.changes.size() == 1);
+  b.changes[0].rec.origin = "js.suzhou";  // a sibling's name
+  auto from = nanjing.as_peer;
+  from.foreign_origins = {"js.province", "js.suzhou"};
+  {  // the registry knows the child: violations are counted against it
+    store::write_batch reg;
+    store::registry_op op;
+    op.what = store::registry_op::kind::set_state;
+    op.create = true;
+    op.entry.node_id = "js.nanjing";
+    op.entry.role = "local";
+    op.entry.jurisdiction = "320100";
+    op.to = store::node_state::admitted;
+    reg.registry.push_back(op);
+    province.w->submit(std::move(reg)).get();
+  }
+  auto p = submit_batch(*province.w, from, true, b, "up:js.nanjing", 1);
+  REQUIRE(p.refused.size() == 1);
+  CHECK(p.refused[0].reason == "origin js.suzhou is not in the sender's subtree");
+  auto res = p.done.get();
+  CHECK(res.suspended == std::vector<std::string>{"js.nanjing"});
+  auto e = store::reader(*province.env).node("js.nanjing");
+  CHECK(e->violations == 1);
+  CHECK(e->state == store::node_state::suspended);
+  CHECK(province.total() == 0);
+}
+
 TEST_CASE("exchange: batches are bounded by count and say there is more") {
   test::temp_dir d;
   node_under_test nanjing(d, "js.nanjing", "local", "320100");

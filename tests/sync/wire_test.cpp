@@ -41,3 +41,20 @@ TEST_CASE("wire: malformed batches are refused naming the field") {
   CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[1,2,3]})", 2),
                        doctest::Contains("more than the limit 2"), wire_error);
 }
+
+TEST_CASE("wire: a revocation list travels whole, an empty one is still said, and a bad serial is refused") {
+  change_batch b{"js.province", "abc", {}, 7, false, std::nullopt};
+  CHECK_FALSE(decode_batch(encode_batch(b), 10).revocations);
+  b.revocations = std::vector<store::revocation>{};
+  auto empty = decode_batch(encode_batch(b), 10);
+  REQUIRE(empty.revocations);
+  CHECK(empty.revocations->empty());
+  b.revocations->push_back({"0a1b", "js.nanjing", "key leaked", "js.province", 1800000000000});
+  auto one = decode_batch(encode_batch(b), 10);
+  REQUIRE(one.revocations);
+  REQUIRE(one.revocations->size() == 1);
+  CHECK((*one.revocations)[0].reason == "key leaked");
+  CHECK((*one.revocations)[0].at_ms == 1800000000000);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[],"revocations":[{"serial":"XZ","node_id":"n","reason":"r","by":"p","at_ms":1}]})", 10),
+                       doctest::Contains("lower-case hex"), wire_error);
+}
