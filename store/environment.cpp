@@ -136,6 +136,12 @@ tables open_tables(MDB_txn* t) {
   tb.digests = open_table(t, "digests");
   tb.node2entry = open_table(t, "node2entry");
   tb.serial2revocation = open_table(t, "serial2revocation");
+  tb.id2principal = open_table(t, "id2principal");
+  tb.token2principal = open_table(t, "token2principal");
+  tb.cert2principal = open_table(t, "cert2principal");
+  tb.consent = open_table(t, "consent");
+  tb.consentid2key = open_table(t, "consentid2key");
+  tb.seq2audit = open_table(t, "seq2audit");
   return tb;
 }
 

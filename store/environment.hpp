@@ -35,6 +35,12 @@ public:
   using store_error::store_error;
 };
 
+// An API principal or consent change that cannot be made as asked.
+class access_error : public store_error {
+public:
+  using store_error::store_error;
+};
+
 class migration_context;
 
 // One step of the store format: from `from` to `from + 1`, in one write

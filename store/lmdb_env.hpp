@@ -26,6 +26,12 @@ struct tables {
   MDB_dbi digests{};      // (str8 division, str8 category) -> (u64 live count, u64 hash sum)
   MDB_dbi node2entry{};   // child node id -> registry entry (format 3)
   MDB_dbi serial2revocation{};  // certificate serial (hex) -> revocation (format 3)
+  MDB_dbi id2principal{};     // bank or portal id -> principal (format 4)
+  MDB_dbi token2principal{};  // sha256(bearer token) hex -> principal id
+  MDB_dbi cert2principal{};   // sha256(client certificate) hex -> principal id
+  MDB_dbi consent{};          // (str8 subject, str8 grantee, str8 id) -> consent
+  MDB_dbi consentid2key{};    // consent id -> its key in `consent`
+  MDB_dbi seq2audit{};        // u64 seq -> audit entry (hash-chained)
 };
 
 struct environment::impl {

@@ -40,6 +40,7 @@ const std::vector<migration>& builtin_migrations() {
       // The tables are created when the store opens; the step marks the
       // format, so an older binary refuses a store that holds a registry.
       {2, "registry of child nodes and revocation list", [](migration_context&) {}},
+      {3, "API principals, consents and the audit chain", [](migration_context&) {}},
   };
   return steps;
 }

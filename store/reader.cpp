@@ -163,6 +163,54 @@ std::vector<revocation> reader::revocations() {
   return out;
 }
 
+std::optional<principal> reader::principal_by_id(const std::string& id) {
+  auto v = impl_->t.get(impl_->env.t.id2principal, id);
+  return v ? std::optional<principal>(decode_principal(*v)) : std::nullopt;
+}
+
+std::optional<principal> reader::principal_by_token(const std::string& token_sha256) {
+  auto id = impl_->t.get(impl_->env.t.token2principal, token_sha256);
+  return id ? principal_by_id(std::string(*id)) : std::nullopt;
+}
+
+std::optional<principal> reader::principal_by_cert(const std::string& cert_sha256) {
+  auto id = impl_->t.get(impl_->env.t.cert2principal, cert_sha256);
+  return id ? principal_by_id(std::string(*id)) : std::nullopt;
+}
+
+std::vector<principal> reader::principals() {
+  std::vector<principal> out;
+  cursor c(impl_->t, impl_->env.t.id2principal);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_principal(v));
+  return out;
+}
+
+std::optional<consent> reader::consent_by_id(const std::string& id) {
+  auto key = impl_->t.get(impl_->env.t.consentid2key, id);
+  if (!key) return std::nullopt;
+  auto v = impl_->t.get(impl_->env.t.consent, *key);
+  return v ? std::optional<consent>(decode_consent(*v)) : std::nullopt;
+}
+
+std::vector<consent> reader::consents_for(const std::string& subject, const std::string& grantee) {
+  key_writer w;
+  w.str8(subject).str8(grantee);
+  std::string prefix = w.take();
+  std::vector<consent> out;
+  cursor c(impl_->t, impl_->env.t.consent);
+  std::string_view k, v;
+  for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) out.push_back(decode_consent(v));
+  return out;
+}
+
+void reader::for_each_audit(std::uint64_t first_seq, const std::function<bool(const audit_entry&)>& fn) {
+  cursor c(impl_->t, impl_->env.t.seq2audit);
+  std::string_view k, v;
+  for (bool ok = c.seek(be64(first_seq), k, v); ok; ok = c.next(k, v))
+    if (!fn(decode_audit(read_be64(k), v))) return;
+}
+
 std::size_t reader::revocation_count() {
   MDB_stat st;
   check(mdb_stat(impl_->t.get(), impl_->env.t.serial2revocation, &st), "count revocations");

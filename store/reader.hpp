@@ -12,6 +12,7 @@
 
 #include "store/environment.hpp"
 #include "store/model/record.hpp"
+#include "store/access.hpp"
 #include "store/registry.hpp"
 
 namespace store {
@@ -67,6 +68,15 @@ public:
   std::vector<node_entry> nodes();
   std::vector<revocation> revocations();
   std::size_t revocation_count();
+  // The API's principals, consents and audit chain (store/access.hpp).
+  std::optional<principal> principal_by_id(const std::string& id);
+  std::optional<principal> principal_by_token(const std::string& token_sha256);
+  std::optional<principal> principal_by_cert(const std::string& cert_sha256);
+  std::vector<principal> principals();
+  std::optional<consent> consent_by_id(const std::string& id);
+  std::vector<consent> consents_for(const std::string& subject, const std::string& grantee);
+  // Audit entries in order, from `first_seq`, until fn returns false.
+  void for_each_audit(std::uint64_t first_seq, const std::function<bool(const audit_entry&)>& fn);
   bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).

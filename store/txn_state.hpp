@@ -93,5 +93,6 @@ struct txn_state {
 batch_result apply_batch(txn_state& s, write_batch& b);
 void apply_replicas(txn_state& s, const write_batch& b, batch_result& res);
 void apply_registry(txn_state& s, const write_batch& b, batch_result& res);
+void apply_access(txn_state& s, const write_batch& b);
 
 }  // namespace store

@@ -70,6 +70,7 @@ void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& ou
     out.push_back(apply_batch(s, j->batch));
     apply_replicas(s, j->batch, out.back());
     apply_registry(s, j->batch, out.back());
+    apply_access(s, j->batch);
     out.back().last_seq = s.next_seq - 1;
   }
   s.flush_counts();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/environment.hpp"
+#include "store/access.hpp"
 #include "store/registry.hpp"
 #include "store/model/record.hpp"
 
@@ -64,6 +65,8 @@ struct write_batch {
   std::optional<peer_cursor> cursor;
   // Registry changes (a parent's children, revocations), in order.
   std::vector<registry_op> registry;
+  // API principals, consents, audit entries, in order.
+  std::vector<access_op> access;
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.
   bool durable = true;

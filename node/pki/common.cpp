@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "node/pki/internal.hpp"
@@ -97,6 +99,21 @@ void random_serial(mbed::rng& r, unsigned char (&out)[serial_bytes]) {
 std::string csr_path_for(const std::string& cert) {
   if (cert.size() > 4 && cert.ends_with(".pem")) return cert.substr(0, cert.size() - 4) + ".csr";
   return cert + ".csr";
+}
+
+}  // namespace node::pki
+
+namespace node::pki {
+
+std::string sha256_hex(std::string_view data) {
+  return mbed::sha256_hex(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::string random_hex(std::size_t bytes) {
+  mbed::rng r;
+  std::vector<unsigned char> buf(bytes);
+  r.bytes(buf.data(), buf.size());
+  return mbed::hex(buf.data(), buf.size());
 }
 
 }  // namespace node::pki

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace node::pki {
@@ -112,5 +113,10 @@ std::string csr_path_for(const std::string& cert_path);
 
 // "2025-01-31T12:00:00Z"
 std::string format_utc(std::int64_t unix_seconds);
+
+// Lower-case hex SHA-256 of `data` (audit chain, token hashes).
+std::string sha256_hex(std::string_view data);
+// `bytes` random bytes from the DRBG, as lower-case hex (bearer tokens, ids).
+std::string random_hex(std::size_t bytes);
 
 }  // namespace node::pki

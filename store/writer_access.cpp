@@ -1,0 +1,80 @@
+// The writer's access path: principals, consents and the audit chain. An
+// audit entry commits in the writer's group transaction, so concurrent API
+// requests share one fsync and each answer waits only for its own entry.
+#include "store/txn_state.hpp"
+
+namespace store {
+namespace {
+
+std::string consent_key(const consent& c) {
+  key_writer w;
+  w.str8(c.subject).str8(c.grantee).str8(c.id);
+  return w.take();
+}
+
+std::optional<consent> load_consent(txn_state& s, const std::string& id) {
+  auto key = s.t.get(s.tb.consentid2key, id);
+  if (!key) return std::nullopt;
+  auto v = s.t.get(s.tb.consent, *key);
+  if (!v) throw store_error("store: consent index names a missing consent " + id);
+  return decode_consent(*v);
+}
+
+void put_consent(txn_state& s, const consent& c) {
+  auto key = consent_key(c);
+  s.t.put(s.tb.consent, key, encode_consent(c));
+  s.t.put(s.tb.consentid2key, c.id, key);
+}
+
+void put_principal(txn_state& s, const principal& p) {
+  if (s.t.get(s.tb.id2principal, p.id)) throw access_error("a principal '" + p.id + "' is already registered");
+  s.t.put(s.tb.id2principal, p.id, encode_principal(p));
+  if (!p.token_sha256.empty()) s.t.put(s.tb.token2principal, p.token_sha256, p.id);
+  if (!p.cert_sha256.empty()) s.t.put(s.tb.cert2principal, p.cert_sha256, p.id);
+}
+
+// The chain: each entry's hash covers the previous entry's hash, so an
+// edited, removed or reordered entry breaks every hash after it.
+void append_audit(txn_state& s, audit_entry e) {
+  const auto& h = get_chain_hash();
+  if (!h) throw store_error("store: no audit chain hash set (a bug: set_chain_hash at start)");
+  e.path = e.path.substr(0, 4096);
+  e.subject = e.subject.substr(0, 255);
+  e.detail = e.detail.substr(0, 4096);
+  e.seq = next_u64_key(s.t, s.tb.seq2audit);
+  e.at_ms = s.now;
+  e.prev = std::string(64, '0');
+  if (auto last = s.t.last_key(s.tb.seq2audit)) e.prev = decode_audit(read_be64(*last), *s.t.get(s.tb.seq2audit, *last)).hash;
+  e.hash = h(e.prev, audit_text(e));
+  s.t.put(s.tb.seq2audit, be64(e.seq), encode_audit(e), MDB_APPEND);
+}
+
+}  // namespace
+
+void apply_access(txn_state& s, const write_batch& b) {
+  for (const auto& op : b.access) {
+    switch (op.what) {
+      case access_op::kind::put_principal: put_principal(s, op.who); break;
+      case access_op::kind::put_consent: put_consent(s, op.grant); break;
+      case access_op::kind::withdraw_consent: {
+        auto c = load_consent(s, op.grant.id);
+        if (!c) throw access_error("no consent '" + op.grant.id + "'");
+        if (c->withdrawn) throw access_error("consent '" + op.grant.id + "' is already withdrawn");
+        c->withdrawn = true;
+        c->withdrawn_ms = s.now;
+        put_consent(s, *c);
+        break;
+      }
+      case access_op::kind::use_consent:
+        if (auto c = load_consent(s, op.grant.id)) {
+          ++c->use_count;
+          c->last_use_ms = s.now;
+          put_consent(s, *c);
+        }
+        break;
+      case access_op::kind::audit: append_audit(s, op.entry); break;
+    }
+  }
+}
+
+}  // namespace store
