@@ -155,13 +155,17 @@ void register_child(const config::node_config& parent, const std::string& id, co
 }
 
 int cmd_admin(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit"}, 2});
+  auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit", "--id", "--name", "--cert", "--token-out"}, 2});
   if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, revocations, approve, resume, suspend, revoke");
   const auto& verb = a.positional[0];
   auto cfg = load_config(a);
   bool as_json = a.has("--json");
   if (verb == "nodes" || verb == "pending") return list_nodes(cfg, verb == "pending", as_json);
   if (verb == "revocations") return list_revocations(cfg, as_json);
+  if (verb == "bank" || verb == "portal") {
+    if (a.positional.size() != 2 || a.positional[1] != "add") throw usage_error("admin " + verb + " add --id ID ...");
+    return add_principal(cfg, a, verb);
+  }
   if (verb == "events") {
     auto lim = a.get("--limit").value_or("100");
     if (lim.empty() || lim.size() > 9 || lim.find_first_not_of("0123456789") != std::string::npos)

@@ -34,6 +34,9 @@ constexpr const char* usage_text =
     "  admin approve NODE_ID [--role R --jurisdiction CODE]      admit a pending node (or register one before it joins)\n"
     "  admin resume NODE_ID                                      admit a suspended node again\n"
     "  admin suspend|revoke NODE_ID --reason TEXT                stop a child syncing; revoke is final and lists its certificate\n"
+    "  admin bank add --id ID --name NAME (--cert PEM | --token-out FILE)   register a bank for the API\n"
+    "  admin portal add --id ID (--cert PEM | --token-out FILE)  register the enterprise portal\n"
+    "  audit verify                                              check the hash-chained access log\n"
     "  version                                                   print the version\n"
     "\n"
     "-c FILE defaults to /etc/credit-node/node.toml. Exit codes: 0 ok, 1 failed check or\n"
@@ -63,6 +66,7 @@ int run(int argc, char** argv) {
     if (cmd == "pki") return cmd_pki(argc, argv);
     if (cmd == "run") return cmd_run(argc, argv);
     if (cmd == "admin") return cmd_admin(argc, argv);
+    if (cmd == "audit") return cmd_audit(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

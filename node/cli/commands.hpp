@@ -20,6 +20,9 @@ int cmd_demo(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_admin(int argc, char** argv);
+int cmd_audit(int argc, char** argv);
+// `admin bank add` / `admin portal add` (principals.cpp).
+int add_principal(const config::node_config& cfg, const args& a, const std::string& kind);
 // `admin approve ID --role R --jurisdiction CODE` on `parent`'s store.
 void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
                     const std::string& jurisdiction);

@@ -4,6 +4,7 @@
 
 #include "node/cli/commands.hpp"
 #include "store/model/category.hpp"
+#include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
 #include "store/reader.hpp"
@@ -16,13 +17,7 @@ namespace {
 void parse_since(const std::string& v, store::record_filter& f) {
   if (v.find('-') != std::string::npos) {
     if (auto e = store::model::check_date(v); !e.empty()) throw usage_error("--since: " + e);
-    int y = std::stoi(v.substr(0, 4)), m = std::stoi(v.substr(5, 2)), d = std::stoi(v.substr(8, 2));
-    // Days from civil (Howard Hinnant's algorithm), for a UTC midnight.
-    y -= m <= 2;
-    int era = y / 400, yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long days = era * 146097L + yoe * 365L + yoe / 4 - yoe / 100 + doy - 719468L;
-    f.since_ms = days * 86400000LL;
+    f.since_ms = store::model::utc_midnight_ms(v);
     return;
   }
   if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "node/cli/commands.hpp"
+#include "node/api/api.hpp"
 #include "node/net/log.hpp"
 #include "node/net/server.hpp"
 #include "node/service/parent_link.hpp"
@@ -222,6 +223,9 @@ int cmd_run(int argc, char** argv) {
   auto api = listener("api", cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
   api.router.add("GET", "/api/v1/categories",
                  [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
+  api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
+  api::api_context actx{cfg, *env, writer};
+  api::add_api_routes(api.router, actx);
   try {
     srv->add_listener(std::move(sync));
     srv->add_listener(std::move(api));

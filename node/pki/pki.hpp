@@ -106,6 +106,7 @@ struct cert_status {
   std::string chain_error;  // why not, in mbedTLS's words
   bool key_matches = false; // the key file belongs to the certificate
 };
+// `key_path` empty: the key is not checked (a bank's or portal's certificate).
 cert_status check_certificate(const std::string& ca_path, const std::string& cert_path, const std::string& key_path);
 
 // Where a node's CSR goes: beside its certificate, <cert>.pem → <cert>.csr.

@@ -58,4 +58,15 @@ std::string to_json_line(const record& r) {
   return o;
 }
 
+// Days from civil (Howard Hinnant's algorithm).
+std::int64_t utc_midnight_ms(std::string_view date) {
+  int y = std::stoi(std::string(date.substr(0, 4))), m = std::stoi(std::string(date.substr(5, 2))),
+      d = std::stoi(std::string(date.substr(8, 2)));
+  y -= m <= 2;
+  int era = y / 400, yoe = y - era * 400;
+  int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long days = era * 146097L + yoe * 365L + yoe / 4 - yoe / 100 + doy - 719468L;
+  return days * 86400000LL;
+}
+
 }  // namespace store::model

@@ -37,5 +37,7 @@ std::string to_json_line(const record& r);
 
 // UTC "2026-11-27T10:00:00.123Z" for a Unix time in milliseconds.
 std::string format_utc_ms(std::int64_t ms);
+// Midnight UTC starting the day "YYYY-MM-DD" (already checked), in ms.
+std::int64_t utc_midnight_ms(std::string_view date);
 
 }  // namespace store::model

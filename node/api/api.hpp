@@ -1,0 +1,33 @@
+// The bank-facing API on the `api` listener (PRODUCT.md §8): banks and the
+// enterprise portal, authenticated by client certificate or bearer token;
+// consents; authorized query; verification; the access log. Every request,
+// allowed or refused, is on the hash-chained audit log before its answer.
+#pragma once
+
+#include <cstdint>
+
+#include "config/config.hpp"
+#include "node/net/http_router.hpp"
+#include "store/environment.hpp"
+#include "store/writer.hpp"
+
+namespace node::api {
+
+struct api_context {
+  const config::node_config& cfg;
+  store::environment& env;
+  store::writer& writer;
+};
+
+// Sets the audit chain's hash (SHA-256) for this process, then adds
+// /api/v1/consents, /api/v1/subjects/{uscc}/records, /api/v1/verify and
+// /api/v1/subjects/{uscc}/access-log. `ctx` must outlive the router.
+void add_api_routes(net::http_router& r, api_context& ctx);
+
+// The audit chain's hash: hex SHA-256 of prev_hex || text.
+std::string chain_hash(std::string_view prev_hex, std::string_view text);
+
+inline constexpr std::size_t max_api_body = 1 << 20;  // 413 beyond
+inline constexpr double requests_per_second = 200;     // per principal, 429 beyond (burst: 2 s worth)
+
+}  // namespace node::api

@@ -1,0 +1,170 @@
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "node/api/internal.hpp"
+#include "node/net/log.hpp"
+#include "node/pki/pki.hpp"
+#include "store/model/record.hpp"
+#include "store/reader.hpp"
+
+namespace node::api {
+namespace {
+
+// Token buckets per principal: requests_per_second, bursts of two seconds.
+class rate_limiter {
+public:
+  bool allow(const std::string& who) {
+    std::lock_guard lk(mu_);
+    auto now = std::chrono::steady_clock::now();
+    auto& b = buckets_.try_emplace(who, bucket{2 * requests_per_second, now}).first->second;
+    b.tokens = std::min(2 * requests_per_second,
+                        b.tokens + std::chrono::duration<double>(now - b.at).count() * requests_per_second);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+private:
+  struct bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex mu_;
+  std::map<std::string, bucket> buckets_;  // one per registered principal: bounded by the registry
+};
+
+// Client certificate first (its fingerprint registered with `admin bank
+// add --cert`), then a bearer token (stored only as its SHA-256).
+std::optional<store::principal> authenticate(api_context& ctx, const net::http_request& req) {
+  store::reader rd(ctx.env);
+  if (req.peer)
+    if (auto p = rd.principal_by_cert(req.peer->sha256_fingerprint_hex)) return p;
+  const auto* auth = req.header("Authorization");
+  if (!auth || auth->rfind("Bearer ", 0) != 0 || auth->size() > 512) return std::nullopt;
+  return rd.principal_by_token(pki::sha256_hex(std::string_view(*auth).substr(7)));
+}
+
+net::http_response write_audit(api_context& ctx, const net::http_request& req, const api_call& call,
+                               net::http_response resp) {
+  store::write_batch b;
+  store::access_op op;
+  op.entry.principal = call.who.id.empty() ? "-" : call.who.id;
+  op.entry.method = req.method;
+  op.entry.path = req.target;
+  op.entry.subject = call.subject;
+  op.entry.consent = call.consent;
+  op.entry.status = resp.status;
+  op.entry.decision = resp.status < 400 ? "allowed" : "refused";
+  op.entry.detail = call.detail;
+  b.access.push_back(std::move(op));
+  if (resp.status < 400 && call.used && !call.consent.empty()) {
+    store::access_op use;
+    use.what = store::access_op::kind::use_consent;
+    use.grant.id = call.consent;
+    b.access.push_back(std::move(use));
+  }
+  try {
+    ctx.writer.submit(std::move(b)).get();  // durable: the writer groups concurrent requests into one fsync
+  } catch (const std::exception& e) {
+    net::log::error("audit_failed").kv("reason", e.what());
+    return net::http_response::error(503, "audit_unavailable", "the access could not be recorded, so it is not answered; try again");
+  }
+  return resp;
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string chain_hash(std::string_view prev_hex, std::string_view text) {
+  std::string both(prev_hex);
+  both += text;
+  return pki::sha256_hex(both);
+}
+
+net::http_response refuse(api_call& call, int status, std::string_view code, const std::string& detail) {
+  call.detail = std::string(code) + ": " + detail;
+  return net::http_response::error(status, code, detail);
+}
+
+net::http_handler audited(api_context& ctx, api_handler h) {
+  static rate_limiter limits;
+  return [&ctx, h = std::move(h)](const net::http_request& req) {
+    api_call call;
+    net::http_response resp;
+    if (auto who = authenticate(ctx, req)) call.who = *who;
+    if (call.who.id.empty())
+      resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
+    else if (!limits.allow(call.who.id))
+      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(static_cast<int>(requests_per_second)) + " requests per second");
+    else if (req.body.size() > max_api_body)
+      resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
+    else
+      resp = h(ctx, req, call);
+    if (resp.status == 429) resp.headers.push_back({"Retry-After", "1"});
+    return write_audit(ctx, req, call, std::move(resp));
+  };
+}
+
+std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
+                                        std::string& why) {
+  json::error_code ec;
+  auto v = json::parse(req.body, ec);
+  if (ec || !v.is_object()) {
+    why = "the body must be a JSON object" + (ec ? ": " + ec.message() : std::string());
+    return std::nullopt;
+  }
+  for (const auto& [k, _] : v.get_object())
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(k)) == allowed.end()) {
+      why = "unknown field \"" + std::string(k) + "\"";
+      return std::nullopt;
+    }
+  return v.get_object();
+}
+
+bool financing_purpose(std::string_view p) {
+  return p == "credit_assessment" || p == "loan_approval" || p == "post_loan_monitoring";
+}
+
+consent_match find_consent(store::environment& env, const std::string& bank, const std::string& subject,
+                           const std::string& purpose, const std::vector<std::string>& categories,
+                           store::consent_level at_least, std::int64_t now) {
+  auto all = store::reader(env).consents_for(subject, bank);
+  if (all.empty()) return {std::nullopt, "no consent from " + subject + " for " + bank};
+  std::string why;
+  for (const auto& c : all) {
+    auto st = c.status(now);
+    std::string miss;
+    if (st != "active") miss = "consent " + c.id + " is " + st;
+    else if (c.purpose != purpose) miss = "consent " + c.id + " is for purpose " + c.purpose + ", not " + purpose;
+    else if (c.level < at_least) miss = "consent " + c.id + " is at level " + std::string(store::to_string(c.level)) +
+                                       ", this needs " + std::string(store::to_string(at_least));
+    for (const auto& cat : categories)
+      if (miss.empty() && std::find(c.categories.begin(), c.categories.end(), cat) == c.categories.end())
+        miss = "consent " + c.id + " does not cover category " + cat;
+    if (miss.empty()) return {c, ""};
+    if (why.empty() || st == "active") why = miss;  // prefer what an active consent lacks
+  }
+  return {std::nullopt, why};
+}
+
+json::object consent_json(const store::consent& c, std::int64_t now) {
+  return {{"id", c.id}, {"subject", c.subject}, {"grantee", c.grantee}, {"purpose", c.purpose},
+          {"categories", json::value_from(c.categories)}, {"level", std::string(store::to_string(c.level))},
+          {"personal_data", c.personal_data}, {"valid_from", store::model::format_utc_ms(c.valid_from_ms)},
+          {"valid_until", store::model::format_utc_ms(c.valid_until_ms)}, {"evidence", c.evidence},
+          {"status", c.status(now)}, {"use_count", c.use_count},
+          {"last_use", c.last_use_ms ? json::value(store::model::format_utc_ms(c.last_use_ms)) : json::value(nullptr)}};
+}
+
+void add_api_routes(net::http_router& r, api_context& ctx) {
+  store::set_chain_hash(&chain_hash);
+  add_consent_routes(r, ctx);
+  add_query_routes(r, ctx);
+}
+
+}  // namespace node::api

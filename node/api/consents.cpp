@@ -1,0 +1,112 @@
+// POST /api/v1/consents (portal): an enterprise's authorization, recorded.
+// DELETE /api/v1/consents/{id} (portal): withdrawn, effective at once.
+#include "node/api/internal.hpp"
+#include "node/pki/pki.hpp"
+#include "store/model/category.hpp"
+#include "store/model/record.hpp"
+#include "store/model/uscc.hpp"
+#include "store/model/validate.hpp"
+#include "store/reader.hpp"
+
+namespace node::api {
+namespace {
+
+constexpr std::int64_t day_ms = 86'400'000;
+
+std::string text_field(const json::object& o, const char* key, std::string& why) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_string() || v->get_string().empty() || v->get_string().size() > 256) {
+    if (why.empty()) why = "\"" + std::string(key) + "\" must be a non-empty string (at most 256 bytes)";
+    return {};
+  }
+  return std::string(v->get_string());
+}
+
+// Every field checked; the first problem is the answer, naming the field.
+std::optional<store::consent> consent_from(api_context& ctx, const json::object& o, std::string& why) {
+  store::consent c;
+  c.subject = text_field(o, "subject", why);
+  c.grantee = text_field(o, "grantee", why);
+  c.purpose = text_field(o, "purpose", why);
+  auto level = text_field(o, "level", why);
+  auto until = text_field(o, "valid_until", why);
+  c.evidence = text_field(o, "evidence", why);
+  if (!why.empty()) return std::nullopt;
+  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(c.subject); !e.empty()) why = "subject: " + e;
+  else if (auto g = store::reader(ctx.env).principal_by_id(c.grantee); !g || g->kind != "bank")
+    why = "grantee: no bank '" + c.grantee + "' is registered here (credit-node admin bank add)";
+  else if (!financing_purpose(c.purpose))
+    why = "purpose: must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + c.purpose + "'";
+  else if (auto l = store::parse_consent_level(level)) c.level = *l;
+  else why = "level: must be verify, summary or detail, not '" + level + "'";
+  if (!why.empty()) return std::nullopt;
+  if (auto e = store::model::check_date(until); !e.empty()) return why = "valid_until: " + e, std::nullopt;
+  c.valid_from_ms = now_ms();
+  c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms;  // through that day
+  if (c.valid_until_ms <= c.valid_from_ms) return why = "valid_until: " + until + " has passed", std::nullopt;
+  if (c.valid_until_ms - c.valid_from_ms > 367 * day_ms) return why = "valid_until: at most one year ahead", std::nullopt;
+  if (c.evidence.rfind("sha256:", 0) != 0 || c.evidence.size() != 71 ||
+      c.evidence.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+    return why = "evidence: must be \"sha256:\" and 64 lower-case hex digits (the signed letter's hash)", std::nullopt;
+  auto* pd = o.if_contains("personal_data");
+  if (!pd || !pd->is_bool()) return why = "personal_data: must be true or false", std::nullopt;
+  c.personal_data = pd->get_bool();
+  auto* cats = o.if_contains("categories");
+  if (!cats || !cats->is_array() || cats->get_array().empty() || cats->get_array().size() > 16)
+    return why = "categories: must be a non-empty array of category names", std::nullopt;
+  for (const auto& v : cats->get_array()) {
+    if (!v.is_string() || !store::model::category_registry::builtin().find(std::string(v.get_string())))
+      return why = "categories: unknown category " + json::serialize(v) + "; known: " + store::model::category_registry::builtin().names(), std::nullopt;
+    c.categories.emplace_back(v.get_string());
+  }
+  return c;
+}
+
+net::http_response create(api_context& ctx, const net::http_request& req, api_call& call) {
+  if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "only the enterprise portal records consents");
+  std::string why;
+  auto o = body_object(req, {"subject", "grantee", "purpose", "categories", "level", "personal_data", "valid_until", "evidence"}, why);
+  if (!o) return refuse(call, 400, "bad_request", why);
+  auto c = consent_from(ctx, *o, why);
+  if (!c) return refuse(call, 400, "bad_request", why);
+  c->id = "c-" + pki::random_hex(12);
+  c->created_by = call.who.id;
+  call.subject = c->subject;
+  call.consent = c->id;
+  store::write_batch b;
+  store::access_op op;
+  op.what = store::access_op::kind::put_consent;
+  op.grant = *c;
+  b.access.push_back(std::move(op));
+  ctx.writer.submit(std::move(b)).get();
+  return net::http_response::json(201, json::serialize(consent_json(*c, now_ms())));
+}
+
+net::http_response withdraw(api_context& ctx, const net::http_request& req, api_call& call) {
+  if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "only the enterprise portal withdraws consents");
+  auto id = req.path.substr(std::string("/api/v1/consents/").size());
+  auto c = store::reader(ctx.env).consent_by_id(id);
+  if (!c) return refuse(call, 404, "unknown_consent", "no consent '" + id + "'");
+  call.subject = c->subject;
+  call.consent = id;
+  store::write_batch b;
+  store::access_op op;
+  op.what = store::access_op::kind::withdraw_consent;
+  op.grant.id = id;
+  b.access.push_back(std::move(op));
+  try {
+    ctx.writer.submit(std::move(b)).get();
+  } catch (const store::access_error& e) {
+    return refuse(call, 409, "already_withdrawn", e.what());
+  }
+  return net::http_response::json(200, json::serialize(consent_json(*store::reader(ctx.env).consent_by_id(id), now_ms())));
+}
+
+}  // namespace
+
+void add_consent_routes(net::http_router& r, api_context& ctx) {
+  r.add("POST", "/api/v1/consents", audited(ctx, create));
+  r.add_prefix("DELETE", "/api/v1/consents/", audited(ctx, withdraw));
+}
+
+}  // namespace node::api

@@ -1,0 +1,131 @@
+// The bank's side: GET /api/v1/subjects/{uscc}/records (authorized query),
+// POST /api/v1/verify (claims in, match / mismatch / unknown out), and the
+// portal's GET /api/v1/subjects/{uscc}/access-log.
+#include <charconv>
+
+#include "node/api/internal.hpp"
+#include "store/model/category.hpp"
+#include "store/model/mask.hpp"
+#include "store/model/record.hpp"
+#include "store/model/uscc.hpp"
+#include "store/reader.hpp"
+
+namespace node::api {
+namespace {
+
+using store::model::sensitivity;
+
+std::string query_param(const std::string& q, std::string_view name) {
+  std::string_view rest = q;
+  while (!rest.empty()) {
+    auto part = rest.substr(0, rest.find('&'));
+    if (part.substr(0, part.find('=')) == name && part.find('=') != std::string_view::npos)
+      return std::string(part.substr(part.find('=') + 1));
+    rest = part.size() == rest.size() ? std::string_view{} : rest.substr(part.size() + 1);
+  }
+  return {};
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t p = 0; p <= s.size() && !s.empty();) {
+    auto c = s.find(',', p);
+    out.push_back(s.substr(p, c == std::string::npos ? std::string::npos : c - p));
+    if (c == std::string::npos) break;
+    p = c + 1;
+  }
+  return out;
+}
+
+// A record as the bank may see it: personal fields masked unless the
+// consent covers personal data (commercial secrets are shown: this is the
+// detail level, the only one that gives records).
+json::object shaped(const store::model::record& r, const store::consent& c) {
+  const auto* cat = store::model::category_registry::builtin().find(r.category);
+  json::object fields = json::parse(r.fields_json.empty() ? "{}" : r.fields_json).as_object();
+  for (auto& [k, v] : fields) {
+    const auto* f = cat ? cat->find(k) : nullptr;
+    if (f && f->klass == sensitivity::personal && !c.personal_data && v.is_string())
+      v = json::string(store::model::mask_personal(k, v.get_string()));
+  }
+  return {{"category", r.category}, {"record_id", r.record_id}, {"version", r.version}, {"event_date", r.event_date},
+          {"source", r.source}, {"origin", r.origin}, {"fields", std::move(fields)}};
+}
+
+// Summary: per category, how many records and the newest event date —
+// no raw rows, no amounts (commercial secrets are for the detail level).
+json::object summary(const std::vector<store::model::record>& rs, const std::vector<std::string>& cats) {
+  json::object out;
+  for (const auto& cat : cats) out[cat] = json::object{{"count", 0}, {"latest_event_date", nullptr}};
+  for (const auto& r : rs) {
+    auto& o = out[r.category].as_object();
+    o["count"] = o["count"].to_number<std::int64_t>() + 1;
+    if (o["latest_event_date"].is_null() || o["latest_event_date"].as_string() < r.event_date) o["latest_event_date"] = r.event_date;
+  }
+  return out;
+}
+
+net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
+  if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
+  auto purpose = query_param(req.query, "purpose");
+  if (!financing_purpose(purpose))
+    return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + purpose + "'");
+  auto cats = split(query_param(req.query, "categories"));
+  for (const auto& c : cats)
+    if (!store::model::category_registry::builtin().find(c)) return refuse(call, 400, "bad_request", "categories: unknown category '" + c + "'");
+  auto m = find_consent(ctx.env, call.who.id, subject, purpose, cats, store::consent_level::summary, now_ms());
+  if (!m.granted) return refuse(call, 403, "no_consent", m.why);
+  call.consent = m.granted->id;
+  if (cats.empty()) cats = m.granted->categories;
+  std::vector<store::model::record> rs;
+  for (const auto& cat : cats)
+    store::reader(ctx.env).for_each_record({cat, subject, std::nullopt, std::nullopt, false},
+                                           [&](const store::model::record& r) { return rs.push_back(r), rs.size() < 10000; });
+  call.used = true;
+  json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))}};
+  if (m.granted->level == store::consent_level::detail) {
+    json::array out;
+    for (const auto& r : rs) out.push_back(shaped(r, *m.granted));
+    o["records"] = std::move(out);
+  } else {
+    o["summary"] = summary(rs, cats);
+  }
+  return net::http_response::json(200, json::serialize(o));
+}
+
+net::http_response access_log(api_context& ctx, api_call& call, const std::string& subject) {
+  if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "the access log is for the enterprise, through the portal");
+  json::array out;
+  store::reader(ctx.env).for_each_audit(0, [&](const store::audit_entry& e) {
+    if (e.subject == subject && out.size() < 10000)
+      out.push_back(json::object{{"at", store::model::format_utc_ms(e.at_ms)}, {"principal", e.principal}, {"method", e.method},
+                                 {"path", e.path}, {"consent", e.consent}, {"decision", e.decision}, {"status", e.status}});
+    return true;
+  });
+  return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"accesses", std::move(out)}}));
+}
+
+// /api/v1/subjects/{uscc}/records | access-log
+net::http_response subjects(api_context& ctx, const net::http_request& req, api_call& call) {
+  auto rest = req.path.substr(std::string("/api/v1/subjects/").size());
+  auto slash = rest.find('/');
+  auto subject = rest.substr(0, slash);
+  auto what = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  call.subject = subject;
+  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(subject); !e.empty())
+    return refuse(call, 400, "bad_subject", "subject: " + e);
+  if (what == "records") return records(ctx, req, call, subject);
+  if (what == "access-log") return access_log(ctx, call, subject);
+  return refuse(call, 404, "not_found", "no endpoint /api/v1/subjects/{uscc}/" + what + " (records, access-log)");
+}
+
+}  // namespace
+
+net::http_response verify(api_context& ctx, const net::http_request& req, api_call& call);
+
+void add_query_routes(net::http_router& r, api_context& ctx) {
+  r.add_prefix("GET", "/api/v1/subjects/", audited(ctx, subjects));
+  r.add("POST", "/api/v1/verify", audited(ctx, verify));
+}
+
+}  // namespace node::api

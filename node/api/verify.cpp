@@ -1,0 +1,107 @@
+// POST /api/v1/verify (核验比对): the bank's claims about an enterprise are
+// compared with the records; only match / mismatch / unknown goes back.
+#include <charconv>
+
+#include "node/api/internal.hpp"
+#include "store/model/category.hpp"
+#include "store/model/uscc.hpp"
+#include "store/reader.hpp"
+
+namespace node::api {
+namespace {
+
+// Decimals ("12000.00", "12000") compare as numbers; anything else (dates
+// YYYY-MM-DD, periods, codes) as text, which orders those correctly.
+std::optional<double> number(std::string_view s) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+int compare(std::string_view held, std::string_view claimed) {
+  auto a = number(held), b = number(claimed);
+  if (a && b) return *a < *b ? -1 : (*a > *b ? 1 : 0);
+  return held < claimed ? -1 : (held > claimed ? 1 : 0);
+}
+
+struct claim {
+  std::string category, record_id, field, op, value;
+};
+
+std::optional<std::vector<claim>> claims_of(const json::object& o, std::string& why) {
+  auto* cs = o.if_contains("claims");
+  if (!cs || !cs->is_array() || cs->get_array().empty() || cs->get_array().size() > 100)
+    return why = "claims: must be an array of 1 to 100 claims", std::nullopt;
+  std::vector<claim> out;
+  std::size_t i = 0;
+  for (const auto& v : cs->get_array()) {
+    std::string at = "claims[" + std::to_string(i++) + "]";
+    if (!v.is_object()) return why = at + ": must be an object", std::nullopt;
+    claim c;
+    for (auto [key, dst] : {std::pair<const char*, std::string*>{"category", &c.category}, {"record_id", &c.record_id},
+                            {"field", &c.field}, {"op", &c.op}, {"value", &c.value}}) {
+      auto* f = v.get_object().if_contains(key);
+      if (!f || !f->is_string() || f->get_string().size() > 1024) return why = at + "." + key + ": must be a string", std::nullopt;
+      *dst = f->get_string();
+    }
+    if (v.get_object().size() != 5) return why = at + ": only category, record_id, field, op and value", std::nullopt;
+    if (c.op != "eq" && c.op != "ge" && c.op != "le") return why = at + ".op: must be eq, ge or le", std::nullopt;
+    if (!store::model::category_registry::builtin().find(c.category)) return why = at + ".category: unknown '" + c.category + "'", std::nullopt;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string judge(store::reader& rd, const std::string& subject, const claim& c) {
+  auto r = rd.get(c.category, subject, c.record_id);
+  if (!r || r->deleted) return "unknown";
+  json::error_code ec;
+  auto fields = json::parse(r->fields_json, ec);
+  const auto* v = !ec && fields.is_object() ? fields.get_object().if_contains(c.field) : nullptr;
+  if (!v || v->is_null()) return "unknown";
+  std::string held = v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+  int cmp = compare(held, c.value);
+  bool ok = c.op == "eq" ? cmp == 0 : (c.op == "ge" ? cmp >= 0 : cmp <= 0);
+  return ok ? "match" : "mismatch";
+}
+
+}  // namespace
+
+net::http_response verify(api_context& ctx, const net::http_request& req, api_call& call) {
+  if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "verification is for banks, with the enterprise's consent");
+  std::string why;
+  auto o = body_object(req, {"subject", "purpose", "claims"}, why);
+  if (!o) return refuse(call, 400, "bad_request", why);
+  auto* s = o->if_contains("subject");
+  auto* p = o->if_contains("purpose");
+  if (!s || !s->is_string()) return refuse(call, 400, "bad_request", "subject: must be a string");
+  if (!p || !p->is_string()) return refuse(call, 400, "bad_request", "purpose: must be a string");
+  std::string subject(s->get_string()), purpose(p->get_string());
+  call.subject = subject;
+  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(subject); !e.empty())
+    return refuse(call, 400, "bad_subject", "subject: " + e);
+  auto claims = claims_of(*o, why);
+  if (!claims) return refuse(call, 400, "bad_request", why);
+  if (!financing_purpose(purpose))
+    return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring, not '" + purpose + "'");
+  std::vector<std::string> cats;
+  for (const auto& c : *claims) cats.push_back(c.category);
+  auto m = find_consent(ctx.env, call.who.id, subject, purpose, cats, store::consent_level::verify, now_ms());
+  if (!m.granted) return refuse(call, 403, "no_consent", m.why);
+  call.consent = m.granted->id;
+  call.used = true;
+  // A claim about a personal field needs the separate personal-data consent.
+  for (const auto& c : *claims) {
+    const auto* f = store::model::category_registry::builtin().find(c.category)->find(c.field);
+    if (f && f->klass == store::model::sensitivity::personal && !m.granted->personal_data)
+      return refuse(call, 403, "no_consent", "field " + c.field + " is personal data, which consent " + m.granted->id + " does not cover");
+  }
+  store::reader rd(ctx.env);
+  json::array results;
+  for (const auto& c : *claims) results.push_back(json::object{{"result", judge(rd, subject, c)}});
+  return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"consent", m.granted->id},
+                                                                   {"results", std::move(results)}}));
+}
+
+}  // namespace node::api

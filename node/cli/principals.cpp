@@ -1,0 +1,66 @@
+// `credit-node admin bank add` / `admin portal add`: who may use the API.
+//   admin bank add --id ID --name NAME (--cert PEM | --token-out FILE)
+//   admin portal add --id ID [--name NAME] (--cert PEM | --token-out FILE)
+// A token is shown once, written to FILE (0600); the store keeps only its
+// SHA-256. A certificate must be issued by this network's CA for that role.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "node/cli/commands.hpp"
+#include "node/pki/pki.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+
+namespace node::cli {
+namespace {
+
+void write_token(const std::string& path, const std::string& token) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + path + " (it must not exist yet): " + std::strerror(errno));
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace
+
+int add_principal(const config::node_config& cfg, const args& a, const std::string& kind) {
+  store::principal p;
+  p.id = a.require("--id");
+  p.kind = kind;
+  p.name = kind == "bank" ? a.require("--name") : a.get("--name").value_or("enterprise portal");
+  if (auto e = config::check_node_id(p.id); !e.empty()) throw usage_error("--id: " + e);
+  auto cert = a.get("--cert");
+  auto token_out = a.get("--token-out");
+  if (cert.has_value() == token_out.has_value()) throw usage_error("give exactly one of --cert PEM and --token-out FILE");
+  std::string token;
+  if (cert) {
+    auto st = pki::check_certificate(cfg.tls.ca, *cert, "");
+    if (!st.chains) throw usage_error(*cert + " is not issued by this network's CA (" + cfg.tls.ca + "): " + st.chain_error);
+    if (st.id.role != kind || st.id.node_id != p.id)
+      throw usage_error(*cert + " names " + st.id.node_id + " (" + st.id.role + "), not " + p.id + " (" + kind +
+                        "): issue one with pki sign --role " + kind + " --node-id " + p.id);
+    p.cert_sha256 = st.id.sha256_fingerprint_hex;
+  } else {
+    token = pki::random_hex(32);
+    p.token_sha256 = pki::sha256_hex(token);
+  }
+  auto env = open_store(cfg);
+  if (store::reader(*env).principal_by_id(p.id)) throw usage_error("a principal '" + p.id + "' is already registered");
+  if (token_out) write_token(*token_out, token);
+  store::write_batch b;
+  store::access_op op;
+  op.what = store::access_op::kind::put_principal;
+  op.who = p;
+  b.access.push_back(std::move(op));
+  store::writer(*env).submit(std::move(b)).get();
+  std::cout << kind << " " << p.id << " registered" << (token_out ? "; its bearer token is in " + *token_out : ", by certificate") << "\n";
+  return 0;
+}
+
+}  // namespace node::cli
