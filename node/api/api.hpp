@@ -27,6 +27,10 @@ void add_api_routes(net::http_router& r, api_context& ctx);
 // The audit chain's hash: hex SHA-256 of prev_hex || text.
 std::string chain_hash(std::string_view prev_hex, std::string_view text);
 
+// Walks the audit log recomputing the chain; empty when intact, else the
+// first break (which entry, and whether altered, missing or out of order).
+std::string verify_audit_chain(store::environment& env, std::uint64_t& entries);
+
 inline constexpr std::size_t max_api_body = 1 << 20;  // 413 beyond
 inline constexpr double requests_per_second = 200;     // per principal, 429 beyond (burst: 2 s worth)
 

@@ -8,7 +8,6 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
-#include "store/reader.hpp"
 
 namespace node::cli {
 
@@ -17,17 +16,8 @@ int cmd_audit(int argc, char** argv) {
   if (a.positional.size() != 1 || a.positional[0] != "verify") throw usage_error("audit takes one subcommand: verify");
   auto cfg = load_config(a);
   auto env = open_store(cfg);
-  std::string prev(64, '0'), problem;
-  std::uint64_t expect = 0, n = 0;
-  store::reader(*env).for_each_audit(0, [&](const store::audit_entry& e) {
-    if (n > 0 && e.seq != expect) problem = "entry " + std::to_string(expect) + " is missing (the next is " + std::to_string(e.seq) + ")";
-    else if (e.prev != prev) problem = "entry " + std::to_string(e.seq) + " does not follow entry " + std::to_string(e.seq - 1) + " (removed or reordered)";
-    else if (api::chain_hash(e.prev, store::audit_text(e)) != e.hash) problem = "entry " + std::to_string(e.seq) + " was altered (its hash does not match)";
-    prev = e.hash;
-    expect = e.seq + 1;
-    ++n;
-    return problem.empty();
-  });
+  std::uint64_t n = 0;
+  auto problem = api::verify_audit_chain(*env, n);
   if (a.has("--json")) {
     std::cout << boost::json::serialize(boost::json::object{{"ok", problem.empty()}, {"entries", n}, {"problem", problem}}) << "\n";
   } else if (problem.empty()) {

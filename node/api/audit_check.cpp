@@ -1,0 +1,27 @@
+#include "node/api/api.hpp"
+#include "store/reader.hpp"
+
+namespace node::api {
+
+// An edited entry breaks its own hash, a removed one the sequence and the
+// next entry's `prev`, a reordered pair both. Empty when the chain holds.
+std::string verify_audit_chain(store::environment& env, std::uint64_t& entries) {
+  std::string prev(64, '0'), problem;
+  std::uint64_t expect = 0;
+  entries = 0;
+  store::reader(env).for_each_audit(0, [&](const store::audit_entry& e) {
+    if (entries > 0 && e.seq != expect)
+      problem = "entry " + std::to_string(expect) + " is missing (the next is " + std::to_string(e.seq) + ")";
+    else if (e.prev != prev)
+      problem = "entry " + std::to_string(e.seq) + " does not follow the entry before it (removed or reordered)";
+    else if (chain_hash(e.prev, store::audit_text(e)) != e.hash)
+      problem = "entry " + std::to_string(e.seq) + " was altered (its hash does not match)";
+    prev = e.hash;
+    expect = e.seq + 1;
+    ++entries;
+    return problem.empty();
+  });
+  return problem;
+}
+
+}  // namespace node::api

@@ -1,0 +1,123 @@
+// The audit log's hash chain against tampering done behind the store's back
+// (raw LMDB, as someone with the data file would): an edited, a removed and
+// a swapped entry are each found.
+#include <doctest/doctest.h>
+
+#include <lmdb.h>
+
+#include <filesystem>
+
+#include "node/api/api.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_entries(const std::string& dir, int n) {
+  store::set_chain_hash(&node::api::chain_hash);
+  auto env = store::environment::open({dir});
+  store::writer w(*env);
+  for (int i = 0; i < n; ++i) {
+    store::write_batch b;
+    store::access_op op;
+    op.entry = {0, 0, "bank-a", "GET", "/api/v1/subjects/x/records?n=" + std::to_string(i), "x", "c-1", "allowed", 200, "", "", ""};
+    b.access.push_back(std::move(op));
+    w.submit(std::move(b)).get();
+  }
+}
+
+// Opens the store's data file directly and hands `fn` the audit table.
+template <class Fn>
+void tamper(const std::string& dir, Fn fn) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 32);
+  mdb_env_set_mapsize(env, std::size_t{1} << 30);
+  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+  MDB_txn* t = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &t) == 0);
+  MDB_dbi dbi;
+  REQUIRE(mdb_dbi_open(t, "seq2audit", 0, &dbi) == 0);
+  fn(t, dbi);
+  REQUIRE(mdb_txn_commit(t) == 0);
+  mdb_env_close(env);
+}
+
+std::string key_of(std::uint64_t seq) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i, seq >>= 8) k[static_cast<std::size_t>(i)] = static_cast<char>(seq & 0xff);
+  return k;
+}
+
+std::string get(MDB_txn* t, MDB_dbi dbi, const std::string& key) {
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+  REQUIRE(mdb_get(t, dbi, &k, &v) == 0);
+  return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+void put(MDB_txn* t, MDB_dbi dbi, const std::string& key, const std::string& value) {
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), const_cast<char*>(value.data())};
+  REQUIRE(mdb_put(t, dbi, &k, &v, 0) == 0);
+}
+
+std::string verdict(const std::string& dir, std::uint64_t& n) {
+  auto env = store::environment::open({dir});
+  return node::api::verify_audit_chain(*env, n);
+}
+
+std::uint64_t first_seq(const std::string& dir) {
+  auto env = store::environment::open({dir});
+  std::uint64_t first = 0;
+  store::reader(*env).for_each_audit(0, [&](const store::audit_entry& e) { return first = e.seq, false; });
+  return first;
+}
+
+}  // namespace
+
+TEST_CASE("audit: the chain holds as written, and an edited, removed or swapped entry is found") {
+  test::temp_dir d;
+  std::string base = d / "base";
+  write_entries(base, 5);
+  std::uint64_t n = 0;
+  CHECK(verdict(base, n).empty());
+  CHECK(n == 5);
+  auto third = first_seq(base) + 2;
+  auto copy = [&](const std::string& name) {
+    fs::create_directories(d / name);
+    fs::copy(base, d / name, fs::copy_options::recursive);
+    return d / name;
+  };
+  SUBCASE("one byte flipped") {
+    std::string dir = copy("flip");
+    tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
+      auto v = get(t, dbi, key_of(third));
+      auto at = v.find("records?n=2");
+      REQUIRE(at != std::string::npos);
+      v[at + 10] = '7';
+      put(t, dbi, key_of(third), v);
+    });
+    auto why = verdict(dir, n);
+    CHECK(why.find("entry " + std::to_string(third) + " was altered") != std::string::npos);
+  }
+  SUBCASE("one entry deleted") {
+    std::string dir = copy("delete");
+    tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
+      auto key = key_of(third);
+      MDB_val k{key.size(), key.data()};
+      REQUIRE(mdb_del(t, dbi, &k, nullptr) == 0);
+    });
+    CHECK(verdict(dir, n).find("entry " + std::to_string(third) + " is missing") != std::string::npos);
+  }
+  SUBCASE("two entries swapped") {
+    std::string dir = copy("swap");
+    tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
+      auto a = get(t, dbi, key_of(third)), b = get(t, dbi, key_of(third + 1));
+      put(t, dbi, key_of(third), b);
+      put(t, dbi, key_of(third + 1), a);
+    });
+    CHECK_FALSE(verdict(dir, n).empty());
+  }
+}
