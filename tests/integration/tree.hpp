@@ -59,9 +59,11 @@ struct network {
         REQUIRE(test::run_cli({"admin", "approve", child.id, "--role", child.role, "--jurisdiction", child.jur, "-c", p.cfg}).exit_code == 0);
   }
 
-  std::string sync_addr(const tree_node& n) {
+  std::string sync_addr(const tree_node& n) { return listen_addr(n, "sync"); }
+  std::string api_addr(const tree_node& n) { return listen_addr(n, "api"); }
+  std::string listen_addr(const tree_node& n, const std::string& name) {
     auto text = test::read_file(n.cfg);
-    auto p = text.find("\nsync = \"") + 9;
+    auto p = text.find("\n" + name + " = \"") + name.size() + 5;
     return text.substr(p, text.find('"', p) - p);
   }
 };

@@ -1,0 +1,164 @@
+// The bank-facing API end to end: a real node, banks and the portal with
+// bearer tokens over TLS, consents in every state, the audit chain after.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "node/net/client.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+#include "tree.hpp"
+
+using namespace itest;
+namespace json = boost::json;
+
+namespace {
+
+const std::string raw_id = "320102199001011234", masked_id = "320102********1234";
+const std::string evidence = "sha256:" + std::string(64, 'a');
+
+struct api_node {
+  network net;
+  tree_node& n = net.add("js.nanjing", "local", "320100");
+  std::vector<std::string> firms = codes("320102", 9, 77);
+  std::map<std::string, std::string> token;  // principal → bearer token
+  std::size_t requests = 0;
+
+  api_node() {
+    std::string tax = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+    std::string reg = "subject,record_id,event_date,source,name,legal_rep_name,legal_rep_id,phone,division\n";
+    for (const auto& f : firms) {
+      tax += f + ",2026-09-VAT,2026-10-15,tax bureau,2026-09,VAT,12000.00\n";
+      reg += f + ",reg,2020-01-01,market regulator,某某公司," + "张三丰," + raw_id + ",13812345678,320102\n";
+    }
+    test::write_file(net.d / "tax.csv", tax);
+    test::write_file(net.d / "reg.csv", reg);
+    REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "tax.csv"}).exit_code == 0);
+    REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "registration", net.d / "reg.csv"}).exit_code == 0);
+    for (auto [kind, id] : {std::pair{"bank", "bank-a"}, {"bank", "bank-b"}, {"portal", "portal"}}) {
+      auto f = net.d / (std::string(id) + ".token");
+      auto r = test::run_cli({"admin", kind, "add", "--id", id, "--name", id, "--token-out", f, "-c", n.cfg});
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto t = test::read_file(f);
+      token[id] = t.substr(0, t.find('\n'));
+    }
+  }
+
+  node::net::http_response call(const std::string& who, const std::string& method, const std::string& target,
+                                const std::string& body = "") {
+    auto tls = node::net::tls_context::make(node::net::tls_side::client, {net.ca + "/ca.pem", "", ""});
+    auto c = node::net::http_client::make({net.api_addr(n), "js.nanjing", tls, 10s, 16u << 20});
+    node::net::http_headers h;
+    if (!who.empty()) h.push_back({"Authorization", "Bearer " + token[who]});
+    ++requests;
+    return c->request({method, target, body, body.empty() ? "" : "application/json", h});
+  }
+
+  std::string consent(const std::string& firm, const std::string& level, bool personal = false,
+                      const std::string& purpose = "credit_assessment", const std::string& cats = R"(["tax","registration"])") {
+    auto body = R"({"subject":")" + firm + R"(","grantee":"bank-a","purpose":")" + purpose + R"(","categories":)" + cats +
+                R"(,"level":")" + level + R"(","personal_data":)" + (personal ? "true" : "false") +
+                R"(,"valid_until":"2027-06-30","evidence":")" + evidence + "\"}";
+    auto r = call("portal", "POST", "/api/v1/consents", body);
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return std::string(json::parse(r.body).at("id").as_string());
+  }
+
+  std::string records_target(const std::string& firm) {
+    return "/api/v1/subjects/" + firm + "/records?purpose=credit_assessment&categories=tax,registration";
+  }
+  std::string verify_body(const std::string& firm, const std::string& value = "12000") {
+    return R"({"subject":")" + firm + R"(","purpose":"credit_assessment","claims":[{"category":"tax","record_id":"2026-09-VAT","field":"amount_paid","op":"eq","value":")" + value + "\"}]}";
+  }
+};
+
+// An expired consent cannot be made through the API (valid_until must be
+// ahead): it is put in the store as it would stand a year later.
+void put_expired_consent(const tree_node& n, const std::string& firm) {
+  auto env = store::environment::open({n.dir + "/data"});
+  store::consent c;
+  c.id = "c-expired";
+  c.subject = firm;
+  c.grantee = "bank-a";
+  c.purpose = "credit_assessment";
+  c.categories = {"tax", "registration"};
+  c.level = store::consent_level::detail;
+  c.valid_from_ms = 1'600'000'000'000;
+  c.valid_until_ms = 1'700'000'000'000;
+  c.evidence = evidence;
+  store::write_batch b;
+  store::access_op op;
+  op.what = store::access_op::kind::put_consent;
+  op.grant = c;
+  b.access.push_back(std::move(op));
+  store::writer(*env).submit(std::move(b)).get();
+}
+
+}  // namespace
+
+TEST_CASE("api: every endpoint × principal × consent state answers as the consent allows, masked, and all of it audited") {
+  api_node a;
+  child proc({"run", "-c", a.n.cfg});
+  wait_ready(a.n, proc);
+  auto& f = a.firms;
+  // f[0] none, f[1] verify, f[2] summary, f[3] detail, f[4] detail + personal data,
+  // f[5] withdrawn, f[6] expired, f[7] another purpose, f[8] another category.
+  a.consent(f[1], "verify");
+  a.consent(f[2], "summary");
+  a.consent(f[3], "detail");
+  a.consent(f[4], "detail", true);
+  auto to_withdraw = a.consent(f[5], "detail");
+  a.consent(f[7], "detail", false, "loan_approval");
+  a.consent(f[8], "detail", false, "credit_assessment", R"(["environment"])");
+  put_expired_consent(a.n, f[6]);
+  // Withdrawal takes effect between two requests.
+  CHECK(a.call("bank-a", "GET", a.records_target(f[5])).status == 200);
+  CHECK(a.call("portal", "DELETE", "/api/v1/consents/" + to_withdraw).status == 200);
+  CHECK(a.call("bank-a", "GET", a.records_target(f[5])).status == 403);
+
+  const int records_ok[9] = {403, 403, 200, 200, 200, 403, 403, 403, 403};
+  const int verify_ok[9] = {403, 200, 200, 200, 200, 403, 403, 403, 403};
+  for (int i = 0; i < 9; ++i) {
+    for (std::string who : {"bank-a", "bank-b", "portal", ""}) {
+      int want_records = who == "" ? 401 : (who == "bank-a" ? records_ok[i] : 403);
+      int want_verify = who == "" ? 401 : (who == "bank-a" ? verify_ok[i] : 403);
+      auto r = a.call(who, "GET", a.records_target(f[static_cast<std::size_t>(i)]));
+      CHECK_MESSAGE(r.status == want_records, "records, firm " << i << ", " << (who.empty() ? "nobody" : who) << ": " << r.body);
+      bool unmasked = r.body.find(raw_id) != std::string::npos;
+      CHECK_MESSAGE((!unmasked || i == 4), "unmasked ID number for firm " << i);
+      if (r.status == 200 && i == 2) {
+        CHECK(r.body.find("\"summary\"") != std::string::npos);
+        CHECK(r.body.find("12000") == std::string::npos);  // no amounts below the detail level
+      }
+      if (r.status == 200 && i == 3) CHECK(r.body.find(masked_id) != std::string::npos);
+      if (r.status == 200 && i == 4) CHECK(r.body.find(raw_id) != std::string::npos);
+      auto v = a.call(who, "POST", "/api/v1/verify", a.verify_body(f[static_cast<std::size_t>(i)]));
+      CHECK_MESSAGE(v.status == want_verify, "verify, firm " << i << ", " << (who.empty() ? "nobody" : who) << ": " << v.body);
+      if (v.status == 200) CHECK(v.body.find("\"match\"") != std::string::npos);
+    }
+  }
+  // Claims answer only match / mismatch / unknown.
+  CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "999")).body.find("\"mismatch\"") != std::string::npos);
+  auto reasons = a.call("bank-a", "GET", a.records_target(f[7])).body;
+  CHECK(reasons.find("is for purpose loan_approval") != std::string::npos);
+  auto marketing = a.call("bank-a", "GET", "/api/v1/subjects/" + f[3] + "/records?purpose=marketing");
+  CHECK(marketing.status == 403);
+  CHECK(marketing.body.find("wrong_purpose") != std::string::npos);
+  // Consents: the portal only, every field checked.
+  CHECK(a.call("bank-a", "POST", "/api/v1/consents", "{}").status == 403);
+  auto bad = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"valid_until":"2027-06-30","evidence":"sha256:xyz"})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("evidence") != std::string::npos);
+  auto extra = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","colour":"red"})");
+  CHECK(extra.status == 400);
+  CHECK(extra.body.find("unknown field \\\"colour\\\"") != std::string::npos);
+  // The enterprise sees who looked.
+  auto log = a.call("portal", "GET", "/api/v1/subjects/" + f[3] + "/access-log");
+  REQUIRE(log.status == 200);
+  CHECK(log.body.find("\"principal\":\"bank-a\"") != std::string::npos);
+  CHECK(log.body.find("\"principal\":\"bank-b\"") != std::string::npos);
+  // Every request, allowed or refused, is on an intact chain.
+  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  CHECK(audit.at("ok").as_bool());
+  CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
+}
