@@ -164,7 +164,8 @@ TEST_CASE("store: concurrent submitters share commits and lose nothing") {
 
 TEST_CASE("store: migrations run in order and a newer store is refused") {
   test::temp_dir d;
-  { auto env = environment::open({d / "data"}); }
+  std::vector<migration> none;
+  { auto env = environment::open({d / "data", 64, &none}); }  // a store of format 1
   std::vector<migration> steps{
       {1, "add a marker", [](migration_context& m) { m.put("meta", "marker", "v2"); }},
       {2, "rename marker",
@@ -179,7 +180,6 @@ TEST_CASE("store: migrations run in order and a newer store is refused") {
     CHECK(env->schema_version() == 3);
   }
   {
-    std::vector<migration> none;
     auto env = environment::open({d / "data", 64, &steps});  // idempotent at 3
     CHECK(env->schema_version() == 3);
     CHECK_THROWS_WITH_AS(environment::open({d / "data", 64, &none}),
