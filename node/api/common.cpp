@@ -165,6 +165,7 @@ void add_api_routes(net::http_router& r, api_context& ctx) {
   store::set_chain_hash(&chain_hash);
   add_consent_routes(r, ctx);
   add_query_routes(r, ctx);
+  add_feedback_routes(r, ctx);
 }
 
 }  // namespace node::api

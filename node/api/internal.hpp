@@ -54,5 +54,6 @@ std::int64_t now_ms();
 
 void add_consent_routes(net::http_router& r, api_context& ctx);
 void add_query_routes(net::http_router& r, api_context& ctx);
+void add_feedback_routes(net::http_router& r, api_context& ctx);
 
 }  // namespace node::api

@@ -152,6 +152,22 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto extra = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","colour":"red"})");
   CHECK(extra.status == 400);
   CHECK(extra.body.find("unknown field \\\"colour\\\"") != std::string::npos);
+  // Registration (portal) and loan feedback (bank) become records of this node.
+  auto reg = a.call("portal", "POST", "/api/v1/registrations", R"({"subject":")" + f[0] +
+                    R"(","event_date":"2026-11-01","name":"新公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"320102"})");
+  CHECK_MESSAGE(reg.status == 201, reg.body);
+  auto loan = a.call("bank-a", "POST", "/api/v1/loans", R"({"subject":")" + f[3] +
+                     R"(","loan_id":"L-1","amount":"500000.00","credit_loan":true,"first_loan":true,"granted_on":"2026-11-20"})");
+  CHECK_MESSAGE(loan.status == 201, loan.body);
+  auto held = exported(a.n, f[3]);
+  bool has_loan = false;
+  for (const auto& r : held) has_loan |= r.at("category").as_string() == "loan" && r.at("fields").at("bank").as_string() == "bank-a";
+  CHECK(has_loan);
+  auto bad_loan = a.call("bank-a", "POST", "/api/v1/loans", R"({"subject":")" + f[3] +
+                         R"(","loan_id":"L-2","amount":"lots","credit_loan":true,"first_loan":true,"granted_on":"2026-11-20"})");
+  CHECK(bad_loan.status == 400);
+  CHECK(bad_loan.body.find("amount") != std::string::npos);
+  CHECK(a.call("portal", "POST", "/api/v1/loans", "{}").status == 403);
   // The enterprise sees who looked.
   auto log = a.call("portal", "GET", "/api/v1/subjects/" + f[3] + "/access-log");
   REQUIRE(log.status == 200);

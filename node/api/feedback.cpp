@@ -1,0 +1,92 @@
+// Records that come in through the API, owned by this node and synced up
+// like any import: POST /api/v1/registrations (the portal's real-name
+// registration of an enterprise) and POST /api/v1/loans (a bank's loan
+// feedback). Validated by the same category schemas as an import.
+#include "node/api/internal.hpp"
+#include "store/model/category.hpp"
+#include "store/model/record.hpp"
+#include "store/model/uscc.hpp"
+#include "store/model/validate.hpp"
+#include "store/writer.hpp"
+
+namespace node::api {
+namespace {
+
+using store::model::raw_value;
+
+raw_value raw_of(const json::value& v, std::string& scratch) {
+  if (v.is_string()) return {raw_value::kind::string, v.get_string()};
+  if (v.is_bool()) return {raw_value::kind::boolean, v.get_bool() ? "true" : "false"};
+  if (v.is_number()) return scratch = json::serialize(v), raw_value{raw_value::kind::number, scratch};
+  return {v.is_null() ? raw_value::kind::null : raw_value::kind::other, {}};
+}
+
+// Checks `fields` against the category and commits the record; the answer
+// names the field that is wrong, as an import's quarantine line would.
+net::http_response put_record(api_context& ctx, api_call& call, const std::string& category, const std::string& subject,
+                              const std::string& record_id, const std::string& event_date, const json::object& fields) {
+  const auto* cat = store::model::category_registry::builtin().find(category);
+  std::string source = "api:" + call.who.id;
+  store::model::raw_row row{subject, record_id, event_date, source, {}};
+  std::vector<std::string> scratch(fields.size());
+  std::size_t i = 0;
+  for (const auto& [k, v] : fields) row.fields.emplace_back(k, raw_of(v, scratch[i++]));
+  std::string canonical;
+  if (auto e = store::model::validate_row(*cat, store::model::uscc_policy(ctx.cfg.import.legacy_codes), row, canonical))
+    return refuse(call, 400, "bad_request", e->field + ": " + e->reason);
+  store::write_batch b;
+  b.origin = ctx.cfg.node.id;
+  b.rows.push_back({category, subject, record_id, event_date, source, canonical, 0, {}});
+  auto r = ctx.writer.submit(std::move(b)).get();
+  if (!r.rejected.empty()) return refuse(call, 400, "bad_request", r.rejected.front().field + ": " + r.rejected.front().reason);
+  json::object o{{"category", category}, {"subject", subject}, {"record_id", record_id},
+                 {"result", r.inserted ? "created" : (r.updated ? "updated" : "unchanged")}};
+  return net::http_response::json(r.inserted ? 201 : 200, json::serialize(o));
+}
+
+std::string take_string(json::object& o, const char* key, std::string& why) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) {
+    if (why.empty()) why = std::string(key) + ": must be a string";
+    return {};
+  }
+  std::string v(it->value().get_string());
+  o.erase(it);
+  return v;
+}
+
+net::http_response registrations(api_context& ctx, const net::http_request& req, api_call& call) {
+  if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "registrations come from the enterprise portal");
+  std::string why;
+  auto o = body_object(req, {"subject", "event_date", "name", "legal_rep_name", "legal_rep_id", "phone", "division"}, why);
+  if (!o) return refuse(call, 400, "bad_request", why);
+  auto subject = take_string(*o, "subject", why);
+  auto date = take_string(*o, "event_date", why);
+  if (!why.empty()) return refuse(call, 400, "bad_request", why);
+  call.subject = subject;
+  return put_record(ctx, call, "registration", subject, "registration", date, *o);
+}
+
+net::http_response loans(api_context& ctx, const net::http_request& req, api_call& call) {
+  if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "loan feedback comes from the bank that made the loan");
+  std::string why;
+  auto o = body_object(req, {"subject", "loan_id", "amount", "credit_loan", "first_loan", "granted_on"}, why);
+  if (!o) return refuse(call, 400, "bad_request", why);
+  auto subject = take_string(*o, "subject", why);
+  auto loan_id = take_string(*o, "loan_id", why);
+  if (!why.empty()) return refuse(call, 400, "bad_request", why);
+  call.subject = subject;
+  auto granted = o->if_contains("granted_on");
+  std::string date = granted && granted->is_string() ? std::string(granted->get_string()) : "";
+  (*o)["bank"] = call.who.id;  // the bank is who says it, not what the body says
+  return put_record(ctx, call, "loan", subject, call.who.id + "/" + loan_id, date, *o);
+}
+
+}  // namespace
+
+void add_feedback_routes(net::http_router& r, api_context& ctx) {
+  r.add("POST", "/api/v1/registrations", audited(ctx, registrations));
+  r.add("POST", "/api/v1/loans", audited(ctx, loans));
+}
+
+}  // namespace node::api
