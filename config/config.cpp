@@ -211,7 +211,7 @@ std::vector<std::string_view> absent_keys(const toml::table& t, key_list allowed
   return out;
 }
 
-constexpr std::array<std::string_view, 8> root_keys{"node", "listen", "tls", "upstream", "store", "import", "admission", "log"};
+constexpr std::array<std::string_view, 9> root_keys{"node", "listen", "tls", "upstream", "store", "import", "admission", "api", "log"};
 constexpr std::array<std::string_view, 4> node_keys{"id", "role", "jurisdiction", "data_dir"};
 constexpr std::array<std::string_view, 3> listen_keys{"sync", "api", "admin"};
 constexpr std::array<std::string_view, 3> tls_keys{"ca", "cert", "key"};
@@ -220,6 +220,7 @@ constexpr std::array<std::string_view, 1> store_keys{"map_size_mb"};
 constexpr std::array<std::string_view, 3> import_keys{"max_record_bytes", "batch_rows", "legacy_codes"};
 constexpr std::array<std::string_view, 4> admission_keys{"min_version", "max_clock_skew_s", "required_checks",
                                                         "suspend_after_violations"};
+constexpr std::array<std::string_view, 1> api_keys{"requests_per_second"};
 constexpr std::array<std::string_view, 1> log_keys{"level"};
 
 // Collects issues against one document. Positions are kept beside each issue
@@ -429,6 +430,13 @@ void read_admission(reader& r, const toml::table& root, admission_section& out) 
   }
 }
 
+void read_api(reader& r, const toml::table& root, api_section& out) {
+  const toml::table* t = r.section(root, "api", false);
+  if (t == nullptr) return;
+  r.reject_unknown(*t, "api.", api_keys);
+  r.integer(*t, "api.", "requests_per_second", 1, 1000000, out.requests_per_second);
+}
+
 void read_log(reader& r, const toml::table& root, log_section& out) {
   const toml::table* t = r.section(root, "log", false);
   if (t == nullptr) return;
@@ -481,6 +489,7 @@ node_config parse(std::string_view text, std::string_view name) {
   read_store(r, root, cfg.store);
   read_import(r, root, cfg.import);
   read_admission(r, root, cfg.admission);
+  read_api(r, root, cfg.api);
   read_log(r, root, cfg.log);
   if (auto issues = r.take_issues(); !issues.empty()) throw config_error(std::move(issues));
   return cfg;

@@ -71,6 +71,11 @@ struct admission_section {
   std::uint64_t suspend_after_violations = 100;  // refused changes before a child is suspended; 0 = never
 };
 
+// The bank-facing API (PRODUCT.md §8).
+struct api_section {
+  std::uint64_t requests_per_second = 200;  // per principal; bursts of two seconds' worth; beyond: 429
+};
+
 struct log_section {
   std::string level = "info";  // debug | info | warn | error
 };
@@ -84,6 +89,7 @@ struct node_config {
   store_section store;
   import_section import;
   admission_section admission;
+  api_section api;
   log_section log;
 };
 

@@ -32,6 +32,5 @@ std::string chain_hash(std::string_view prev_hex, std::string_view text);
 std::string verify_audit_chain(store::environment& env, std::uint64_t& entries);
 
 inline constexpr std::size_t max_api_body = 1 << 20;  // 413 beyond
-inline constexpr double requests_per_second = 200;     // per principal, 429 beyond (burst: 2 s worth)
 
 }  // namespace node::api

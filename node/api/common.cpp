@@ -11,10 +11,10 @@
 namespace node::api {
 namespace {
 
-// Token buckets per principal: requests_per_second, bursts of two seconds.
+// Token buckets per principal: `rate` per second, bursts of two seconds.
 class rate_limiter {
 public:
-  bool allow(const std::string& who) {
+  bool allow(const std::string& who, double requests_per_second) {
     std::lock_guard lk(mu_);
     auto now = std::chrono::steady_clock::now();
     auto& b = buckets_.try_emplace(who, bucket{2 * requests_per_second, now}).first->second;
@@ -99,8 +99,9 @@ net::http_handler audited(api_context& ctx, api_handler h) {
     if (auto who = authenticate(ctx, req)) call.who = *who;
     if (call.who.id.empty())
       resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
-    else if (!limits.allow(call.who.id))
-      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(static_cast<int>(requests_per_second)) + " requests per second");
+    else if (!limits.allow(call.who.id, static_cast<double>(ctx.cfg.api.requests_per_second)))
+      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(ctx.cfg.api.requests_per_second) +
+                                                   " requests per second ([api] requests_per_second); retry after a second");
     else if (req.body.size() > max_api_body)
       resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
     else

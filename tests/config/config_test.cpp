@@ -171,7 +171,7 @@ TEST_CASE("an unknown table is refused as a whole") {
   CHECK(i.key == "stor");
   CHECK(i.where == "node.toml:10:2");
   CHECK(i.message.find("unknown table") == 0);
-  CHECK(i.message.find("node, listen, tls, upstream, store, import, admission, log") != std::string::npos);
+  CHECK(i.message.find("node, listen, tls, upstream, store, import, admission, api, log") != std::string::npos);
   CHECK(i.message.find("did you mean 'store'?") != std::string::npos);
 
   auto nested = one_issue(minimal + "[listen.extra]\nx = 1\n");

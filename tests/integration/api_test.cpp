@@ -178,3 +178,53 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
 }
+
+TEST_CASE("api: a bank by client certificate is known, a stranger's certificate is not, and a bank over its rate gets 429") {
+  api_node a;
+  test::write_file(a.n.cfg, test::read_file(a.n.cfg) + "\n[api]\nrequests_per_second = 2\n");
+  // bank-c holds a certificate from the network's CA, role bank.
+  std::string dir = a.net.d / "bank-c";
+  auto csr = test::run_cli({"pki", "csr", "--key", dir + ".key", "--out", dir + ".csr", "--node-id", "bank-c", "--role", "bank"});
+  REQUIRE_MESSAGE(csr.exit_code == 0, csr.err);
+  REQUIRE(test::run_cli({"pki", "sign", "--ca", a.net.ca, "--csr", dir + ".csr", "--out", dir + ".pem", "--role", "bank",
+                         "--node-id", "bank-c"}).exit_code == 0);
+  auto wrong = test::run_cli({"admin", "bank", "add", "--id", "bank-x", "--name", "X", "--cert", dir + ".pem", "-c", a.n.cfg});
+  CHECK(wrong.exit_code == 2);  // the certificate names bank-c
+  CHECK(wrong.err.find("names bank-c") != std::string::npos);
+  REQUIRE(test::run_cli({"admin", "bank", "add", "--id", "bank-c", "--name", "Bank C", "--cert", dir + ".pem", "-c", a.n.cfg}).exit_code == 0);
+  child proc({"run", "-c", a.n.cfg});
+  wait_ready(a.n, proc);
+  auto client = [&](const std::string& cert, const std::string& key) {
+    auto tls = node::net::tls_context::make(node::net::tls_side::client, {a.net.ca + "/ca.pem", cert, key});
+    return node::net::http_client::make({a.net.api_addr(a.n), "js.nanjing", tls, 10s, 16u << 20});
+  };
+  auto c = client(dir + ".pem", dir + ".key");
+  auto target = a.records_target(a.firms[0]);
+  auto first = c->request({"GET", target, {}, {}, {}});
+  CHECK_MESSAGE(first.status == 403, first.body);  // known (not 401), but no consent
+  CHECK(first.body.find("no consent") != std::string::npos);
+  // Four in the burst (two seconds at 2/s), then 429 with Retry-After.
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = c->request({"GET", target, {}, {}, {}});
+    if (r.status == 429) {
+      ++limited;
+      CHECK(r.header("Retry-After") != nullptr);
+    }
+  }
+  CHECK(limited >= 2);
+  // A certificate from another CA names nobody here.
+  std::string other = a.net.d / "other-ca";
+  REQUIRE(test::run_cli({"pki", "ca-init", "--dir", other, "--name", "Other CA"}).exit_code == 0);
+  REQUIRE(test::run_cli({"pki", "sign", "--ca", other, "--csr", dir + ".csr", "--out", dir + "-other.pem", "--role", "bank",
+                         "--node-id", "bank-c"}).exit_code == 0);
+  auto stranger = client(dir + "-other.pem", dir + ".key");
+  try {
+    auto r = stranger->request({"GET", target, {}, {}, {}});
+    CHECK(r.status == 401);
+  } catch (const node::net::client_error&) {
+    // refused in the handshake: also right
+  }
+  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  CHECK(audit.at("ok").as_bool());
+}
