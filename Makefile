@@ -56,6 +56,7 @@ bench: build bench-deps
 	$(BUILD)/bench/bench_ingest --records 1000000 --dir $(BUILD)/bench-ingest --order sorted
 	bench/tls.sh $(BUILD) 10
 	$(BUILD)/bench/bench_sync --dir $(BUILD)/bench-sync
+	bench/api.sh $(BUILD) 10
 
 clean:
 	rm -rf $(BUILD)

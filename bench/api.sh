@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/api: authorized `detail` queries — each authenticated (bearer token),
+# checked against its consent, masked, and audited durably before its
+# answer — over TLS keep-alive, beside nginx serving a static JSON of the
+# same size from the same certificate, both loaded by the same wrk in the
+# same run. Prints figures; never fails on a number. Needs: nginx-light wrk.
+#
+#   bench/api.sh [BUILD_DIR] [SECONDS]
+set -euo pipefail
+BUILD=${1:-build}
+SECS=${2:-10}
+BIN=$(realpath "$BUILD/credit-node")
+W=$(mktemp -d /tmp/cn-bench-api.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+API=$(free_port); SYNC=$(free_port); ADMIN=$(free_port); NGX=$(free_port)
+FIRM=91350200776049653A
+
+"$BIN" init --role local --node-id bench.node --jurisdiction 350200 --dir "$W/node" > /dev/null
+"$BIN" pki ca-init --dir "$W/ca" --name "Bench CA" > /dev/null
+"$BIN" pki sign --ca "$W/ca" --csr "$W/node/tls/node.csr" --out "$W/node/tls/node.pem" \
+  --role local --node-id bench.node --jurisdiction 350200 > /dev/null
+cp "$W/ca/ca.pem" "$W/node/tls/ca.pem"
+sed -i -e "s|^sync = .*|sync = \"127.0.0.1:$SYNC\"|" -e "s|^api = .*|api = \"127.0.0.1:$API\"|" \
+       -e "s|^admin = .*|admin = \"127.0.0.1:$ADMIN\"|" -e 's|^level = .*|level = "warn"|' "$W/node/node.toml"
+printf '\n[api]\nrequests_per_second = 1000000\n' >> "$W/node/node.toml"
+
+# One enterprise: a year of tax records and its registration (with personal fields to mask).
+{
+  echo "subject,record_id,event_date,source,period,tax_type,amount_paid"
+  for m in 01 02 03 04 05 06 07 08 09 10 11 12; do echo "$FIRM,2025-$m-VAT,2025-$m-15,tax bureau,2025-$m,VAT,1${m}00.00"; done
+} > "$W/tax.csv"
+printf 'subject,record_id,event_date,source,name,legal_rep_name,legal_rep_id,phone,division\n%s,reg,2020-01-01,regulator,某某科技有限公司,张三丰,350203199001011234,13812345678,350203\n' "$FIRM" > "$W/reg.csv"
+"$BIN" import -c "$W/node/node.toml" --category tax "$W/tax.csv" > /dev/null
+"$BIN" import -c "$W/node/node.toml" --category registration "$W/reg.csv" > /dev/null
+"$BIN" admin bank add --id bank-a --name "Bank A" --token-out "$W/bank.token" -c "$W/node/node.toml" > /dev/null
+"$BIN" admin portal add --id portal --token-out "$W/portal.token" -c "$W/node/node.toml" > /dev/null
+BANK=$(cat "$W/bank.token"); PORTAL=$(cat "$W/portal.token")
+
+"$BIN" run -c "$W/node/node.toml" 2> "$W/node.log" &
+PIDS+=($!)
+for _ in $(seq 50); do curl -sk "https://127.0.0.1:$API/api/v1/categories" -o /dev/null && break; sleep 0.1; done
+curl -sk -X POST "https://127.0.0.1:$API/api/v1/consents" -H "Authorization: Bearer $PORTAL" \
+  -d "{\"subject\":\"$FIRM\",\"grantee\":\"bank-a\",\"purpose\":\"credit_assessment\",\"categories\":[\"tax\",\"registration\"],\"level\":\"detail\",\"personal_data\":false,\"valid_until\":\"$(date -d '+300 days' +%F)\",\"evidence\":\"sha256:$(printf '%064d' 0)\"}" > /dev/null
+URL="https://127.0.0.1:$API/api/v1/subjects/$FIRM/records?purpose=credit_assessment"
+curl -sk "$URL" -H "Authorization: Bearer $BANK" -o "$W/body.json"
+grep -q '"records"' "$W/body.json" || { echo "api: the query was refused: $(cat "$W/body.json")"; exit 1; }
+
+mkdir -p "$W/www"; cp "$W/body.json" "$W/www/records.json"
+cat > "$W/nginx.conf" <<NGX
+worker_processes 2;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGX ssl;
+    ssl_certificate $W/node/tls/node.pem;
+    ssl_certificate_key $W/node/tls/node.key;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
+    root $W/www;
+    location / { try_files /records.json =404; }
+  }
+}
+NGX
+nginx -c "$W/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+sleep 0.5
+
+before=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"])')
+echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${SECS}s per run, same machine (2 cores)"
+run() {  # name url [extra wrk args]
+  local name=$1 url=$2; shift 2
+  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url" 2>&1)
+  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$name" \
+    "$(awk '/Requests\/sec/ {print $2}' <<< "$out")" "$(awk '$1=="50%" {print $2}' <<< "$out")" \
+    "$(awk '$1=="99%" {print $2}' <<< "$out")" "$(awk '/Non-2xx/ {print $4}' <<< "$out")"
+}
+run "credit-node (consent+mask+audit)" "$URL" -H "Authorization: Bearer $BANK"
+run "nginx (static, same size)" "https://127.0.0.1:$NGX/records.json"
+after=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"], "ok" if d["ok"] else "BROKEN")')
+echo "api: audit log grew from $before to ${after% *} entries, chain ${after#* }"
