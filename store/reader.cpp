@@ -211,6 +211,12 @@ void reader::for_each_audit(std::uint64_t first_seq, const std::function<bool(co
     if (!fn(decode_audit(read_be64(k), v))) return;
 }
 
+std::uint64_t reader::last_audit_seq() {
+  cursor c(impl_->t, impl_->env.t.seq2audit);
+  std::string_view k, v;
+  return c.last(k, v) ? read_be64(k) : 0;
+}
+
 std::size_t reader::revocation_count() {
   MDB_stat st;
   check(mdb_stat(impl_->t.get(), impl_->env.t.serial2revocation, &st), "count revocations");

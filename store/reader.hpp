@@ -77,6 +77,7 @@ public:
   std::vector<consent> consents_for(const std::string& subject, const std::string& grantee);
   // Audit entries in order, from `first_seq`, until fn returns false.
   void for_each_audit(std::uint64_t first_seq, const std::function<bool(const audit_entry&)>& fn);
+  std::uint64_t last_audit_seq();  // 0 when the log is empty
   bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).

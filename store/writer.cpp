@@ -23,6 +23,26 @@ constexpr std::size_t max_rows_per_commit = 100000;
 struct job {
   write_batch batch;
   std::promise<batch_result> done;
+  // submit_then: called on the writer thread with the settled future.
+  std::function<void(std::future<batch_result>)> then;
+
+  void succeed(batch_result r) {
+    done.set_value(std::move(r));
+    call_then();
+  }
+  void fail(std::exception_ptr e) {
+    done.set_exception(e);
+    call_then();
+  }
+  // A continuation that throws must not take the writer down, nor make it
+  // commit the batch again: it is the caller's bug, contained here.
+  void call_then() noexcept {
+    if (!then) return;
+    try {
+      then(done.get_future());
+    } catch (...) {
+    }
+  }
 };
 
 }  // namespace
@@ -84,24 +104,29 @@ void writer::impl::commit_group(std::vector<job>& group) {
   std::vector<job*> all;
   for (auto& j : group) all.push_back(&j);
   std::vector<batch_result> results;
+  bool ok = false;
   try {
     commit(all, results);
-    for (std::size_t i = 0; i < group.size(); ++i) group[i].done.set_value(std::move(results[i]));
-    if (committed) committed();
-    return;
+    ok = true;
   } catch (...) {
-    if (group.size() == 1) return group[0].done.set_exception(std::current_exception());
+    if (group.size() == 1) return group[0].fail(std::current_exception());
+  }
+  if (ok) {  // outside the try: what runs after a commit must never cause a second one
+    if (committed) committed();
+    for (std::size_t i = 0; i < group.size(); ++i) group[i].succeed(std::move(results[i]));
+    return;
   }
   // One bad batch must not fail its neighbours: retry each on its own.
   for (auto& j : group) {
     std::vector<job*> one{&j};
     try {
       commit(one, results);
-      j.done.set_value(std::move(results[0]));
-      if (committed) committed();
     } catch (...) {
-      j.done.set_exception(std::current_exception());
+      j.fail(std::current_exception());
+      continue;
     }
+    if (committed) committed();
+    j.succeed(std::move(results[0]));
   }
 }
 
@@ -127,8 +152,17 @@ writer::~writer() {
 
 void writer::on_commit(std::function<void()> fn) { impl_->committed = std::move(fn); }
 
+void writer::submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then) {
+  job j{std::move(batch), {}, std::move(then)};
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->queue.push_back(std::move(j));
+  }
+  impl_->cv.notify_one();
+}
+
 std::future<batch_result> writer::submit(write_batch batch) {
-  job j{std::move(batch), {}};
+  job j{std::move(batch), {}, {}};
   auto f = j.done.get_future();
   {
     std::lock_guard lk(impl_->mu);

@@ -98,6 +98,10 @@ public:
   // Queues a batch. The future holds the result once the batch is committed,
   // or the store_error that prevented it (nothing of the batch is written).
   std::future<batch_result> submit(write_batch batch);
+  // The same, without a thread waiting: `then` runs on the writer thread
+  // with the settled future once the batch is committed (or failed). It
+  // must be quick and must not submit and wait (that would deadlock).
+  void submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then);
 
   // Called on the writer thread after each successful commit (sync wakes
   // its pusher and long-polls with it). Set before the first submit.

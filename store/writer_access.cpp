@@ -1,6 +1,7 @@
 // The writer's access path: principals, consents and the audit chain. An
 // audit entry commits in the writer's group transaction, so concurrent API
 // requests share one fsync and each answer waits only for its own entry.
+#include "store/model/validate.hpp"
 #include "store/txn_state.hpp"
 
 namespace store {
@@ -38,9 +39,12 @@ void put_principal(txn_state& s, const principal& p) {
 void append_audit(txn_state& s, audit_entry e) {
   const auto& h = get_chain_hash();
   if (!h) throw store_error("store: no audit chain hash set (a bug: set_chain_hash at start)");
-  e.path = e.path.substr(0, 4096);
-  e.subject = e.subject.substr(0, 255);
-  e.detail = e.detail.substr(0, 4096);
+  // Stored exactly as hashed: printable (invalid bytes would otherwise be
+  // hashed as U+FFFD and could change unseen), then bounded.
+  for (auto* f : {&e.principal, &e.method, &e.consent, &e.decision}) *f = model::printable(f->substr(0, 80));  // ≤ 240 bytes: a str8
+  e.path = model::printable(e.path.substr(0, 2000));
+  e.subject = model::printable(e.subject.substr(0, 60));
+  e.detail = model::printable(e.detail.substr(0, 2000));
   e.seq = next_u64_key(s.t, s.tb.seq2audit);
   e.at_ms = s.now;
   e.prev = std::string(64, '0');

@@ -29,7 +29,8 @@ std::string chain_hash(std::string_view prev_hex, std::string_view text);
 
 // Walks the audit log recomputing the chain; empty when intact, else the
 // first break (which entry, and whether altered, missing or out of order).
-std::string verify_audit_chain(store::environment& env, std::uint64_t& entries);
+// From `from_seq` (0: the whole log; later: the tail, its first link as found).
+std::string verify_audit_chain(store::environment& env, std::uint64_t& entries, std::uint64_t from_seq = 0);
 
 inline constexpr std::size_t max_api_body = 1 << 20;  // 413 beyond
 

@@ -5,11 +5,12 @@ namespace node::api {
 
 // An edited entry breaks its own hash, a removed one the sequence and the
 // next entry's `prev`, a reordered pair both. Empty when the chain holds.
-std::string verify_audit_chain(store::environment& env, std::uint64_t& entries) {
+std::string verify_audit_chain(store::environment& env, std::uint64_t& entries, std::uint64_t from_seq) {
   std::string prev(64, '0'), problem;
   std::uint64_t expect = 0;
   entries = 0;
-  store::reader(env).for_each_audit(0, [&](const store::audit_entry& e) {
+  store::reader(env).for_each_audit(from_seq, [&](const store::audit_entry& e) {
+    if (entries == 0 && from_seq > 0) prev = e.prev;  // the tail: its first link is taken as found
     if (entries > 0 && e.seq != expect)
       problem = "entry " + std::to_string(expect) + " is missing (the next is " + std::to_string(e.seq) + ")";
     else if (e.prev != prev)

@@ -46,32 +46,78 @@ std::optional<store::principal> authenticate(api_context& ctx, const net::http_r
   return rd.principal_by_token(pki::sha256_hex(std::string_view(*auth).substr(7)));
 }
 
-net::http_response write_audit(api_context& ctx, const net::http_request& req, const api_call& call,
-                               net::http_response resp) {
-  store::write_batch b;
+store::access_op audit_op(const net::http_request& req, const api_call& call, int status) {
   store::access_op op;
   op.entry.principal = call.who.id.empty() ? "-" : call.who.id;
   op.entry.method = req.method;
   op.entry.path = req.target;
   op.entry.subject = call.subject;
   op.entry.consent = call.consent;
-  op.entry.status = resp.status;
-  op.entry.decision = resp.status < 400 ? "allowed" : "refused";
+  op.entry.status = status;
+  op.entry.decision = status < 400 ? "allowed" : "refused";
   op.entry.detail = call.detail;
-  b.access.push_back(std::move(op));
-  if (resp.status < 400 && call.used && !call.consent.empty()) {
+  return op;
+}
+
+// The request's changes, its audit entry and its consent's use: one batch.
+store::write_batch audit_batch(const net::http_request& req, api_call& call, int status) {
+  store::write_batch b = std::move(call.changes);
+  if (status >= 400) b = {};  // a refused request changes nothing
+  b.access.push_back(audit_op(req, call, status));
+  if (status < 400 && call.used && !call.consent.empty()) {
     store::access_op use;
     use.what = store::access_op::kind::use_consent;
     use.grant.id = call.consent;
     b.access.push_back(std::move(use));
   }
-  try {
-    ctx.writer.submit(std::move(b)).get();  // durable: the writer groups concurrent requests into one fsync
-  } catch (const std::exception& e) {
-    net::log::error("audit_failed").kv("reason", e.what());
-    return net::http_response::error(503, "audit_unavailable", "the access could not be recorded, so it is not answered; try again");
-  }
-  return resp;
+  return b;
+}
+
+net::http_response unavailable(const std::string& why) {
+  net::log::error("audit_failed").kv("reason", why);
+  return net::http_response::error(503, "audit_unavailable", "the access could not be recorded, so it is not answered; try again");
+}
+
+// The answer goes out only once its audit entry is durable. The I/O thread
+// is not held meanwhile: the writer groups the entries of every request in
+// flight into one fsync and hands each answer back when it has committed.
+// A batch whose change fails (a consent withdrawn meanwhile) is recorded
+// as refused, on its own, before the refusal is answered.
+net::http_response after_audit(api_context& ctx, store::write_batch b, net::http_response resp, api_call call,
+                               net::http_request req) {
+  net::http_response deferred;
+  deferred.later = [&ctx, b = std::move(b), resp = std::move(resp), call = std::move(call), req = std::move(req)](
+                       std::function<void(net::http_response)> done) {
+    ctx.writer.submit_then(b, [&ctx, resp, call, req, done](std::future<store::batch_result> f) mutable {
+      try {
+        auto r = f.get();
+        if (call.body_after_commit) resp.body = call.body_after_commit(r);
+        return done(std::move(resp));
+      } catch (const store::access_error& e) {
+        call.detail = std::string("conflict: ") + e.what();
+        resp = net::http_response::error(409, "conflict", e.what());
+      } catch (const std::exception& e) {
+        call.detail = std::string("failed: ") + e.what();
+        resp = unavailable(e.what());
+      }
+      store::write_batch alone;
+      alone.access.push_back(audit_op(req, call, resp.status));
+      ctx.writer.submit_then(std::move(alone), [resp, done](std::future<store::batch_result> f2) {
+        try {
+          f2.get();
+          done(resp);
+        } catch (const std::exception& e) {
+          done(unavailable(e.what()));
+        }
+      });
+    });
+  };
+  return deferred;
+}
+
+std::string client_ip(const std::string& remote) {
+  auto colon = remote.rfind(':');
+  return colon == std::string::npos ? remote : remote.substr(0, colon);
 }
 
 }  // namespace
@@ -91,23 +137,38 @@ net::http_response refuse(api_call& call, int status, std::string_view code, con
   return net::http_response::error(status, code, detail);
 }
 
+// A handler that throws is a 500 that is still audited.
+net::http_response run_guarded(api_context& ctx, const net::http_request& req, api_call& call, const api_handler& h) {
+  try {
+    return h(ctx, req, call);
+  } catch (const std::exception& e) {
+    net::log::error("api_handler_failed").kv("path", req.path).kv("reason", e.what());
+    call.changes = {};
+    call.body_after_commit = nullptr;
+    return refuse(call, 500, "internal", "this request could not be answered; the node log has the details");
+  }
+}
+
 net::http_handler audited(api_context& ctx, api_handler h) {
   static rate_limiter limits;
   return [&ctx, h = std::move(h)](const net::http_request& req) {
     api_call call;
     net::http_response resp;
     if (auto who = authenticate(ctx, req)) call.who = *who;
-    if (call.who.id.empty())
-      resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
-    else if (!limits.allow(call.who.id, static_cast<double>(ctx.cfg.api.requests_per_second)))
+    // Strangers share a bucket per address: a flood of 401s cannot flood the audit log.
+    auto bucket = call.who.id.empty() ? "anon:" + client_ip(req.remote) : call.who.id;
+    if (!limits.allow(bucket, static_cast<double>(ctx.cfg.api.requests_per_second)))
       resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(ctx.cfg.api.requests_per_second) +
                                                    " requests per second ([api] requests_per_second); retry after a second");
+    else if (call.who.id.empty())
+      resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
     else if (req.body.size() > max_api_body)
       resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
     else
-      resp = h(ctx, req, call);
+      resp = run_guarded(ctx, req, call, h);
     if (resp.status == 429) resp.headers.push_back({"Retry-After", "1"});
-    return write_audit(ctx, req, call, std::move(resp));
+    auto b = audit_batch(req, call, resp.status);
+    return after_audit(ctx, std::move(b), std::move(resp), std::move(call), req);
   };
 }
 
@@ -131,10 +192,10 @@ bool financing_purpose(std::string_view p) {
   return p == "credit_assessment" || p == "loan_approval" || p == "post_loan_monitoring";
 }
 
-consent_match find_consent(store::environment& env, const std::string& bank, const std::string& subject,
+consent_match find_consent(store::reader& rd, const std::string& bank, const std::string& subject,
                            const std::string& purpose, const std::vector<std::string>& categories,
                            store::consent_level at_least, std::int64_t now) {
-  auto all = store::reader(env).consents_for(subject, bank);
+  auto all = rd.consents_for(subject, bank);
   if (all.empty()) return {std::nullopt, "no consent from " + subject + " for " + bank};
   std::string why;
   for (const auto& c : all) {

@@ -73,33 +73,31 @@ net::http_response create(api_context& ctx, const net::http_request& req, api_ca
   c->created_by = call.who.id;
   call.subject = c->subject;
   call.consent = c->id;
-  store::write_batch b;
   store::access_op op;
   op.what = store::access_op::kind::put_consent;
   op.grant = *c;
-  b.access.push_back(std::move(op));
-  ctx.writer.submit(std::move(b)).get();
+  call.changes.access.push_back(std::move(op));  // with the audit entry, in one transaction
   return net::http_response::json(201, json::serialize(consent_json(*c, now_ms())));
 }
 
 net::http_response withdraw(api_context& ctx, const net::http_request& req, api_call& call) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "only the enterprise portal withdraws consents");
   auto id = req.path.substr(std::string("/api/v1/consents/").size());
+  if (id.empty() || id.size() > 64) return refuse(call, 404, "unknown_consent", "DELETE /api/v1/consents/{id} names a consent id");
   auto c = store::reader(ctx.env).consent_by_id(id);
   if (!c) return refuse(call, 404, "unknown_consent", "no consent '" + id + "'");
   call.subject = c->subject;
   call.consent = id;
-  store::write_batch b;
+  if (c->created_by != call.who.id)
+    return refuse(call, 403, "not_yours", "consent " + id + " was recorded by portal " + c->created_by + ", which alone withdraws it");
+  if (c->withdrawn) return refuse(call, 409, "already_withdrawn", "consent " + id + " is already withdrawn");
   store::access_op op;
   op.what = store::access_op::kind::withdraw_consent;
   op.grant.id = id;
-  b.access.push_back(std::move(op));
-  try {
-    ctx.writer.submit(std::move(b)).get();
-  } catch (const store::access_error& e) {
-    return refuse(call, 409, "already_withdrawn", e.what());
-  }
-  return net::http_response::json(200, json::serialize(consent_json(*store::reader(ctx.env).consent_by_id(id), now_ms())));
+  call.changes.access.push_back(std::move(op));
+  c->withdrawn = true;
+  c->withdrawn_ms = now_ms();
+  return net::http_response::json(200, json::serialize(consent_json(*c, now_ms())));
 }
 
 }  // namespace

@@ -34,14 +34,17 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   std::string canonical;
   if (auto e = store::model::validate_row(*cat, store::model::uscc_policy(ctx.cfg.import.legacy_codes), row, canonical))
     return refuse(call, 400, "bad_request", e->field + ": " + e->reason);
-  store::write_batch b;
-  b.origin = ctx.cfg.node.id;
-  b.rows.push_back({category, subject, record_id, event_date, source, canonical, 0, {}});
-  auto r = ctx.writer.submit(std::move(b)).get();
-  if (!r.rejected.empty()) return refuse(call, 400, "bad_request", r.rejected.front().field + ": " + r.rejected.front().reason);
-  json::object o{{"category", category}, {"subject", subject}, {"record_id", record_id},
-                 {"result", r.inserted ? "created" : (r.updated ? "updated" : "unchanged")}};
-  return net::http_response::json(r.inserted ? 201 : 200, json::serialize(o));
+  // The record commits with the request's audit entry; the answer says
+  // what the commit did.
+  call.changes.origin = ctx.cfg.node.id;
+  call.changes.rows.push_back({category, subject, record_id, event_date, source, canonical, 0, {}});
+  call.body_after_commit = [category, subject, record_id](const store::batch_result& r) {
+    json::object o{{"category", category}, {"subject", subject}, {"record_id", record_id},
+                   {"result", r.inserted ? "created" : (r.updated ? "updated" : (r.rejected.empty() ? "unchanged" : "refused"))}};
+    if (!r.rejected.empty()) o["reason"] = r.rejected.front().field + ": " + r.rejected.front().reason;
+    return json::serialize(o);
+  };
+  return net::http_response::json(200, "{}");
 }
 
 std::string take_string(json::object& o, const char* key, std::string& why) {

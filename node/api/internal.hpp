@@ -12,6 +12,8 @@
 #include "node/api/api.hpp"
 #include "node/net/http_message.hpp"
 #include "store/access.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
 
 namespace node::api {
 
@@ -22,6 +24,11 @@ struct api_call {
   store::principal who;
   std::string subject, consent, detail;
   bool used = false;  // the consent was used: its use count and last use move with the audit entry
+  // What the request changes (a consent, a record) commits in the same
+  // transaction as its audit entry: an access and its effect never part.
+  store::write_batch changes;
+  // When set, the answer's body is made from the commit's result.
+  std::function<std::string(const store::batch_result&)> body_after_commit;
 };
 
 using api_handler = std::function<net::http_response(api_context&, const net::http_request&, api_call&)>;
@@ -45,7 +52,7 @@ struct consent_match {
   std::optional<store::consent> granted;
   std::string why;
 };
-consent_match find_consent(store::environment& env, const std::string& bank, const std::string& subject,
+consent_match find_consent(store::reader& rd, const std::string& bank, const std::string& subject,
                            const std::string& purpose, const std::vector<std::string>& categories,
                            store::consent_level at_least, std::int64_t now_ms);
 

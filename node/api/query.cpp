@@ -1,7 +1,9 @@
 // The bank's side: GET /api/v1/subjects/{uscc}/records (authorized query),
 // POST /api/v1/verify (claims in, match / mismatch / unknown out), and the
 // portal's GET /api/v1/subjects/{uscc}/access-log.
+#include <algorithm>
 #include <charconv>
+#include <deque>
 
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
@@ -71,18 +73,28 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   if (!financing_purpose(purpose))
     return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + purpose + "'");
   auto cats = split(query_param(req.query, "categories"));
-  for (const auto& c : cats)
-    if (!store::model::category_registry::builtin().find(c)) return refuse(call, 400, "bad_request", "categories: unknown category '" + c + "'");
-  auto m = find_consent(ctx.env, call.who.id, subject, purpose, cats, store::consent_level::summary, now_ms());
+  for (const auto& c : cats) {
+    if (c.empty()) return refuse(call, 400, "bad_request", "categories: an empty name (a stray comma?)");
+    if (!store::model::category_registry::builtin().find(c))
+      return refuse(call, 400, "bad_request", "categories: unknown category '" + c + "' (names are not percent-decoded)");
+  }
+  std::sort(cats.begin(), cats.end());
+  cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
+  // One snapshot for the consent check and the records: a withdrawal
+  // either came before both or after both.
+  store::reader rd(ctx.env);
+  auto m = find_consent(rd, call.who.id, subject, purpose, cats, store::consent_level::summary, now_ms());
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   if (cats.empty()) cats = m.granted->categories;
+  constexpr std::size_t max_records = 10000;
   std::vector<store::model::record> rs;
   for (const auto& cat : cats)
-    store::reader(ctx.env).for_each_record({cat, subject, std::nullopt, std::nullopt, false},
-                                           [&](const store::model::record& r) { return rs.push_back(r), rs.size() < 10000; });
+    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false},
+                       [&](const store::model::record& r) { return rs.push_back(r), rs.size() < max_records; });
   call.used = true;
-  json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))}};
+  json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
+                 {"truncated", rs.size() >= max_records}};
   if (m.granted->level == store::consent_level::detail) {
     json::array out;
     for (const auto& r : rs) out.push_back(shaped(r, *m.granted));
@@ -95,14 +107,22 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
 
 net::http_response access_log(api_context& ctx, api_call& call, const std::string& subject) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "the access log is for the enterprise, through the portal");
-  json::array out;
+  // The newest 1,000, newest first. (A scan of the whole log: an index by
+  // subject is the next step when logs grow large.)
+  std::deque<store::audit_entry> last;
+  std::size_t total = 0;
   store::reader(ctx.env).for_each_audit(0, [&](const store::audit_entry& e) {
-    if (e.subject == subject && out.size() < 10000)
-      out.push_back(json::object{{"at", store::model::format_utc_ms(e.at_ms)}, {"principal", e.principal}, {"method", e.method},
-                                 {"path", e.path}, {"consent", e.consent}, {"decision", e.decision}, {"status", e.status}});
+    if (e.subject != subject) return true;
+    ++total;
+    last.push_back(e);
+    if (last.size() > 1000) last.pop_front();
     return true;
   });
-  return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"accesses", std::move(out)}}));
+  json::array out;
+  for (auto it = last.rbegin(); it != last.rend(); ++it)
+    out.push_back(json::object{{"at", store::model::format_utc_ms(it->at_ms)}, {"principal", it->principal}, {"method", it->method},
+                               {"path", it->path}, {"consent", it->consent}, {"decision", it->decision}, {"status", it->status}});
+  return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"total", total}, {"accesses", std::move(out)}}));
 }
 
 // /api/v1/subjects/{uscc}/records | access-log

@@ -1,6 +1,7 @@
 // POST /api/v1/verify (核验比对): the bank's claims about an enterprise are
 // compared with the records; only match / mismatch / unknown goes back.
 #include <charconv>
+#include <cmath>
 
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
@@ -15,7 +16,7 @@ namespace {
 std::optional<double> number(std::string_view s) {
   double v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  if (ec != std::errc{} || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 
@@ -42,7 +43,8 @@ std::optional<std::vector<claim>> claims_of(const json::object& o, std::string& 
     for (auto [key, dst] : {std::pair<const char*, std::string*>{"category", &c.category}, {"record_id", &c.record_id},
                             {"field", &c.field}, {"op", &c.op}, {"value", &c.value}}) {
       auto* f = v.get_object().if_contains(key);
-      if (!f || !f->is_string() || f->get_string().size() > 1024) return why = at + "." + key + ": must be a string", std::nullopt;
+      if (!f || !f->is_string() || f->get_string().size() > 128)
+        return why = at + "." + key + ": must be a string of at most 128 bytes", std::nullopt;
       *dst = f->get_string();
     }
     if (v.get_object().size() != 5) return why = at + ": only category, record_id, field, op and value", std::nullopt;
@@ -87,7 +89,8 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
     return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring, not '" + purpose + "'");
   std::vector<std::string> cats;
   for (const auto& c : *claims) cats.push_back(c.category);
-  auto m = find_consent(ctx.env, call.who.id, subject, purpose, cats, store::consent_level::verify, now_ms());
+  store::reader rd(ctx.env);
+  auto m = find_consent(rd, call.who.id, subject, purpose, cats, store::consent_level::verify, now_ms());
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   call.used = true;
@@ -96,8 +99,12 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
     const auto* f = store::model::category_registry::builtin().find(c.category)->find(c.field);
     if (f && f->klass == store::model::sensitivity::personal && !m.granted->personal_data)
       return refuse(call, 403, "no_consent", "field " + c.field + " is personal data, which consent " + m.granted->id + " does not cover");
+    // ge / le would let a bank bisect a secret amount over a few requests:
+    // below the detail level it may only check the value it was told.
+    if (f && f->klass == store::model::sensitivity::commercial_secret && c.op != "eq" &&
+        m.granted->level != store::consent_level::detail)
+      return refuse(call, 403, "no_consent", "field " + c.field + " is a commercial secret: below a detail consent only \"eq\" claims");
   }
-  store::reader rd(ctx.env);
   json::array results;
   for (const auto& c : *claims) results.push_back(json::object{{"result", judge(rd, subject, c)}});
   return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"consent", m.granted->id},

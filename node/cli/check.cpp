@@ -9,6 +9,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
 #include "store/reader.hpp"
@@ -82,10 +83,24 @@ void check_certificate(report& r, const config::node_config& cfg) {
               cfg.node.id + " (" + cfg.node.role + ", " + cfg.node.jurisdiction + ")", "request a certificate for this node's id, role and jurisdiction");
 }
 
+// The newest 10,000 entries of the access log, re-hashed (the whole log:
+// `credit-node audit verify`). Masking is built in: no switch turns it off.
+void check_audit(report& r, store::environment& env) {
+  auto last = store::reader(env).last_audit_seq();
+  std::uint64_t n = 0;
+  auto problem = api::verify_audit_chain(env, n, last > 10000 ? last - 10000 : 0);
+  if (problem.empty())
+    r.pass("audit_masking", "the access log's hash chain holds over its newest " + std::to_string(n) +
+                                " entries; personal fields are masked unless a consent covers them");
+  else
+    r.fail("audit_masking", "the access log is broken: " + problem, "run `credit-node audit verify`, keep the store for investigation, restore from a backup");
+}
+
 void check_store(report& r, store::environment& env) {
   auto problems = store::reader(env).integrity_problems();
   if (problems.empty()) r.pass("store.integrity", "the store opens and its tables agree (format " + std::to_string(env.schema_version()) + ")");
   else r.fail("store.integrity", problems.front(), "stop the node and restore the store from a backup");
+  check_audit(r, env);
 }
 
 void check_store(report& r, const config::node_config& cfg, store::environment* open) {
@@ -108,8 +123,6 @@ void check_rest(report& r, const config::node_config& cfg) {
   if (now < 1767225600 || now > 4102444800)  // 2026-01-01 .. 2100-01-01
     r.fail("clock", "the system clock reads " + pki::format_utc(now), "set the clock (NTP): certificates and cursors depend on it");
   else r.pass("clock", "the system clock reads " + pki::format_utc(now));
-  r.warn("audit_masking", "the bank API with its audit log and masking is not in this version: nothing to check",
-         "none yet");
   if (cfg.node.role != "national" && !cfg.upstream)
     r.warn("upstream", "no [upstream]: this node will not sync", "add [upstream] url and node_id of the parent");
 }

@@ -3,6 +3,7 @@
 // without paying for them (ARCHITECTURE.md, compile time).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,11 @@ struct http_response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   http_headers headers;  // extra headers (Allow, Retry-After, ...)
+  // A response that is not ready yet: when set, the server calls it with a
+  // function to hand the real response to — once, from any thread — and
+  // frees the I/O thread meanwhile (an audited API answer waits for its
+  // group commit this way). The other members are then ignored.
+  std::function<void(std::function<void(http_response)>)> later;
 
   static http_response text(int status, std::string body);
   static http_response json(int status, std::string body);

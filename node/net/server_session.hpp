@@ -194,6 +194,23 @@ private:
     req.listener = lst_->cfg.name;
     req.peer = peer_;
     http_response res = dispatch_guarded(*lst_, req);
+    bool last = !keep || close_after_ || core_->stopping;
+    if (res.later) {
+      // Answered later, from another thread: back onto this session's strand.
+      auto later = std::move(res.later);
+      later([self = self(), req = std::move(req), started, version, last, head](http_response r) mutable {
+        auto ex = self->stream_.get_executor();
+        asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
+          self->finish(req, std::move(r), started, version, last, head);
+        });
+      });
+      return;
+    }
+    finish(req, std::move(res), started, version, last, head);
+  }
+
+  void finish(const http_request& req, http_response res, std::chrono::steady_clock::time_point started,
+              unsigned version, bool last, bool head) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     log::debug("request")
         .kv("listener", lst_->cfg.name)
@@ -203,7 +220,7 @@ private:
         .kv("path", req.path)
         .kv("status", res.status)
         .kv("ms", static_cast<long long>(ms.count()));
-    send(std::move(res), version, keep && !close_after_ && !core_->stopping, head);
+    send(std::move(res), version, !last && !close_after_ && !core_->stopping, head);
   }
 
   // 413, 431, 400: answer, then close (the rest of the request is unread).
