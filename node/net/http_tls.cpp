@@ -1,5 +1,7 @@
 #include "node/net/http_tls.hpp"
 
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include "node/pki/x509_identity.hpp"
@@ -37,10 +39,32 @@ std::string verify_text(std::uint32_t flags) {
   return out;
 }
 
+namespace {
+
+// The fatal alert the peer sent, when the last record read was one: it
+// says why the peer refused us (mbedTLS 2.28 keeps it in in_msg).
+std::string alert_suffix(const mbedtls_ssl_context& ssl) {
+#if MBEDTLS_VERSION_MAJOR < 3
+  if (ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT || ssl.in_msg == nullptr) return "";
+  switch (ssl.in_msg[1]) {
+    case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED: return "; the peer says: certificate revoked";
+    case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED: return "; the peer says: certificate expired";
+    case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA: return "; the peer says: unknown CA";
+    case MBEDTLS_SSL_ALERT_MSG_BAD_CERT: return "; the peer says: bad certificate";
+    default: return "; the peer sent alert " + std::to_string(ssl.in_msg[1]);
+  }
+#else
+  (void)ssl;
+  return "";
+#endif
+}
+
+}  // namespace
+
 std::string verify_suffix(mbedtls_ssl_context& ssl) {
   std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
-  if (flags == 0 || flags == static_cast<std::uint32_t>(-1)) return "";
-  return "; certificate: " + verify_text(flags);
+  if (flags == 0 || flags == static_cast<std::uint32_t>(-1)) return alert_suffix(ssl);
+  return "; certificate: " + verify_text(flags) + alert_suffix(ssl);
 }
 
 }  // namespace node::net

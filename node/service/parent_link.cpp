@@ -186,7 +186,13 @@ void parent_link::impl::loop(const char* dir, Round round) {
         std::this_thread::sleep_for(milliseconds(100));
     } catch (const std::exception& e) {
       if (stopping) return;  // a stop interrupted the round: not a failure
-      failed(dir, e.what());
+      if (std::string(e.what()).find("the peer says: certificate revoked") != std::string::npos) {
+        admitted = false;  // the parent refused our certificate in the handshake
+        refused(admission_refused("revoked", {std::string("the parent refuses this node's certificate as revoked (") + e.what() +
+                                                  "): revocation is final for this node id; the platform needs a new node id, certificate and approval"}));
+      } else {
+        failed(dir, e.what());
+      }
       auto d = b.next();
       for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
         std::this_thread::sleep_for(milliseconds(100));
