@@ -21,6 +21,8 @@ int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_admin(int argc, char** argv);
 int cmd_audit(int argc, char** argv);
+// The demo's bank API act (demo_api.cpp); true when every answer was as expected.
+bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).
 int add_principal(const config::node_config& cfg, const args& a, const std::string& kind);
 // `admin approve ID --role R --jurisdiction CODE` on `parent`'s store.

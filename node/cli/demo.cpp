@@ -194,6 +194,7 @@ int cmd_demo(int argc, char** argv) {
   print_holdings(net, expected);
   std::cout << "admission: every child joined with its posture report and was admitted:\n";
   print_registries(net);
+  if (ok) ok = demo_bank_api(net.get("js.nanjing").cfg, nj.front());
   std::cout << (ok ? "demo: every record arrived where it should\n" : "demo: MISSING RECORDS (see the .log files)\n");
   if (!a.has("--once")) {
     std::cout << "running; try `credit-node status -c " << net.get("js.nanjing").cfg.source_path
