@@ -7,6 +7,7 @@
 #
 #   bench/api.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
+source "$(dirname "$0")/nginx.sh"
 BUILD=${1:-build}
 SECS=${2:-10}
 BIN=$(realpath "$BUILD/credit-node")
@@ -49,30 +50,7 @@ URL="https://127.0.0.1:$API/api/v1/subjects/$FIRM/records?purpose=credit_assessm
 curl -sk "$URL" -H "Authorization: Bearer $BANK" -o "$W/body.json"
 grep -q '"records"' "$W/body.json" || { echo "api: the query was refused: $(cat "$W/body.json")"; exit 1; }
 
-mkdir -p "$W/www"; cp "$W/body.json" "$W/www/records.json"
-cat > "$W/nginx.conf" <<NGX
-worker_processes 2;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGX ssl;
-    ssl_certificate $W/node/tls/node.pem;
-    ssl_certificate_key $W/node/tls/node.key;
-    ssl_protocols TLSv1.2;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
-    root $W/www;
-    location / { try_files /records.json =404; }
-  }
-}
-NGX
-nginx -c "$W/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
-sleep 0.5
+start_nginx "$W" "$NGX" "$W/node/tls/node.pem" "$W/node/tls/node.key" "$W/body.json"
 
 before=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"])')
 echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${SECS}s per run, same machine (2 cores)"
@@ -81,7 +59,7 @@ run() {  # name url [extra wrk args]
   local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url" 2>&1)
   printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$name" \
     "$(awk '/Requests\/sec/ {print $2}' <<< "$out")" "$(awk '$1=="50%" {print $2}' <<< "$out")" \
-    "$(awk '$1=="99%" {print $2}' <<< "$out")" "$(awk '/Non-2xx/ {print $4}' <<< "$out")"
+    "$(awk '$1=="99%" {print $2}' <<< "$out")" "$(awk '/Non-2xx/ {print $5}' <<< "$out")"
 }
 run "credit-node (consent+mask+audit)" "$URL" -H "Authorization: Bearer $BANK"
 run "nginx (static, same size)" "https://127.0.0.1:$NGX/records.json"

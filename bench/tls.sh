@@ -7,6 +7,7 @@
 #
 #   bench/tls.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
+source "$(dirname "$0")/nginx.sh"
 BUILD=${1:-build}
 SECS=${2:-10}
 BIN=$(realpath "$BUILD/credit-node")
@@ -32,30 +33,7 @@ PIDS+=($!)
 
 # nginx serves exactly the bytes our endpoint answers with.
 for _ in $(seq 50); do curl -sk "https://127.0.0.1:$API/api/v1/categories" -o "$W/body.json" && break; sleep 0.1; done
-mkdir -p "$W/www"; cp "$W/body.json" "$W/www/categories.json"
-cat > "$W/nginx.conf" <<NGX
-worker_processes 2;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGX ssl;
-    ssl_certificate $W/node/tls/node.pem;
-    ssl_certificate_key $W/node/tls/node.key;
-    ssl_protocols TLSv1.2;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
-    root $W/www;
-    location /api/v1/categories { try_files /categories.json =404; }
-  }
-}
-NGX
-nginx -c "$W/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
-sleep 0.5
+start_nginx "$W" "$NGX" "$W/node/tls/node.pem" "$W/node/tls/node.key" "$W/body.json"
 
 echo "tls: answer of $(stat -c %s "$W/body.json") bytes; wrk -t2, ${SECS}s per run, same machine (2 cores)"
 run() {  # name url conns [extra wrk args]
