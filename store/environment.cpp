@@ -142,6 +142,7 @@ tables open_tables(MDB_txn* t) {
   tb.consent = open_table(t, "consent");
   tb.consentid2key = open_table(t, "consentid2key");
   tb.seq2audit = open_table(t, "seq2audit");
+  tb.subject2audit = open_table(t, "subject2audit");
   return tb;
 }
 

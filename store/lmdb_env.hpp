@@ -32,6 +32,7 @@ struct tables {
   MDB_dbi consent{};          // (str8 subject, str8 grantee, str8 id) -> consent
   MDB_dbi consentid2key{};    // consent id -> its key in `consent`
   MDB_dbi seq2audit{};        // u64 seq -> audit entry (hash-chained)
+  MDB_dbi subject2audit{};    // (str8 subject, u64 seq) -> "" : the enterprise's access log
 };
 
 struct environment::impl {

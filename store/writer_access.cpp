@@ -51,6 +51,11 @@ void append_audit(txn_state& s, audit_entry e) {
   if (auto last = s.t.last_key(s.tb.seq2audit)) e.prev = decode_audit(read_be64(*last), *s.t.get(s.tb.seq2audit, *last)).hash;
   e.hash = h(e.prev, audit_text(e));
   s.t.put(s.tb.seq2audit, be64(e.seq), encode_audit(e), MDB_APPEND);
+  if (!e.subject.empty()) {
+    key_writer k;
+    k.str8(e.subject).u64(e.seq);
+    s.t.put(s.tb.subject2audit, k.bytes(), "");
+  }
 }
 
 }  // namespace

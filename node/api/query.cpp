@@ -3,7 +3,6 @@
 // portal's GET /api/v1/subjects/{uscc}/access-log.
 #include <algorithm>
 #include <charconv>
-#include <deque>
 
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
@@ -107,19 +106,11 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
 
 net::http_response access_log(api_context& ctx, api_call& call, const std::string& subject) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "the access log is for the enterprise, through the portal");
-  // The newest 1,000, newest first. (A scan of the whole log: an index by
-  // subject is the next step when logs grow large.)
-  std::deque<store::audit_entry> last;
+  // The newest 1,000, newest first, through the per-subject index.
   std::size_t total = 0;
-  store::reader(ctx.env).for_each_audit(0, [&](const store::audit_entry& e) {
-    if (e.subject != subject) return true;
-    ++total;
-    last.push_back(e);
-    if (last.size() > 1000) last.pop_front();
-    return true;
-  });
+  auto last = store::reader(ctx.env).audit_for_subject(subject, 1000, total);
   json::array out;
-  for (auto it = last.rbegin(); it != last.rend(); ++it)
+  for (auto it = last.begin(); it != last.end(); ++it)
     out.push_back(json::object{{"at", store::model::format_utc_ms(it->at_ms)}, {"principal", it->principal}, {"method", it->method},
                                {"path", it->path}, {"consent", it->consent}, {"decision", it->decision}, {"status", it->status}});
   return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"total", total}, {"accesses", std::move(out)}}));

@@ -192,6 +192,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   REQUIRE(log.status == 200);
   CHECK(log.body.find("\"principal\":\"bank-a\"") != std::string::npos);
   CHECK(log.body.find("\"principal\":\"bank-b\"") != std::string::npos);
+  auto entries = json::parse(log.body).at("accesses").as_array();
+  REQUIRE(!entries.empty());
+  CHECK(entries[0].at("path").as_string() == "/api/v1/loans");  // newest first: the loan feedback came last
+  CHECK(json::parse(log.body).at("total").to_number<std::size_t>() == entries.size());
   // Every request, allowed or refused, is on an intact chain.
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
