@@ -208,4 +208,14 @@ void environment::release_mapped_pages() {
 
 void environment::sync() { check(mdb_env_sync(impl_->env, 1), "sync to disk"); }
 
+void environment::copy_to(int fd) { check(mdb_env_copyfd2(impl_->env, fd, MDB_CP_COMPACT), "copy the store"); }
+
+void environment::renew_instance_id() {
+  txn w(impl_->env, true);
+  auto id = random_hex(16);
+  w.put(impl_->t.meta, "instance_id", id);
+  w.commit();
+  instance_id_ = id;
+}
+
 }  // namespace store

@@ -72,6 +72,13 @@ public:
   // Flushes everything committed so far to disk (after non-durable commits).
   void sync();
 
+  // A consistent, compacted copy of the store (one read snapshot: the node
+  // keeps writing meanwhile) written to `fd` as a data.mdb file.
+  void copy_to(int fd);
+  // Gives the store a new random instance id: after a restore, so peers see
+  // it is not the store they synced with and reconcile.
+  void renew_instance_id();
+
   // Drops this process's page-table mappings of the store file. The pages
   // stay in the kernel's page cache; the next read maps them again. A bulk
   // import calls it between commits: otherwise every page the kernel maps

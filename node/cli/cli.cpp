@@ -37,6 +37,8 @@ constexpr const char* usage_text =
     "  admin bank add --id ID --name NAME (--cert PEM | --token-out FILE)   register a bank for the API\n"
     "  admin portal add --id ID (--cert PEM | --token-out FILE)  register the enterprise portal\n"
     "  audit verify                                              check the hash-chained access log\n"
+    "  backup --out FILE                                         consistent copy of the store while it runs, with FILE.sha256\n"
+    "  restore FILE                                              the backup becomes the store (node stopped; new instance id)\n"
     "  version                                                   print the version\n"
     "\n"
     "-c FILE defaults to /etc/credit-node/node.toml. Exit codes: 0 ok, 1 failed check or\n"
@@ -67,6 +69,8 @@ int run(int argc, char** argv) {
     if (cmd == "run") return cmd_run(argc, argv);
     if (cmd == "admin") return cmd_admin(argc, argv);
     if (cmd == "audit") return cmd_audit(argc, argv);
+    if (cmd == "backup") return cmd_backup(argc, argv);
+    if (cmd == "restore") return cmd_restore(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

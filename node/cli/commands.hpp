@@ -21,6 +21,11 @@ int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_admin(int argc, char** argv);
 int cmd_audit(int argc, char** argv);
+int cmd_backup(int argc, char** argv);
+int cmd_restore(int argc, char** argv);
+// An exclusive lock on DATA_DIR/run.lock (with our pid in it), held while a
+// node runs; -1 when another process holds it.
+int run_lock(const std::string& data_dir);
 // The demo's bank API act (demo_api.cpp); true when every answer was as expected.
 bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).

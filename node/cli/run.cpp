@@ -202,6 +202,12 @@ int cmd_run(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 0});
   auto cfg = load_config(a);
   set_log_level(cfg);
+  // One node per data dir; `restore` checks the same lock.
+  if (run_lock(cfg.node.data_dir) < 0) {
+    log::error("data_dir_in_use").kv("data_dir", cfg.node.data_dir)
+        .kv("reason", "another credit-node runs on it (its pid is in run.lock)");
+    return 1;
+  }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stderr pipe must not kill the node
   auto env = open_store(cfg);
   log::info("start").kv("node", cfg.node.id).kv("role", cfg.node.role).kv("jurisdiction", cfg.node.jurisdiction)

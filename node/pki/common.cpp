@@ -117,3 +117,34 @@ std::string random_hex(std::size_t bytes) {
 }
 
 }  // namespace node::pki
+
+#include <mbedtls/sha256.h>
+
+#include <fstream>
+
+namespace node::pki {
+
+// Streamed: a backup may be many GB.
+std::string sha256_file_hex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw pki_error(pki_error::kind::input, "cannot read " + path);
+  mbedtls_sha256_context ctx;
+  mbedtls_sha256_init(&ctx);
+  std::vector<char> buf(1 << 20);
+  unsigned char digest[32];
+#if MBEDTLS_VERSION_MAJOR >= 3
+  mbedtls_sha256_starts(&ctx, 0);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    mbedtls_sha256_update(&ctx, reinterpret_cast<unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
+  mbedtls_sha256_finish(&ctx, digest);
+#else
+  mbedtls_sha256_starts_ret(&ctx, 0);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    mbedtls_sha256_update_ret(&ctx, reinterpret_cast<unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
+  mbedtls_sha256_finish_ret(&ctx, digest);
+#endif
+  mbedtls_sha256_free(&ctx);
+  return mbed::hex(digest, sizeof digest);
+}
+
+}  // namespace node::pki

@@ -119,5 +119,7 @@ std::string format_utc(std::int64_t unix_seconds);
 std::string sha256_hex(std::string_view data);
 // `bytes` random bytes from the DRBG, as lower-case hex (bearer tokens, ids).
 std::string random_hex(std::size_t bytes);
+// Lower-case hex SHA-256 of a file, read in 1 MiB pieces.
+std::string sha256_file_hex(const std::string& path);
 
 }  // namespace node::pki

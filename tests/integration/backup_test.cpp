@@ -1,0 +1,74 @@
+// Backup while the node runs, restore only when it is stopped: real
+// processes, the real store.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "tree.hpp"
+
+using namespace itest;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string instance_of(const tree_node& n) {
+  auto st = json::parse(test::run_cli({"status", "--json", "-c", n.cfg}).out);
+  return std::string(st.at("store").at("instance_id").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("backup: consistent while the node runs, restore refused while it runs or when damaged, then a new instance with nothing lost") {
+  network net;
+  auto& n = net.add("js.nanjing", "local", "320100");
+  auto firms = codes("320102", 5, 41);
+  test::write_file(net.d / "a.csv", csv({firms[0], firms[1], firms[2]}, "a-", "1.00"));
+  REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "a.csv"}).exit_code == 0);
+  auto before = instance_of(n);
+  std::string file = net.d / "nanjing.backup";
+  {
+    child proc({"run", "-c", n.cfg});
+    wait_ready(n, proc);
+    auto b = test::run_cli({"backup", "--out", file, "-c", n.cfg});
+    REQUIRE_MESSAGE(b.exit_code == 0, b.err);
+    CHECK(b.out.find("sha256") != std::string::npos);
+    CHECK(fs::exists(file + ".sha256"));
+    CHECK(test::run_cli({"backup", "--out", file, "-c", n.cfg}).exit_code == 2);  // never overwrites
+    test::write_file(net.d / "b.csv", csv({firms[3], firms[4]}, "b-", "2.00"));
+    REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
+    auto live = test::run_cli({"restore", file, "-c", n.cfg});
+    CHECK(live.exit_code == 1);
+    CHECK(live.err.find("is running on") != std::string::npos);
+    CHECK(exported(n).size() == 5);  // nothing changed
+    // A second node on the same data dir is refused too.
+    child twin({"run", "-c", n.cfg});
+    CHECK(twin.wait_exit(5s));
+    CHECK(twin.err().find("data_dir_in_use") != std::string::npos);
+    proc.signal(SIGTERM);
+    REQUIRE(proc.wait_exit(10s));
+  }
+  // A damaged copy is refused before anything is touched.
+  fs::copy_file(file, file + ".bad");
+  fs::copy_file(file + ".sha256", file + ".bad.sha256");
+  {
+    auto bytes = test::read_file(file + ".bad");
+    bytes[bytes.size() / 2] ^= 0x55;
+    test::write_file(file + ".bad", bytes);
+  }
+  auto damaged = test::run_cli({"restore", file + ".bad", "-c", n.cfg});
+  CHECK(damaged.exit_code == 2);  // bad input
+  CHECK(damaged.err.find("does not match its checksum") != std::string::npos);
+  CHECK(exported(n).size() == 5);
+  auto r = test::run_cli({"restore", file, "-c", n.cfg});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("before-restore") != std::string::npos);
+  CHECK(exported(n).size() == 3);  // the store as it was at the backup
+  CHECK(instance_of(n) != before);  // peers will see another store and reconcile
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(n.dir + "/data"))
+    kept |= e.path().filename().string().rfind("data.mdb.before-restore-", 0) == 0;
+  CHECK(kept);  // the replaced store is kept, not deleted
+}
