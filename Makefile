@@ -13,7 +13,10 @@ DEPS := cmake ninja-build ccache g++ file \
 # Only for `make bench`: the TLS yardstick and its load generator.
 BENCH_DEPS := nginx-light wrk curl python3
 
-.PHONY: all deps bench-deps install-missing build test test-all demo bench clean
+# Only for `make package`: rpmbuild (Debian's rpm package) for the .rpm.
+PKG_DEPS := rpm
+
+.PHONY: all deps bench-deps install-missing build test test-all demo bench clean package package-test
 
 all: build
 
@@ -47,6 +50,15 @@ test: build
 
 test-all: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+
+package: build
+	@$(MAKE) --no-print-directory install-missing PKGS="$(PKG_DEPS)"
+	cd $(BUILD) && cpack -G "DEB;RPM" > cpack.log && ls -1 credit-node*.deb credit-node*.rpm
+
+# Installs the .deb on this machine, runs the installed binary, checks the
+# .rpm's files, then removes and purges the .deb (CI does this).
+package-test: package
+	packaging/test-package.sh $(BUILD)
 
 demo: build
 	$(BUILD)/credit-node demo --dir $(BUILD)/demo --once

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The package as an ops engineer meets it: install the .deb, run the
+# installed credit-node, remove and purge; check the .rpm's file list.
+# Needs root (CI is). systemd does not run here: the unit is not started.
+set -euo pipefail
+BUILD=${1:-build}
+DEB=$(ls -1 "$BUILD"/credit-node*.deb | head -1)
+RPM=$(ls -1 "$BUILD"/credit-node*.rpm | head -1)
+fail() { echo "package-test: FAIL: $*"; exit 1; }
+
+echo "package-test: $DEB"
+dpkg -i "$DEB" > /dev/null
+[ -x /usr/sbin/credit-node ] || fail "/usr/sbin/credit-node is not installed"
+file -L /usr/sbin/credit-node | grep -q 'static-pie linked' || fail "the installed binary is not static-pie"
+/usr/sbin/credit-node version | grep -q '^credit-node ' || fail "credit-node version"
+getent passwd credit-node > /dev/null || fail "no credit-node user"
+[ "$(stat -c %a /var/lib/credit-node)" = 700 ] || fail "/var/lib/credit-node is not 0700"
+[ "$(stat -c %U /var/lib/credit-node)" = credit-node ] || fail "/var/lib/credit-node is not the service user's"
+grep -q '^ProtectSystem=strict' /lib/systemd/system/credit-node.service || fail "the unit is not hardened"
+dpkg-query -W -f='${Conffiles}\n' credit-node | grep -q /etc/credit-node/node.toml || fail "node.toml is not a conffile"
+# The installed check runs against the installed config: it parses, and
+# says what is missing (no certificate yet), exit 1.
+set +e
+out=$(/usr/sbin/credit-node check -c /etc/credit-node/node.toml 2>&1); rc=$?
+set -e
+[ $rc = 1 ] || fail "check exited $rc, expected 1 (no certificate yet): $out"
+grep -q 'FAIL  tls.certificate' <<< "$out" || fail "check did not name the missing certificate: $out"
+grep -q 'PASS  config' <<< "$out" || fail "the installed config does not parse: $out"
+dpkg -r credit-node > /dev/null
+[ ! -e /usr/sbin/credit-node ] || fail "dpkg -r left the binary"
+[ -e /etc/credit-node/node.toml ] || fail "dpkg -r removed the conffile (only purge should)"
+dpkg -P credit-node > /dev/null
+[ ! -e /etc/credit-node ] || fail "dpkg -P left /etc/credit-node"
+getent passwd credit-node > /dev/null && fail "dpkg -P left the user"
+rmdir /var/lib/credit-node 2> /dev/null || true  # kept by design when it holds a store; empty here
+echo "package-test: deb installs, runs, removes and purges cleanly"
+
+files=$(rpm -qlp "$RPM" 2> /dev/null)
+for f in /usr/sbin/credit-node /lib/systemd/system/credit-node.service /etc/credit-node/node.toml; do
+  grep -qx "$f" <<< "$files" || fail "the rpm lacks $f (it has: $(tr '\n' ' ' <<< "$files"))"
+done
+rpm -qp --configfiles "$RPM" 2> /dev/null | grep -qx /etc/credit-node/node.toml || fail "node.toml is not %config in the rpm"
+echo "package-test: rpm holds $(wc -l <<< "$files") files, node.toml as %config"
