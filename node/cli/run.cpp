@@ -3,7 +3,7 @@
 // loopback) listeners on one io_context, and stops gracefully on SIGTERM or
 // SIGINT (exit 0). A listener that cannot be opened is exit 1.
 //
-// Routes so far: admin /healthz, /readyz, /metrics; sync /sync/v1/hello;
+// Routes: admin /healthz, /readyz (store answers, parent admitted us), /metrics; sync /sync/v1/*;
 // api /api/v1/categories (the schemas, public reference data).
 #include <boost/json.hpp>
 
@@ -151,10 +151,33 @@ net::listener_config listener(const std::string& name, const std::string& addres
   return l;
 }
 
+// Ready: the store answers and, below a parent, the parent has admitted us
+// (a load balancer or an ops dashboard asks this; /healthz only says "up").
+net::http_response readyz(const config::node_config& cfg, store::environment& env) {
+  try {
+    store::reader(env).stats();
+  } catch (const std::exception& e) {
+    return net::http_response::text(503, std::string("not ready: the store does not answer: ") + e.what() + "\n");
+  }
+  if (!cfg.upstream) return net::http_response::text(200, "ready\n");
+  std::ifstream in(service::link_state_path(cfg));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  std::string state = !ec && v.is_object() && v.as_object().contains("state") && v.at("state").is_string()
+                          ? std::string(v.at("state").as_string()) : "unknown";
+  if (state == "admitted") return net::http_response::text(200, "ready\n");
+  std::string why = "not ready: upstream " + cfg.upstream->node_id + " is " + state;
+  if (!ec && v.is_object() && v.as_object().contains("reasons") && v.at("reasons").is_array())
+    for (const auto& r : v.at("reasons").as_array())
+      if (r.is_string()) why += "; " + std::string(r.as_string());
+  return net::http_response::text(503, why + "\n");
+}
+
 net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv) {
   auto l = listener("admin", cfg.listen.admin, nullptr);
   l.router.add("GET", "/healthz", [](const net::http_request&) { return net::http_response::text(200, "ok\n"); });
-  l.router.add("GET", "/readyz", [](const net::http_request&) { return net::http_response::text(200, "ready\n"); });
+  l.router.add("GET", "/readyz", [&cfg, &env](const net::http_request&) { return readyz(cfg, env); });
   l.router.add("GET", "/metrics", [&cfg, &env, &srv](const net::http_request&) { return metrics(cfg, env, srv); });
   return l;
 }

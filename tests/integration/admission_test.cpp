@@ -59,6 +59,9 @@ TEST_CASE("admission: an unknown node waits in pending and is told why, approval
   REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "pending"); }, 10s), n.err());
   CHECK(reasons_of(nj).find("credit-node admin approve js.nanjing") != std::string::npos);
   CHECK(n.err().find("event=sync_not_admitted") != std::string::npos);
+  auto not_ready = http_get(nj.admin, "/readyz", 2s);
+  CHECK(not_ready.status == 503);
+  CHECK(not_ready.body.find("upstream js.province is pending") != std::string::npos);
   auto pending = json::parse(admin(prov, {"pending", "--json"}).out).at("nodes").as_array();
   REQUIRE(pending.size() == 1);
   CHECK(pending[0].at("node_id").as_string() == "js.nanjing");
@@ -68,6 +71,7 @@ TEST_CASE("admission: an unknown node waits in pending and is told why, approval
   REQUIRE(admin(prov, {"approve", "js.nanjing"}).exit_code == 0);
   CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 3; }, 10s), n.err());
   CHECK(eventually([&] { return state_is(nj, "admitted"); }, 5s));
+  CHECK(http_get(nj.admin, "/readyz", 2s).status == 200);
   CHECK(json::parse(admin(prov, {"pending", "--json"}).out).at("nodes").as_array().empty());
   auto again = admin(prov, {"approve", "js.nanjing"});
   CHECK(again.exit_code == 1);
