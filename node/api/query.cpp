@@ -9,6 +9,7 @@
 #include "store/model/mask.hpp"
 #include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
+#include "store/model/validate.hpp"
 #include "store/reader.hpp"
 
 namespace node::api {
@@ -41,16 +42,37 @@ std::vector<std::string> split(const std::string& s) {
 // A record as the bank may see it: personal fields masked unless the
 // consent covers personal data (commercial secrets are shown: this is the
 // detail level, the only one that gives records).
-json::object shaped(const store::model::record& r, const store::consent& c) {
+// Written as text: fields_json is canonical JSON (the store wrote it), so a
+// record with nothing to mask goes out as it is, never parsed.
+void append_shaped(std::string& o, const store::model::record& r, const store::consent& c) {
   const auto* cat = store::model::category_registry::builtin().find(r.category);
-  json::object fields = json::parse(r.fields_json.empty() ? "{}" : r.fields_json).as_object();
-  for (auto& [k, v] : fields) {
-    const auto* f = cat ? cat->find(k) : nullptr;
-    if (f && f->klass == sensitivity::personal && !c.personal_data && v.is_string())
-      v = json::string(store::model::mask_personal(k, v.get_string()));
+  bool masks = !c.personal_data && cat &&
+               std::any_of(cat->fields.begin(), cat->fields.end(), [](const auto& f) { return f.klass == sensitivity::personal; });
+  auto str = [&](const char* key, std::string_view v) {
+    o += ",\"";
+    o += key;
+    o += "\":";
+    store::model::append_json_string(o, v);
+  };
+  o += "{\"category\":";
+  store::model::append_json_string(o, r.category);
+  str("record_id", r.record_id);
+  o += ",\"version\":" + std::to_string(r.version);
+  str("event_date", r.event_date);
+  str("source", r.source);
+  str("origin", r.origin);
+  o += ",\"fields\":";
+  if (!masks) {
+    o += r.fields_json.empty() ? "{}" : r.fields_json;
+  } else {
+    json::object fields = json::parse(r.fields_json.empty() ? "{}" : r.fields_json).as_object();
+    for (auto& [k, v] : fields) {
+      const auto* f = cat->find(k);
+      if (f && f->klass == sensitivity::personal && v.is_string()) v = json::string(store::model::mask_personal(k, v.get_string()));
+    }
+    o += json::serialize(fields);
   }
-  return {{"category", r.category}, {"record_id", r.record_id}, {"version", r.version}, {"event_date", r.event_date},
-          {"source", r.source}, {"origin", r.origin}, {"fields", std::move(fields)}};
+  o += '}';
 }
 
 // Summary: per category, how many records and the newest event date —
@@ -94,14 +116,19 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   call.used = true;
   json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
                  {"truncated", rs.size() >= max_records}};
-  if (m.granted->level == store::consent_level::detail) {
-    json::array out;
-    for (const auto& r : rs) out.push_back(shaped(r, *m.granted));
-    o["records"] = std::move(out);
-  } else {
+  if (m.granted->level != store::consent_level::detail) {
     o["summary"] = summary(rs, cats);
+    return net::http_response::json(200, json::serialize(o));
   }
-  return net::http_response::json(200, json::serialize(o));
+  std::string text = json::serialize(o);
+  text.pop_back();  // the closing brace: the records follow
+  text += ",\"records\":[";
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    if (i) text += ',';
+    append_shaped(text, rs[i], *m.granted);
+  }
+  text += "]}";
+  return net::http_response::json(200, std::move(text));
 }
 
 net::http_response access_log(api_context& ctx, api_call& call, const std::string& subject) {
