@@ -20,6 +20,10 @@ int cmd_demo(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_admin(int argc, char** argv);
+// `status --json` as text (the admin listener's status page reads it too).
+std::string status_text(const config::node_config& cfg, store::environment& env);
+// The same as a self-refreshing HTML page (status_page.cpp).
+std::string status_page(const config::node_config& cfg, store::environment& env);
 int cmd_audit(int argc, char** argv);
 int cmd_backup(int argc, char** argv);
 int cmd_restore(int argc, char** argv);

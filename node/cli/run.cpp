@@ -176,6 +176,11 @@ net::http_response readyz(const config::node_config& cfg, store::environment& en
 
 net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv) {
   auto l = listener("admin", cfg.listen.admin, nullptr);
+  l.router.add("GET", "/", [&cfg, &env](const net::http_request&) {
+    auto r = net::http_response::text(200, status_page(cfg, env));
+    r.content_type = "text/html; charset=utf-8";
+    return r;
+  });
   l.router.add("GET", "/healthz", [](const net::http_request&) { return net::http_response::text(200, "ok\n"); });
   l.router.add("GET", "/readyz", [&cfg, &env](const net::http_request&) { return readyz(cfg, env); });
   l.router.add("GET", "/metrics", [&cfg, &env, &srv](const net::http_request&) { return metrics(cfg, env, srv); });

@@ -131,6 +131,10 @@ int cmd_status(int argc, char** argv) {
   return 0;
 }
 
+std::string status_text(const config::node_config& cfg, store::environment& env) {
+  return json::serialize(status_json(cfg, env));
+}
+
 void print_status(const config::node_config& cfg, store::environment& env, bool as_json) {
   auto s = status_json(cfg, env);
   if (as_json) std::cout << json::serialize(s) << "\n";

@@ -186,4 +186,11 @@ TEST_CASE("admission: changes outside a child's jurisdiction are security events
   auto children = json::parse(test::run_cli({"status", "--json", "-c", prov.cfg}).out).at("children").as_array();
   REQUIRE(children.size() == 1);
   CHECK(children[0].at("state").as_string() == "suspended");
+  // The status page a person reads: self-contained, refreshing, saying the same.
+  auto page = http_get(prov.admin, "/", 2s);
+  CHECK(page.status == 200);
+  CHECK(page.body.find("<meta http-equiv=\"refresh\"") != std::string::npos);
+  CHECK(page.body.find("js.nanjing</td><td class=\"bad\">suspended") != std::string::npos);
+  CHECK(page.body.find("src=") == std::string::npos);  // no external assets
+  CHECK(page.body.find("http://") == std::string::npos);
 }
