@@ -219,6 +219,41 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
   }
 }
 
+// SIGHUP: the config is read again. The log level takes effect at once;
+// every other change is named as needing a restart (the listeners, the
+// store and the policies are in use by running threads), and a config
+// that does not parse changes nothing.
+void reload(const config::node_config& running) {
+  config::node_config fresh;
+  try {
+    fresh = config::load(running.source_path);
+  } catch (const std::exception& e) {
+    log::error("reload_refused").kv("config", running.source_path).kv("reason", e.what());
+    return;
+  }
+  std::string later;
+  auto differs = [&](const char* section, bool changed) { if (changed) later += (later.empty() ? "" : ", ") + std::string(section); };
+  const auto& a = running;
+  const auto& b = fresh;
+  differs("node", a.node.id != b.node.id || a.node.role != b.node.role || a.node.jurisdiction != b.node.jurisdiction || a.node.data_dir != b.node.data_dir);
+  differs("listen", a.listen.sync != b.listen.sync || a.listen.api != b.listen.api || a.listen.admin != b.listen.admin);
+  differs("tls", a.tls.ca != b.tls.ca || a.tls.cert != b.tls.cert || a.tls.key != b.tls.key);
+  differs("upstream", a.upstream.has_value() != b.upstream.has_value() ||
+                          (a.upstream && (a.upstream->url != b.upstream->url || a.upstream->node_id != b.upstream->node_id)));
+  differs("admission", a.admission.min_version != b.admission.min_version || a.admission.max_clock_skew_s != b.admission.max_clock_skew_s ||
+                           a.admission.required_checks != b.admission.required_checks ||
+                           a.admission.suspend_after_violations != b.admission.suspend_after_violations);
+  differs("api", a.api.requests_per_second != b.api.requests_per_second);
+  differs("store", a.store.map_size_mb != b.store.map_size_mb);
+  {
+    auto line = log::info("reloaded");  // said before a new level could hide it
+    line.kv("config", running.source_path).kv("log_level", fresh.log.level);
+    if (!later.empty()) line.kv("needs_restart", later);
+  }
+  log::level lvl = log::level::info;
+  if (log::parse_level(fresh.log.level, lvl)) log::set_level(lvl);
+}
+
 void set_log_level(const config::node_config& cfg) {
   log::level lvl = log::level::info;
   if (log::parse_level(cfg.log.level, lvl)) log::set_level(lvl);  // config.cpp validated it
@@ -269,6 +304,7 @@ int cmd_run(int argc, char** argv) {
     return 1;
   }
   srv->stop_on_signals();
+  srv->on_reload([&cfg] { reload(cfg); });
   std::unique_ptr<service::parent_link> link;
   std::atomic<bool> stopping{false};
   std::thread gate;

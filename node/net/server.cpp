@@ -229,6 +229,24 @@ public:
     });
   }
 
+  void on_reload(std::function<void()> fn) override {
+    reload_ = std::move(fn);
+    hup_.emplace(strand_, SIGHUP);
+    wait_hup();
+  }
+  void wait_hup() {
+    hup_->async_wait([this](beast::error_code ec, int) {
+      if (ec) return;
+      log::info("signal").kv("signal", "SIGHUP");
+      try {
+        reload_();
+      } catch (const std::exception& e) {
+        log::error("reload_failed").kv("reason", e.what());
+      }
+      wait_hup();
+    });
+  }
+
   bool run(unsigned threads, milliseconds limit) override {
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { ioc_.run(); });
@@ -272,6 +290,7 @@ private:
         .kv("deadline_ms", static_cast<long long>(core_->opt.shutdown_deadline.count()));
     beast::error_code ec;
     if (signals_) signals_->cancel(ec);
+    if (hup_) hup_->cancel(ec);  // the io_context must run out of work to stop
     for (auto& l : listeners_) l->close();
     for (auto& s : live) s->notify_shutdown();
     deadline_ = std::chrono::steady_clock::now() + core_->opt.shutdown_deadline;
@@ -296,7 +315,8 @@ private:
   std::shared_ptr<server_core> core_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer drain_timer_;
-  std::optional<asio::signal_set> signals_;
+  std::optional<asio::signal_set> signals_, hup_;
+  std::function<void()> reload_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::vector<std::shared_ptr<listener_state>> states_;
   std::chrono::steady_clock::time_point deadline_;

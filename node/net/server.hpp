@@ -70,6 +70,8 @@ public:
 
   // SIGTERM and SIGINT start a graceful stop (logged). Call before run().
   virtual void stop_on_signals() = 0;
+  // SIGHUP calls `fn` (logged), as often as it comes. Call before run().
+  virtual void on_reload(std::function<void()> fn) = 0;
 
   // Serves on `threads` threads (the caller's included) until a stop has
   // drained every connection. Returns false when `limit` (if non-zero) ran

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+
 #include "node/net/log.hpp"
 #include "store/reader.hpp"
 
@@ -18,6 +20,19 @@ struct durable_cursor {
 durable_cursor durable(store::environment& env, const std::string& key) {
   auto cur = store::reader(env).cursor_of(key);
   return cur ? durable_cursor{cur->seq, cur->peer_instance} : durable_cursor{};
+}
+
+// 409 sync_gap when `b` continues from a change this store does not hold
+// for that child's store instance (a restart, or a batch that failed).
+std::optional<net::http_response> gap_answer(store::environment& env, const std::string& key,
+                                             const replication::change_batch& b) {
+  auto cur = durable(env, key);
+  std::uint64_t held = cur.instance == b.instance ? cur.seq : 0;
+  if (!b.after_seq || *b.after_seq <= held) return std::nullopt;
+  json::object o{{"error", "sync_gap"}, {"ack", held}, {"instance", cur.instance},
+                 {"detail", "this batch continues from change " + std::to_string(*b.after_seq) + " but only " +
+                                std::to_string(held) + " is held here: resend from the ack"}};
+  return net::http_response::json(409, json::serialize(o));
 }
 
 }  // namespace
@@ -68,13 +83,8 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
   if (!continues) {
     drain(c, 0, d);
     c.valid = false;
-    auto cur = durable(env_, key);
-    if (d.failure.empty() && b.after_seq && *b.after_seq > (cur.instance == b.instance ? cur.seq : 0)) {
-      json::object o{{"error", "sync_gap"}, {"ack", cur.instance == b.instance ? cur.seq : 0}, {"instance", cur.instance},
-                     {"detail", "this batch continues from change " + std::to_string(*b.after_seq) +
-                                    " but only " + std::to_string(cur.seq) + " is held here: resend from the ack"}};
-      return net::http_response::json(409, json::serialize(o));
-    }
+    if (d.failure.empty())
+      if (auto gap = gap_answer(env_, key, b)) return *gap;
   }
   json::array refused;
   if (d.failure.empty()) {

@@ -144,3 +144,33 @@ TEST_CASE("run: a listen address already in use is exit 1, naming the listener a
   CHECK_MESSAGE(err.find(loopback(busy.port)) != std::string::npos, err);
   CHECK_MESSAGE(err.find("in use") != std::string::npos, err);
 }
+
+TEST_CASE("run: SIGHUP reloads the log level, names what needs a restart, and a broken config changes nothing") {
+  provincial_node n;
+  child node({"run", "-c", n.cfg});
+  wait_ready(node, n.admin_addr);
+  auto text = test::read_file(n.cfg);
+  auto edited = text;
+  auto lvl = edited.find("\nlevel = ");
+  REQUIRE(lvl != std::string::npos);
+  edited.replace(lvl + 1, edited.find('\n', lvl + 1) - lvl - 1, "level = \"debug\"");
+  edited += "\n[api]\nrequests_per_second = 5\n";
+  test::write_file(n.cfg, edited);
+  node.signal(SIGHUP);
+  auto reloaded = [&] { return node.err().find("event=reloaded") != std::string::npos; };
+  for (int i = 0; i < 50 && !reloaded(); ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE_MESSAGE(reloaded(), node.err());
+  CHECK(node.err().find("log_level=debug needs_restart=api") != std::string::npos);
+  http_get(n.admin_addr, "/healthz");  // at debug level, requests are logged
+  for (int i = 0; i < 50 && node.err().find("level=debug event=request") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(node.err().find("level=debug event=request") != std::string::npos);
+  test::write_file(n.cfg, edited + "\n[nonsense]\n");
+  node.signal(SIGHUP);
+  for (int i = 0; i < 50 && node.err().find("event=reload_refused") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(node.err().find("event=reload_refused") != std::string::npos);
+  CHECK(http_get(n.admin_addr, "/healthz").status == 200);  // still serving
+  node.signal(SIGTERM);
+  CHECK(node.wait_exit(5s) == 0);
+}
