@@ -232,6 +232,18 @@ std::uint64_t reader::last_audit_seq() {
   return c.last(k, v) ? read_be64(k) : 0;
 }
 
+std::size_t reader::event_count() {
+  MDB_stat st;
+  check(mdb_stat(impl_->t.get(), impl_->env.t.events, &st), "count events");
+  return st.ms_entries;
+}
+
+std::size_t reader::audit_count() {
+  MDB_stat st;
+  check(mdb_stat(impl_->t.get(), impl_->env.t.seq2audit, &st), "count audit entries");
+  return st.ms_entries;
+}
+
 std::size_t reader::revocation_count() {
   MDB_stat st;
   check(mdb_stat(impl_->t.get(), impl_->env.t.serial2revocation, &st), "count revocations");

@@ -68,6 +68,8 @@ public:
   std::vector<node_entry> nodes();
   std::vector<revocation> revocations();
   std::size_t revocation_count();
+  std::size_t event_count();  // integrity and security events held
+  std::size_t audit_count();  // entries on the access log
   // The API's principals, consents and audit chain (store/access.hpp).
   std::optional<principal> principal_by_id(const std::string& id);
   std::optional<principal> principal_by_token(const std::string& token_sha256);

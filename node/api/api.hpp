@@ -27,6 +27,14 @@ void add_api_routes(net::http_router& r, api_context& ctx);
 // The audit chain's hash: hex SHA-256 of prev_hex || text.
 std::string chain_hash(std::string_view prev_hex, std::string_view text);
 
+// How long answers waited for their audit entry to be durable, since start.
+struct audit_latency {
+  std::uint64_t count = 0;
+  double sum_seconds = 0, max_seconds = 0;
+  std::uint64_t over_10ms = 0;  // answers that waited longer than 10 ms
+};
+audit_latency audit_commit_latency();
+
 // Walks the audit log recomputing the chain; empty when intact, else the
 // first break (which entry, and whether altered, missing or out of order).
 // From `from_seq` (0: the whole log; later: the tail, its first link as found).

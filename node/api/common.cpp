@@ -73,6 +73,19 @@ store::write_batch audit_batch(const net::http_request& req, api_call& call, int
   return b;
 }
 
+// Filled on the writer thread, read by /metrics.
+std::mutex latency_mu;
+audit_latency latency;
+
+void record_latency(std::chrono::steady_clock::time_point since) {
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  std::lock_guard lk(latency_mu);
+  ++latency.count;
+  latency.sum_seconds += s;
+  latency.max_seconds = std::max(latency.max_seconds, s);
+  if (s > 0.010) ++latency.over_10ms;
+}
+
 net::http_response unavailable(const std::string& why) {
   net::log::error("audit_failed").kv("reason", why);
   return net::http_response::error(503, "audit_unavailable", "the access could not be recorded, so it is not answered; try again");
@@ -88,9 +101,11 @@ net::http_response after_audit(api_context& ctx, store::write_batch b, net::http
   net::http_response deferred;
   deferred.later = [&ctx, b = std::move(b), resp = std::move(resp), call = std::move(call), req = std::move(req)](
                        std::function<void(net::http_response)> done) {
-    ctx.writer.submit_then(b, [&ctx, resp, call, req, done](std::future<store::batch_result> f) mutable {
+    auto since = std::chrono::steady_clock::now();
+    ctx.writer.submit_then(b, [&ctx, resp, call, req, done, since](std::future<store::batch_result> f) mutable {
       try {
         auto r = f.get();
+        record_latency(since);
         if (call.body_after_commit) resp.body = call.body_after_commit(r);
         return done(std::move(resp));
       } catch (const store::access_error& e) {
@@ -121,6 +136,11 @@ std::string client_ip(const std::string& remote) {
 }
 
 }  // namespace
+
+audit_latency audit_commit_latency() {
+  std::lock_guard lk(latency_mu);
+  return latency;
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -63,7 +63,11 @@ void registry_metrics(std::ostringstream& o, store::environment& env) {
   for (const auto& n : nodes)
     o << "credit_node_child_violations_total{node_id=\"" << label_value(n.node_id) << "\"} " << n.violations << '\n';
   metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
-  o << "credit_node_revoked_certificates " << rd.revocations().size() << '\n';
+  o << "credit_node_revoked_certificates " << rd.revocation_count() << '\n';
+  metric_head(o, "credit_node_security_events", "gauge", "Integrity and security events held (credit-node admin events).");
+  o << "credit_node_security_events " << rd.event_count() << '\n';
+  metric_head(o, "credit_node_audit_entries", "gauge", "Entries on the API's hash-chained access log.");
+  o << "credit_node_audit_entries " << rd.audit_count() << '\n';
 }
 
 void store_metrics(std::ostringstream& o, store::environment& env) {
@@ -78,6 +82,17 @@ void store_metrics(std::ostringstream& o, store::environment& env) {
   metric_head(o, "credit_node_change_log_last_seq", "gauge", "Newest position in the change log.");
   o << "credit_node_change_log_last_seq " << st.last_seq << '\n';
   registry_metrics(o, env);
+}
+
+// How long API answers waited for their audit entry's group commit.
+void audit_metrics(std::ostringstream& o) {
+  auto l = api::audit_commit_latency();
+  metric_head(o, "credit_node_audit_commit_seconds", "summary", "Time an API answer waited for its audit entry to be durable.");
+  o << "credit_node_audit_commit_seconds_sum " << l.sum_seconds << "\ncredit_node_audit_commit_seconds_count " << l.count << '\n';
+  metric_head(o, "credit_node_audit_commit_seconds_max", "gauge", "Longest such wait since start.");
+  o << "credit_node_audit_commit_seconds_max " << l.max_seconds << '\n';
+  metric_head(o, "credit_node_audit_commits_over_10ms_total", "counter", "Answers that waited more than 10 ms for their audit entry.");
+  o << "credit_node_audit_commits_over_10ms_total " << l.over_10ms << '\n';
 }
 
 void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {
@@ -105,6 +120,7 @@ net::http_response metrics(const config::node_config& cfg, store::environment& e
     << "\",jurisdiction=\"" << label_value(cfg.node.jurisdiction) << "\",version=\"" CREDIT_NODE_VERSION "\"} 1\n";
   store_metrics(o, env);
   http_metrics(o, srv.stats());
+  audit_metrics(o);
   auto r = net::http_response::text(200, o.str());
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;

@@ -200,6 +200,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
+  // Metrics: the log's size, and how long answers waited for their entry.
+  auto metrics = http_get(a.n.admin, "/metrics", 2s).body;
+  CHECK(metrics.find("\ncredit_node_audit_entries " + std::to_string(a.requests) + "\n") != std::string::npos);
+  CHECK(metrics.find("\ncredit_node_audit_commit_seconds_count " + std::to_string(a.requests) + "\n") != std::string::npos);
 }
 
 TEST_CASE("api: a bank by client certificate is known, a stranger's certificate is not, and a bank over its rate gets 429") {
