@@ -180,10 +180,14 @@ http_response digest(sync_context& ctx, const http_request& req) {
 
 void add_sync_routes(net::http_router& r, sync_context& ctx) {
   auto pipes = std::make_shared<push_pipeline>(ctx.env, ctx.writer, ctx.cfg.admission.suspend_after_violations);
-  r.add("POST", "/sync/v1/join", [&ctx](const http_request& q) { return join(ctx, q); });
-  r.add("POST", "/sync/v1/push", [&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); });
-  r.add("GET", "/sync/v1/pull", [&ctx](const http_request& q) { return pull(ctx, q); });
-  r.add("GET", "/sync/v1/digest", [&ctx](const http_request& q) { return digest(ctx, q); });
+  // Every sync handler may block (commits, long-polls): on the worker pool.
+  auto on_pool = [&ctx](std::function<http_response(const http_request&)> fn) {
+    return [&ctx, fn = std::move(fn)](const http_request& q) { return ctx.workers.defer(fn, q); };
+  };
+  r.add("POST", "/sync/v1/join", on_pool([&ctx](const http_request& q) { return join(ctx, q); }));
+  r.add("POST", "/sync/v1/push", on_pool([&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); }));
+  r.add("GET", "/sync/v1/pull", on_pool([&ctx](const http_request& q) { return pull(ctx, q); }));
+  r.add("GET", "/sync/v1/digest", on_pool([&ctx](const http_request& q) { return digest(ctx, q); }));
 }
 
 }  // namespace node::service

@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "node/net/http_router.hpp"
 #include "node/service/change_signal.hpp"
+#include "node/service/worker_pool.hpp"
 #include "store/environment.hpp"
 #include "store/writer.hpp"
 
@@ -16,11 +17,12 @@ struct sync_context {
   store::environment& env;
   store::writer& writer;
   change_signal& changed;
+  worker_pool& workers;  // where the handlers run (they block)
 };
 
 // Adds POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/digest.
-// Handlers block their I/O thread (a commit, a long-poll of at most
-// max_wait_ms): `run` gives the server enough threads for that.
+// Handlers block (a commit, a long-poll of at most max_wait_ms): they run
+// on `workers`, not on the server's I/O threads.
 void add_sync_routes(net::http_router& r, sync_context& ctx);
 
 inline constexpr int max_wait_ms = 5000;

@@ -1,0 +1,52 @@
+#include "node/service/worker_pool.hpp"
+
+#include "node/net/log.hpp"
+
+namespace node::service {
+
+worker_pool::worker_pool(unsigned threads) {
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+worker_pool::~worker_pool() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void worker_pool::run() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping and drained
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+net::http_response worker_pool::defer(std::function<net::http_response(const net::http_request&)> fn,
+                                      const net::http_request& req) {
+  net::http_response r;
+  r.later = [this, fn = std::move(fn), req](std::function<void(net::http_response)> done) {
+    std::lock_guard lk(mu_);
+    jobs_.push_back([fn, req, done] {
+      try {
+        done(fn(req));
+      } catch (const std::exception& e) {
+        net::log::error("handler_failed").kv("path", req.path).kv("reason", e.what());
+        done(net::http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"));
+      }
+    });
+    cv_.notify_one();
+  };
+  return r;
+}
+
+}  // namespace node::service

@@ -1,0 +1,37 @@
+// Threads for handlers that block (a sync long-poll waits up to
+// max_wait_ms; a push waits for its commit): they run here and answer
+// through a deferred response, so the server's few I/O threads stay free
+// for everything else (the bank API above all).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "node/net/http_message.hpp"
+
+namespace node::service {
+
+class worker_pool {
+public:
+  explicit worker_pool(unsigned threads);
+  ~worker_pool();  // finishes what is queued, then joins
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+
+  // A response that `fn(req)` produces on a worker thread.
+  net::http_response defer(std::function<net::http_response(const net::http_request&)> fn, const net::http_request& req);
+
+private:
+  void run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace node::service
