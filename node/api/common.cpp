@@ -1,6 +1,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "node/api/internal.hpp"
 #include "node/net/log.hpp"
@@ -100,20 +101,31 @@ net::http_response after_audit(api_context& ctx, store::write_batch b, net::http
                                net::http_request req) {
   net::http_response deferred;
   deferred.later = [&ctx, b = std::move(b), resp = std::move(resp), call = std::move(call), req = std::move(req)](
-                       std::function<void(net::http_response)> done) {
+                       std::function<void(net::http_response)> done) mutable {
     auto since = std::chrono::steady_clock::now();
-    ctx.writer.submit_then(b, [&ctx, resp, call, req, done, since](std::future<store::batch_result> f) mutable {
+    ctx.writer.submit_then(std::move(b), [&ctx, resp = std::move(resp), call = std::move(call), req = std::move(req),
+                                          done = std::move(done), since](std::future<store::batch_result> f) mutable {
+      std::optional<store::batch_result> r;
       try {
-        auto r = f.get();
-        record_latency(since);
-        if (call.body_after_commit) resp.body = call.body_after_commit(r);
-        return done(std::move(resp));
+        r = f.get();  // only the commit is in the try: what follows it must never be audited as a failure
       } catch (const store::access_error& e) {
         call.detail = std::string("conflict: ") + e.what();
         resp = net::http_response::error(409, "conflict", e.what());
       } catch (const std::exception& e) {
         call.detail = std::string("failed: ") + e.what();
         resp = unavailable(e.what());
+      }
+      if (r) {
+        record_latency(since);
+        if (call.body_after_commit) {
+          try {
+            resp.body = call.body_after_commit(*r);
+          } catch (const std::exception& e) {  // committed and audited as allowed: say so, plainly
+            resp.body = std::string("{\"result\":\"committed\",\"note\":\"the answer body failed: ") + "see the node log\"}";
+            net::log::error("api_answer_failed").kv("reason", e.what());
+          }
+        }
+        return done(std::move(resp));
       }
       store::write_batch alone;
       alone.access.push_back(audit_op(req, call, resp.status));

@@ -296,8 +296,10 @@ int cmd_run(int argc, char** argv) {
       .kv("version", CREDIT_NODE_VERSION).kv("config", cfg.source_path).kv("data_dir", cfg.node.data_dir);
   net::tls_files files{cfg.tls.ca, cfg.tls.cert, cfg.tls.key};
   auto srv = net::server::make();
-  store::writer writer(*env);
+  // Declared before the writer: the writer's destructor may still commit
+  // (and notify) what is queued.
   service::change_signal changed;
+  store::writer writer(*env);
   writer.on_commit([&changed] { changed.notify(); });
   service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
   // Sync handlers block (long-polls, commits): a pool of their own, so the

@@ -196,14 +196,22 @@ private:
     http_response res = dispatch_guarded(*lst_, req);
     bool last = !keep || close_after_ || core_->stopping;
     if (res.later) {
-      // Answered later, from another thread: back onto this session's strand.
+      // Answered later, from another thread: back onto this session's
+      // strand. `done` acts once; a second call finds `self` gone.
       auto later = std::move(res.later);
-      later([self = self(), req = std::move(req), started, version, last, head](http_response r) mutable {
-        auto ex = self->stream_.get_executor();
-        asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
-          self->finish(req, std::move(r), started, version, last, head);
+      try {
+        later([self = self(), req, started, version, last, head](http_response r) mutable {
+          if (!self) return;
+          auto ex = self->stream_.get_executor();
+          asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
+            self->finish(req, std::move(r), started, version, last, head);
+          });
         });
-      });
+      } catch (const std::exception& e) {
+        log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", req.path).kv("reason", e.what());
+        finish(req, http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"),
+               started, version, last, head);
+      }
       return;
     }
     finish(req, std::move(res), started, version, last, head);

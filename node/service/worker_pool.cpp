@@ -27,22 +27,30 @@ void worker_pool::run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();
+    try {
+      job();
+    } catch (...) {
+      net::log::error("worker_failed").kv("reason", "a deferred answer could not be handed back");
+    }
   }
 }
 
 net::http_response worker_pool::defer(std::function<net::http_response(const net::http_request&)> fn,
                                       const net::http_request& req) {
   net::http_response r;
-  r.later = [this, fn = std::move(fn), req](std::function<void(net::http_response)> done) {
+  r.later = [this, fn = std::move(fn), req](std::function<void(net::http_response)> done) mutable {
     std::lock_guard lk(mu_);
-    jobs_.push_back([fn, req, done] {
+    jobs_.push_back([fn = std::move(fn), req = std::move(req), done = std::move(done)] {
+      net::http_response answer;
       try {
-        done(fn(req));
+        answer = fn(req);
       } catch (const std::exception& e) {
         net::log::error("handler_failed").kv("path", req.path).kv("reason", e.what());
-        done(net::http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"));
+        answer = net::http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+      } catch (...) {
+        answer = net::http_response::error(500, "internal", "the server failed to answer this request");
       }
+      done(std::move(answer));  // once, outside the try: an answer is never sent twice
     });
     cv_.notify_one();
   };
