@@ -18,14 +18,7 @@ namespace {
 using store::model::sensitivity;
 
 std::string query_param(const std::string& q, std::string_view name) {
-  std::string_view rest = q;
-  while (!rest.empty()) {
-    auto part = rest.substr(0, rest.find('&'));
-    if (part.substr(0, part.find('=')) == name && part.find('=') != std::string_view::npos)
-      return std::string(part.substr(part.find('=') + 1));
-    rest = part.size() == rest.size() ? std::string_view{} : rest.substr(part.size() + 1);
-  }
-  return {};
+  return std::string(net::query_param(q, name).value_or(""));
 }
 
 std::vector<std::string> split(const std::string& s) {

@@ -179,10 +179,8 @@ net::http_response readyz(const config::node_config& cfg, store::environment& en
     return net::http_response::text(503, std::string("not ready: the store does not answer: ") + e.what() + "\n");
   }
   if (!cfg.upstream) return net::http_response::text(200, "ready\n");
-  std::ifstream in(service::link_state_path(cfg));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
   json::error_code ec;
-  auto v = json::parse(text, ec);
+  auto v = json::parse(service::read_link_state(cfg), ec);
   std::string state = !ec && v.is_object() && v.as_object().contains("state") && v.at("state").is_string()
                           ? std::string(v.at("state").as_string()) : "unknown";
   if (state == "admitted") return net::http_response::text(200, "ready\n");
@@ -231,9 +229,7 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
     }
     json::object state{{"parent", cfg.upstream->node_id}, {"url", cfg.upstream->url}, {"state", "refused"},
                        {"reasons", std::move(reasons)}};
-    auto path = service::link_state_path(cfg);
-    std::ofstream(path + ".tmp", std::ios::trunc) << json::serialize(state) << "\n";
-    std::filesystem::rename(path + ".tmp", path);
+    service::write_link_state(cfg, json::serialize(state));
     for (int i = 0; i < 300 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

@@ -31,10 +31,8 @@ json::object upstream_json(const config::node_config& cfg) {
   up["state"] = "unreachable";
   up["reasons"] = json::array{"no link state: is `credit-node run` running?"};
   // The running node writes where its link stands; read it, never guess.
-  std::ifstream in(service::link_state_path(cfg));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
   json::error_code ec;
-  auto v = json::parse(text, ec);
+  auto v = json::parse(service::read_link_state(cfg), ec);
   if (!ec && v.is_object())
     for (const auto& [k, val] : v.get_object()) up[k] = val;
   return up;

@@ -74,4 +74,14 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto part = query.substr(0, query.find('&'));
+    auto eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) return part.substr(eq + 1);
+    query = part.size() == query.size() ? std::string_view{} : query.substr(part.size() + 1);
+  }
+  return std::nullopt;
+}
+
 }  // namespace node::net

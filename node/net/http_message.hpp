@@ -59,6 +59,10 @@ struct http_response {
 // control characters escaped).
 std::string json_quote(std::string_view s);
 
+// The raw (not percent-decoded) value of `name` in a query string
+// "a=1&b=2", the first if repeated; nothing when absent.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
 // "Not Found" for 404, "" when unknown.
 std::string_view reason_phrase(int status);
 

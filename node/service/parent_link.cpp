@@ -58,6 +58,17 @@ constexpr auto digest_every = std::chrono::seconds(60);
 
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
+std::string read_link_state(const config::node_config& cfg) {
+  std::ifstream in(link_state_path(cfg));
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void write_link_state(const config::node_config& cfg, const std::string& json_text) {
+  auto path = link_state_path(cfg), tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::trunc) << json_text << "\n";
+  std::filesystem::rename(tmp, path);
+}
+
 struct parent_link::impl {
   const config::node_config& cfg;
   store::environment& env;
@@ -124,9 +135,7 @@ struct parent_link::impl {
   std::int64_t last_write_ms = 0;
   void write_state() {
     last_write_ms = now_ms();
-    auto path = link_state_path(cfg), tmp = path + ".tmp";
-    std::ofstream(tmp, std::ios::trunc) << json::serialize(state) << "\n";
-    std::filesystem::rename(tmp, path);
+    write_link_state(cfg, json::serialize(state));
   }
 
   // The parent refused us (or has not approved us yet): status shows its

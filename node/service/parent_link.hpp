@@ -35,5 +35,9 @@ private:
 // The file `status` reads: where the link stands, as the running node last
 // wrote it. Empty when there is none.
 std::string link_state_path(const config::node_config& cfg);
+// Its JSON text ("" when there is none yet), and writing it whole and
+// renamed, so a reader never sees half a file.
+std::string read_link_state(const config::node_config& cfg);
+void write_link_state(const config::node_config& cfg, const std::string& json_text);
 
 }  // namespace node::service

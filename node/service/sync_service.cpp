@@ -37,19 +37,9 @@ void record_join(sync_context& ctx, const replication::certified_peer& cert, con
 }
 
 std::uint64_t query_u64(const std::string& query, std::string_view name, std::uint64_t dflt) {
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      std::uint64_t v = 0;
-      auto val = part.substr(eq + 1);
-      if (std::from_chars(val.data(), val.data() + val.size(), v).ec == std::errc{}) return v;
-      return dflt;
-    }
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-  }
+  auto val = net::query_param(query, name);
+  std::uint64_t v = 0;
+  if (val && std::from_chars(val->data(), val->data() + val->size(), v).ec == std::errc{}) return v;
   return dflt;
 }
 
@@ -81,8 +71,10 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
 // Origins a child may not claim: this node, its parent, and every other
 // child registered here whose jurisdiction is not under the sender's (a
 // sibling's records never come up through this child).
+replication::peer plain_peer(const pki::identity& id) { return {id.node_id, id.role, id.jurisdiction}; }
+
 replication::peer as_peer(const sync_context& ctx, const pki::identity& id) {
-  replication::peer p{id.node_id, id.role, id.jurisdiction};
+  auto p = plain_peer(id);
   p.foreign_origins.push_back(ctx.cfg.node.id);
   if (ctx.cfg.upstream) p.foreign_origins.push_back(ctx.cfg.upstream->node_id);
   for (const auto& n : store::reader(ctx.env).nodes())
@@ -152,7 +144,10 @@ http_response pull(sync_context& ctx, const http_request& req) {
                                                          " is past this store's newest change " + std::to_string(head));
   auto seen = query_u64(req.query, "revoked_seen", 0);
   auto gen = ctx.changed.generation();
-  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
+  // Going down, only the child's jurisdiction matters: no registry read
+  // (as_peer's) on every look of a long-poll.
+  const auto child = plain_peer(*req.peer);
+  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim);
   auto revoked = store::reader(ctx.env).revocation_count();
   // Long-poll: nothing yet, so wait for a commit. A commit in this process
   // wakes us at once; one by a CLI import (or admin revoke) in another
@@ -162,7 +157,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
          std::chrono::steady_clock::now() < deadline) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
-    b = replication::collect_down(ctx.env, ctx.cfg.node.id, as_peer(ctx, *req.peer), cursor, lim);
+    b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim);
     revoked = store::reader(ctx.env).revocation_count();
   }
   // The revocation list goes down whole whenever the child's count of it
