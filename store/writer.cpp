@@ -172,4 +172,16 @@ std::future<batch_result> writer::submit(write_batch batch) {
   return f;
 }
 
+batch_result commit_one(writer& w, registry_op op) {
+  write_batch b;
+  b.registry.push_back(std::move(op));
+  return w.submit(std::move(b)).get();
+}
+
+batch_result commit_one(writer& w, access_op op) {
+  write_batch b;
+  b.access.push_back(std::move(op));
+  return w.submit(std::move(b)).get();
+}
+
 }  // namespace store

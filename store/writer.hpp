@@ -112,4 +112,9 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+// One registry or access change alone, committed durably (an admin
+// command, a join, a merged revocation list); throws what the writer does.
+batch_result commit_one(writer& w, registry_op op);
+batch_result commit_one(writer& w, access_op op);
+
 }  // namespace store

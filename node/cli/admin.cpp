@@ -124,9 +124,7 @@ int change_state(const config::node_config& cfg, store::registry_op op, const st
   auto id = op.entry.node_id;
   {
     store::writer w(*env);
-    store::write_batch b;
-    b.registry.push_back(std::move(op));
-    w.submit(std::move(b)).get();  // registry_error (exit 1) names the state that prevents it
+    store::commit_one(w, std::move(op));  // registry_error (exit 1) names the state that prevents it
   }
   auto e = store::reader(*env).node(id);
   if (as_json) std::cout << json::serialize(entry_json(*e)) << "\n";
@@ -149,9 +147,7 @@ void register_child(const config::node_config& parent, const std::string& id, co
   op.by = parent.node.id;
   auto env = open_store(parent);
   store::writer w(*env);
-  store::write_batch b;
-  b.registry.push_back(std::move(op));
-  w.submit(std::move(b)).get();
+  store::commit_one(w, std::move(op));
 }
 
 int cmd_admin(int argc, char** argv) {

@@ -21,12 +21,11 @@ namespace json = boost::json;
 // Registered straight in the store, as `admin bank add --token-out` does.
 std::string add_principal_token(store::environment& env, const std::string& id, const std::string& kind) {
   auto token = pki::random_hex(32);
-  store::write_batch b;
   store::access_op op;
   op.what = store::access_op::kind::put_principal;
   op.who = {id, kind, id, "", pki::sha256_hex(token), 0};
-  b.access.push_back(std::move(op));
-  store::writer(env).submit(std::move(b)).get();
+  store::writer w(env);
+  store::commit_one(w, std::move(op));
   return token;
 }
 

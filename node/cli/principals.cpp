@@ -53,12 +53,11 @@ int add_principal(const config::node_config& cfg, const args& a, const std::stri
   auto env = open_store(cfg);
   if (store::reader(*env).principal_by_id(p.id)) throw usage_error("a principal '" + p.id + "' is already registered");
   if (token_out) write_token(*token_out, token);
-  store::write_batch b;
   store::access_op op;
   op.what = store::access_op::kind::put_principal;
   op.who = p;
-  b.access.push_back(std::move(op));
-  store::writer(*env).submit(std::move(b)).get();
+  store::writer w(*env);
+  store::commit_one(w, std::move(op));
   std::cout << kind << " " << p.id << " registered" << (token_out ? "; its bearer token is in " + *token_out : ", by certificate") << "\n";
   return 0;
 }

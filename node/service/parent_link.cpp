@@ -159,12 +159,10 @@ struct parent_link::impl {
   std::atomic<bool> pushed{false};
   std::string own_serial;  // our certificate's: on the parent's list means we are revoked
   void merge_revocations(const std::vector<store::revocation>& list) {
-    store::write_batch wb;
     store::registry_op op;
     op.what = store::registry_op::kind::merge_revocations;
     op.revocations = list;
-    wb.registry.push_back(std::move(op));
-    writer.submit(std::move(wb)).get();
+    store::commit_one(writer, std::move(op));
     if (list.size() > revoked_seen)
       net::log::info("revocations_merged").kv("parent", parent.node_id).kv("count", static_cast<long long>(list.size()));
     revoked_seen = list.size();

@@ -31,9 +31,7 @@ void record_join(sync_context& ctx, const replication::certified_peer& cert, con
   op.entry.version = jr.version.substr(0, 64);
   op.entry.last_decision = a.decision;
   op.entry.last_reasons = a.reasons;
-  store::write_batch b;
-  b.registry.push_back(std::move(op));
-  ctx.writer.submit(std::move(b)).get();
+  store::commit_one(ctx.writer, std::move(op));
 }
 
 std::uint64_t query_u64(const std::string& query, std::string_view name, std::uint64_t dflt) {
