@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "config/config.hpp"
+#include "config/live.hpp"
 #include "node/net/http_router.hpp"
 #include "store/environment.hpp"
 #include "store/writer.hpp"
@@ -14,7 +15,8 @@
 namespace node::api {
 
 struct api_context {
-  const config::node_config& cfg;
+  const config::node_config& cfg;  // as started; limits and codes are read from `live`
+  const config::live_settings& live;
   store::environment& env;
   store::writer& writer;
 };

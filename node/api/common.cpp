@@ -189,8 +189,9 @@ net::http_handler audited(api_context& ctx, api_handler h) {
     if (auto who = authenticate(ctx, req)) call.who = *who;
     // Strangers share a bucket per address: a flood of 401s cannot flood the audit log.
     auto bucket = call.who.id.empty() ? "anon:" + client_ip(req.remote) : call.who.id;
-    if (!limits.allow(bucket, static_cast<double>(ctx.cfg.api.requests_per_second)))
-      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(ctx.cfg.api.requests_per_second) +
+    auto rps = ctx.live.requests_per_second();
+    if (!limits.allow(bucket, static_cast<double>(rps)))
+      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(rps) +
                                                    " requests per second ([api] requests_per_second); retry after a second");
     else if (call.who.id.empty())
       resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");

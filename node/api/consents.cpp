@@ -32,7 +32,7 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   auto until = text_field(o, "valid_until", why);
   c.evidence = text_field(o, "evidence", why);
   if (!why.empty()) return std::nullopt;
-  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(c.subject); !e.empty()) why = "subject: " + e;
+  if (auto e = store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(c.subject); !e.empty()) why = "subject: " + e;
   else if (auto g = store::reader(ctx.env).principal_by_id(c.grantee); !g || g->kind != "bank")
     why = "grantee: no bank '" + c.grantee + "' is registered here (credit-node admin bank add)";
   else if (!financing_purpose(c.purpose))

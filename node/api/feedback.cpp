@@ -32,7 +32,7 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   std::size_t i = 0;
   for (const auto& [k, v] : fields) row.fields.emplace_back(k, raw_of(v, scratch[i++]));
   std::string canonical;
-  if (auto e = store::model::validate_row(*cat, store::model::uscc_policy(ctx.cfg.import.legacy_codes), row, canonical))
+  if (auto e = store::model::validate_row(*cat, store::model::uscc_policy(ctx.live.current()->import.legacy_codes), row, canonical))
     return refuse(call, 400, "bad_request", e->field + ": " + e->reason);
   // The record commits with the request's audit entry; the answer says
   // what the commit did.

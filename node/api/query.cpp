@@ -143,7 +143,7 @@ net::http_response subjects(api_context& ctx, const net::http_request& req, api_
   auto subject = rest.substr(0, slash);
   auto what = slash == std::string::npos ? "" : rest.substr(slash + 1);
   call.subject = subject;
-  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(subject); !e.empty())
+  if (auto e = store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(subject); !e.empty())
     return refuse(call, 400, "bad_subject", "subject: " + e);
   if (what == "records") return records(ctx, req, call, subject);
   if (what == "access-log") return access_log(ctx, call, subject);

@@ -81,7 +81,7 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
   if (!p || !p->is_string()) return refuse(call, 400, "bad_request", "purpose: must be a string");
   std::string subject(s->get_string()), purpose(p->get_string());
   call.subject = subject;
-  if (auto e = store::model::uscc_policy(ctx.cfg.import.legacy_codes).check(subject); !e.empty())
+  if (auto e = store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(subject); !e.empty())
     return refuse(call, 400, "bad_subject", "subject: " + e);
   auto claims = claims_of(*o, why);
   if (!claims) return refuse(call, 400, "bad_request", why);

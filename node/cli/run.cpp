@@ -234,36 +234,28 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
   }
 }
 
-// SIGHUP: the config is read again. The log level takes effect at once;
-// every other change is named as needing a restart (the listeners, the
-// store and the policies are in use by running threads), and a config
-// that does not parse changes nothing.
-void reload(const config::node_config& running) {
+// SIGHUP: the config is read again. The log level, the admission policy,
+// the API rate limit and [import] take effect at once (live_settings);
+// every other change is named as needing a restart, and a config that does
+// not parse changes nothing.
+void reload(config::live_settings& live, const std::string& path) {
   config::node_config fresh;
   try {
-    fresh = config::load(running.source_path);
+    fresh = config::load(path);
   } catch (const std::exception& e) {
-    log::error("reload_refused").kv("config", running.source_path).kv("reason", e.what());
+    log::error("reload_refused").kv("config", path).kv("reason", e.what());
     return;
   }
-  std::string later;
-  auto differs = [&](const char* section, bool changed) { if (changed) later += (later.empty() ? "" : ", ") + std::string(section); };
-  const auto& a = running;
-  const auto& b = fresh;
-  differs("node", a.node.id != b.node.id || a.node.role != b.node.role || a.node.jurisdiction != b.node.jurisdiction || a.node.data_dir != b.node.data_dir);
-  differs("listen", a.listen.sync != b.listen.sync || a.listen.api != b.listen.api || a.listen.admin != b.listen.admin);
-  differs("tls", a.tls.ca != b.tls.ca || a.tls.cert != b.tls.cert || a.tls.key != b.tls.key);
-  differs("upstream", a.upstream.has_value() != b.upstream.has_value() ||
-                          (a.upstream && (a.upstream->url != b.upstream->url || a.upstream->node_id != b.upstream->node_id)));
-  differs("admission", a.admission.min_version != b.admission.min_version || a.admission.max_clock_skew_s != b.admission.max_clock_skew_s ||
-                           a.admission.required_checks != b.admission.required_checks ||
-                           a.admission.suspend_after_violations != b.admission.suspend_after_violations);
-  differs("api", a.api.requests_per_second != b.api.requests_per_second);
-  differs("store", a.store.map_size_mb != b.store.map_size_mb);
+  auto r = live.apply(fresh);
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s.empty() ? std::string("none") : s;
+  };
   {
     auto line = log::info("reloaded");  // said before a new level could hide it
-    line.kv("config", running.source_path).kv("log_level", fresh.log.level);
-    if (!later.empty()) line.kv("needs_restart", later);
+    line.kv("config", path).kv("log_level", fresh.log.level).kv("applied", joined(r.applied));
+    if (!r.needs_restart.empty()) line.kv("needs_restart", joined(r.needs_restart));
   }
   log::level lvl = log::level::info;
   if (log::parse_level(fresh.log.level, lvl)) log::set_level(lvl);
@@ -301,7 +293,8 @@ int cmd_run(int argc, char** argv) {
   // Sync handlers block (long-polls, commits): a pool of their own, so the
   // I/O threads stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
-  service::sync_context sctx{cfg, *env, writer, changed, sync_workers};
+  config::live_settings live(cfg);
+  service::sync_context sctx{cfg, live, *env, writer, changed, sync_workers};
   auto sync_tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
   // A revoked child is refused in the handshake, before any request.
   sync_tls->refuse_serials([&env](const std::string& serial) { return store::reader(*env).is_revoked(serial); });
@@ -313,7 +306,7 @@ int cmd_run(int argc, char** argv) {
   api.router.add("GET", "/api/v1/categories",
                  [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
   api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
-  api::api_context actx{cfg, *env, writer};
+  api::api_context actx{cfg, live, *env, writer};
   api::add_api_routes(api.router, actx);
   try {
     srv->add_listener(std::move(sync));
@@ -324,7 +317,7 @@ int cmd_run(int argc, char** argv) {
     return 1;
   }
   srv->stop_on_signals();
-  srv->on_reload([&cfg] { reload(cfg); });
+  srv->on_reload([&live, path = cfg.source_path] { reload(live, path); });
   std::unique_ptr<service::parent_link> link;
   std::atomic<bool> stopping{false};
   std::thread gate;

@@ -89,7 +89,7 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
   json::array refused;
   if (d.failure.empty()) {
     // 接入后安全管理: refusals are charged to the child with the batch itself.
-    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_);
+    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_());
     for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
     c.inflight.push_back(std::move(p.done));
     c.valid = true;

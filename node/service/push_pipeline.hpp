@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -23,10 +24,11 @@ namespace node::service {
 
 class push_pipeline {
 public:
-  // `suspend_after`: refused changes (security violations) after which a
-  // child is suspended; 0 = never.
-  push_pipeline(store::environment& env, store::writer& w, std::uint64_t suspend_after = 0)
-      : env_(env), writer_(w), suspend_after_(suspend_after) {}
+  // `suspend_after` says, at each batch, how many refused changes (security
+  // violations) suspend a child; 0 = never. A function: SIGHUP may change it.
+  using threshold = std::function<std::uint64_t()>;
+  push_pipeline(store::environment& env, store::writer& w, threshold suspend_after = [] { return std::uint64_t{0}; })
+      : env_(env), writer_(w), suspend_after_(std::move(suspend_after)) {}
   // `b` has passed the wire checks and names `from` (its certificate).
   net::http_response push(const replication::peer& from, const replication::change_batch& b);
 
@@ -44,7 +46,7 @@ private:
 
   store::environment& env_;
   store::writer& writer_;
-  std::uint64_t suspend_after_;
+  threshold suspend_after_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<child>> children_;
 };

@@ -100,7 +100,8 @@ http_response join(sync_context& ctx, const http_request& req) {
     entry = rd.node(cert.node_id);
     revoked = rd.is_revoked(cert.serial_hex);
   }
-  auto a = replication::decide_join(ctx.cfg, cert, jr, entry, revoked, wall_ms());
+  auto policy = ctx.live.current();  // as of the last SIGHUP
+  auto a = replication::decide_join(*policy, cert, jr, entry, revoked, wall_ms());
   bool well_formed = jr.node_id == cert.node_id && config::check_node_id(cert.node_id).empty() &&
                      replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
   if (well_formed) record_join(ctx, cert, jr, a);
@@ -109,7 +110,7 @@ http_response join(sync_context& ctx, const http_request& req) {
   std::string all;
   for (const auto& r : a.reasons) all += (all.empty() ? "" : "; ") + r;
   if (!all.empty()) line.kv("reasons", all);
-  return http_response::json(200, replication::encode_join_answer(a, ctx.cfg.admission));
+  return http_response::json(200, replication::encode_join_answer(a, policy->admission));
 }
 
 http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& req) {
@@ -172,7 +173,8 @@ http_response digest(sync_context& ctx, const http_request& req) {
 }  // namespace
 
 void add_sync_routes(net::http_router& r, sync_context& ctx) {
-  auto pipes = std::make_shared<push_pipeline>(ctx.env, ctx.writer, ctx.cfg.admission.suspend_after_violations);
+  auto pipes = std::make_shared<push_pipeline>(
+      ctx.env, ctx.writer, [&live = ctx.live] { return live.current()->admission.suspend_after_violations; });
   // Every sync handler may block (commits, long-polls): on the worker pool.
   auto on_pool = [&ctx](std::function<http_response(const http_request&)> fn) {
     return [&ctx, fn = std::move(fn)](const http_request& q) { return ctx.workers.defer(fn, q); };

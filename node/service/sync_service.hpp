@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/live.hpp"
 #include "node/net/http_router.hpp"
 #include "node/service/change_signal.hpp"
 #include "node/service/worker_pool.hpp"
@@ -13,7 +14,8 @@
 namespace node::service {
 
 struct sync_context {
-  const config::node_config& cfg;
+  const config::node_config& cfg;  // as started; the policy is read from `live`
+  const config::live_settings& live;
   store::environment& env;
   store::writer& writer;
   change_signal& changed;

@@ -159,6 +159,25 @@ TEST_CASE("admission: the parent refuses with every reason — version below its
   CHECK(admin(prov, {"nodes", "--json"}).out.find("zj.province") == std::string::npos);
 }
 
+TEST_CASE("admission: a policy lowered by SIGHUP admits the refused child at its next join, without a restart of either") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto original = test::read_file(prov.cfg);
+  append_config(prov, "\n[admission]\nmin_version = \"9.0.0\"\n");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  import_tax(net, nj, codes("320102", 2, 1), "h-");
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "refused"); }, 10s), n.err());
+  CHECK(reasons_of(nj).find("older than this parent's minimum 9.0.0") != std::string::npos);
+  test::write_file(prov.cfg, original + "\n[admission]\nmin_version = \"0.1.0\"\n");
+  p.signal(SIGHUP);
+  REQUIRE_MESSAGE(eventually([&] { return p.err().find("applied=admission") != std::string::npos; }, 5s), p.err());
+  CHECK_MESSAGE(eventually([&] { return state_is(nj, "admitted"); }, 40s), n.err());
+  CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 2; }, 10s), n.err());
+}
+
 TEST_CASE("admission: changes outside a child's jurisdiction are security events, and past the threshold the child is suspended") {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");

@@ -255,3 +255,31 @@ TEST_CASE("api: a bank by client certificate is known, a stranger's certificate 
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
 }
+
+TEST_CASE("api: SIGHUP lowers the rate limit of a running node, and the refusals it makes are audited") {
+  api_node a;
+  child proc({"run", "-c", a.n.cfg});
+  wait_ready(a.n, proc);
+  auto statuses = [&](int n) {
+    std::map<int, int> seen;
+    for (int i = 0; i < n; ++i) ++seen[a.call("bank-b", "GET", a.records_target(a.firms[0])).status];
+    return seen;
+  };
+  auto before = statuses(6);
+  CHECK(before[403] == 6);  // no consent, but no limit at the default 200/s
+  test::write_file(a.n.cfg, test::read_file(a.n.cfg) + "\n[api]\nrequests_per_second = 1\n");
+  proc.signal(SIGHUP);
+  auto reloaded = [&] { return proc.err().find("event=reloaded") != std::string::npos; };
+  for (int i = 0; i < 50 && !reloaded(); ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE_MESSAGE(reloaded(), proc.err());
+  CHECK_MESSAGE(proc.err().find("applied=api") != std::string::npos, proc.err());
+  // The bucket refills at the new rate: at most the two-second burst and
+  // what trickles in during the loop gets through.
+  auto after = statuses(8);
+  CHECK_MESSAGE(after[429] >= 4, "403: " << after[403] << ", 429: " << after[429]);
+  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  CHECK(audit.at("ok").as_bool());
+  CHECK(audit.at("entries").as_int64() == static_cast<std::int64_t>(a.requests));
+  proc.signal(SIGTERM);
+  CHECK(proc.wait_exit(5s) == 0);
+}

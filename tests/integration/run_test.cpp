@@ -145,7 +145,7 @@ TEST_CASE("run: a listen address already in use is exit 1, naming the listener a
   CHECK_MESSAGE(err.find("in use") != std::string::npos, err);
 }
 
-TEST_CASE("run: SIGHUP reloads the log level, names what needs a restart, and a broken config changes nothing") {
+TEST_CASE("run: SIGHUP reloads the log level and limits, names what needs a restart, and a broken config changes nothing") {
   provincial_node n;
   child node({"run", "-c", n.cfg});
   wait_ready(node, n.admin_addr);
@@ -155,12 +155,16 @@ TEST_CASE("run: SIGHUP reloads the log level, names what needs a restart, and a 
   REQUIRE(lvl != std::string::npos);
   edited.replace(lvl + 1, edited.find('\n', lvl + 1) - lvl - 1, "level = \"debug\"");
   edited += "\n[api]\nrequests_per_second = 5\n";
+  auto listen = edited.find("\nsync = ");  // a listener moved: named, not taken
+  REQUIRE(listen != std::string::npos);
+  edited.replace(listen + 1, edited.find('\n', listen + 1) - listen - 1, "sync = \"127.0.0.1:1\"");
   test::write_file(n.cfg, edited);
   node.signal(SIGHUP);
   auto reloaded = [&] { return node.err().find("event=reloaded") != std::string::npos; };
   for (int i = 0; i < 50 && !reloaded(); ++i) std::this_thread::sleep_for(100ms);
   REQUIRE_MESSAGE(reloaded(), node.err());
-  CHECK(node.err().find("log_level=debug needs_restart=api") != std::string::npos);
+  CHECK_MESSAGE(node.err().find("log_level=debug applied=log,api") != std::string::npos, node.err());
+  CHECK_MESSAGE(node.err().find("needs_restart=listen") != std::string::npos, node.err());
   http_get(n.admin_addr, "/healthz");  // at debug level, requests are logged
   for (int i = 0; i < 50 && node.err().find("level=debug event=request") == std::string::npos; ++i)
     std::this_thread::sleep_for(100ms);
