@@ -40,7 +40,8 @@ std::string upstream_rows(const json::object& up) {
   const char* cls = state == "admitted" || state == "none" ? "ok" : "bad";
   std::string out = row("upstream", state, cls);
   if (auto* id = up.if_contains("node_id")) out += row("parent", text_of(*id));
-  for (const auto& r : up.at("reasons").as_array()) out += row("reason", text_of(r), "bad");
+  // A node with no parent (national) has a reason too: not an error.
+  for (const auto& r : up.at("reasons").as_array()) out += row("reason", text_of(r), cls);
   for (const char* k : {"lag_changes", "lag_seconds", "in_sync", "last_error"})
     if (auto* v = up.if_contains(k)) out += row(k, text_of(*v));
   return out;
