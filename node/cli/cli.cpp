@@ -22,6 +22,7 @@ constexpr const char* usage_text =
     "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
     "  status                                                    node, store, counts by category\n"
     "  check                                                     pre-connection security self-assessment\n"
+    "  quality                                                   completeness, accuracy, continuity, timeliness per category\n"
     "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
     "  pki ca-init --dir DIR --name NAME [--days N]              make a CA (provincial or national operator)\n"
     "  pki csr                                                   node key ([tls].key, 0600) + CSR beside [tls].cert\n"
@@ -71,6 +72,7 @@ int run(int argc, char** argv) {
     if (cmd == "audit") return cmd_audit(argc, argv);
     if (cmd == "backup") return cmd_backup(argc, argv);
     if (cmd == "restore") return cmd_restore(argc, argv);
+    if (cmd == "quality") return cmd_quality(argc, argv);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "credit-node " CREDIT_NODE_VERSION "\n";
       return 0;

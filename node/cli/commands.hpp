@@ -38,6 +38,7 @@ int add_principal(const config::node_config& cfg, const args& a, const std::stri
 void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
                     const std::string& jurisdiction);
 int cmd_run(int argc, char** argv);
+int cmd_quality(int argc, char** argv);
 
 // Writes the config and creates the directories it names (init and demo).
 config::node_config init_node(config::init_params p, const std::optional<std::string>& cfg_file);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "node/cli/commands.hpp"
+#include "node/cli/metrics.hpp"
 #include "node/api/api.hpp"
 #include "node/net/log.hpp"
 #include "node/net/server.hpp"
@@ -38,96 +39,8 @@ namespace log = net::log;
 constexpr unsigned io_threads = 4;
 // One per child long-polling at once, and some for pushes and joins.
 constexpr unsigned sync_worker_threads = 64;
-
-std::string label_value(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
-    out += c;
-  }
-  return out;
-}
-
-void metric_head(std::ostringstream& o, const char* name, const char* type, const char* help) {
-  o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
-}
-
-// A parent's children by registry state, and the security violations each
-// has been charged with: what a provincial ops engineer alerts on.
-void registry_metrics(std::ostringstream& o, store::environment& env) {
-  store::reader rd(env);
-  auto nodes = rd.nodes();
-  std::map<std::string, int> by_state{{"pending", 0}, {"admitted", 0}, {"suspended", 0}, {"revoked", 0}};
-  for (const auto& n : nodes) ++by_state[std::string(store::to_string(n.state))];
-  metric_head(o, "credit_node_child_nodes", "gauge", "Child nodes in this node's registry, by state.");
-  for (const auto& [st, n] : by_state) o << "credit_node_child_nodes{state=\"" << st << "\"} " << n << '\n';
-  metric_head(o, "credit_node_child_violations_total", "counter", "Refused changes (security violations) charged to each child.");
-  for (const auto& n : nodes)
-    o << "credit_node_child_violations_total{node_id=\"" << label_value(n.node_id) << "\"} " << n.violations << '\n';
-  metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
-  o << "credit_node_revoked_certificates " << rd.revocation_count() << '\n';
-  metric_head(o, "credit_node_security_events", "gauge", "Integrity and security events held (credit-node admin events).");
-  o << "credit_node_security_events " << rd.event_count() << '\n';
-  metric_head(o, "credit_node_audit_entries", "gauge", "Entries on the API's hash-chained access log.");
-  o << "credit_node_audit_entries " << rd.audit_count() << '\n';
-}
-
-void store_metrics(std::ostringstream& o, store::environment& env) {
-  auto st = store::reader(env).stats();
-  // Every built-in category, so a dashboard sees 0 rather than no series.
-  for (const auto& c : store::model::category_registry::builtin().all()) st.by_category.try_emplace(c.name, 0);
-  metric_head(o, "credit_node_records", "gauge", "Live records in the store, by category.");
-  for (const auto& [cat, n] : st.by_category)
-    o << "credit_node_records{category=\"" << label_value(cat) << "\"} " << n << '\n';
-  metric_head(o, "credit_node_quarantined_rows", "gauge", "Imported rows refused and kept in quarantine.");
-  o << "credit_node_quarantined_rows " << st.quarantined << '\n';
-  metric_head(o, "credit_node_change_log_last_seq", "gauge", "Newest position in the change log.");
-  o << "credit_node_change_log_last_seq " << st.last_seq << '\n';
-  registry_metrics(o, env);
-}
-
-// How long API answers waited for their audit entry's group commit.
-void audit_metrics(std::ostringstream& o) {
-  auto l = api::audit_commit_latency();
-  metric_head(o, "credit_node_audit_commit_seconds", "summary", "Time an API answer waited for its audit entry to be durable.");
-  o << "credit_node_audit_commit_seconds_sum " << l.sum_seconds << "\ncredit_node_audit_commit_seconds_count " << l.count << '\n';
-  metric_head(o, "credit_node_audit_commit_seconds_max", "gauge", "Longest such wait since start.");
-  o << "credit_node_audit_commit_seconds_max " << l.max_seconds << '\n';
-  metric_head(o, "credit_node_audit_commits_over_10ms_total", "counter", "Answers that waited more than 10 ms for their audit entry.");
-  o << "credit_node_audit_commits_over_10ms_total " << l.over_10ms << '\n';
-}
-
-void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {
-  metric_head(o, "credit_node_http_requests_total", "counter", "HTTP requests answered, by listener and status code.");
-  for (const auto& l : ls)
-    for (const auto& [code, n] : l.requests_by_status)
-      o << "credit_node_http_requests_total{listener=\"" << l.name << "\",code=\"" << code << "\"} " << n << '\n';
-  metric_head(o, "credit_node_tls_handshake_failures_total", "counter",
-              "Connections refused at the TLS level (handshake failed, timed out or certificate refused).");
-  for (const auto& l : ls)
-    if (l.name != "admin") o << "credit_node_tls_handshake_failures_total{listener=\"" << l.name << "\"} " << l.tls_handshake_failures << '\n';
-  metric_head(o, "credit_node_http_connections", "gauge", "Open connections, by listener.");
-  for (const auto& l : ls) o << "credit_node_http_connections{listener=\"" << l.name << "\"} " << l.active_connections << '\n';
-  metric_head(o, "credit_node_http_connections_refused_total", "counter", "Connections closed at once: listener at its connection limit.");
-  for (const auto& l : ls)
-    o << "credit_node_http_connections_refused_total{listener=\"" << l.name << "\"} " << l.refused_connections << '\n';
-}
-
-net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv) {
-  std::ostringstream o;
-  metric_head(o, "credit_node_up", "gauge", "1 while the node is serving.");
-  o << "credit_node_up 1\n";
-  metric_head(o, "credit_node_info", "gauge", "This node: id, role, jurisdiction and version, as labels.");
-  o << "credit_node_info{node_id=\"" << label_value(cfg.node.id) << "\",role=\"" << label_value(cfg.node.role)
-    << "\",jurisdiction=\"" << label_value(cfg.node.jurisdiction) << "\",version=\"" CREDIT_NODE_VERSION "\"} 1\n";
-  store_metrics(o, env);
-  http_metrics(o, srv.stats());
-  audit_metrics(o);
-  auto r = net::http_response::text(200, o.str());
-  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  return r;
-}
+// Data quality for /metrics: a full read of the store, so not per scrape.
+constexpr std::chrono::seconds quality_interval{300};
 
 json::object identity_json(const pki::identity& id) {
   return {{"node_id", id.node_id}, {"role", id.role}, {"jurisdiction", id.jurisdiction},
@@ -191,7 +104,8 @@ net::http_response readyz(const config::node_config& cfg, store::environment& en
   return net::http_response::text(503, why + "\n");
 }
 
-net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv) {
+net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv,
+                                    const quality::monitor& q) {
   auto l = listener("admin", cfg.listen.admin, nullptr);
   l.router.add("GET", "/", [&cfg, &env](const net::http_request&) {
     auto r = net::http_response::text(200, status_page(cfg, env));
@@ -200,7 +114,7 @@ net::listener_config admin_listener(const config::node_config& cfg, store::envir
   });
   l.router.add("GET", "/healthz", [](const net::http_request&) { return net::http_response::text(200, "ok\n"); });
   l.router.add("GET", "/readyz", [&cfg, &env](const net::http_request&) { return readyz(cfg, env); });
-  l.router.add("GET", "/metrics", [&cfg, &env, &srv](const net::http_request&) { return metrics(cfg, env, srv); });
+  l.router.add("GET", "/metrics", [&cfg, &env, &srv, &q](const net::http_request&) { return metrics(cfg, env, srv, q); });
   return l;
 }
 
@@ -294,6 +208,7 @@ int cmd_run(int argc, char** argv) {
   // I/O threads stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
   config::live_settings live(cfg);
+  quality::monitor quality_mon(*env, quality_interval);
   service::sync_context sctx{cfg, live, *env, writer, changed, sync_workers};
   auto sync_tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
   // A revoked child is refused in the handshake, before any request.
@@ -311,7 +226,7 @@ int cmd_run(int argc, char** argv) {
   try {
     srv->add_listener(std::move(sync));
     srv->add_listener(std::move(api));
-    srv->add_listener(admin_listener(cfg, *env, *srv));
+    srv->add_listener(admin_listener(cfg, *env, *srv, quality_mon));
   } catch (const net::listen_error& e) {
     log::error("listen_failed").kv("reason", e.what());
     return 1;

@@ -30,13 +30,14 @@ std::string text_of(const std::string& html) {  // the DOM without tags, spaces 
 
 }  // namespace
 
-TEST_CASE("status page: headless Chromium renders the node, its link, records and admitted child, with no external asset") {
+TEST_CASE("status page: headless Chromium renders the node, its link, records and admitted child, with no external asset, and quality is in /metrics") {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");
   auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
   auto f = net.d / "tax.csv";
-  test::write_file(f, csv(codes("320102", 3, 5), "p-", "10.00"));
-  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", f}).exit_code == 0);
+  auto firms = codes("320102", 3, 5);
+  test::write_file(f, csv(firms, "p-", "10.00") + firms[0] + ",p-bad,2026-10-01,tax,2026-09,VAT,ten\n");
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", f}).exit_code == 1);  // one row refused
   child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
   wait_ready(prov, p);
   wait_ready(nj, n);
@@ -63,6 +64,15 @@ TEST_CASE("status page: headless Chromium renders the node, its link, records an
   auto local = text_of(test::run_program(chromium(net.d / "profile-2", {"--dump-dom", "http://" + nj.admin + "/"})).out);
   CHECK_MESSAGE(local.find("upstream admitted") != std::string::npos, local);
   CHECK(local.find("parent js.province") != std::string::npos);
+
+  // The same node's data quality in /metrics (scanned when the node starts).
+  auto m = http_get(nj.admin, "/metrics", 2s).body;
+  CHECK_MESSAGE(m.find("\ncredit_node_quality_accuracy_ratio{category=\"tax\"} 0.75\n") != std::string::npos, m);
+  CHECK(m.find("\ncredit_node_quality_continuity_ratio{category=\"tax\"} 1\n") != std::string::npos);
+  CHECK(m.find("\ncredit_node_quality_completeness_ratio{category=\"tax\"} 0\n") != std::string::npos);  // no optional field given
+  CHECK(m.find("credit_node_quality_event_lag_days{category=\"tax\",quantile=\"0.5\"} ") != std::string::npos);
+  CHECK(m.find("credit_node_quality_computed_timestamp_seconds ") != std::string::npos);
+  CHECK(m.find("credit_node_quality_accuracy_ratio{category=\"environment\"}") == std::string::npos);  // nothing to measure
 
   auto dir = std::filesystem::path(CN_ARTIFACTS_DIR);
   std::filesystem::create_directories(dir);

@@ -1,0 +1,141 @@
+// /metrics on the admin listener, in Prometheus' text format: the store,
+// the registry, HTTP and TLS, the audit's commit latency and data quality.
+#include "node/cli/metrics.hpp"
+
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "node/api/api.hpp"
+#include "store/model/category.hpp"
+#include "store/reader.hpp"
+#include "store/registry.hpp"
+
+namespace node::cli {
+namespace {
+
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+
+void metric_head(std::ostringstream& o, const char* name, const char* type, const char* help) {
+  o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+// A parent's children by registry state, and the security violations each
+// has been charged with: what a provincial ops engineer alerts on.
+void registry_metrics(std::ostringstream& o, store::environment& env) {
+  store::reader rd(env);
+  auto nodes = rd.nodes();
+  std::map<std::string, int> by_state{{"pending", 0}, {"admitted", 0}, {"suspended", 0}, {"revoked", 0}};
+  for (const auto& n : nodes) ++by_state[std::string(store::to_string(n.state))];
+  metric_head(o, "credit_node_child_nodes", "gauge", "Child nodes in this node's registry, by state.");
+  for (const auto& [st, n] : by_state) o << "credit_node_child_nodes{state=\"" << st << "\"} " << n << '\n';
+  metric_head(o, "credit_node_child_violations_total", "counter", "Refused changes (security violations) charged to each child.");
+  for (const auto& n : nodes)
+    o << "credit_node_child_violations_total{node_id=\"" << label_value(n.node_id) << "\"} " << n.violations << '\n';
+  metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
+  o << "credit_node_revoked_certificates " << rd.revocation_count() << '\n';
+  metric_head(o, "credit_node_security_events", "gauge", "Integrity and security events held (credit-node admin events).");
+  o << "credit_node_security_events " << rd.event_count() << '\n';
+  metric_head(o, "credit_node_audit_entries", "gauge", "Entries on the API's hash-chained access log.");
+  o << "credit_node_audit_entries " << rd.audit_count() << '\n';
+}
+
+void store_metrics(std::ostringstream& o, store::environment& env) {
+  auto st = store::reader(env).stats();
+  // Every built-in category, so a dashboard sees 0 rather than no series.
+  for (const auto& c : store::model::category_registry::builtin().all()) st.by_category.try_emplace(c.name, 0);
+  metric_head(o, "credit_node_records", "gauge", "Live records in the store, by category.");
+  for (const auto& [cat, n] : st.by_category)
+    o << "credit_node_records{category=\"" << label_value(cat) << "\"} " << n << '\n';
+  metric_head(o, "credit_node_quarantined_rows", "gauge", "Imported rows refused and kept in quarantine.");
+  o << "credit_node_quarantined_rows " << st.quarantined << '\n';
+  metric_head(o, "credit_node_change_log_last_seq", "gauge", "Newest position in the change log.");
+  o << "credit_node_change_log_last_seq " << st.last_seq << '\n';
+  registry_metrics(o, env);
+}
+
+// How long API answers waited for their audit entry's group commit.
+void audit_metrics(std::ostringstream& o) {
+  auto l = api::audit_commit_latency();
+  metric_head(o, "credit_node_audit_commit_seconds", "summary", "Time an API answer waited for its audit entry to be durable.");
+  o << "credit_node_audit_commit_seconds_sum " << l.sum_seconds << "\ncredit_node_audit_commit_seconds_count " << l.count << '\n';
+  metric_head(o, "credit_node_audit_commit_seconds_max", "gauge", "Longest such wait since start.");
+  o << "credit_node_audit_commit_seconds_max " << l.max_seconds << '\n';
+  metric_head(o, "credit_node_audit_commits_over_10ms_total", "counter", "Answers that waited more than 10 ms for their audit entry.");
+  o << "credit_node_audit_commits_over_10ms_total " << l.over_10ms << '\n';
+}
+
+void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {
+  metric_head(o, "credit_node_http_requests_total", "counter", "HTTP requests answered, by listener and status code.");
+  for (const auto& l : ls)
+    for (const auto& [code, n] : l.requests_by_status)
+      o << "credit_node_http_requests_total{listener=\"" << l.name << "\",code=\"" << code << "\"} " << n << '\n';
+  metric_head(o, "credit_node_tls_handshake_failures_total", "counter",
+              "Connections refused at the TLS level (handshake failed, timed out or certificate refused).");
+  for (const auto& l : ls)
+    if (l.name != "admin") o << "credit_node_tls_handshake_failures_total{listener=\"" << l.name << "\"} " << l.tls_handshake_failures << '\n';
+  metric_head(o, "credit_node_http_connections", "gauge", "Open connections, by listener.");
+  for (const auto& l : ls) o << "credit_node_http_connections{listener=\"" << l.name << "\"} " << l.active_connections << '\n';
+  metric_head(o, "credit_node_http_connections_refused_total", "counter", "Connections closed at once: listener at its connection limit.");
+  for (const auto& l : ls)
+    o << "credit_node_http_connections_refused_total{listener=\"" << l.name << "\"} " << l.refused_connections << '\n';
+}
+
+// Quality per category, from the monitor's latest scan; a ratio with
+// nothing to measure (no optional field, not periodic) has no series.
+void quality_metrics(std::ostringstream& o, const quality::monitor& mon) {
+  auto r = mon.latest();
+  if (!r) return;  // the first scan is still running
+  using ratio_of = std::optional<double> (quality::category_quality::*)() const;
+  auto ratios = [&](const char* name, const char* help, ratio_of fn) {
+    metric_head(o, name, "gauge", help);
+    for (const auto& [cat, q] : r->by_category)
+      if (auto v = (q.*fn)()) o << name << "{category=\"" << label_value(cat) << "\"} " << *v << '\n';
+  };
+  ratios("credit_node_quality_completeness_ratio", "Optional fields filled, of those there could be.", &quality::category_quality::completeness);
+  ratios("credit_node_quality_accuracy_ratio", "Records kept, of records and rows refused into quarantine.", &quality::category_quality::accuracy);
+  ratios("credit_node_quality_continuity_ratio", "Months present in each monthly series, of the months between its first and last.",
+         &quality::category_quality::continuity);
+  metric_head(o, "credit_node_quality_event_lag_days", "gauge", "Days from an event to its arrival here (p50, p90).");
+  for (const auto& [cat, q] : r->by_category)
+    for (auto [quant, v] : {std::pair{"0.5", q.lag_days_p50}, {"0.9", q.lag_days_p90}})
+      if (v) o << "credit_node_quality_event_lag_days{category=\"" << label_value(cat) << "\",quantile=\"" << quant << "\"} " << *v << '\n';
+  metric_head(o, "credit_node_quality_newest_event_age_days", "gauge", "Days since the newest event of the category.");
+  for (const auto& [cat, q] : r->by_category)
+    if (auto v = q.newest_event_age_days(r->computed_at_ms))
+      o << "credit_node_quality_newest_event_age_days{category=\"" << label_value(cat) << "\"} " << *v << '\n';
+  metric_head(o, "credit_node_quality_computed_timestamp_seconds", "gauge", "When the quality figures were computed.");
+  o << "credit_node_quality_computed_timestamp_seconds " << r->computed_at_ms / 1000 << '\n';
+  metric_head(o, "credit_node_quality_scan_seconds", "gauge", "How long that scan of the store took.");
+  o << "credit_node_quality_scan_seconds " << static_cast<double>(r->took_ms) / 1000.0 << '\n';
+}
+
+}  // namespace
+
+net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv,
+                           const quality::monitor& q) {
+  std::ostringstream o;
+  metric_head(o, "credit_node_up", "gauge", "1 while the node is serving.");
+  o << "credit_node_up 1\n";
+  metric_head(o, "credit_node_info", "gauge", "This node: id, role, jurisdiction and version, as labels.");
+  o << "credit_node_info{node_id=\"" << label_value(cfg.node.id) << "\",role=\"" << label_value(cfg.node.role)
+    << "\",jurisdiction=\"" << label_value(cfg.node.jurisdiction) << "\",version=\"" CREDIT_NODE_VERSION "\"} 1\n";
+  store_metrics(o, env);
+  http_metrics(o, srv.stats());
+  audit_metrics(o);
+  quality_metrics(o, q);
+  auto r = net::http_response::text(200, o.str());
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+
+}  // namespace node::cli

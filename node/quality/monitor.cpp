@@ -1,0 +1,40 @@
+#include "node/quality/monitor.hpp"
+
+#include "node/net/log.hpp"
+
+namespace node::quality {
+
+monitor::monitor(store::environment& env, std::chrono::seconds interval)
+    : env_(env), interval_(interval), thread_([this] { loop(); }) {}
+
+monitor::~monitor() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+std::shared_ptr<const report> monitor::latest() const {
+  std::lock_guard lk(mu_);
+  return latest_;
+}
+
+void monitor::loop() {
+  for (;;) {
+    std::shared_ptr<const report> r;
+    try {
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+      r = std::make_shared<const report>(compute(env_, now.count()));
+    } catch (const std::exception& e) {
+      // The last good report stays; /metrics shows how old it is.
+      net::log::error("quality_scan_failed").kv("reason", e.what());
+    }
+    std::unique_lock lk(mu_);
+    if (r) latest_ = std::move(r);
+    if (wake_.wait_for(lk, interval_, [this] { return stopping_; })) return;
+  }
+}
+
+}  // namespace node::quality

@@ -1,0 +1,62 @@
+// `credit-node quality`: each figure computed from rows whose answer is
+// known by hand.
+#include <chrono>
+
+#include "node/cli_support.hpp"
+
+using namespace cli_test;
+
+namespace {
+
+std::int64_t days_since(int y, unsigned m, unsigned d) {
+  using namespace std::chrono;
+  auto today = floor<days>(system_clock::now());
+  return (today - sys_days{year{y} / month{m} / day{d}}).count();
+}
+
+}  // namespace
+
+TEST_CASE("quality: completeness, accuracy, continuity and timeliness per category, from known rows") {
+  node n;
+  // A's VAT series has 2024-01, -02 and -04 (March is missing); B's CIT has
+  // one month. Optional fields of tax: arrears and credit_rating.
+  auto f = n.file("tax.csv", tax_header + "\n" +
+                                 A + ",v1,2024-01-15,tax bureau,2024-01,VAT,100.00,,A\n" +
+                                 A + ",v2,2024-02-15,tax bureau,2024-02,VAT,100.00,5.00,A\n" +
+                                 A + ",v4,2024-04-15,tax bureau,2024-04,VAT,100.00,,\n" +
+                                 B + ",c1,2024-01-20,tax bureau,2024-01,CIT,300.00,,B\n" +
+                                 B + ",bad,2024-01-20,tax bureau,2024-01,CIT,not-a-number,,B\n");
+  auto imp = n.import("tax", f);
+  CHECK(imp.exit_code == 1);  // one row refused
+  auto r = n.run("quality", {"--json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto all = json_lines(r.out).at(0).at("categories").as_object();
+  auto tax = all.at("tax").as_object();
+  CHECK(tax.at("records").to_number<int>() == 4);
+  CHECK(tax.at("quarantined").to_number<int>() == 1);
+  CHECK(tax.at("completeness").as_double() == doctest::Approx(4.0 / 8.0));  // 3 ratings + 1 arrears of 8
+  CHECK(tax.at("accuracy").as_double() == doctest::Approx(4.0 / 5.0));
+  CHECK(tax.at("continuity").as_double() == doctest::Approx(4.0 / 5.0));   // A: 3 of 4 months, B: 1 of 1
+  CHECK(str(tax.at("newest_event")) == "2024-04-15");
+  auto age = tax.at("newest_event_age_days").to_number<std::int64_t>();
+  CHECK(age >= days_since(2024, 4, 15) - 1);
+  CHECK(age <= days_since(2024, 4, 15));
+  // Lags: every row arrived today; the median event is 2024-01-20 or -02-15.
+  auto p50 = tax.at("lag_days_p50").to_number<std::int64_t>();
+  CHECK(p50 >= days_since(2024, 2, 15) - 1);
+  CHECK(p50 <= days_since(2024, 1, 20));
+  CHECK(tax.at("lag_days_p90").to_number<std::int64_t>() >= p50);
+  // A category without records has nothing to measure: nulls, not zeros.
+  auto env = all.at("environment").as_object();
+  CHECK(env.at("records").to_number<int>() == 0);
+  CHECK(env.at("completeness").is_null());
+  CHECK(env.at("accuracy").is_null());
+  CHECK(env.at("continuity").is_null());
+  CHECK(env.at("newest_event").is_null());
+  // Not periodic: no continuity even with records.
+  CHECK(all.at("registration").at("continuity").is_null());
+
+  auto text = n.run("quality");
+  REQUIRE(text.exit_code == 0);
+  CHECK_MESSAGE(text.out.find("tax                        4           1     50.0%     80.0%      80.0%") != std::string::npos, text.out);
+}
