@@ -155,7 +155,7 @@ net::http_response subjects(api_context& ctx, const net::http_request& req, api_
 net::http_response verify(api_context& ctx, const net::http_request& req, api_call& call);
 
 void add_query_routes(net::http_router& r, api_context& ctx) {
-  r.add_prefix("GET", "/api/v1/subjects/", audited(ctx, subjects));
+  r.add_prefix("GET", "/api/v1/subjects/", audited(ctx, subjects), {"records", "access-log"});
   r.add("POST", "/api/v1/verify", audited(ctx, verify));
 }
 

@@ -6,7 +6,10 @@
 #include <optional>
 #include <sstream>
 
+#include <boost/json.hpp>
+
 #include "node/api/api.hpp"
+#include "node/cli/commands.hpp"
 #include "store/model/category.hpp"
 #include "store/reader.hpp"
 #include "store/registry.hpp"
@@ -74,10 +77,11 @@ void audit_metrics(std::ostringstream& o) {
 }
 
 void http_metrics(std::ostringstream& o, const std::vector<net::listener_stats>& ls) {
-  metric_head(o, "credit_node_http_requests_total", "counter", "HTTP requests answered, by listener and status code.");
+  metric_head(o, "credit_node_http_requests_total", "counter", "HTTP requests answered, by listener, endpoint and status code.");
   for (const auto& l : ls)
-    for (const auto& [code, n] : l.requests_by_status)
-      o << "credit_node_http_requests_total{listener=\"" << l.name << "\",code=\"" << code << "\"} " << n << '\n';
+    for (const auto& [key, n] : l.requests_by_endpoint)
+      o << "credit_node_http_requests_total{listener=\"" << l.name << "\",endpoint=\"" << label_value(key.first)
+        << "\",code=\"" << key.second << "\"} " << n << '\n';
   metric_head(o, "credit_node_tls_handshake_failures_total", "counter",
               "Connections refused at the TLS level (handshake failed, timed out or certificate refused).");
   for (const auto& l : ls)
@@ -118,6 +122,35 @@ void quality_metrics(std::ostringstream& o, const quality::monitor& mon) {
   o << "credit_node_quality_scan_seconds " << static_cast<double>(r->took_ms) / 1000.0 << '\n';
 }
 
+// The link to the parent and each child's cursor, from what `status`
+// reads (link-state.json, which the running link writes, and the cursors).
+void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::environment& env) {
+  auto s = boost::json::parse(status_text(cfg, env)).as_object();
+  const auto& up = s.at("upstream").as_object();
+  auto parent = cfg.upstream ? label_value(cfg.upstream->node_id) : std::string();
+  metric_head(o, "credit_node_upstream_state", "gauge",
+              "1 for the link's state: admitted, pending, refused, suspended, revoked, unreachable, or none without a parent.");
+  o << "credit_node_upstream_state{parent=\"" << parent << "\",state=\"" << label_value(up.at("state").as_string()) << "\"} 1\n";
+  auto number = [&](const char* key, const char* name, const char* help) {
+    auto* v = up.if_contains(key);
+    if (!v || !(v->is_number() || v->is_bool())) return;  // not known yet: no sample rather than a false 0
+    metric_head(o, name, "gauge", help);
+    o << name << "{parent=\"" << parent << "\"} " << (v->is_bool() ? (v->get_bool() ? 1.0 : 0.0) : v->to_number<double>()) << '\n';
+  };
+  number("lag_changes", "credit_node_upstream_lag_changes", "Changes made here that the parent has not acknowledged.");
+  number("lag_seconds", "credit_node_upstream_lag_seconds", "How long the oldest of them has waited.");
+  number("push_acked", "credit_node_upstream_push_acked_seq", "The newest change here the parent has acknowledged.");
+  number("pull_cursor", "credit_node_upstream_pull_cursor", "Where this node stands in the parent's change stream.");
+  number("in_sync", "credit_node_upstream_in_sync", "1 when the last digest comparison with the parent agreed.");
+  metric_head(o, "credit_node_child_acked_seq", "gauge", "The newest change of each child this node has applied.");
+  for (const auto& c : s.at("children").as_array()) {
+    const auto& co = c.as_object();
+    if (co.at("acked_seq").is_number())
+      o << "credit_node_child_acked_seq{node_id=\"" << label_value(co.at("node_id").as_string()) << "\"} "
+        << co.at("acked_seq").to_number<std::uint64_t>() << '\n';
+  }
+}
+
 }  // namespace
 
 net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv,
@@ -129,6 +162,7 @@ net::http_response metrics(const config::node_config& cfg, store::environment& e
   o << "credit_node_info{node_id=\"" << label_value(cfg.node.id) << "\",role=\"" << label_value(cfg.node.role)
     << "\",jurisdiction=\"" << label_value(cfg.node.jurisdiction) << "\",version=\"" CREDIT_NODE_VERSION "\"} 1\n";
   store_metrics(o, env);
+  sync_metrics(o, cfg, env);
   http_metrics(o, srv.stats());
   audit_metrics(o);
   quality_metrics(o, q);

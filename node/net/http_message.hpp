@@ -46,6 +46,9 @@ struct http_response {
   // frees the I/O thread meanwhile (an audited API answer waits for its
   // group commit this way). The other members are then ignored.
   std::function<void(std::function<void(http_response)>)> later;
+  // The route that answered, for /metrics ("/api/v1/subjects/{id}/records"):
+  // set by the router, bounded by the routes there are.
+  std::string endpoint;
 
   static http_response text(int status, std::string body);
   static http_response json(int status, std::string body);

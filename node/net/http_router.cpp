@@ -8,16 +8,30 @@ void http_router::add(const std::string& method, const std::string& path, http_h
   exact_[path][method] = std::move(h);
 }
 
-void http_router::add_prefix(const std::string& method, const std::string& prefix, http_handler h) {
+void http_router::add_prefix(const std::string& method, const std::string& prefix, http_handler h,
+                             const std::vector<std::string>& suffixes) {
   auto it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const route& r) { return r.prefix == prefix; });
   if (it == prefixes_.end()) {
-    prefixes_.push_back({prefix, {}});
+    prefixes_.push_back({prefix, {}, {}});
     // Longest first, so /api/v1/subjects/ beats /api/v1/.
     std::stable_sort(prefixes_.begin(), prefixes_.end(),
                      [](const route& a, const route& b) { return a.prefix.size() > b.prefix.size(); });
     it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const route& r) { return r.prefix == prefix; });
   }
   it->by_method[method] = std::move(h);
+  it->suffixes.insert(it->suffixes.end(), suffixes.begin(), suffixes.end());
+}
+
+// The path with the caller's id replaced, so a metric has one series per
+// endpoint and not one per enterprise.
+std::string http_router::endpoint_of(const route& r, const std::string& path) {
+  std::string_view rest = std::string_view(path).substr(r.prefix.size());
+  auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return r.prefix + "{id}";
+  auto suffix = rest.substr(slash + 1);
+  for (const auto& s : r.suffixes)
+    if (suffix == s) return r.prefix + "{id}/" + s;
+  return r.prefix + "{id}/*";
 }
 
 http_response http_router::on_route(const std::map<std::string, http_handler>& by_method,
@@ -34,10 +48,14 @@ http_response http_router::on_route(const std::map<std::string, http_handler>& b
 }
 
 http_response http_router::dispatch(const http_request& req) const {
-  if (auto it = exact_.find(req.path); it != exact_.end()) return on_route(it->second, req);
+  auto named = [](http_response r, std::string endpoint) {
+    r.endpoint = std::move(endpoint);
+    return r;
+  };
+  if (auto it = exact_.find(req.path); it != exact_.end()) return named(on_route(it->second, req), req.path);
   for (const auto& r : prefixes_)
-    if (req.path.starts_with(r.prefix)) return on_route(r.by_method, req);
-  return http_response::error(404, "not_found", "no resource at " + req.path);
+    if (req.path.starts_with(r.prefix)) return named(on_route(r.by_method, req), endpoint_of(r, req.path));
+  return named(http_response::error(404, "not_found", "no resource at " + req.path), "(no route)");
 }
 
 }  // namespace node::net

@@ -22,8 +22,10 @@ public:
   // Exact path, e.g. add("GET", "/healthz", h).
   void add(const std::string& method, const std::string& path, http_handler h);
   // Every path starting with `prefix`; the longest matching prefix wins.
-  // Exact routes are tried first.
-  void add_prefix(const std::string& method, const std::string& prefix, http_handler h);
+  // Exact routes are tried first. `suffixes` name the endpoints under it for
+  // metrics: PREFIX{id}/SUFFIX; any other path is PREFIX{id} or PREFIX{id}/*.
+  void add_prefix(const std::string& method, const std::string& prefix, http_handler h,
+                  const std::vector<std::string>& suffixes = {});
 
   // The handler's answer; 404 {"error":"not_found"} for an unknown path, 405
   // {"error":"method_not_allowed"} with Allow when the path exists under
@@ -34,7 +36,9 @@ private:
   struct route {
     std::string prefix;
     std::map<std::string, http_handler> by_method;
+    std::vector<std::string> suffixes;
   };
+  static std::string endpoint_of(const route& r, const std::string& path);
   http_response on_route(const std::map<std::string, http_handler>& by_method, const http_request& req) const;
 
   std::map<std::string, std::map<std::string, http_handler>> exact_;  // path → method → handler

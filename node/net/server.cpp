@@ -271,9 +271,12 @@ public:
   std::vector<listener_stats> stats() const override {
     std::vector<listener_stats> out;
     for (const auto& st : states_) {
-      listener_stats s{st->cfg.name, st->bound, st->active, st->accepted, st->refused, st->tls_failures, {}};
-      for (std::size_t code = 0; code < st->by_status.size(); ++code)
-        if (auto n = st->by_status[code].load()) s.requests_by_status[static_cast<int>(code)] = n;
+      listener_stats s{st->cfg.name, st->bound, st->active, st->accepted, st->refused, st->tls_failures, {}, {}};
+      {
+        std::lock_guard lk(st->counts_mu);
+        s.requests_by_endpoint = st->by_endpoint;
+      }
+      for (const auto& [key, n] : s.requests_by_endpoint) s.requests_by_status[key.second] += n;
       out.push_back(std::move(s));
     }
     return out;

@@ -56,6 +56,7 @@ struct listener_stats {
   std::uint64_t refused_connections = 0;       // over max_connections
   std::uint64_t tls_handshake_failures = 0;    // includes handshake timeouts
   std::map<int, std::uint64_t> requests_by_status;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_by_endpoint;  // (route, status)
 };
 
 class server {

@@ -64,10 +64,13 @@ struct listener_state {
   listener_config cfg;
   std::string bound;  // "HOST:PORT" actually bound
   std::atomic<std::uint64_t> active{0}, accepted{0}, refused{0}, tls_failures{0};
-  std::array<std::atomic<std::uint64_t>, 600> by_status{};
+  std::mutex counts_mu;
+  std::map<std::pair<std::string, int>, std::uint64_t> by_endpoint;  // (route, status) → answers
 
-  void count_status(int s) {
-    if (s >= 0 && s < static_cast<int>(by_status.size())) by_status[static_cast<std::size_t>(s)]++;
+  // Refusals before any route (413, 431, 400 from the HTTP layer) count as "(http)".
+  void count(const std::string& endpoint, int status) {
+    std::lock_guard lk(counts_mu);
+    ++by_endpoint[{endpoint.empty() ? "(http)" : endpoint, status}];
   }
 };
 
@@ -200,8 +203,9 @@ private:
       // strand. `done` acts once; a second call finds `self` gone.
       auto later = std::move(res.later);
       try {
-        later([self = self(), req, started, version, last, head](http_response r) mutable {
+        later([self = self(), req, started, version, last, head, endpoint = std::move(res.endpoint)](http_response r) mutable {
           if (!self) return;
+          if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
           auto ex = self->stream_.get_executor();
           asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
             self->finish(req, std::move(r), started, version, last, head);
@@ -242,7 +246,7 @@ private:
   }
 
   void send(http_response&& res, unsigned version, bool keep, bool head) {
-    lst_->count_status(res.status);
+    lst_->count(res.endpoint, res.status);
     close_after_ = close_after_ || !keep;
     to_message(std::move(res), version, keep, head, res_);
     phase_ = phase::writing;

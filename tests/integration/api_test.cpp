@@ -98,6 +98,12 @@ void put_expired_consent(const tree_node& n, const std::string& firm) {
 
 TEST_CASE("api: every endpoint × principal × consent state answers as the consent allows, masked, and all of it audited") {
   api_node a;
+  // The most the node logs: every request at debug level.
+  auto text = test::read_file(a.n.cfg);
+  auto lvl = text.find("\nlevel = ");
+  REQUIRE(lvl != std::string::npos);
+  text.replace(lvl + 1, text.find('\n', lvl + 1) - lvl - 1, "level = \"debug\"");
+  test::write_file(a.n.cfg, text);
   child proc({"run", "-c", a.n.cfg});
   wait_ready(a.n, proc);
   auto& f = a.firms;
@@ -204,6 +210,17 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto metrics = http_get(a.n.admin, "/metrics", 2s).body;
   CHECK(metrics.find("\ncredit_node_audit_entries " + std::to_string(a.requests) + "\n") != std::string::npos);
   CHECK(metrics.find("\ncredit_node_audit_commit_seconds_count " + std::to_string(a.requests) + "\n") != std::string::npos);
+  // Requests by endpoint: the enterprise's code is not a label.
+  CHECK(metrics.find("credit_node_http_requests_total{listener=\"api\",endpoint=\"/api/v1/subjects/{id}/records\",code=\"200\"} ") != std::string::npos);
+  CHECK(metrics.find("credit_node_http_requests_total{listener=\"api\",endpoint=\"/api/v1/subjects/{id}/records\",code=\"403\"} ") != std::string::npos);
+  CHECK(metrics.find("endpoint=\"/api/v1/subjects/" + a.firms[0]) == std::string::npos);
+  // The log never carries a secret or a person's data: no token, no ID number, name or phone.
+  auto logged = proc.err();
+  CHECK(logged.find("event=request") != std::string::npos);  // it did log the requests
+  for (const auto& [who, token] : a.token) CHECK_MESSAGE(logged.find(token) == std::string::npos, who << "'s token is in the log");
+  CHECK(logged.find(raw_id) == std::string::npos);
+  CHECK(logged.find("13812345678") == std::string::npos);
+  CHECK(logged.find("张三丰") == std::string::npos);
 }
 
 TEST_CASE("api: a bank by client certificate is known, a stranger's certificate is not, and a bank over its rate gets 429") {

@@ -114,8 +114,8 @@ TEST_CASE("run: serves health, metrics and /sync/v1/hello, and SIGTERM stops it 
   CHECK(has_line(m.body, "credit_node_up 1"));
   CHECK(has_line(m.body, "credit_node_records{category=\"tax\"} 0"));
   CHECK(has_line(m.body, "credit_node_quarantined_rows 0"));
-  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"sync\",code=\"200\"} 1"));
-  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"api\",code=\"404\"} 1"));
+  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"sync\",endpoint=\"/sync/v1/hello\",code=\"200\"} 1"));
+  CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"api\",endpoint=\"(no route)\",code=\"404\"} 1"));
   CHECK(has_line(m.body, refused));
   CHECK(has_line(m.body, "credit_node_tls_handshake_failures_total{listener=\"api\"} 0"));
 

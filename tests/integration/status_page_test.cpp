@@ -30,7 +30,7 @@ std::string text_of(const std::string& html) {  // the DOM without tags, spaces 
 
 }  // namespace
 
-TEST_CASE("status page: headless Chromium renders the node, its link, records and admitted child, with no external asset, and quality is in /metrics") {
+TEST_CASE("status page: headless Chromium renders the node, its link, records and admitted child, with no external asset, and quality and sync state are in /metrics") {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");
   auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
@@ -73,6 +73,16 @@ TEST_CASE("status page: headless Chromium renders the node, its link, records an
   CHECK(m.find("credit_node_quality_event_lag_days{category=\"tax\",quantile=\"0.5\"} ") != std::string::npos);
   CHECK(m.find("credit_node_quality_computed_timestamp_seconds ") != std::string::npos);
   CHECK(m.find("credit_node_quality_accuracy_ratio{category=\"environment\"}") == std::string::npos);  // nothing to measure
+
+  // Sync per peer: the child's link and lag, the parent's view of its child.
+  CHECK(m.find("\ncredit_node_upstream_state{parent=\"js.province\",state=\"admitted\"} 1\n") != std::string::npos);
+  CHECK(eventually([&] {
+    return http_get(nj.admin, "/metrics", 2s).body.find("\ncredit_node_upstream_lag_changes{parent=\"js.province\"} 0\n") != std::string::npos;
+  }, 10s));
+  CHECK(m.find("\ncredit_node_upstream_pull_cursor{parent=\"js.province\"} ") != std::string::npos);
+  auto pm = http_get(prov.admin, "/metrics", 2s).body;
+  CHECK_MESSAGE(pm.find("\ncredit_node_child_acked_seq{node_id=\"js.nanjing\"} 3\n") != std::string::npos, pm);
+  CHECK(pm.find("\ncredit_node_upstream_state{parent=\"\",state=\"none\"} 1\n") != std::string::npos);
 
   auto dir = std::filesystem::path(CN_ARTIFACTS_DIR);
   std::filesystem::create_directories(dir);

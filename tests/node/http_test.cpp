@@ -179,6 +179,26 @@ TEST_CASE("http: router — exact and prefix routes, 404 and 405 as JSON, HEAD a
   CHECK(*na.header("allow") == "GET");
 }
 
+TEST_CASE("http: router — each answer names its endpoint for metrics, with the caller's ids taken out") {
+  http_router r;
+  r.add("GET", "/healthz", [](const http_request&) { return http_response::text(200, "ok"); });
+  r.add_prefix("GET", "/api/v1/subjects/", [](const http_request&) { return http_response::text(200, ""); },
+               {"records", "access-log"});
+  auto endpoint = [&](std::string path) {
+    http_request q;
+    q.method = "GET";
+    q.path = q.target = std::move(path);
+    return r.dispatch(q).endpoint;
+  };
+  CHECK(endpoint("/healthz") == "/healthz");
+  CHECK(endpoint("/api/v1/subjects/91350200776049653A/records") == "/api/v1/subjects/{id}/records");
+  CHECK(endpoint("/api/v1/subjects/91440101MA5CJQ4N59/access-log") == "/api/v1/subjects/{id}/access-log");
+  CHECK(endpoint("/api/v1/subjects/91440101MA5CJQ4N59") == "/api/v1/subjects/{id}");
+  CHECK(endpoint("/api/v1/subjects/x/anything/else") == "/api/v1/subjects/{id}/*");  // bounded: not one per path
+  CHECK(endpoint("/nope/1") == "(no route)");
+  CHECK(endpoint("/nope/2") == "(no route)");
+}
+
 TEST_CASE("http: log lines are logfmt, one per event, filtered by level") {
   log_capture logs;
   log::warn("test_event").kv("listener", "sync").kv("reason", "two words \"quoted\"\nnext").kv("n", 3);
