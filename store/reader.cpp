@@ -78,7 +78,10 @@ void reader::for_each_record(const record_filter& f,
   auto& tb = impl_->env.t;
   std::string_view k, v;
   if (!f.subject.empty()) {  // the subject index: one prefix scan
+    // Keys are (subject, category, record id): with a category too, the
+    // scan reads only that category's records.
     std::string prefix = subject_prefix(f.subject);
+    if (!f.category.empty()) prefix = key_writer().str8(f.subject).str8(f.category).take();
     cursor c(impl_->t, tb.subject2id);
     for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) {
       auto r = impl_->by_id(read_be64(v));

@@ -33,6 +33,9 @@ struct txn_state {
   // Appends to the two growing tables go through cursors parked at their
   // ends. LMDB frees write cursors with the transaction: close() first.
   std::optional<cursor> records_end, changes_end;
+  // The audit chain's head (next seq, previous hash), read once per
+  // transaction: a group of API requests appends many entries in a row.
+  std::optional<std::pair<std::uint64_t, std::string>> audit_head;
 
   txn_state(txn& tx, tables& tabs)
       : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),

@@ -45,12 +45,19 @@ void append_audit(txn_state& s, audit_entry e) {
   e.path = model::printable(e.path.substr(0, 2000));
   e.subject = model::printable(e.subject.substr(0, 60));
   e.detail = model::printable(e.detail.substr(0, 2000));
-  e.seq = next_u64_key(s.t, s.tb.seq2audit);
+  if (!s.audit_head) {
+    s.audit_head.emplace(1, std::string(64, '0'));
+    if (auto last = s.t.last_key(s.tb.seq2audit)) {
+      auto seq = read_be64(*last);
+      s.audit_head.emplace(seq + 1, decode_audit(seq, *s.t.get(s.tb.seq2audit, *last)).hash);
+    }
+  }
+  e.seq = s.audit_head->first;
   e.at_ms = s.now;
-  e.prev = std::string(64, '0');
-  if (auto last = s.t.last_key(s.tb.seq2audit)) e.prev = decode_audit(read_be64(*last), *s.t.get(s.tb.seq2audit, *last)).hash;
+  e.prev = std::move(s.audit_head->second);
   e.hash = h(e.prev, audit_text(e));
   s.t.put(s.tb.seq2audit, be64(e.seq), encode_audit(e), MDB_APPEND);
+  s.audit_head.emplace(e.seq + 1, e.hash);
   if (!e.subject.empty()) {
     key_writer k;
     k.str8(e.subject).u64(e.seq);
@@ -78,7 +85,7 @@ void apply_access(txn_state& s, const write_batch& b) {
         if (auto c = load_consent(s, op.grant.id)) {
           ++c->use_count;
           c->last_use_ms = s.now;
-          put_consent(s, *c);
+          s.t.put(s.tb.consent, consent_key(*c), encode_consent(*c));  // its id index stays as it is
         }
         break;
       case access_op::kind::audit: append_audit(s, op.entry); break;

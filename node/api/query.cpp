@@ -3,6 +3,7 @@
 // portal's GET /api/v1/subjects/{uscc}/access-log.
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
@@ -70,16 +71,24 @@ void append_shaped(std::string& o, const store::model::record& r, const store::c
 
 // Summary: per category, how many records and the newest event date —
 // no raw rows, no amounts (commercial secrets are for the detail level).
-json::object summary(const std::vector<store::model::record>& rs, const std::vector<std::string>& cats) {
-  json::object out;
-  for (const auto& cat : cats) out[cat] = json::object{{"count", 0}, {"latest_event_date", nullptr}};
-  for (const auto& r : rs) {
-    auto& o = out[r.category].as_object();
-    o["count"] = o["count"].to_number<std::int64_t>() + 1;
-    if (o["latest_event_date"].is_null() || o["latest_event_date"].as_string() < r.event_date) o["latest_event_date"] = r.event_date;
+struct summary {
+  std::map<std::string, std::pair<std::int64_t, std::string>> by_category;  // count, newest event date
+
+  explicit summary(const std::vector<std::string>& cats) {
+    for (const auto& c : cats) by_category[c];
   }
-  return out;
-}
+  void add(const store::model::record& r) {
+    auto& [count, latest] = by_category[r.category];
+    ++count;
+    if (latest < r.event_date) latest = r.event_date;
+  }
+  json::object to_json() const {
+    json::object out;
+    for (const auto& [cat, s] : by_category)
+      out[cat] = json::object{{"count", s.first}, {"latest_event_date", s.second.empty() ? json::value(nullptr) : json::value(s.second)}};
+    return out;
+  }
+};
 
 net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
@@ -101,25 +110,32 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   if (cats.empty()) cats = m.granted->categories;
+  // Shaped as they are read, straight from the snapshot: no copies.
   constexpr std::size_t max_records = 10000;
-  std::vector<store::model::record> rs;
-  for (const auto& cat : cats)
-    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false},
-                       [&](const store::model::record& r) { return rs.push_back(r), rs.size() < max_records; });
+  bool detail = m.granted->level == store::consent_level::detail;
+  std::size_t n = 0;
+  std::string rows;
+  summary sum(cats);
+  for (const auto& cat : cats) {
+    if (n >= max_records) break;
+    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false}, [&](const store::model::record& r) {
+      if (!detail) sum.add(r);
+      else append_shaped(n ? rows += ',' : rows, r, *m.granted);
+      return ++n < max_records;
+    });
+  }
   call.used = true;
   json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
-                 {"truncated", rs.size() >= max_records}};
-  if (m.granted->level != store::consent_level::detail) {
-    o["summary"] = summary(rs, cats);
+                 {"truncated", n >= max_records}};
+  if (!detail) {
+    o["summary"] = sum.to_json();
     return net::http_response::json(200, json::serialize(o));
   }
   std::string text = json::serialize(o);
   text.pop_back();  // the closing brace: the records follow
+  text.reserve(text.size() + rows.size() + 16);
   text += ",\"records\":[";
-  for (std::size_t i = 0; i < rs.size(); ++i) {
-    if (i) text += ',';
-    append_shaped(text, rs[i], *m.granted);
-  }
+  text += rows;
   text += "]}";
   return net::http_response::json(200, std::move(text));
 }
