@@ -6,7 +6,7 @@
 //       p50/p99 over K changes (committed by this program into the local's
 //       store, as a CLI import would; the local sees it through inotify).
 // A benchmark: prints figures, never fails on a number.
-//   build/bench/bench_sync [--records N] [--steady M] [--changes K] [--dir DIR]
+//   build/bench/bench_sync [--records N] [--steady M] [--changes K] [--dir DIR] [--binary PATH]
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   std::size_t m = std::stoull(arg(argc, argv, "--steady", "200000"));
   std::size_t k = std::stoull(arg(argc, argv, "--changes", "100"));
   dir = fs::absolute(arg(argc, argv, "--dir", "bench-sync"));
+  bin = arg(argc, argv, "--binary", CN_BINARY);  // another build, for a before/after comparison
   fs::remove_all(dir);
   fs::create_directories(dir);
   run({"pki", "ca-init", "--dir", (dir / "ca").string(), "--name", "Bench CA"});

@@ -36,36 +36,11 @@ change_batch collect(store::environment& env, const std::string& self, std::uint
     b.last_seq = seq;
     if (keep(via, r)) {
       bytes += wire_size(r);
-      b.changes.push_back({seq, r});
+      b.changes.push_back({seq, r, false, {}});
     }
     return true;
   });
   return b;
-}
-
-// Parses canonical fields JSON back into the validator's input form.
-std::string check_schema(const record& r) {
-  const auto* cat = store::model::category_registry::builtin().find(r.category);
-  if (!cat) return "unknown category '" + r.category + "'";
-  json::error_code ec;
-  unsigned char buf[4096];  // fields fit here: no heap for the common case
-  json::monotonic_resource arena(buf, sizeof buf);
-  auto v = json::parse(r.fields_json, ec, &arena);
-  if (ec || !v.is_object()) return "fields are not a JSON object";
-  store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}};
-  std::vector<std::string> numbers;
-  numbers.reserve(v.get_object().size());
-  for (const auto& [k, val] : v.get_object()) {
-    using kind = store::model::raw_value::kind;
-    if (val.is_string()) row.fields.emplace_back(k, store::model::raw_value{kind::string, val.get_string()});
-    else if (val.is_bool()) row.fields.emplace_back(k, store::model::raw_value{kind::boolean, val.get_bool() ? "true" : "false"});
-    else if (val.is_number()) row.fields.emplace_back(k, store::model::raw_value{kind::number, numbers.emplace_back(json::serialize(val))});
-    else return "field '" + std::string(k) + "' has an unsupported type";
-  }
-  std::string canonical;
-  static const store::model::uscc_policy any_code;
-  if (auto e = store::model::validate_row(*cat, any_code, row, canonical)) return e->field + ": " + e->reason;
-  return {};
 }
 
 // Node ids as config/ accepts them; an origin is written back into every
@@ -77,7 +52,8 @@ bool node_id_like(std::string_view id) {
   return true;
 }
 
-std::string check_change(const peer& from, bool from_child, const record& r) {
+std::string check_change(const peer& from, bool from_child, const wire_change& c) {
+  const auto& r = c.rec;
   if (r.subject.size() != 18) return "subject is not an 18-character credit code";
   if (!node_id_like(r.origin)) return "origin is not a node id";
   if (from_child && std::find(from.foreign_origins.begin(), from.foreign_origins.end(), r.origin) != from.foreign_origins.end())
@@ -85,7 +61,9 @@ std::string check_change(const peer& from, bool from_child, const record& r) {
   if (from_child && !covers(from.jurisdiction, store::model::uscc_division(r.subject)))
     return "subject " + r.subject + " is outside the sender's jurisdiction " + from.jurisdiction;
   if (r.version == 0) return "version must be at least 1";
-  return check_schema(r);
+  if (c.schema_checked) return c.schema_problem;  // decode_batch checked the fields
+  std::string canonical;
+  return check_schema(r, canonical);
 }
 
 }  // namespace
@@ -109,7 +87,7 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
   wb.via = from.node_id;
   pending_apply p;
   for (const auto& c : b.changes) {
-    if (auto why = check_change(from, from_child, c.rec); !why.empty()) {
+    if (auto why = check_change(from, from_child, c); !why.empty()) {
       p.refused.push_back({c.seq, why});
       wb.quarantine.push_back({"sync from " + from.node_id, c.seq, c.rec.category, "change", why,
                                c.rec.subject + "/" + c.rec.record_id, 0});

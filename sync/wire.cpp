@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "store/model/category.hpp"
+#include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
 
 namespace replication {
@@ -27,6 +29,26 @@ std::uint64_t num(const json::object& o, const char* name, const std::string& wh
   throw wire_error(where + ": \"" + name + "\" must be a whole number >= 0");
 }
 
+// The category's schema over fields already parsed.
+std::string check_parsed(const store::model::record& r, const json::object& f, std::string& canonical) {
+  const auto* cat = store::model::category_registry::builtin().find(r.category);
+  if (!cat) return "unknown category '" + r.category + "'";
+  store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}};
+  std::vector<std::string> numbers;
+  numbers.reserve(f.size());
+  row.fields.reserve(f.size());
+  for (const auto& [k, val] : f) {
+    using kind = store::model::raw_value::kind;
+    if (val.is_string()) row.fields.emplace_back(k, store::model::raw_value{kind::string, val.get_string()});
+    else if (val.is_bool()) row.fields.emplace_back(k, store::model::raw_value{kind::boolean, val.get_bool() ? "true" : "false"});
+    else if (val.is_number()) row.fields.emplace_back(k, store::model::raw_value{kind::number, numbers.emplace_back(json::serialize(val))});
+    else return "field '" + std::string(k) + "' has an unsupported type";
+  }
+  static const store::model::uscc_policy any_code;
+  if (auto e = store::model::validate_row(*cat, any_code, row, canonical)) return e->field + ": " + e->reason;
+  return {};
+}
+
 wire_change change_from(const json::value& v, const std::string& where) {
   if (!v.is_object()) throw wire_error(where + ": a change must be an object");
   const auto& o = v.get_object();
@@ -45,7 +67,10 @@ wire_change change_from(const json::value& v, const std::string& where) {
   r.deleted = del.get_bool();
   const auto& f = field(o, "fields", where);
   if (!f.is_object()) throw wire_error(where + ": \"fields\" must be an object");
-  r.fields_json = json::serialize(f);
+  // A schema problem is the change's, not the batch's: it is quarantined.
+  c.schema_problem = check_parsed(r, f.get_object(), r.fields_json);
+  c.schema_checked = true;
+  if (!c.schema_problem.empty()) r.fields_json = json::serialize(f);
   return c;
 }
 
@@ -154,6 +179,15 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
   std::size_t i = 0;
   for (const auto& c : ch.get_array()) b.changes.push_back(change_from(c, "change " + std::to_string(i++)));
   return b;
+}
+
+std::string check_schema(const store::model::record& r, std::string& canonical) {
+  json::error_code ec;
+  unsigned char buf[4096];  // fields fit here: no heap for the common case
+  json::monotonic_resource arena(buf, sizeof buf);
+  auto v = json::parse(r.fields_json, ec, &arena);
+  if (ec || !v.is_object()) return "fields are not a JSON object";
+  return check_parsed(r, v.get_object(), canonical);
 }
 
 std::size_t wire_size(const store::model::record& r) {

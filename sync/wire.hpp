@@ -22,7 +22,16 @@ public:
 struct wire_change {
   std::uint64_t seq = 0;  // the sender's change-log position
   store::model::record rec;
+  // decode_batch checks the fields against the category's schema while it
+  // has them parsed (once, not again on apply): rec.fields_json is then the
+  // canonical form, or `schema_problem` says why the change is refused.
+  bool schema_checked = false;
+  std::string schema_problem;
 };
+
+// The schema check of a record's fields (r.fields_json); empty when they
+// are valid, with `canonical` the fields as the store keeps them.
+std::string check_schema(const store::model::record& r, std::string& canonical);
 
 struct change_batch {
   std::string node;      // sender's node id

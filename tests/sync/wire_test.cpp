@@ -58,3 +58,29 @@ TEST_CASE("wire: a revocation list travels whole, an empty one is still said, an
   CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[],"revocations":[{"serial":"XZ","node_id":"n","reason":"r","by":"p","at_ms":1}]})", 10),
                        doctest::Contains("lower-case hex"), wire_error);
 }
+
+TEST_CASE("wire: decoding checks each change's fields once: valid ones come out canonical, a bad one carries its reason") {
+  change_batch b{"js.nanjing", "abc123", {}, 2, false, std::nullopt};
+  wire_change good, bad;
+  good.seq = 1;
+  good.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 1, "2026-10-15", "税务局", 0, false,
+              R"({"amount_paid":"12000.00","tax_type":"VAT","period":"2026-09"})"};  // not in schema order
+  bad = good;
+  bad.seq = 2;
+  bad.rec.record_id = "2026-13-VAT";
+  bad.rec.fields_json = R"({"period":"2026-13","tax_type":"VAT","amount_paid":"1.00"})";
+  b.changes = {good, bad};
+  auto d = decode_batch(encode_batch(b), 10);
+  REQUIRE(d.changes.size() == 2);
+  CHECK(d.changes[0].schema_checked);
+  CHECK(d.changes[0].schema_problem.empty());
+  CHECK(d.changes[0].rec.fields_json == R"({"period":"2026-09","tax_type":"VAT","amount_paid":"12000.00"})");
+  CHECK(d.changes[1].schema_checked);
+  CHECK(d.changes[1].schema_problem.find("period") == 0);
+  CHECK(d.changes[1].rec.fields_json == bad.rec.fields_json);  // kept as sent, for the quarantine
+  // The same check on a record built in memory.
+  std::string canonical;
+  CHECK(check_schema(good.rec, canonical).empty());
+  CHECK(canonical == d.changes[0].rec.fields_json);
+  CHECK(check_schema(bad.rec, canonical).find("period") == 0);
+}
