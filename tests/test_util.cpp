@@ -81,7 +81,13 @@ run_result run_program(std::vector<std::string> all) {
 }
 
 run_result run_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> all{CN_BINARY};
+  std::vector<std::string> all;
+#ifdef CN_EMULATOR
+  // Cross-built: the binary is foreign, run it as "emulator [args] binary".
+  std::istringstream emulator{CN_EMULATOR};
+  for (std::string word; emulator >> word;) all.push_back(word);
+#endif
+  all.push_back(CN_BINARY);
   all.insert(all.end(), args.begin(), args.end());
   return run_program(std::move(all));
 }
