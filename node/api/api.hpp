@@ -26,6 +26,10 @@ struct api_context {
 // /api/v1/subjects/{uscc}/access-log. `ctx` must outlive the router.
 void add_api_routes(net::http_router& r, api_context& ctx);
 
+// A request the HTTP layer refused once its header was read (413: a body
+// over the listener's limit): audited like any other, answered after.
+net::http_response audit_refusal(api_context& ctx, const net::http_request& req, net::http_response refusal);
+
 // The audit chain's hash: hex SHA-256 of prev_hex || text.
 std::string chain_hash(std::string_view prev_hex, std::string_view text);
 

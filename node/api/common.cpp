@@ -205,6 +205,14 @@ net::http_handler audited(api_context& ctx, api_handler h) {
   };
 }
 
+net::http_response audit_refusal(api_context& ctx, const net::http_request& req, net::http_response refusal) {
+  api_call call;
+  if (auto who = authenticate(ctx, req)) call.who = *who;
+  call.detail = "http: the request was refused before its handler (" + std::to_string(refusal.status) + ")";
+  auto b = audit_batch(req, call, refusal.status);
+  return after_audit(ctx, std::move(b), std::move(refusal), std::move(call), req);
+}
+
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
                                         std::string& why) {
   json::error_code ec;

@@ -223,6 +223,9 @@ int cmd_run(int argc, char** argv) {
   api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
   api::api_context actx{cfg, live, *env, writer};
   api::add_api_routes(api.router, actx);
+  api.on_refusal = [&actx](const net::http_request& r, net::http_response refusal) {
+    return api::audit_refusal(actx, r, std::move(refusal));
+  };
   try {
     srv->add_listener(std::move(sync));
     srv->add_listener(std::move(api));

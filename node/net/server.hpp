@@ -40,6 +40,11 @@ struct listener_config {
   http_router router;
   std::size_t body_limit = 1024 * 1024;  // beyond: 413
   std::size_t max_connections = 512;     // beyond: accepted and closed at once
+  // A request refused once its header was read (413: the body is over
+  // body_limit) goes through this, when set, before its answer: the request
+  // without its body, and the refusal, which it returns or defers (the API
+  // audits it). The connection closes after the answer.
+  std::function<http_response(const http_request&, http_response)> on_refusal;
 };
 
 // A listener could not be opened; the message names it and its address.

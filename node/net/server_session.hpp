@@ -176,7 +176,7 @@ private:
       return reply_error(431, "header_too_large",
                          "request line and headers exceed " + std::to_string(opt().header_limit) + " bytes");
     if (ec == http::error::body_limit)
-      return reply_error(413, "body_too_large",
+      return refuse_request(413, "body_too_large",
                          "request body exceeds " + std::to_string(lst_->cfg.body_limit) + " bytes on the " +
                              lst_->cfg.name + " listener");
     if (ec && ec != http::error::partial_message && ec.category() == http::make_error_code(http::error::bad_method).category())
@@ -198,6 +198,37 @@ private:
     req.peer = peer_;
     http_response res = dispatch_guarded(*lst_, req);
     bool last = !keep || close_after_ || core_->stopping;
+    respond(std::move(req), std::move(res), started, version, last, head);
+  }
+
+  // A refusal with the header read: the listener's on_refusal sees it (and
+  // may defer the answer, as a handler may); then the connection closes.
+  void refuse_request(int status, const char* code, const std::string& detail) {
+    // Only called for body_limit, which Beast raises once the request line
+    // and fields are in the message (is_header_done() is still false then).
+    if (!lst_->cfg.on_refusal) return reply_error(status, code, detail);
+    log::info("request_refused").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("status", status).kv("reason", detail);
+    phase_ = phase::handling;
+    close_after_ = true;
+    auto started = std::chrono::steady_clock::now();
+    http_request req = to_request(parser_->get());
+    req.body.clear();  // what was read of it: not the caller's to see
+    req.remote = remote_;
+    req.listener = lst_->cfg.name;
+    req.peer = peer_;
+    http_response res;
+    try {
+      res = lst_->cfg.on_refusal(req, http_response::error(status, code, detail));
+    } catch (const std::exception& e) {
+      log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", req.path).kv("reason", e.what());
+      res = http_response::error(status, code, detail);
+    }
+    if (res.endpoint.empty()) res.endpoint = "(http)";
+    respond(std::move(req), std::move(res), started, 11, true, false);
+  }
+
+  void respond(http_request req, http_response res, std::chrono::steady_clock::time_point started, unsigned version,
+               bool last, bool head) {
     if (res.later) {
       // Answered later, from another thread: back onto this session's
       // strand. `done` acts once; a second call finds `self` gone.

@@ -193,6 +193,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(bad_loan.status == 400);
   CHECK(bad_loan.body.find("amount") != std::string::npos);
   CHECK(a.call("portal", "POST", "/api/v1/loans", "{}").status == 403);
+  // A body over the listener's limit is refused by the HTTP layer, and audited all the same.
+  auto huge = a.call("bank-a", "POST", "/api/v1/loans", std::string(3u << 20, ' '));
+  CHECK(huge.status == 413);
+  CHECK(huge.body.find("body_too_large") != std::string::npos);
   // The enterprise sees who looked.
   auto log = a.call("portal", "GET", "/api/v1/subjects/" + f[3] + "/access-log");
   REQUIRE(log.status == 200);
