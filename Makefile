@@ -11,6 +11,11 @@ DEPS := cmake ninja-build ccache g++ file \
         libboost1.81-dev libboost-json1.81-dev liblmdb-dev libmbedtls-dev \
         libtomlplusplus-dev doctest-dev openssl
 
+# Only for the tests: headless Chromium renders the status page
+# (status_page_test), mdb_load rebuilds the old-format store fixture
+# (upgrade_test).
+TEST_DEPS := chromium lmdb-utils
+
 # Only for `make bench`: the TLS yardstick and its load generator.
 BENCH_DEPS := nginx-light wrk curl python3
 
@@ -63,6 +68,7 @@ build: deps $(BUILD)/build.ninja
 
 # The default test run: unit and integration tests, not the slow label.
 test: build
+	@$(MAKE) --no-print-directory install-missing PKGS="$(TEST_DEPS)"
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --label-exclude slow
 
 # arm64: cmake/aarch64-linux-gnu.cmake; only the binary and the unit tests
@@ -92,6 +98,7 @@ test-arm64: build-arm64
 	  --tests-regex '$(ARM64_SERIAL)' --repeat until-pass:2
 
 test-all: build
+	@$(MAKE) --no-print-directory install-missing PKGS="$(TEST_DEPS)"
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
 
 package: build
