@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <sstream>
 
@@ -127,10 +128,22 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
   while (!stopping) {
     auto report = run_checks(cfg, &env);
     if (report.ok()) {
-      auto posture = [&cfg, &env] {
-        std::vector<replication::posture_check> out;
-        for (const auto& c : run_checks(cfg, &env).items) out.push_back({c.id, c.status, c.reason});
-        return out;
+      // Sent with every join (every 2 s while pending): the checks re-hash
+      // the newest audit entries, so a result serves for a minute.
+      struct cached {
+        std::mutex mu;
+        std::chrono::steady_clock::time_point at{};
+        std::vector<replication::posture_check> checks;
+      };
+      auto posture = [&cfg, &env, cache = std::make_shared<cached>()] {
+        std::lock_guard lk(cache->mu);
+        auto now = std::chrono::steady_clock::now();
+        if (cache->checks.empty() || now - cache->at > std::chrono::minutes(1)) {
+          cache->checks.clear();
+          for (const auto& c : run_checks(cfg, &env).items) cache->checks.push_back({c.id, c.status, c.reason});
+          cache->at = now;
+        }
+        return cache->checks;
       };
       link = std::make_unique<service::parent_link>(cfg, env, writer, changed, posture);
       link->start();

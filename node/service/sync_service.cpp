@@ -21,8 +21,18 @@ namespace json = boost::json;
 using net::http_request;
 using net::http_response;
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 void record_join(sync_context& ctx, const replication::certified_peer& cert, const replication::join_request& jr,
                  const replication::join_answer& a) {
+  // A pending child asks every 2 s: the same answer to the same
+  // certificate is written (a durable commit) at most once a minute.
+  if (auto seen = store::reader(ctx.env).node(cert.node_id))
+    if (seen->cert_serial == cert.serial_hex && seen->version == jr.version.substr(0, 64) &&
+        seen->last_decision == a.decision && seen->last_reasons == a.reasons && wall_ms() - seen->last_join_ms < 60'000)
+      return;
   store::registry_op op;
   op.entry.node_id = cert.node_id;
   op.entry.role = cert.role;
@@ -45,9 +55,6 @@ replication::certified_peer certified(const pki::identity& id) {
   return {id.node_id, id.role, id.jurisdiction, id.serial_hex};
 }
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The tree (role and jurisdiction one tier down) first, then the registry:
 // only an admitted, unrevoked child syncs. Read per request, so an admin
