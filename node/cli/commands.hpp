@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "node/cli/args.hpp"
+#include "node/quality/quality.hpp"
 #include "store/environment.hpp"
 
 namespace node::cli {
@@ -23,7 +24,8 @@ int cmd_admin(int argc, char** argv);
 // `status --json` as text (the admin listener's status page reads it too).
 std::string status_text(const config::node_config& cfg, store::environment& env);
 // The same as a self-refreshing HTML page (status_page.cpp).
-std::string status_page(const config::node_config& cfg, store::environment& env);
+// `quality`: the monitor's latest report, or null before its first scan.
+std::string status_page(const config::node_config& cfg, store::environment& env, const quality::report* quality);
 int cmd_audit(int argc, char** argv);
 int cmd_backup(int argc, char** argv);
 int cmd_restore(int argc, char** argv);

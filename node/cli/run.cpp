@@ -108,8 +108,9 @@ net::http_response readyz(const config::node_config& cfg, store::environment& en
 net::listener_config admin_listener(const config::node_config& cfg, store::environment& env, const net::server& srv,
                                     const quality::monitor& q) {
   auto l = listener("admin", cfg.listen.admin, nullptr);
-  l.router.add("GET", "/", [&cfg, &env](const net::http_request&) {
-    auto r = net::http_response::text(200, status_page(cfg, env));
+  l.router.add("GET", "/", [&cfg, &env, &q](const net::http_request&) {
+    auto latest = q.latest();
+    auto r = net::http_response::text(200, status_page(cfg, env, latest.get()));
     r.content_type = "text/html; charset=utf-8";
     return r;
   });

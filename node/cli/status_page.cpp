@@ -3,8 +3,12 @@
 // these networks often have no internet), refreshing itself every 10 s.
 #include <boost/json.hpp>
 
+#include <cstdio>
+
 #include "node/cli/commands.hpp"
+#include "node/quality/quality.hpp"
 #include "node/net/http_message.hpp"
+#include "store/model/record.hpp"
 
 namespace node::cli {
 namespace {
@@ -59,9 +63,36 @@ std::string children_rows(const json::array& children) {
   return out.empty() ? "<tr><td colspan=\"4\">no child has joined</td></tr>\n" : out;
 }
 
+std::string pct(const std::optional<double>& v) {
+  if (!v) return "—";
+  char b[16];
+  std::snprintf(b, sizeof b, "%.1f%%", *v * 100.0);
+  return b;
+}
+
+// Quality per category with records (node/quality): what a data officer reads.
+std::string quality_rows(const quality::report* q) {
+  if (!q) return "<tr><td colspan=\"6\">the first scan is still running</td></tr>\n";
+  std::string out;
+  for (const auto& [cat, c] : q->by_category) {
+    if (c.records == 0 && c.quarantined == 0) continue;
+    auto age = c.newest_event_age_days(q->computed_at_ms);
+    out += "<tr><td>" + esc(cat) + "</td><td>" + pct(c.completeness()) + "</td><td>" + pct(c.accuracy()) + "</td><td>" +
+           pct(c.continuity()) + "</td><td>" + (c.lag_days_p50 ? std::to_string(*c.lag_days_p50) : "—") + "</td><td>" +
+           (age ? std::to_string(*age) : "—") + "</td></tr>\n";
+  }
+  return out.empty() ? "<tr><td colspan=\"6\">no records at the last scan</td></tr>\n" : out;
+}
+
+std::string quality_caption(const quality::report* q) {
+  if (!q) return "";
+  return "<p>scanned " + esc(store::model::format_utc_ms(q->computed_at_ms)) + " in " + std::to_string(q->took_ms) +
+         " ms; the node scans every 5 minutes (<code>credit-node quality</code> scans now)</p>";
+}
+
 }  // namespace
 
-std::string status_page(const config::node_config& cfg, store::environment& env) {
+std::string status_page(const config::node_config& cfg, store::environment& env, const quality::report* quality) {
   auto s = json::parse(status_text(cfg, env)).as_object();
   const auto& node = s.at("node").as_object();
   std::string cats;
@@ -79,7 +110,9 @@ std::string status_page(const config::node_config& cfg, store::environment& env)
          row("quarantined rows", text_of(s.at("quarantine").at("count"))) +
          row("change log", text_of(s.at("store").at("last_seq"))) + "</table>"
          "<h2>Children</h2><table><tr><th>node</th><th>state</th><th>acknowledged change</th><th>violations</th></tr>" +
-         children_rows(s.at("children").as_array()) + "</table></body></html>\n";
+         children_rows(s.at("children").as_array()) + "</table>"
+         "<h2>Data quality</h2>" + quality_caption(quality) + "<table><tr><th>category</th><th>complete</th><th>accurate</th><th>continuous</th>"
+         "<th>lag p50 (days)</th><th>newest event (days ago)</th></tr>" + quality_rows(quality) + "</table></body></html>\n";
 }
 
 }  // namespace node::cli

@@ -59,11 +59,14 @@ TEST_CASE("status page: headless Chromium renders the node, its link, records an
   CHECK(seen.find("total 3") != std::string::npos);
   CHECK(seen.find("js.nanjing admitted") != std::string::npos);
   CHECK(seen.find("upstream none") != std::string::npos);  // the provincial node here has no parent
+  CHECK(seen.find("Data quality") != std::string::npos);
+  CHECK_MESSAGE(seen.find("tax 100.0%") == std::string::npos, seen);  // no optional field given: not 100 % complete
 
   // The local node's page shows its link to the parent.
   auto local = text_of(test::run_program(chromium(net.d / "profile-2", {"--dump-dom", "http://" + nj.admin + "/"})).out);
   CHECK_MESSAGE(local.find("upstream admitted") != std::string::npos, local);
   CHECK(local.find("parent js.province") != std::string::npos);
+  CHECK_MESSAGE(local.find("tax 0.0% 75.0% 100.0%") != std::string::npos, local);  // complete, accurate, continuous
 
   // The same node's data quality in /metrics (scanned when the node starts).
   auto m = http_get(nj.admin, "/metrics", 2s).body;
