@@ -93,6 +93,7 @@ void load_ca(loaded_ca& ca, const std::string& dir, mbed::rng& r) {
 
 // The certificate's end: `days` from now, but never past the CA's own end —
 // refused, not capped, so the operator is not surprised by a short certificate.
+// The days it suggests still fit an hour later (an operator copies them).
 std::int64_t checked_not_after(const loaded_ca& ca, std::int64_t now, std::int64_t start, int days) {
   std::int64_t ca_end = mbed::unix_time(ca.cert->valid_to);
   std::string where = ca.dir + "/ca.pem";
@@ -104,7 +105,7 @@ std::int64_t checked_not_after(const loaded_ca& ca, std::int64_t now, std::int64
   if (not_after > ca_end)
     refuse("refusing (not capping): a certificate valid for " + std::to_string(days) + " days would outlive the CA " +
            "certificate " + where + ", which expires on " + format_utc(ca_end) + "; pass --days " +
-           std::to_string((ca_end - now) / 86400) + " or fewer, or renew the CA first");
+           std::to_string(std::max<std::int64_t>(0, ca_end - start - 3600) / 86400) + " or fewer, or renew the CA first");
   return not_after;
 }
 
