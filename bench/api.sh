@@ -65,3 +65,9 @@ run "credit-node (consent+mask+audit)" "$URL" -H "Authorization: Bearer $BANK"
 run "nginx (static, same size)" "https://127.0.0.1:$NGX/records.json"
 after=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"], "ok" if d["ok"] else "BROKEN")')
 echo "api: audit log grew from $before to ${after% *} entries, chain ${after#* }"
+# Where slow answers come from: the wait for the audit entry's group commit.
+curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '
+  /^credit_node_audit_commit_seconds_count / {n=$2} /^credit_node_audit_commit_seconds_sum / {s=$2}
+  /^credit_node_audit_commit_seconds_max / {m=$2} /^credit_node_audit_commits_over_10ms_total / {o=$2}
+  END {if (n) printf "api: audit commit wait: mean %.2f ms, max %.1f ms, over 10 ms: %d of %d answers\n", 1000*s/n, 1000*m, o, n}'
+
