@@ -172,7 +172,7 @@ struct parent_link::impl {
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
-  std::uint64_t post_batch(net::http_client& c, const replication::change_batch& b, bool& gap);
+  std::uint64_t post_batch(net::http_client& c, const std::string& body, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
   void loop(const char* dir, Round round);
@@ -225,8 +225,8 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
 // One batch up. Returns the parent's durable ack; `gap` is set when the
 // parent does not hold what the batch continues from (it restarted, or an
 // earlier batch failed there): the caller resends from the ack.
-std::uint64_t parent_link::impl::post_batch(net::http_client& c, const replication::change_batch& b, bool& gap) {
-  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}});
+std::uint64_t parent_link::impl::post_batch(net::http_client& c, const std::string& body, bool& gap) {
+  auto resp = c.request({"POST", "/sync/v1/push", body, "application/json", {}});
   pushed = true;
   if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
@@ -244,19 +244,28 @@ std::uint64_t parent_link::impl::post_batch(net::http_client& c, const replicati
 }
 
 // Sends everything after `acked`, pipelined: batch N+1 is read from the
-// log while N is on the wire, and the parent answers N while it commits.
-// `sent` runs ahead of `acked`; an empty batch at the end waits until the
-// parent holds everything durably. Returns the parent's ack.
+// log and encoded while N is on the wire, and the parent answers N while it
+// commits. `sent` runs ahead of `acked`; an empty batch at the end waits
+// until the parent holds everything durably. Returns the parent's ack.
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
-  auto collect = [this](std::uint64_t from) { return replication::collect_up(env, cfg.node.id, parent.node_id, from, {}); };
+  struct prepared {
+    replication::change_batch b;
+    std::string body;
+  };
+  auto collect = [this](std::uint64_t from) {
+    prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, {}), {}};
+    p.b.after_seq = from;
+    p.body = replication::encode_batch(p.b);
+    return p;
+  };
   std::uint64_t sent = acked;
-  auto b = collect(sent);
-  while (!stopping && !(b.last_seq == sent && acked == sent)) {
-    b.after_seq = sent;
-    std::future<replication::change_batch> next;
+  auto p = collect(sent);
+  while (!stopping && !(p.b.last_seq == sent && acked == sent)) {
+    const auto& b = p.b;
+    std::future<prepared> next;
     if (b.more) next = std::async(std::launch::async, collect, b.last_seq);
     bool gap = false;
-    auto ack = post_batch(c, b, gap);
+    auto ack = post_batch(c, p.body, gap);
     if (gap) {
       net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
           .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
@@ -268,7 +277,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
       sent = b.last_seq;
     }
     set("push_acked", acked);
-    b = next.valid() && !gap ? next.get() : collect(sent);
+    p = next.valid() && !gap ? next.get() : collect(sent);
   }
   return acked;
 }

@@ -97,7 +97,7 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
     c.queued = b.last_seq;
     // An empty batch asks where we stand, and a batch without after_seq is
     // from a sender that does not pipeline: both are answered when durable.
-    drain(c, b.after_seq && !b.changes.empty() ? 1 : 0, d);
+    drain(c, b.after_seq && !b.changes.empty() ? depth : 0, d);
   }
   if (!d.failure.empty()) {
     net::log::error("sync_push_failed").kv("peer", from.node_id).kv("reason", d.failure);

@@ -24,6 +24,12 @@ namespace node::service {
 
 class push_pipeline {
 public:
+  // Batches of one child that may still be committing when its next one is
+  // answered: more than one lets the writer group them into one commit
+  // (bench_sync, 300k records: 33,700 records/s with 1, 47,600 with 3,
+  // no better with 8).
+  static constexpr std::size_t depth = 3;
+
   // `suspend_after` says, at each batch, how many refused changes (security
   // violations) suspend a child; 0 = never. A function: SIGHUP may change it.
   using threshold = std::function<std::uint64_t()>;

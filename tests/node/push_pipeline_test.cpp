@@ -47,26 +47,29 @@ json::value body(const node::net::http_response& r) { return json::parse(r.body)
 
 TEST_CASE("push pipeline: batches that continue one another are answered while they commit, ack only when durable") {
   two_stores s;
-  s.import(30);
+  const std::size_t n = push_pipeline::depth + 2;  // batches of 10
+  s.import(10 * n);
   push_pipeline pipes(*s.prov, *s.prov_w);
-  auto b1 = s.batch(0, 10), b2 = s.batch(b1.last_seq, 10), b3 = s.batch(b2.last_seq, 10);
-  REQUIRE(b3.last_seq == 30);
-  auto r1 = pipes.push(s.nanjing, b1);
-  REQUIRE(r1.status == 200);
-  CHECK(body(r1).at("queued").to_number<std::uint64_t>() == b1.last_seq);
-  CHECK(body(r1).at("ack").to_number<std::uint64_t>() <= b1.last_seq);  // may still be committing
-  auto r2 = pipes.push(s.nanjing, b2);
-  REQUIRE(r2.status == 200);
-  CHECK(body(r2).at("ack").to_number<std::uint64_t>() >= b1.last_seq);  // one batch in flight at most
-  REQUIRE(pipes.push(s.nanjing, b3).status == 200);
+  std::vector<replication::change_batch> b;
+  for (std::size_t i = 0; i < n; ++i) b.push_back(s.batch(i ? b.back().last_seq : 0, 10));
+  REQUIRE(b.back().last_seq == 10 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto r = pipes.push(s.nanjing, b[i]);
+    REQUIRE(r.status == 200);
+    CHECK(body(r).at("queued").to_number<std::uint64_t>() == b[i].last_seq);
+    auto ack = body(r).at("ack").to_number<std::uint64_t>();
+    CHECK(ack <= b[i].last_seq);  // the newest may still be committing
+    // At most `depth` batches in flight: the one that many before is durable.
+    if (i >= push_pipeline::depth) CHECK(ack >= b[i - push_pipeline::depth].last_seq);
+  }
   // The closing empty batch is answered once everything is durable.
-  auto flush = s.batch(b3.last_seq, 10);
+  auto flush = s.batch(b.back().last_seq, 10);
   CHECK(flush.changes.empty());
   auto r4 = pipes.push(s.nanjing, flush);
   REQUIRE(r4.status == 200);
-  CHECK(body(r4).at("ack").to_number<std::uint64_t>() == 30);
-  CHECK(s.held() == 30);
-  CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 30);
+  CHECK(body(r4).at("ack").to_number<std::uint64_t>() == 10 * n);
+  CHECK(s.held() == 10 * n);
+  CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 10 * n);
 }
 
 TEST_CASE("push pipeline: a batch that skips ahead of what is held gets 409 sync_gap with the ack, and nothing applied") {
