@@ -4,6 +4,7 @@
 // an integrity event — logged, never applied. The peer's cursor moves in the
 // same transaction, so a resent batch changes nothing.
 #include "store/model/validate.hpp"
+#include "store/registry.hpp"
 #include "store/txn_state.hpp"
 
 namespace store {
@@ -97,10 +98,25 @@ void check_continuity(txn_state& s, const peer_cursor& c) {
                          " but only " + std::to_string(seq) + " is applied here; resend from " + std::to_string(seq));
 }
 
+// A child's push ("up:" cursor) applies only while the child is admitted:
+// batches already queued when a suspension committed are refused whole (the
+// child then resends, and its next request is refused at the door).
+void check_admitted(txn_state& s, const peer_cursor& c) {
+  if (!c.peer.starts_with("up:")) return;
+  auto v = s.t.get(s.tb.node2entry, c.peer.substr(3));
+  if (!v) return;  // not in the registry: only in-process callers (tests) push so
+  auto e = decode_node_entry(*v);
+  if (e.state != node_state::admitted)
+    throw registry_error("store: " + e.node_id + " is " + std::string(to_string(e.state)) + ": its batch is not applied");
+}
+
 }  // namespace
 
 void apply_replicas(txn_state& s, const write_batch& b, batch_result& res) {
-  if (b.cursor) check_continuity(s, *b.cursor);
+  if (b.cursor) {
+    check_continuity(s, *b.cursor);
+    check_admitted(s, *b.cursor);
+  }
   for (const auto& r : b.replicas) apply_replica(s, b.via, r, res);
   if (b.cursor) move_cursor(s, *b.cursor);
 }

@@ -108,10 +108,10 @@ void quality_metrics(std::ostringstream& o, const quality::monitor& mon) {
   ratios("credit_node_quality_accuracy_ratio", "Records kept, of records and rows refused into quarantine.", &quality::category_quality::accuracy);
   ratios("credit_node_quality_continuity_ratio", "Months present in each monthly series, of the months between its first and last.",
          &quality::category_quality::continuity);
-  metric_head(o, "credit_node_quality_event_lag_days", "gauge", "Days from an event to its arrival here (p50, p90).");
+  metric_head(o, "credit_node_quality_event_lag_days", "gauge", "Days from an event to its arrival here, 50th and 90th percentile.");
   for (const auto& [cat, q] : r->by_category)
-    for (auto [quant, v] : {std::pair{"0.5", q.lag_days_p50}, {"0.9", q.lag_days_p90}})
-      if (v) o << "credit_node_quality_event_lag_days{category=\"" << label_value(cat) << "\",quantile=\"" << quant << "\"} " << *v << '\n';
+    for (auto [pct, v] : {std::pair{"50", q.lag_days_p50}, {"90", q.lag_days_p90}})
+      if (v) o << "credit_node_quality_event_lag_days{category=\"" << label_value(cat) << "\",percentile=\"" << pct << "\"} " << *v << '\n';
   metric_head(o, "credit_node_quality_newest_event_age_days", "gauge", "Days since the newest event of the category.");
   for (const auto& [cat, q] : r->by_category)
     if (auto v = q.newest_event_age_days(r->computed_at_ms))
@@ -135,7 +135,11 @@ void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::
     auto* v = up.if_contains(key);
     if (!v || !(v->is_number() || v->is_bool())) return;  // not known yet: no sample rather than a false 0
     metric_head(o, name, "gauge", help);
-    o << name << "{parent=\"" << parent << "\"} " << (v->is_bool() ? (v->get_bool() ? 1.0 : 0.0) : v->to_number<double>()) << '\n';
+    o << name << "{parent=\"" << parent << "\"} ";
+    if (v->is_bool()) o << (v->get_bool() ? 1 : 0);
+    else if (v->is_double()) o << v->get_double();
+    else o << v->to_number<std::int64_t>();  // cursors: every digit, not 1.23457e+06
+    o << '\n';
   };
   number("lag_changes", "credit_node_upstream_lag_changes", "Changes made here that the parent has not acknowledged.");
   number("lag_seconds", "credit_node_upstream_lag_seconds", "How long the oldest of them has waited.");

@@ -220,8 +220,9 @@ int cmd_run(int argc, char** argv) {
   service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
   // Sync handlers block (long-polls, commits): a pool of their own, so the
   // I/O threads stay free for the API.
-  service::worker_pool sync_workers(sync_worker_threads);
+  // Before the worker pool: jobs it finishes after the server stops read it.
   config::live_settings live(cfg);
+  service::worker_pool sync_workers(sync_worker_threads);
   quality::monitor quality_mon(*env, quality_interval);
   service::sync_context sctx{cfg, live, *env, writer, changed, sync_workers};
   auto sync_tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);

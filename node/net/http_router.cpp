@@ -48,14 +48,21 @@ http_response http_router::on_route(const std::map<std::string, http_handler>& b
 }
 
 http_response http_router::dispatch(const http_request& req) const {
-  auto named = [](http_response r, std::string endpoint) {
-    r.endpoint = std::move(endpoint);
+  auto named = [&](http_response r) {
+    r.endpoint = endpoint_for(req.path);
     return r;
   };
-  if (auto it = exact_.find(req.path); it != exact_.end()) return named(on_route(it->second, req), req.path);
+  if (auto it = exact_.find(req.path); it != exact_.end()) return named(on_route(it->second, req));
   for (const auto& r : prefixes_)
-    if (req.path.starts_with(r.prefix)) return named(on_route(r.by_method, req), endpoint_of(r, req.path));
-  return named(http_response::error(404, "not_found", "no resource at " + req.path), "(no route)");
+    if (req.path.starts_with(r.prefix)) return named(on_route(r.by_method, req));
+  return named(http_response::error(404, "not_found", "no resource at " + req.path));
+}
+
+std::string http_router::endpoint_for(const std::string& path) const {
+  if (exact_.contains(path)) return path;
+  for (const auto& r : prefixes_)
+    if (path.starts_with(r.prefix)) return endpoint_of(r, path);
+  return "(no route)";
 }
 
 }  // namespace node::net

@@ -31,6 +31,8 @@ public:
   // {"error":"method_not_allowed"} with Allow when the path exists under
   // other methods. HEAD falls back to GET (the server drops the body).
   http_response dispatch(const http_request& req) const;
+  // The endpoint dispatch names in its answers, for a path (metrics).
+  std::string endpoint_for(const std::string& path) const;
 
 private:
   struct route {

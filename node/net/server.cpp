@@ -79,7 +79,9 @@ http_response dispatch_guarded(const listener_state& l, const http_request& req)
   } catch (...) {
     log::error("handler_failed").kv("listener", l.cfg.name).kv("method", req.method).kv("path", req.path).kv("reason", "unknown exception");
   }
-  return http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+  auto r = http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+  r.endpoint = l.cfg.router.endpoint_for(req.path);  // counted where it failed
+  return r;
 }
 
 std::string describe_tls_failure(const beast::error_code& ec, mbedtls_ssl_context& ssl, const server_options& opt) {

@@ -1,10 +1,11 @@
 // The parent's side of a pipelined push. A child's batch is checked and
 // queued on the writer, and answered while it commits: the child collects
 // and sends its next batch meanwhile, so the two nodes and the writer work
-// at once instead of in turn. At most one earlier batch per child is still
-// committing when an answer goes out, and `ack` only ever names what is
-// durable here; the writer refuses a batch that does not continue from the
-// stored cursor, so a failed batch is never skipped.
+// at once instead of in turn. At most `depth` earlier batches per child are
+// still committing when an answer goes out, and `ack` only ever names what
+// is durable here; the writer refuses a batch that does not continue from
+// the stored cursor, so a failed batch is never skipped, and a batch of a
+// child that is no longer admitted (suspended meanwhile), so none slips in.
 #pragma once
 
 #include <deque>

@@ -31,7 +31,8 @@ void record_join(sync_context& ctx, const replication::certified_peer& cert, con
   // certificate is written (a durable commit) at most once a minute.
   if (auto seen = store::reader(ctx.env).node(cert.node_id))
     if (seen->cert_serial == cert.serial_hex && seen->version == jr.version.substr(0, 64) &&
-        seen->last_decision == a.decision && seen->last_reasons == a.reasons && wall_ms() - seen->last_join_ms < 60'000)
+        seen->last_decision == a.decision && seen->last_reasons == a.reasons &&
+        wall_ms() - seen->last_join_ms >= 0 && wall_ms() - seen->last_join_ms < 60'000)  // a clock stepped back: write
       return;
   store::registry_op op;
   op.entry.node_id = cert.node_id;

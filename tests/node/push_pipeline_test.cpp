@@ -107,3 +107,32 @@ TEST_CASE("push pipeline: out-of-order batches on a live pipe wait for what is d
   CHECK(body(r).at("ack").to_number<std::uint64_t>() == 10);
   CHECK(s.held() == 10);
 }
+
+TEST_CASE("push pipeline: a batch still queued when its child is suspended is not applied, and the pipe says so") {
+  two_stores s;
+  s.import(20);
+  auto state = [&](store::node_state to) {
+    store::registry_op op;
+    op.what = store::registry_op::kind::set_state;
+    op.entry.node_id = "js.nanjing";
+    op.entry.role = "local";
+    op.entry.jurisdiction = "320100";
+    op.to = to;
+    op.reason = "test";
+    op.create = true;
+    store::commit_one(*s.prov_w, std::move(op));
+  };
+  state(store::node_state::admitted);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  auto b1 = s.batch(0, 10), b2 = s.batch(b1.last_seq, 10);
+  REQUIRE(pipes.push(s.nanjing, b1).status == 200);
+  state(store::node_state::suspended);  // as an operator or a violation threshold would, mid-pipe
+  auto r2 = pipes.push(s.nanjing, b2);
+  // b2 is refused in the writer, whole; the refusal surfaces at once or at the next push.
+  auto flush = s.batch(b2.last_seq, 10);
+  auto r3 = r2.status == 200 ? pipes.push(s.nanjing, flush) : r2;
+  CHECK(r3.status == 503);
+  CHECK_MESSAGE(r3.body.find("js.nanjing is suspended") != std::string::npos, r3.body);
+  CHECK(s.held() == 10);  // b1 only
+  CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 10);
+}
