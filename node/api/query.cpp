@@ -90,6 +90,31 @@ struct summary {
   }
 };
 
+// Detail: the records shaped as they are read, straight from the snapshot
+// (no copies), at most 10,000; false when there were more.
+bool shape_records(store::reader& rd, const std::string& subject, const std::vector<std::string>& cats,
+                   const store::consent& c, std::string& rows) {
+  constexpr std::size_t max_records = 10000;
+  std::size_t n = 0;
+  for (const auto& cat : cats) {
+    if (n >= max_records) return false;
+    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false}, [&](const store::model::record& r) {
+      append_shaped(n ? rows += ',' : rows, r, c);
+      return ++n < max_records;
+    });
+  }
+  return n < max_records;
+}
+
+// Summary: every record counted, none kept, so no cap.
+void count_records(store::reader& rd, const std::string& subject, summary& sum) {
+  for (const auto& [cat, _] : sum.by_category)
+    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false}, [&](const store::model::record& r) {
+      sum.add(r);
+      return true;
+    });
+}
+
 net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
   auto purpose = query_param(req.query, "purpose");
@@ -110,23 +135,13 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   if (cats.empty()) cats = m.granted->categories;
-  // Shaped as they are read, straight from the snapshot: no copies.
-  constexpr std::size_t max_records = 10000;
   bool detail = m.granted->level == store::consent_level::detail;
-  std::size_t n = 0;
   std::string rows;
   summary sum(cats);
-  for (const auto& cat : cats) {
-    if (n >= max_records) break;
-    rd.for_each_record({cat, subject, std::nullopt, std::nullopt, false}, [&](const store::model::record& r) {
-      if (!detail) sum.add(r);
-      else append_shaped(n ? rows += ',' : rows, r, *m.granted);
-      return ++n < max_records;
-    });
-  }
+  bool truncated = detail ? !shape_records(rd, subject, cats, *m.granted, rows) : (count_records(rd, subject, sum), false);
   call.used = true;
   json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
-                 {"truncated", n >= max_records}};
+                 {"truncated", truncated}};
   if (!detail) {
     o["summary"] = sum.to_json();
     return net::http_response::json(200, json::serialize(o));

@@ -8,6 +8,7 @@ monitor::monitor(store::environment& env, std::chrono::seconds interval)
     : env_(env), interval_(interval), thread_([this] { loop(); }) {}
 
 monitor::~monitor() {
+  stop_scan_ = true;
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -26,7 +27,9 @@ void monitor::loop() {
     std::shared_ptr<const report> r;
     try {
       auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-      r = std::make_shared<const report>(compute(env_, now.count()));
+      r = std::make_shared<const report>(compute(env_, now.count(), [this] { return !stop_scan_.load(); }));
+    } catch (const scan_stopped&) {
+      return;
     } catch (const std::exception& e) {
       // The last good report stays; /metrics shows how old it is.
       net::log::error("quality_scan_failed").kv("reason", e.what());

@@ -3,6 +3,7 @@
 // scrape must not). Stops with its destructor.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -31,6 +32,7 @@ private:
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> stop_scan_{false};  // read by a scan in progress, without the lock
   std::shared_ptr<const report> latest_;
   std::thread thread_;
 };

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
+#include <functional>
 #include <vector>
 
 #include "store/model/category.hpp"
@@ -32,11 +32,13 @@ std::optional<std::int64_t> day_number(std::string_view d) {
 // "YYYY-MM" as a month count, for gaps between periods.
 int month_number(std::string_view p) { return std::stoi(std::string(p.substr(0, 4))) * 12 + std::stoi(std::string(p.substr(5, 2))) - 1; }
 
-// What one scan keeps per category beyond the counters.
+// What one scan keeps per category beyond the counters: small per record
+// (a month is 2 bytes; lags are a histogram of whole days).
 struct scan_state {
   const store::model::category_def* def = nullptr;
-  std::vector<std::int64_t> lags;
-  std::map<std::string, std::set<int>> series;  // subject + kind → months with a record
+  std::map<std::int64_t, std::uint64_t> lags;  // days → records
+  std::uint64_t lag_count = 0;
+  std::map<std::string, std::vector<std::uint16_t>> series;  // subject + kind → months with a record
 };
 
 // A periodic category's series: the subject and its required text or
@@ -53,7 +55,10 @@ void count_record(const store::model::record& r, category_quality& q, scan_state
   ++q.records;
   if (r.event_date > q.newest_event) q.newest_event = r.event_date;
   auto ev = day_number(r.event_date);
-  if (ev) s.lags.push_back(std::max<std::int64_t>(0, r.ingested_at_ms / 86'400'000 - *ev));
+  if (ev) {
+    ++s.lags[std::max<std::int64_t>(0, r.ingested_at_ms / 86'400'000 - *ev)];
+    ++s.lag_count;
+  }
   if (!s.def) return;
   json::object f;
   try {
@@ -69,23 +74,30 @@ void count_record(const store::model::record& r, category_quality& q, scan_state
     if (f.contains(fd.name)) ++q.optional_filled;
   }
   if (auto* p = f.if_contains("period"); periodic && p && p->is_string() && p->get_string().size() == 7)
-    s.series[series_key(*s.def, r, f)].insert(month_number(p->get_string()));
+    s.series[series_key(*s.def, r, f)].push_back(static_cast<std::uint16_t>(month_number(p->get_string())));
 }
 
-std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
-  auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
-  return v[at];
+// The value at rank p·(n−1) (0-based) of the histogram's values in order.
+std::int64_t percentile(const scan_state& s, double p) {
+  auto rank = static_cast<std::uint64_t>(p * static_cast<double>(s.lag_count - 1));
+  std::uint64_t seen = 0;
+  for (const auto& [days, n] : s.lags) {
+    seen += n;
+    if (seen > rank) return days;
+  }
+  return s.lags.rbegin()->first;
 }
 
 void finish(category_quality& q, scan_state& s) {
-  if (!s.lags.empty()) {
-    q.lag_days_p50 = percentile(s.lags, 0.5);
-    q.lag_days_p90 = percentile(s.lags, 0.9);
+  if (s.lag_count) {
+    q.lag_days_p50 = percentile(s, 0.5);
+    q.lag_days_p90 = percentile(s, 0.9);
   }
-  for (const auto& [key, months] : s.series) {
+  for (auto& [key, months] : s.series) {
+    std::sort(months.begin(), months.end());
+    months.erase(std::unique(months.begin(), months.end()), months.end());
     q.periods_present += months.size();
-    q.periods_expected += static_cast<std::uint64_t>(*months.rbegin() - *months.begin() + 1);
+    q.periods_expected += static_cast<std::uint64_t>(months.back() - months.front() + 1);
   }
 }
 
@@ -122,7 +134,7 @@ std::optional<std::int64_t> category_quality::newest_event_age_days(std::int64_t
   return now_ms / 86'400'000 - *d;
 }
 
-report compute(store::environment& env, std::int64_t now_ms) {
+report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going) {
   auto started = std::chrono::steady_clock::now();
   report r;
   r.computed_at_ms = now_ms;
@@ -133,10 +145,14 @@ report compute(store::environment& env, std::int64_t now_ms) {
     states[c.name].def = &c;
   }
   store::reader rd(env);
+  std::uint64_t n = 0;
+  bool stopped = false;
   rd.for_each_record({}, [&](const store::model::record& rec) {
     count_record(rec, r.by_category[rec.category], states[rec.category]);
-    return true;
+    if (++n % 4096 == 0 && keep_going && !keep_going()) stopped = true;  // a node stopping does not wait for the scan
+    return !stopped;
   });
+  if (stopped) throw scan_stopped();
   count_quarantine(rd, r.by_category);
   for (auto& [name, q] : r.by_category) finish(q, states[name]);
   r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,7 +39,12 @@ struct report {
   std::int64_t took_ms = 0;
 };
 
-report compute(store::environment& env, std::int64_t now_ms);
+// `keep_going` is asked every few thousand records; when it says no, the
+// scan ends with scan_stopped.
+struct scan_stopped : std::runtime_error {
+  scan_stopped() : std::runtime_error("quality scan stopped") {}
+};
+report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going = {});
 
 // JSON for `quality --json`; days since the newest event use `now_ms`.
 std::string to_json(const report& r);

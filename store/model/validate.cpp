@@ -195,6 +195,33 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+namespace {
+
+// The text with every short escape (\b \f \n \r \t) written as \u00XX.
+std::string long_escapes(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char e = s[++i];
+    const char* hex = e == 'b' ? "0008" : e == 'f' ? "000c" : e == 'n' ? "000a" : e == 'r' ? "000d" : e == 't' ? "0009" : nullptr;
+    if (hex) (out += "\\u") += hex;
+    else (out += '\\') += e;  // \\, \", \/ and \uXXXX (its digits follow as they are)
+  }
+  return out;
+}
+
+}  // namespace
+
+bool same_json_text(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  if (a.find('\\') == std::string_view::npos && b.find('\\') == std::string_view::npos) return false;
+  return long_escapes(a) == long_escapes(b);
+}
+
 std::optional<row_error> validate_row(const category_def& cat, const uscc_policy& codes,
                                       const raw_row& row, std::string& out) {
   if (auto e = check_common(codes, row)) return e;

@@ -56,4 +56,9 @@ std::string printable(std::string_view s);
 // Appends `s` as a JSON string; `s` must be valid UTF-8 (see printable).
 void append_json_string(std::string& out, std::string_view s);
 
+// Two JSON texts that differ at most in how control characters are escaped
+// ("\n" or "\u000a"): replicas stored by binaries before 0.1.0's schema
+// check at decode kept the short forms; today's canonical form has \u00XX.
+bool same_json_text(std::string_view a, std::string_view b);
+
 }  // namespace store::model

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "store/model/validate.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "test_util.hpp"
@@ -134,4 +135,21 @@ TEST_CASE("replica: a tombstone takes the record out of the live count") {
   auto back = rec(3, "4.00");
   send(*env, {back});
   CHECK(reader(*env).stats().total == 1);
+}
+
+TEST_CASE("replica: a body an older binary stored with short escapes (\\n) is the same as today's \\u000a, anything else is not") {
+  CHECK(model::same_json_text(R"({"result":"a\nb\tc"})", R"({"result":"a\u000ab\u0009c"})"));
+  CHECK(model::same_json_text(R"({"result":"a\"b\\c"})", R"({"result":"a\"b\\c"})"));
+  CHECK_FALSE(model::same_json_text(R"({"result":"a\\nb"})", R"({"result":"a\u000ab"})"));  // a backslash and an n
+  CHECK_FALSE(model::same_json_text(R"({"result":"a\nb"})", R"({"result":"a\u000ac"})"));
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  auto old = rec(1, "1.00");
+  old.fields_json = R"({"period":"2026-09","tax_type":"VAT\n","amount_paid":"1.00"})";
+  send(*env, {old});
+  auto now = old;
+  now.fields_json = R"({"period":"2026-09","tax_type":"VAT\u000a","amount_paid":"1.00"})";
+  auto r = send(*env, {now});
+  CHECK(r.unchanged == 1);
+  CHECK(r.events.empty());  // not an integrity event
 }
