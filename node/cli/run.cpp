@@ -196,6 +196,30 @@ void set_log_level(const config::node_config& cfg) {
 
 }  // namespace
 
+// Mutual TLS; a revoked child is refused in the handshake, before any request.
+net::listener_config sync_listener(service::sync_context& sctx, const net::tls_files& files) {
+  auto tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
+  tls->refuse_serials([&env = sctx.env](const std::string& serial) { return store::reader(env).is_revoked(serial); });
+  auto sync = listener("sync", sctx.cfg.listen.sync, tls);
+  sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes
+  sync.router.add("GET", "/sync/v1/hello", [&cfg = sctx.cfg](const net::http_request& r) { return hello(cfg, r); });
+  service::add_sync_routes(sync.router, sctx);
+  return sync;
+}
+
+// TLS, a client certificate optional (banks may use a token instead).
+net::listener_config api_listener(api::api_context& actx, const net::tls_files& files) {
+  auto api = listener("api", actx.cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
+  api.router.add("GET", "/api/v1/categories",
+                 [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
+  api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
+  api::add_api_routes(api.router, actx);
+  api.on_refusal = [&actx](const net::http_request& r, net::http_response refusal) {  // the HTTP layer's 413, audited too
+    return api::audit_refusal(actx, r, std::move(refusal));
+  };
+  return api;
+}
+
 int cmd_run(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 0});
   auto cfg = load_config(a);
@@ -218,32 +242,17 @@ int cmd_run(int argc, char** argv) {
   store::writer writer(*env);
   writer.on_commit([&changed] { changed.notify(); });
   service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
-  // Sync handlers block (long-polls, commits): a pool of their own, so the
-  // I/O threads stay free for the API.
   // Before the worker pool: jobs it finishes after the server stops read it.
   config::live_settings live(cfg);
+  // Sync handlers block (long-polls, commits): a pool of their own, so the
+  // I/O threads stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
   quality::monitor quality_mon(*env, quality_interval);
   service::sync_context sctx{cfg, live, *env, writer, changed, sync_workers};
-  auto sync_tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
-  // A revoked child is refused in the handshake, before any request.
-  sync_tls->refuse_serials([&env](const std::string& serial) { return store::reader(*env).is_revoked(serial); });
-  auto sync = listener("sync", cfg.listen.sync, sync_tls);
-  sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes
-  sync.router.add("GET", "/sync/v1/hello", [&cfg](const net::http_request& r) { return hello(cfg, r); });
-  service::add_sync_routes(sync.router, sctx);
-  auto api = listener("api", cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
-  api.router.add("GET", "/api/v1/categories",
-                 [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
-  api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
   api::api_context actx{cfg, live, *env, writer};
-  api::add_api_routes(api.router, actx);
-  api.on_refusal = [&actx](const net::http_request& r, net::http_response refusal) {
-    return api::audit_refusal(actx, r, std::move(refusal));
-  };
   try {
-    srv->add_listener(std::move(sync));
-    srv->add_listener(std::move(api));
+    srv->add_listener(sync_listener(sctx, files));
+    srv->add_listener(api_listener(actx, files));
     srv->add_listener(admin_listener(cfg, *env, *srv, quality_mon));
   } catch (const net::listen_error& e) {
     log::error("listen_failed").kv("reason", e.what());
