@@ -82,7 +82,8 @@ change_batch collect_down(store::environment& env, const std::string& self, cons
 }
 
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
-                           const std::string& cursor_key, std::uint64_t suspend_after) {
+                           const std::string& cursor_key, std::uint64_t suspend_after,
+                           std::function<void(const store::batch_result&)> committed) {
   store::write_batch wb;
   wb.via = from.node_id;
   pending_apply p;
@@ -106,7 +107,21 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
     wb.registry.push_back(std::move(op));
   }
   p.ack = b.last_seq;
-  p.done = w.submit(std::move(wb));
+  if (!committed) {
+    p.done = w.submit(std::move(wb));
+    return p;
+  }
+  auto promise = std::make_shared<std::promise<store::batch_result>>();
+  p.done = promise->get_future();
+  w.submit_then(std::move(wb), [promise, committed = std::move(committed)](std::future<store::batch_result> f) {
+    try {
+      auto r = f.get();
+      committed(r);
+      promise->set_value(std::move(r));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
   return p;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,8 +70,12 @@ struct pending_apply {
 // From a child, each refused change is a security violation charged to it
 // in the same transaction (so a batch that fails and is resent is not
 // charged twice); at `suspend_after` (0 = never) the child is suspended.
+// `committed`, when set, runs on the writer thread as soon as the batch has
+// committed (before anyone waits on `done`): what must be said then, even
+// if nobody asks for the result soon (a child suspended by this batch).
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
-                           const std::string& cursor_key, std::uint64_t suspend_after = 0);
+                           const std::string& cursor_key, std::uint64_t suspend_after = 0,
+                           std::function<void(const store::batch_result&)> committed = {});
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
                          const std::string& cursor_key);

@@ -65,8 +65,6 @@ void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
       out.unchanged += r.unchanged;
       out.ignored_older += r.ignored_older;
       for (auto& e : r.events) out.events.push_back(json::string(e));
-      for (const auto& id : r.suspended)
-        net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold");
     } catch (const std::exception& e) {
       if (out.failure.empty()) out.failure = e.what();
       c.valid = false;
@@ -89,7 +87,12 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
   json::array refused;
   if (d.failure.empty()) {
     // 接入后安全管理: refusals are charged to the child with the batch itself.
-    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_());
+    // Said when it commits: the suspended child's next request never gets here.
+    auto said = [](const store::batch_result& r) {
+      for (const auto& id : r.suspended)
+        net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold");
+    };
+    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_(), said);
     for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
     c.inflight.push_back(std::move(p.done));
     c.valid = true;
