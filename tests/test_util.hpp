@@ -8,6 +8,14 @@
 
 namespace test {
 
+// Under qemu-user (the arm64 run) everything takes many times longer:
+// timeouts a test sets, and the waits it measures against them, scale by this.
+#ifdef CN_EMULATOR
+inline constexpr int time_scale = 10;
+#else
+inline constexpr int time_scale = 1;
+#endif
+
 // A fresh directory under $TMPDIR, removed when the object dies.
 class temp_dir {
 public:

@@ -28,11 +28,11 @@ namespace {
 
 server_options short_options() {
   server_options o;
-  o.handshake_timeout = 300ms;
-  o.read_timeout = 1000ms;
-  o.write_timeout = 1000ms;
-  o.shutdown_deadline = 2000ms;
-  o.linger_timeout = 300ms;
+  o.handshake_timeout = 300ms * test::time_scale;
+  o.read_timeout = 1000ms * test::time_scale;
+  o.write_timeout = 1000ms * test::time_scale;
+  o.shutdown_deadline = 2000ms * test::time_scale;
+  o.linger_timeout = 300ms * test::time_scale;
   return o;
 }
 
@@ -64,7 +64,7 @@ struct served {
 
   explicit served(listener_config l, server_options o = short_options()) : srv(server::make(o)) {
     addr = srv->add_listener(std::move(l));
-    t = std::thread([this] { drained = srv->run(1, 8000ms); });
+    t = std::thread([this] { drained = srv->run(1, 8000ms * test::time_scale); });
   }
   ~served() { stop(); }
   void stop() {
@@ -92,7 +92,7 @@ struct tls_world {
   }
   std::unique_ptr<http_client> client(const std::string& addr, std::shared_ptr<tls_context> ctx = nullptr,
                                       const std::string& expect = "js.province") {
-    return http_client::make({addr, expect, ctx ? ctx : client_ctx(), 3000ms, 64u << 20});
+    return http_client::make({addr, expect, ctx ? ctx : client_ctx(), 3000ms * test::time_scale, 64u << 20});
   }
 };
 
@@ -128,7 +128,7 @@ struct raw_result {
 };
 
 // Plain TCP: sends `bytes`, then reads until the server closes or `wait` passes.
-raw_result raw_exchange(const std::string& addr, const std::string& bytes, std::chrono::milliseconds wait = 2000ms) {
+raw_result raw_exchange(const std::string& addr, const std::string& bytes, std::chrono::milliseconds wait = 2000ms * test::time_scale) {
   raw_result r;
   int fd = tcp_connect(addr);
   REQUIRE(fd >= 0);
@@ -298,12 +298,13 @@ TEST_CASE("http: a client that sends nothing is closed after the handshake timeo
   tls_world w;
   log_capture logs;
   served s(make_listener(w.server_ctx()));
-  auto r = raw_exchange(s.addr, "", 3000ms);
+  auto r = raw_exchange(s.addr, "", 3000ms * test::time_scale);
   CHECK(r.closed);
-  CHECK(r.after >= 250ms);
-  CHECK(r.after < 2000ms);
+  CHECK(r.after >= 250ms * test::time_scale);
+  CHECK(r.after < 2000ms * test::time_scale);
   s.stop();  // the timer closes the socket before the session logs: wait for it
-  CHECK(logs.find({"event=tls_handshake_failed", "no TLS handshake within 300 ms"}) != "");
+  auto said = "no TLS handshake within " + std::to_string(300 * test::time_scale) + " ms";
+  CHECK(logs.find({"event=tls_handshake_failed", said}) != "");
 }
 
 TEST_CASE("http: peer_auth — required refuses a client without certificate, optional accepts it anonymously") {
@@ -360,11 +361,11 @@ TEST_CASE("http: client — a server certificate naming another node is an error
 TEST_CASE("http: client reconnects after the server closed the idle keep-alive connection") {
   tls_world w;
   auto o = short_options();
-  o.read_timeout = 200ms;
+  o.read_timeout = 200ms * test::time_scale;
   served s(make_listener(w.server_ctx()), o);
   auto c = w.client(s.addr);
   CHECK(c->get("/hello").status == 200);
-  std::this_thread::sleep_for(500ms);  // the server drops the idle connection
+  std::this_thread::sleep_for(500ms * test::time_scale);  // the server drops the idle connection
   CHECK(c->get("/hello").status == 200);
   CHECK(c->connections_made() == 2);
 }
@@ -376,10 +377,10 @@ TEST_CASE("http: beyond max_connections a connection is closed at once") {
   served s(std::move(l));
   int holder = tcp_connect(s.addr);  // takes the only slot (its handshake is pending)
   REQUIRE(holder >= 0);
-  std::this_thread::sleep_for(50ms);
-  auto r = raw_exchange(s.addr, "", 1000ms);
+  std::this_thread::sleep_for(50ms * test::time_scale);
+  auto r = raw_exchange(s.addr, "", 1000ms * test::time_scale);
   CHECK(r.closed);
-  CHECK(r.after < 250ms);  // refused, not the handshake timeout
+  CHECK(r.after < 250ms * test::time_scale);  // refused, not the handshake timeout
   ::close(holder);
   CHECK(s.stats().refused_connections == 1);
 }
@@ -390,7 +391,7 @@ TEST_CASE("http: graceful shutdown lets an in-flight slow request finish, then s
   auto l = make_listener(w.server_ctx());
   l.router.add("GET", "/slow", [&](const http_request&) {
     entered = true;
-    std::this_thread::sleep_for(600ms);
+    std::this_thread::sleep_for(600ms * test::time_scale);
     return http_response::text(200, "done");
   });
   served s(std::move(l));
