@@ -197,6 +197,15 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto huge = a.call("bank-a", "POST", "/api/v1/loans", std::string(3u << 20, ' '));
   CHECK(huge.status == 413);
   CHECK(huge.body.find("body_too_large") != std::string::npos);
+  {  // on the chain as who asked what, refused with 413
+    auto env = store::environment::open({a.n.dir + "/data"});
+    bool found = false;
+    store::reader(*env).for_each_audit(1, [&](const store::audit_entry& e) {
+      found |= e.status == 413 && e.principal == "bank-a" && e.path == "/api/v1/loans" && e.decision == "refused";
+      return true;
+    });
+    CHECK(found);
+  }
   // The enterprise sees who looked.
   auto log = a.call("portal", "GET", "/api/v1/subjects/" + f[3] + "/access-log");
   REQUIRE(log.status == 200);
