@@ -11,6 +11,10 @@
 #include "node/quality/quality.hpp"
 #include "store/environment.hpp"
 
+namespace boost::json {
+class object;
+}
+
 namespace node::cli {
 
 int cmd_init(int argc, char** argv);
@@ -21,8 +25,8 @@ int cmd_demo(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_pki(int argc, char** argv);
 int cmd_admin(int argc, char** argv);
-// `status --json` as text (the admin listener's status page reads it too).
-std::string status_text(const config::node_config& cfg, store::environment& env);
+// `status --json` as an object (the status page and /metrics read it too).
+boost::json::object status_object(const config::node_config& cfg, store::environment& env);
 // The same as a self-refreshing HTML page (status_page.cpp).
 // `quality`: the monitor's latest report, or null before its first scan.
 std::string status_page(const config::node_config& cfg, store::environment& env, const quality::report* quality);

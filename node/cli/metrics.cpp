@@ -125,7 +125,7 @@ void quality_metrics(std::ostringstream& o, const quality::monitor& mon) {
 // The link to the parent and each child's cursor, from what `status`
 // reads (link-state.json, which the running link writes, and the cursors).
 void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::environment& env) {
-  auto s = boost::json::parse(status_text(cfg, env)).as_object();
+  auto s = status_object(cfg, env);
   const auto& up = s.at("upstream").as_object();
   auto parent = cfg.upstream ? label_value(cfg.upstream->node_id) : std::string();
   metric_head(o, "credit_node_upstream_state", "gauge",

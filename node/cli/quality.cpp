@@ -11,13 +11,6 @@
 namespace node::cli {
 namespace {
 
-std::string percent(const std::optional<double>& v) {
-  if (!v) return "—";
-  char b[16];
-  std::snprintf(b, sizeof b, "%.1f%%", *v * 100.0);
-  return b;
-}
-
 std::string days(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "—"; }
 
 void print_table(const config::node_config& cfg, const quality::report& r) {
@@ -28,8 +21,8 @@ void print_table(const config::node_config& cfg, const quality::report& r) {
     std::string lag = days(q.lag_days_p50) + "/" + days(q.lag_days_p90) + " d";
     std::string newest = q.newest_event.empty() ? "—" : q.newest_event + " (" + days(q.newest_event_age_days(r.computed_at_ms)) + " days ago)";
     std::printf("%-18s %9llu %11llu %9s %9s %10s %12s  %s\n", name.c_str(), static_cast<unsigned long long>(q.records),
-                static_cast<unsigned long long>(q.quarantined), percent(q.completeness()).c_str(),
-                percent(q.accuracy()).c_str(), percent(q.continuity()).c_str(), lag.c_str(), newest.c_str());
+                static_cast<unsigned long long>(q.quarantined), quality::percent_text(q.completeness()).c_str(),
+                quality::percent_text(q.accuracy()).c_str(), quality::percent_text(q.continuity()).c_str(), lag.c_str(), newest.c_str());
   }
   std::printf("complete: optional fields filled; accurate: records of records + quarantined rows;\n"
               "continuous: months present in each monthly series (tax, utility_payment) between its first and last;\n"

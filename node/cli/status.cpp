@@ -129,9 +129,8 @@ int cmd_status(int argc, char** argv) {
   return 0;
 }
 
-std::string status_text(const config::node_config& cfg, store::environment& env) {
-  return json::serialize(status_json(cfg, env));
-}
+json::object status_object(const config::node_config& cfg, store::environment& env) { return status_json(cfg, env); }
+
 
 void print_status(const config::node_config& cfg, store::environment& env, bool as_json) {
   auto s = status_json(cfg, env);

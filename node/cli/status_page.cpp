@@ -3,8 +3,6 @@
 // these networks often have no internet), refreshing itself every 10 s.
 #include <boost/json.hpp>
 
-#include <cstdio>
-
 #include "node/cli/commands.hpp"
 #include "node/quality/quality.hpp"
 #include "node/net/http_message.hpp"
@@ -63,13 +61,6 @@ std::string children_rows(const json::array& children) {
   return out.empty() ? "<tr><td colspan=\"4\">no child has joined</td></tr>\n" : out;
 }
 
-std::string pct(const std::optional<double>& v) {
-  if (!v) return "—";
-  char b[16];
-  std::snprintf(b, sizeof b, "%.1f%%", *v * 100.0);
-  return b;
-}
-
 // Quality per category with records (node/quality): what a data officer reads.
 std::string quality_rows(const quality::report* q) {
   if (!q) return "<tr><td colspan=\"6\">the first scan is still running</td></tr>\n";
@@ -77,8 +68,8 @@ std::string quality_rows(const quality::report* q) {
   for (const auto& [cat, c] : q->by_category) {
     if (c.records == 0 && c.quarantined == 0) continue;
     auto age = c.newest_event_age_days(q->computed_at_ms);
-    out += "<tr><td>" + esc(cat) + "</td><td>" + pct(c.completeness()) + "</td><td>" + pct(c.accuracy()) + "</td><td>" +
-           pct(c.continuity()) + "</td><td>" + (c.lag_days_p50 ? std::to_string(*c.lag_days_p50) : "—") + "</td><td>" +
+    out += "<tr><td>" + esc(cat) + "</td><td>" + quality::percent_text(c.completeness()) + "</td><td>" + quality::percent_text(c.accuracy()) + "</td><td>" +
+           quality::percent_text(c.continuity()) + "</td><td>" + (c.lag_days_p50 ? std::to_string(*c.lag_days_p50) : "—") + "</td><td>" +
            (age ? std::to_string(*age) : "—") + "</td></tr>\n";
   }
   return out.empty() ? "<tr><td colspan=\"6\">no records at the last scan</td></tr>\n" : out;
@@ -93,7 +84,7 @@ std::string quality_caption(const quality::report* q) {
 }  // namespace
 
 std::string status_page(const config::node_config& cfg, store::environment& env, const quality::report* quality) {
-  auto s = json::parse(status_text(cfg, env)).as_object();
+  auto s = status_object(cfg, env);
   const auto& node = s.at("node").as_object();
   std::string cats;
   for (const auto& [k, v] : s.at("records").at("by_category").as_object()) cats += row(std::string(k), text_of(v));

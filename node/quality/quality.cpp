@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <vector>
 
@@ -124,6 +125,13 @@ std::optional<double> ratio(std::uint64_t part, std::uint64_t whole) {
 json::value number_or_null(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
 
 }  // namespace
+
+std::string percent_text(const std::optional<double>& ratio) {
+  if (!ratio) return "—";
+  char b[16];
+  std::snprintf(b, sizeof b, "%.1f%%", *ratio * 100.0);
+  return b;
+}
 
 std::optional<double> category_quality::completeness() const { return ratio(optional_filled, optional_slots); }
 std::optional<double> category_quality::accuracy() const { return ratio(records, records + quarantined); }

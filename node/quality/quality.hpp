@@ -46,6 +46,9 @@ struct scan_stopped : std::runtime_error {
 };
 report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going = {});
 
+// "83.3%", or "—" when there is nothing to measure (the CLI and the status page).
+std::string percent_text(const std::optional<double>& ratio);
+
 // JSON for `quality --json`; days since the newest event use `now_ms`.
 std::string to_json(const report& r);
 
