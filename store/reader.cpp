@@ -107,6 +107,14 @@ void reader::for_each_record(const record_filter& f,
   }
 }
 
+void reader::scan_records(std::uint64_t first_id,
+                          const std::function<bool(std::uint64_t, const model::record&)>& fn) {
+  std::string_view k, v;
+  cursor c(impl_->t, impl_->env.t.id2record);
+  for (bool ok = c.seek(be64(first_id), k, v); ok; ok = c.next(k, v))
+    if (!fn(read_be64(k), decode_record(v))) return;
+}
+
 std::optional<peer_cursor_state> reader::cursor_of(const std::string& peer) {
   auto v = impl_->t.get(impl_->env.t.peer2cursor, peer);
   if (!v) return std::nullopt;

@@ -52,6 +52,11 @@ public:
   store_stats stats();
   // Calls fn for each matching record (current version) until fn returns false.
   void for_each_record(const record_filter& f, const std::function<bool(const model::record&)>& fn);
+  // Every current record (deleted ones too) in record-id order from
+  // `first_id`, with its id, until fn returns false. A long scan resumes
+  // from the last id in a new reader: an old read transaction held for
+  // seconds keeps the writer from reusing freed pages.
+  void scan_records(std::uint64_t first_id, const std::function<bool(std::uint64_t, const model::record&)>& fn);
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
   // Every peer cursor held here, by key ("up:<child>", "down:<parent>").

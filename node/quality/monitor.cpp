@@ -1,5 +1,8 @@
 #include "node/quality/monitor.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "node/net/log.hpp"
 
 namespace node::quality {
@@ -23,6 +26,11 @@ std::shared_ptr<const report> monitor::latest() const {
 }
 
 void monitor::loop() {
+  // The scan reads every record: it gets only CPU that nothing else wants,
+  // so a big store's scan never slows catch-up sync or the bank API.
+  sched_param idle{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+  pthread_setname_np(pthread_self(), "cn-quality");
   for (;;) {
     std::shared_ptr<const report> r;
     try {

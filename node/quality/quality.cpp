@@ -142,7 +142,8 @@ std::optional<std::int64_t> category_quality::newest_event_age_days(std::int64_t
   return now_ms / 86'400'000 - *d;
 }
 
-report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going) {
+report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going,
+               std::uint64_t slice) {
   auto started = std::chrono::steady_clock::now();
   report r;
   r.computed_at_ms = now_ms;
@@ -152,16 +153,24 @@ report compute(store::environment& env, std::int64_t now_ms, const std::function
     r.by_category[c.name];
     states[c.name].def = &c;
   }
-  store::reader rd(env);
-  std::uint64_t n = 0;
-  bool stopped = false;
-  rd.for_each_record({}, [&](const store::model::record& rec) {
-    count_record(rec, r.by_category[rec.category], states[rec.category]);
-    if (++n % 4096 == 0 && keep_going && !keep_going()) stopped = true;  // a node stopping does not wait for the scan
-    return !stopped;
-  });
-  if (stopped) throw scan_stopped();
-  count_quarantine(rd, r.by_category);
+  // In slices, each in a read transaction of its own (see
+  // store::reader::scan_records): not one snapshot, but a report of ratios
+  // does not need one, and the writer keeps reusing pages meanwhile.
+  std::uint64_t next_id = 0, n = 0;
+  for (bool more = true; more;) {
+    store::reader rd(env);
+    more = false;
+    rd.scan_records(next_id, [&](std::uint64_t id, const store::model::record& rec) {
+      next_id = id + 1;
+      if (!rec.deleted) count_record(rec, r.by_category[rec.category], states[rec.category]);
+      if (++n % 4096 == 0 && keep_going && !keep_going()) throw scan_stopped();  // a stopping node does not wait
+      return !(more = n % slice == 0);
+    });
+  }
+  {
+    store::reader rd(env);
+    count_quarantine(rd, r.by_category);
+  }
   for (auto& [name, q] : r.by_category) finish(q, states[name]);
   r.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   return r;

@@ -40,11 +40,13 @@ struct report {
 };
 
 // `keep_going` is asked every few thousand records; when it says no, the
-// scan ends with scan_stopped.
+// scan ends with scan_stopped. The scan reads `slice` records per read
+// transaction (a parameter for tests: the report must not depend on it).
 struct scan_stopped : std::runtime_error {
   scan_stopped() : std::runtime_error("quality scan stopped") {}
 };
-report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going = {});
+report compute(store::environment& env, std::int64_t now_ms, const std::function<bool()>& keep_going = {},
+               std::uint64_t slice = 20000);
 
 // "83.3%", or "—" when there is nothing to measure (the CLI and the status page).
 std::string percent_text(const std::optional<double>& ratio);

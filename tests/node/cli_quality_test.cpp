@@ -1,8 +1,15 @@
 // `credit-node quality`: each figure computed from rows whose answer is
 // known by hand.
+#include <sched.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "node/cli_support.hpp"
+#include "node/quality/monitor.hpp"
+#include "store/environment.hpp"
 
 using namespace cli_test;
 
@@ -17,7 +24,7 @@ std::int64_t days_since(int y, unsigned m, unsigned d) {
 }  // namespace
 
 TEST_CASE("quality: completeness, accuracy, continuity and timeliness per category, from known rows") {
-  node n;
+  cli_test::node n;
   // A's VAT series has 2024-01, -02 and -04 (March is missing); B's CIT has
   // one month. Optional fields of tax: arrears and credit_rating.
   auto f = n.file("tax.csv", tax_header + "\n" +
@@ -59,4 +66,40 @@ TEST_CASE("quality: completeness, accuracy, continuity and timeliness per catego
   auto text = n.run("quality");
   REQUIRE(text.exit_code == 0);
   CHECK_MESSAGE(text.out.find("tax                        4           1     50.0%     80.0%      80.0%") != std::string::npos, text.out);
+}
+
+TEST_CASE("quality: a scan in slices of short read transactions reports what one pass does") {
+  cli_test::node n;
+  std::string rows = tax_header + "\n";
+  for (int i = 0; i < 7; ++i)
+    rows += A + ",s" + std::to_string(i) + ",2024-0" + std::to_string(i + 1) + "-15,tax bureau,2024-0" +
+            std::to_string(i + 1) + ",VAT,100.00," + (i % 2 ? "5.00" : "") + ",A\n";
+  REQUIRE(n.import("tax", n.file("tax.csv", rows)).exit_code == 0);
+  auto env = store::environment::open({n.dir + "/data"});
+  auto text = [&](std::uint64_t slice) {
+    auto r = ::node::quality::compute(*env, 1'750'000'000'000, {}, slice);
+    r.took_ms = 0;
+    return ::node::quality::to_json(r);
+  };
+  auto whole = text(1000);
+  CHECK(whole.find("\"records\":7") != std::string::npos);
+  for (std::uint64_t slice : {1, 2, 3, 7}) CHECK_MESSAGE(text(slice) == whole, "slice " << slice);
+}
+
+TEST_CASE("quality: the monitor's scan thread runs at idle priority") {
+  cli_test::node n;
+  REQUIRE(n.import("tax", n.file("tax.csv", tax_header + "\n" + tax_row(A, "i1"))).exit_code == 0);
+  auto env = store::environment::open({n.dir + "/data"});
+  ::node::quality::monitor m(*env, std::chrono::seconds(3600));
+  int policy = -1;
+  for (int tries = 0; tries < 200 && policy != SCHED_IDLE; ++tries) {  // the thread names itself when it starts
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(t.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name == "cn-quality") policy = sched_getscheduler(std::stoi(t.path().filename().string()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(policy == SCHED_IDLE);
 }
