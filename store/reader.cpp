@@ -136,13 +136,25 @@ void reader::for_each_cursor(const std::function<void(const std::string&, const 
 void reader::for_each_change(std::uint64_t after_seq,
                              const std::function<bool(std::uint64_t, const std::string&,
                                                       const model::record&)>& fn) {
+  for_each_change(after_seq, {}, [&](std::uint64_t seq, const std::string& via, const model::record* r) {
+    return fn(seq, via, *r);
+  });
+}
+
+void reader::for_each_change(std::uint64_t after_seq, const std::function<bool(const std::string&)>& wanted,
+                             const std::function<bool(std::uint64_t, const std::string&,
+                                                      const model::record*)>& fn) {
   cursor c(impl_->t, impl_->env.t.seq2change);
   std::string_view k, v;
   for (bool ok = c.seek(be64(after_seq + 1), k, v); ok; ok = c.next(k, v)) {
     auto ch = decode_change(v);
+    if (wanted && !wanted(ch.via)) {
+      if (!fn(read_be64(k), ch.via, nullptr)) return;
+      continue;
+    }
     auto r = impl_->by_id(ch.id);
     if (!r) throw store_error("store: change log names missing record id " + std::to_string(ch.id));
-    if (!fn(read_be64(k), ch.via, *r)) return;
+    if (!fn(read_be64(k), ch.via, &*r)) return;
   }
 }
 

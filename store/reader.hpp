@@ -66,6 +66,12 @@ public:
   void for_each_change(std::uint64_t after_seq,
                        const std::function<bool(std::uint64_t seq, const std::string& via,
                                                 const model::record& current)>& fn);
+  // The same, but the record of a change whose `via` fails `wanted` is not
+  // read: fn gets nullptr for it (a parent's pull skips what came up from
+  // that very child without decoding it).
+  void for_each_change(std::uint64_t after_seq, const std::function<bool(const std::string& via)>& wanted,
+                       const std::function<bool(std::uint64_t seq, const std::string& via,
+                                                const model::record* current)>& fn);
   // Integrity and security events (JSON objects), oldest first.
   void for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn);
   // The registry of child nodes (a parent's) and the revocation list.

@@ -19,24 +19,26 @@ using store::model::record;
 // Reads the change log after `after_seq`, keeping what `keep` accepts,
 // until a limit is reached. last_seq covers what was read, kept or not, so
 // filtered changes are not read again.
+// `skip_via`: changes that came from this peer are passed over unread.
 template <class Keep>
 change_batch collect(store::environment& env, const std::string& self, std::uint64_t after_seq,
-                     const batch_limits& lim, Keep keep) {
+                     const batch_limits& lim, const std::string& skip_via, Keep keep) {
   change_batch b;
   b.node = self;
   b.instance = env.instance_id();
   b.last_seq = after_seq;
   std::size_t bytes = 0;
   store::reader rd(env);
-  rd.for_each_change(after_seq, [&](std::uint64_t seq, const std::string& via, const record& r) {
+  auto wanted = [&](const std::string& via) { return via != skip_via; };
+  rd.for_each_change(after_seq, wanted, [&](std::uint64_t seq, const std::string&, const record* r) {
     if (b.changes.size() >= lim.max_changes || bytes >= lim.max_bytes) {
       b.more = true;
       return false;
     }
     b.last_seq = seq;
-    if (keep(via, r)) {
-      bytes += wire_size(r);
-      b.changes.push_back({seq, r, false, {}});
+    if (r && keep(*r)) {
+      bytes += wire_size(*r);
+      b.changes.push_back({seq, *r, false, {}});
     }
     return true;
   });
@@ -70,14 +72,13 @@ std::string check_change(const peer& from, bool from_child, const wire_change& c
 
 change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,
                         std::uint64_t after_seq, const batch_limits& lim) {
-  return collect(env, self, after_seq, lim, [&](const std::string& via, const record&) { return via != parent_id; });
+  return collect(env, self, after_seq, lim, parent_id, [](const record&) { return true; });
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
                           std::uint64_t after_seq, const batch_limits& lim) {
-  return collect(env, self, after_seq, lim, [&](const std::string& via, const record& r) {
-    return via != child.node_id && r.subject.size() == 18 &&
-           covers(child.jurisdiction, store::model::uscc_division(r.subject));
+  return collect(env, self, after_seq, lim, child.node_id, [&](const record& r) {
+    return r.subject.size() == 18 && covers(child.jurisdiction, store::model::uscc_division(r.subject));
   });
 }
 

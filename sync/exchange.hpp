@@ -26,11 +26,6 @@ struct peer {
   std::vector<std::string> foreign_origins = {};
 };
 
-struct batch_limits {
-  std::size_t max_changes = 5000;
-  std::size_t max_bytes = 4 << 20;
-};
-
 // Changes after `after_seq` to send up to the parent: everything except
 // what came down from that parent. `self` names this node and its store.
 change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,

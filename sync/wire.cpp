@@ -181,6 +181,23 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
   return b;
 }
 
+batch_limits limits_in_answer(std::string_view answer_json) {
+  const batch_limits floor;
+  json::error_code ec;
+  auto v = json::parse(answer_json, ec);
+  if (ec || !v.is_object()) return floor;
+  const auto& o = v.get_object();
+  auto whole = [&](const char* key, std::size_t least) -> std::optional<std::size_t> {
+    auto* f = o.if_contains(key);
+    if (f && f->is_uint64()) return std::max<std::size_t>(least, f->get_uint64());
+    if (f && f->is_int64() && f->get_int64() >= 0) return std::max<std::size_t>(least, f->get_int64());
+    return std::nullopt;
+  };
+  auto changes = whole("max_changes", floor.max_changes), bytes = whole("max_bytes", floor.max_bytes);
+  if (!changes || !bytes) return floor;
+  return batch_limits{*changes, *bytes}.at_most(batch_limits::large());
+}
+
 std::string check_schema(const store::model::record& r, std::string& canonical) {
   json::error_code ec;
   unsigned char buf[4096];  // fields fit here: no heap for the common case

@@ -2,6 +2,7 @@
 // spec). Plain data in, plain data out; no sockets here.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -47,6 +48,26 @@ struct change_batch {
   // down the tree only.
   std::optional<std::vector<store::revocation>> revocations = std::nullopt;
 };
+
+// What one batch may hold. The defaults are what every version of the
+// parent accepts; a parent that takes more says so in its push answer
+// (`max_changes`, `max_bytes`), and a child then sends up to `large`:
+// fewer, bigger commits at the parent (bulk catch-up writes each page of
+// the subject index fewer times).
+struct batch_limits {
+  std::size_t max_changes = 5000;
+  std::size_t max_bytes = 4 << 20;
+  static constexpr batch_limits large() { return {20000, 16 << 20}; }
+  // The smaller of each limit.
+  constexpr batch_limits at_most(const batch_limits& o) const {
+    return {std::min(max_changes, o.max_changes), std::min(max_bytes, o.max_bytes)};
+  }
+};
+
+// The limits a push answer (JSON text) says the parent takes, between the
+// default and large(); the default when it says nothing usable (a parent
+// older than the field).
+batch_limits limits_in_answer(std::string_view answer_json);
 
 std::string encode_batch(const change_batch& b);
 // Throws wire_error. `max_changes` bounds what a peer can make us hold.

@@ -82,6 +82,9 @@ struct parent_link::impl {
   std::atomic<bool> push_idle{false};
   posture_fn posture;
   std::atomic<bool> admitted{false};
+  // What one pushed batch may hold: the default until the parent's answer
+  // says it takes more (an older parent does not say, and gets the default).
+  replication::batch_limits push_limits;
   std::mutex join_mu;  // one join at a time for both threads
   std::thread pusher, puller;
   std::mutex mu;  // guards the state below
@@ -216,6 +219,7 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
   auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
+  push_limits = replication::limits_in_answer(resp.body);
   if (ack == 0)
     net::log::info("sync_push_from_start").kv("parent", parent.node_id).kv("instance", env.instance_id());
   set("push_acked", ack);
@@ -253,7 +257,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
     std::string body;
   };
   auto collect = [this](std::uint64_t from) {
-    prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, {}), {}};
+    prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, push_limits), {}};
     p.b.after_seq = from;
     p.body = replication::encode_batch(p.b);
     return p;
@@ -330,7 +334,7 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
 // One pull; returns the new cursor. A parent whose store instance changed
 // (replaced, restored from a backup) is reconciled from the start, loudly.
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
-  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=2000&wait_ms=" + std::to_string(4000) +
+  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=" + std::to_string(replication::batch_limits::large().max_changes) + "&wait_ms=" + std::to_string(4000) +
                 "&revoked_seen=" + std::to_string(revoked_seen);
   auto resp = c.get(target);
   if (resp.status == 409) {
@@ -342,7 +346,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   }
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
-  auto b = replication::decode_batch(resp.body, 5000);
+  auto b = replication::decode_batch(resp.body, replication::batch_limits::large().max_changes);
   if (!instance.empty() && b.instance != instance) {
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id)
         .kv("old_instance", instance).kv("new_instance", b.instance)

@@ -112,7 +112,10 @@ net::http_response push_pipeline::push(const replication::peer& from, const repl
   auto cur = durable(env_, key);
   json::object o{{"ack", cur.seq}, {"instance", cur.instance}, {"queued", c.queued},
                  {"inserted", d.inserted}, {"updated", d.updated}, {"unchanged", d.unchanged},
-                 {"ignored_older", d.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(d.events)}};
+                 {"ignored_older", d.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(d.events)},
+                 // what this parent accepts in one batch (a child sends at most the default without it)
+                 {"max_changes", replication::batch_limits::large().max_changes},
+                 {"max_bytes", replication::batch_limits::large().max_bytes}};
   return net::http_response::json(200, json::serialize(o));
 }
 

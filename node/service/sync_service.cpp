@@ -140,7 +140,7 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
 http_response pull(sync_context& ctx, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
   auto cursor = query_u64(req.query, "cursor", 0);
-  replication::batch_limits lim;
+  auto lim = replication::batch_limits::large();
   lim.max_changes = std::clamp<std::uint64_t>(query_u64(req.query, "max", 1000), 1, max_batch_changes);
   auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(query_u64(req.query, "wait_ms", 0), max_wait_ms));
   // A cursor past our newest change: our store went back in time (restored

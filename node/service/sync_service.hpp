@@ -10,6 +10,7 @@
 #include "node/service/worker_pool.hpp"
 #include "store/environment.hpp"
 #include "store/writer.hpp"
+#include "sync/exchange.hpp"
 
 namespace node::service {
 
@@ -28,6 +29,6 @@ struct sync_context {
 void add_sync_routes(net::http_router& r, sync_context& ctx);
 
 inline constexpr int max_wait_ms = 5000;
-inline constexpr std::size_t max_batch_changes = 5000;
+inline constexpr std::size_t max_batch_changes = replication::batch_limits::large().max_changes;
 
 }  // namespace node::service

@@ -68,6 +68,11 @@ TEST_CASE("push pipeline: batches that continue one another are answered while t
   auto r4 = pipes.push(s.nanjing, flush);
   REQUIRE(r4.status == 200);
   CHECK(body(r4).at("ack").to_number<std::uint64_t>() == 10 * n);
+  // Every answer says how big a batch this parent takes; the child reads it so.
+  auto said = replication::limits_in_answer(r4.body);
+  CHECK(said.max_changes == replication::batch_limits::large().max_changes);
+  CHECK(said.max_bytes == replication::batch_limits::large().max_bytes);
+  CHECK(said.max_changes > replication::batch_limits{}.max_changes);
   CHECK(s.held() == 10 * n);
   CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 10 * n);
 }

@@ -84,3 +84,23 @@ TEST_CASE("wire: decoding checks each change's fields once: valid ones come out 
   CHECK(canonical == d.changes[0].rec.fields_json);
   CHECK(check_schema(bad.rec, canonical).find("period") == 0);
 }
+
+TEST_CASE("wire: a push answer's batch limits are read between the default and large(), and nonsense is the default") {
+  const batch_limits floor, large = batch_limits::large();
+  auto said = [](const std::string& answer) {
+    auto l = limits_in_answer(answer);
+    return std::pair{l.max_changes, l.max_bytes};
+  };
+  auto pair = [](const batch_limits& l) { return std::pair{l.max_changes, l.max_bytes}; };
+  CHECK(said(R"({"ack":5,"instance":"x"})") == pair(floor));  // a parent older than the fields
+  CHECK(said(R"({"ack":5,"max_changes":20000,"max_bytes":16777216})") == pair(large));
+  CHECK(said(R"({"max_changes":12000,"max_bytes":8000000})") == std::pair<std::size_t, std::size_t>{12000, 8000000});
+  CHECK(said(R"({"max_changes":900000000,"max_bytes":900000000000})") == pair(large));  // never more than we send
+  CHECK(said(R"({"max_changes":10,"max_bytes":1000})") == pair(floor));                 // never less than every parent takes
+  CHECK(said(R"({"max_changes":20000})") == pair(floor));                               // both or neither
+  CHECK(said(R"({"max_changes":-1,"max_bytes":16777216})") == pair(floor));
+  CHECK(said(R"({"max_changes":"20000","max_bytes":16777216})") == pair(floor));
+  CHECK(said(R"({"max_changes":2.5e4,"max_bytes":16777216})") == pair(floor));
+  CHECK(said("not json") == pair(floor));
+  CHECK(said("[1,2]") == pair(floor));
+}
