@@ -103,6 +103,7 @@ private:
     lowest().expires_at(deadline);
     ec = run_op([&](auto h) { lowest().async_connect(endpoints, std::move(h)); });
     if (ec) return fail_connect("cannot connect to " + opt_.address + ": " + describe(ec));
+    lowest().socket().set_option(tcp::no_delay(true), ec);  // as the server does: no wait on delayed ACKs
     ec = run_op([&](auto h) { stream_->async_handshake(std::move(h)); });
     if (ec)
       return fail_connect("TLS handshake with " + opt_.address + " failed: " + describe(ec) +

@@ -180,6 +180,10 @@ private:
       return;
     }
     st_->accepted++;
+    // An answer goes out as several writes (TLS records, headers then
+    // body): with Nagle's algorithm the later ones wait for the peer's
+    // delayed ACK, milliseconds each time. Latency matters more here.
+    socket.set_option(tcp::no_delay(true), ec);
     try {
       if (st_->cfg.tls)
         std::make_shared<session<tls_tcp_stream>>(core_, st_, remote, st_->cfg.tls, std::move(socket))->start();

@@ -55,6 +55,7 @@ private:
 }  // namespace
 
 constexpr auto digest_every = std::chrono::seconds(60);
+constexpr auto cursor_save_every = std::chrono::seconds(10);
 
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
@@ -82,6 +83,7 @@ struct parent_link::impl {
   std::atomic<bool> push_idle{false};
   posture_fn posture;
   std::atomic<bool> admitted{false};
+  std::chrono::steady_clock::time_point cursor_saved_at{};  // the puller's last durable cursor (pull_once)
   // What one pushed batch may hold: the default until the parent's answer
   // says it takes more (an older parent does not say, and gets the default).
   replication::batch_limits push_limits;
@@ -334,8 +336,9 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
 // One pull; returns the new cursor. A parent whose store instance changed
 // (replaced, restored from a backup) is reconciled from the start, loudly.
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
-  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) + "&max=" + std::to_string(replication::batch_limits::large().max_changes) + "&wait_ms=" + std::to_string(4000) +
-                "&revoked_seen=" + std::to_string(revoked_seen);
+  auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) +
+                "&max=" + std::to_string(replication::batch_limits::large().max_changes) +
+                "&wait_ms=" + std::to_string(4000) + "&revoked_seen=" + std::to_string(revoked_seen);
   auto resp = c.get(target);
   if (resp.status == 409) {
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
@@ -364,7 +367,18 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
                                             ": " + r.reason + ": revocation is final for this node id; the platform needs a new "
                                             "node id, certificate and approval"});
   }
+  // Nothing to apply, only the cursor moves (what the parent logged came
+  // from us, or lies outside our jurisdiction): not worth a durable commit
+  // of its own, one per change we push up. The cursor is written with the
+  // next batch that carries changes, or after cursor_save_every; lost in a
+  // crash, it only means the parent looks at those changes again.
+  auto now = std::chrono::steady_clock::now();
+  if (b.changes.empty() && b.last_seq > cursor && now - cursor_saved_at < cursor_save_every) {
+    set("pull_cursor", b.last_seq);
+    return b.last_seq;
+  }
   auto res = replication::apply_batch(writer, parent, false, b, "down:" + parent.node_id);
+  cursor_saved_at = now;
   for (const auto& p : res.refused)
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
   set("pull_cursor", b.last_seq);
@@ -404,6 +418,7 @@ void parent_link::impl::pull_loop() {
       cursor = cur->seq;
     }
     auto last_digest = std::chrono::steady_clock::now() - digest_every;
+    cursor_saved_at = std::chrono::steady_clock::now();  // what the store holds is as good as saved
     while (!stopping) {
       auto before = cursor;
       cursor = pull_once(*c, cursor, instance);

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "store/reader.hpp"
 #include "tree.hpp"
 
 using namespace itest;
@@ -185,4 +186,41 @@ TEST_CASE("sync: a node whose self-check fails does not dial its parent, and say
   CHECK(n.err().find("event=sync_blocked") != std::string::npos);
   std::this_thread::sleep_for(1s);
   CHECK(exported(prov).empty());  // nothing went up
+}
+
+TEST_CASE("sync: a pull that only moves past the child's own changes commits nothing at the child; one with changes does") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  test::write_file(net.d / "nj.csv", csv(codes("320106", 3, 11), "nj-", "1.00"));
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "nj.csv"}).exit_code == 0);
+  REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 3; }), p.err() << n.err());
+  // The province logged the 3 changes; the local's puller reads past them
+  // (they came from it) ...
+  auto pull_cursor = [&] {
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
+    auto* c = v.at("upstream").as_object().if_contains("pull_cursor");
+    return c && c->is_number() ? c->to_number<std::int64_t>() : -1;
+  };
+  REQUIRE_MESSAGE(eventually([&] { return pull_cursor() == 3; }), n.err());
+  // ... without a commit of its own for that: no cursor stored, and the
+  // local's change log holds only its own 3 changes.
+  {
+    auto env = store::environment::open({nj.dir + "/data"});
+    store::reader rd(*env);
+    CHECK_FALSE(rd.cursor_of("down:js.province"));
+    CHECK(rd.stats().last_seq == 3);
+  }
+  // A change that does come down is applied with the cursor past it.
+  auto gulou = codes("320102", 1, 12)[0];
+  test::write_file(net.d / "prov.csv", csv({gulou}, "prov-", "9.00"));
+  REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "prov.csv"}).exit_code == 0);
+  REQUIRE(eventually([&] { return exported(nj, gulou).size() == 1; }));
+  auto env = store::environment::open({nj.dir + "/data"});
+  auto cur = store::reader(*env).cursor_of("down:js.province");
+  REQUIRE(cur);
+  CHECK(cur->seq == 4);
 }
