@@ -115,6 +115,12 @@ void reader::scan_records(std::uint64_t first_id,
     if (!fn(read_be64(k), decode_record(v))) return;
 }
 
+std::uint64_t reader::last_record_id() {
+  std::string_view k, v;
+  cursor c(impl_->t, impl_->env.t.id2record);
+  return c.last(k, v) ? read_be64(k) : 0;
+}
+
 std::optional<peer_cursor_state> reader::cursor_of(const std::string& peer) {
   auto v = impl_->t.get(impl_->env.t.peer2cursor, peer);
   if (!v) return std::nullopt;

@@ -57,6 +57,9 @@ public:
   // from the last id in a new reader: an old read transaction held for
   // seconds keeps the writer from reusing freed pages.
   void scan_records(std::uint64_t first_id, const std::function<bool(std::uint64_t, const model::record&)>& fn);
+  // The highest record id in the store (0 when it holds none): where a
+  // sliced scan ends, so records added meanwhile do not keep it going.
+  std::uint64_t last_record_id();
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
   // Every peer cursor held here, by key ("up:<child>", "down:<parent>").

@@ -69,8 +69,11 @@ std::vector<job> writer::impl::take_group() {
   cv.wait(lk, [&] { return stopping || !queue.empty(); });
   std::vector<job> group;
   std::size_t rows = 0;
-  while (!queue.empty() && (group.empty() || rows + queue.front().batch.rows.size() <= max_rows_per_commit)) {
-    rows += queue.front().batch.rows.size();
+  // Replicas count like rows: many children's batches queued at once make
+  // no commit bigger than this.
+  auto size = [](const job& j) { return j.batch.rows.size() + j.batch.replicas.size(); };
+  while (!queue.empty() && (group.empty() || rows + size(queue.front()) <= max_rows_per_commit)) {
+    rows += size(queue.front());
     group.push_back(std::move(queue.front()));
     queue.pop_front();
   }

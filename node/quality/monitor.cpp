@@ -1,7 +1,8 @@
 #include "node/quality/monitor.hpp"
 
 #include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "node/net/log.hpp"
 
@@ -26,10 +27,11 @@ std::shared_ptr<const report> monitor::latest() const {
 }
 
 void monitor::loop() {
-  // The scan reads every record: it gets only CPU that nothing else wants,
-  // so a big store's scan never slows catch-up sync or the bank API.
-  sched_param idle{};
-  pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+  // The scan reads every record: at the lowest nice level it yields the CPU
+  // to catch-up sync and the bank API. Not SCHED_IDLE: a thread starved
+  // that hard could sit for seconds inside a read transaction, or on
+  // LMDB's reader-table lock that every new reader takes.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
   pthread_setname_np(pthread_self(), "cn-quality");
   for (;;) {
     std::shared_ptr<const report> r;

@@ -156,15 +156,20 @@ report compute(store::environment& env, std::int64_t now_ms, const std::function
   // In slices, each in a read transaction of its own (see
   // store::reader::scan_records): not one snapshot, but a report of ratios
   // does not need one, and the writer keeps reusing pages meanwhile.
+  // It ends at the last record there was when it began: records added
+  // during a long catch-up would otherwise keep it reading.
+  slice = std::max<std::uint64_t>(slice, 1);
+  const auto end_id = store::reader(env).last_record_id();
   std::uint64_t next_id = 0, n = 0;
-  for (bool more = true; more;) {
+  for (bool more = end_id > 0; more;) {
     store::reader rd(env);
     more = false;
     rd.scan_records(next_id, [&](std::uint64_t id, const store::model::record& rec) {
+      if (id > end_id) return false;
       next_id = id + 1;
       if (!rec.deleted) count_record(rec, r.by_category[rec.category], states[rec.category]);
       if (++n % 4096 == 0 && keep_going && !keep_going()) throw scan_stopped();  // a stopping node does not wait
-      return !(more = n % slice == 0);
+      return !(more = n % slice == 0 && id < end_id);
     });
   }
   {

@@ -367,13 +367,14 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
                                             ": " + r.reason + ": revocation is final for this node id; the platform needs a new "
                                             "node id, certificate and approval"});
   }
-  // Nothing to apply, only the cursor moves (what the parent logged came
-  // from us, or lies outside our jurisdiction): not worth a durable commit
-  // of its own, one per change we push up. The cursor is written with the
-  // next batch that carries changes, or after cursor_save_every; lost in a
-  // crash, it only means the parent looks at those changes again.
+  // Nothing to apply: a long-poll that timed out, or only the cursor moves
+  // (what the parent logged came from us, or lies outside our
+  // jurisdiction). Neither is worth a durable commit of its own — one per
+  // change we push up. The cursor is written with the next batch that
+  // carries changes, or after cursor_save_every; lost (a stop, a crash, a
+  // dropped link), it only means the parent looks at those changes again.
   auto now = std::chrono::steady_clock::now();
-  if (b.changes.empty() && b.last_seq > cursor && now - cursor_saved_at < cursor_save_every) {
+  if (b.changes.empty() && (b.last_seq == cursor || now - cursor_saved_at < cursor_save_every)) {
     set("pull_cursor", b.last_seq);
     return b.last_seq;
   }
