@@ -100,11 +100,7 @@ void reader::for_each_record(const record_filter& f,
     }
     return;
   }
-  cursor c(impl_->t, tb.id2record);
-  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) {
-    auto r = decode_record(v);
-    if (matches(f, r) && !fn(r)) return;
-  }
+  scan_records(0, [&](std::uint64_t, const model::record& r) { return !matches(f, r) || fn(r); });
 }
 
 void reader::scan_records(std::uint64_t first_id,
