@@ -4,20 +4,22 @@
 # Needs root (CI is). systemd does not run here: the unit is not started.
 set -euo pipefail
 BUILD=${1:-build}
-DEB=$(ls -1 "$BUILD"/credit-node*.deb | head -1)
-RPM=$(ls -1 "$BUILD"/credit-node*.rpm | head -1)
+debs=("$BUILD"/credit-node*.deb) rpms=("$BUILD"/credit-node*.rpm)
+DEB=${debs[0]} RPM=${rpms[0]}
 fail() { echo "package-test: FAIL: $*"; exit 1; }
+# Outputs are captured before grep reads them: under pipefail, `cmd | grep -q`
+# fails when grep stops at its match and cmd dies of SIGPIPE writing the rest.
 
 echo "package-test: $DEB"
 dpkg -i "$DEB" > /dev/null
 [ -x /usr/sbin/credit-node ] || fail "/usr/sbin/credit-node is not installed"
-file -L /usr/sbin/credit-node | grep -q 'static-pie linked' || fail "the installed binary is not static-pie"
-/usr/sbin/credit-node version | grep -q '^credit-node ' || fail "credit-node version"
+grep -q 'static-pie linked' <<< "$(file -L /usr/sbin/credit-node)" || fail "the installed binary is not static-pie"
+grep -q '^credit-node ' <<< "$(/usr/sbin/credit-node version)" || fail "credit-node version"
 getent passwd credit-node > /dev/null || fail "no credit-node user"
 [ "$(stat -c %a /var/lib/credit-node)" = 700 ] || fail "/var/lib/credit-node is not 0700"
 [ "$(stat -c %U /var/lib/credit-node)" = credit-node ] || fail "/var/lib/credit-node is not the service user's"
 grep -q '^ProtectSystem=strict' /lib/systemd/system/credit-node.service || fail "the unit is not hardened"
-dpkg-query -W -f='${Conffiles}\n' credit-node | grep -q /etc/credit-node/node.toml || fail "node.toml is not a conffile"
+grep -q /etc/credit-node/node.toml <<< "$(dpkg-query -W -f='${Conffiles}\n' credit-node)" || fail "node.toml is not a conffile"
 # The installed check runs against the installed config: it parses, and
 # says what is missing (no certificate yet), exit 1.
 set +e
@@ -39,5 +41,5 @@ files=$(rpm -qlp "$RPM" 2> /dev/null)
 for f in /usr/sbin/credit-node /lib/systemd/system/credit-node.service /etc/credit-node/node.toml; do
   grep -qx "$f" <<< "$files" || fail "the rpm lacks $f (it has: $(tr '\n' ' ' <<< "$files"))"
 done
-rpm -qp --configfiles "$RPM" 2> /dev/null | grep -qx /etc/credit-node/node.toml || fail "node.toml is not %config in the rpm"
+grep -qx /etc/credit-node/node.toml <<< "$(rpm -qp --configfiles "$RPM" 2> /dev/null)" || fail "node.toml is not %config in the rpm"
 echo "package-test: rpm holds $(wc -l <<< "$files") files, node.toml as %config"
