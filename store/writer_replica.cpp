@@ -36,10 +36,12 @@ bool same_body(const model::record& a, const model::record& b) {
          model::same_json_text(a.fields_json, b.fields_json);  // a replica stored by an older binary may escape \n
 }
 
-void put_new(txn_state& s, std::uint64_t id, model::record rec, const std::string& via, batch_result& res) {
+// Encoded straight from the peer's record, ingested now: no copy of it.
+void put_new(txn_state& s, std::uint64_t id, const model::record& rec, const std::string& via, batch_result& res) {
   ++s.next_id;
-  rec.ingested_at_ms = s.now;
-  s.records_end->append(be64(id), encode_record(rec));
+  encode_record_into(s.scratch, rec.deleted, rec.version, s.now, rec.origin, rec.category, rec.subject,
+                     rec.record_id, rec.event_date, rec.source, rec.fields_json);
+  s.records_end->append(be64(id), s.scratch);
   s.log_change(id, rec.version, via);
   if (!rec.deleted) ++s.count_delta[rec.category];
   s.digest_add(rec, +1);

@@ -82,20 +82,21 @@ change_batch collect_down(store::environment& env, const std::string& self, cons
   });
 }
 
-pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, change_batch& b,
                            const std::string& cursor_key, std::uint64_t suspend_after,
                            std::function<void(const store::batch_result&)> committed) {
   store::write_batch wb;
   wb.via = from.node_id;
   pending_apply p;
-  for (const auto& c : b.changes) {
+  wb.replicas.reserve(b.changes.size());
+  for (auto& c : b.changes) {
     if (auto why = check_change(from, from_child, c); !why.empty()) {
       p.refused.push_back({c.seq, why});
       wb.quarantine.push_back({"sync from " + from.node_id, c.seq, c.rec.category, "change", why,
                                c.rec.subject + "/" + c.rec.record_id, 0});
       continue;
     }
-    wb.replicas.push_back(c.rec);
+    wb.replicas.push_back(std::move(c.rec));
   }
   wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0)};
   if (from_child && !p.refused.empty()) {
@@ -127,6 +128,12 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
 }
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                         const std::string& cursor_key) {
+  change_batch mine = b;
+  return apply_batch(w, from, from_child, std::move(mine), cursor_key);
+}
+
+apply_result apply_batch(store::writer& w, const peer& from, bool from_child, change_batch&& b,
                          const std::string& cursor_key) {
   auto p = submit_batch(w, from, from_child, b, cursor_key);
   auto r = p.done.get();

@@ -68,11 +68,16 @@ struct pending_apply {
 // `committed`, when set, runs on the writer thread as soon as the batch has
 // committed (before anyone waits on `done`): what must be said then, even
 // if nobody asks for the result soon (a child suspended by this batch).
-pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+// The accepted changes' records are moved out of `b` into the writer's
+// batch (a batch is megabytes: no copy); the rest of `b` stays as it was.
+pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, change_batch& b,
                            const std::string& cursor_key, std::uint64_t suspend_after = 0,
                            std::function<void(const store::batch_result&)> committed = {});
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
+                         const std::string& cursor_key);
+// The same, the records moved out of `b` rather than copied.
+apply_result apply_batch(store::writer& w, const peer& from, bool from_child, change_batch&& b,
                          const std::string& cursor_key);
 
 }  // namespace replication

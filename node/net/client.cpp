@@ -130,8 +130,10 @@ private:
     server_id_ = std::move(checked.id);
   }
 
-  http::request<http::string_body> to_message(const client_request& r) const {
-    http::request<http::string_body> req;
+  // The body is referenced, not copied: a sync batch is megabytes, and `r`
+  // outlives the exchange.
+  http::request<http::span_body<const char>> to_message(const client_request& r) const {
+    http::request<http::span_body<const char>> req;
     req.method_string(r.method);
     req.target(r.target);
     req.version(11);
@@ -139,7 +141,7 @@ private:
     req.set(http::field::user_agent, "credit-node/" CREDIT_NODE_VERSION);
     if (!r.content_type.empty()) req.set(http::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) req.insert(k, v);
-    req.body() = r.body;
+    req.body() = {r.body.data(), r.body.size()};
     req.prepare_payload();  // HTTP/1.1 is keep-alive unless the caller said Connection: close
     return req;
   }

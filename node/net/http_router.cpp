@@ -35,7 +35,7 @@ std::string http_router::endpoint_of(const route& r, const std::string& path) {
 }
 
 http_response http_router::on_route(const std::map<std::string, http_handler>& by_method,
-                                    const http_request& req) const {
+                                    http_request& req) const {
   auto h = by_method.find(req.method);
   if (h == by_method.end() && req.method == "HEAD") h = by_method.find("GET");
   if (h != by_method.end()) return h->second(req);
@@ -47,7 +47,7 @@ http_response http_router::on_route(const std::map<std::string, http_handler>& b
   return r;
 }
 
-http_response http_router::dispatch(const http_request& req) const {
+http_response http_router::dispatch(http_request& req) const {
   auto named = [&](http_response r) {
     r.endpoint = endpoint_for(req.path);
     return r;

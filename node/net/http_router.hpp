@@ -14,8 +14,10 @@ namespace node::net {
 
 // Handlers run on an I/O thread (see node/net/README.md): they must be
 // quick. Anything that scans or exports must move off-thread. A handler may
-// throw: the server answers 500 and logs it.
-using http_handler = std::function<http_response(const http_request&)>;
+// throw: the server answers 500 and logs it. The request is the handler's to
+// take the body from (a sync batch is megabytes: the worker pool moves it
+// rather than copy it); the rest must stay, the server logs it.
+using http_handler = std::function<http_response(http_request&)>;
 
 class http_router {
 public:
@@ -30,7 +32,7 @@ public:
   // The handler's answer; 404 {"error":"not_found"} for an unknown path, 405
   // {"error":"method_not_allowed"} with Allow when the path exists under
   // other methods. HEAD falls back to GET (the server drops the body).
-  http_response dispatch(const http_request& req) const;
+  http_response dispatch(http_request& req) const;
   // The endpoint dispatch names in its answers, for a path (metrics).
   std::string endpoint_for(const std::string& path) const;
 
@@ -41,7 +43,7 @@ private:
     std::vector<std::string> suffixes;
   };
   static std::string endpoint_of(const route& r, const std::string& path);
-  http_response on_route(const std::map<std::string, http_handler>& by_method, const http_request& req) const;
+  http_response on_route(const std::map<std::string, http_handler>& by_method, http_request& req) const;
 
   std::map<std::string, std::map<std::string, http_handler>> exact_;  // path → method → handler
   std::vector<route> prefixes_;                                       // longest first

@@ -71,7 +71,7 @@ void to_message(http_response&& r, unsigned version, bool keep_alive, bool head,
   if (head) out.body().clear();  // Content-Length still says what GET would send
 }
 
-http_response dispatch_guarded(const listener_state& l, const http_request& req) {
+http_response dispatch_guarded(const listener_state& l, http_request& req) {
   try {
     return l.cfg.router.dispatch(req);
   } catch (const std::exception& e) {

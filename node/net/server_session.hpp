@@ -79,7 +79,7 @@ http_request to_request(http::request<http::string_body>& msg);
 void to_message(http_response&& r, unsigned version, bool keep_alive, bool head,
                 http::response<http::string_body>& out);
 // Calls the router; a throwing handler becomes 500 and an error line.
-http_response dispatch_guarded(const listener_state& l, const http_request& req);
+http_response dispatch_guarded(const listener_state& l, http_request& req);
 // A handshake failure as an operator reads it.
 std::string describe_tls_failure(const beast::error_code& ec, mbedtls_ssl_context& ssl, const server_options& opt);
 
@@ -231,7 +231,10 @@ private:
                bool last, bool head) {
     if (res.later) {
       // Answered later, from another thread: back onto this session's
-      // strand. `done` acts once; a second call finds `self` gone.
+      // strand. `done` acts once; a second call finds `self` gone. The
+      // body is not kept for that: only the log line needs the request.
+      req.body = {};
+      req.headers = {};
       auto later = std::move(res.later);
       try {
         later([self = self(), req, started, version, last, head, endpoint = std::move(res.endpoint)](http_response r) mutable {

@@ -177,7 +177,7 @@ struct parent_link::impl {
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
-  std::uint64_t post_batch(net::http_client& c, const std::string& body, bool& gap);
+  std::uint64_t post_batch(net::http_client& c, std::string body, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
   void loop(const char* dir, Round round);
@@ -231,8 +231,8 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
 // One batch up. Returns the parent's durable ack; `gap` is set when the
 // parent does not hold what the batch continues from (it restarted, or an
 // earlier batch failed there): the caller resends from the ack.
-std::uint64_t parent_link::impl::post_batch(net::http_client& c, const std::string& body, bool& gap) {
-  auto resp = c.request({"POST", "/sync/v1/push", body, "application/json", {}});
+std::uint64_t parent_link::impl::post_batch(net::http_client& c, std::string body, bool& gap) {
+  auto resp = c.request({"POST", "/sync/v1/push", std::move(body), "application/json", {}});
   pushed = true;
   if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
@@ -271,7 +271,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
     std::future<prepared> next;
     if (b.more) next = std::async(std::launch::async, collect, b.last_seq);
     bool gap = false;
-    auto ack = post_batch(c, p.body, gap);
+    auto ack = post_batch(c, std::move(p.body), gap);  // megabytes: moved, not copied
     if (gap) {
       net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
           .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
@@ -378,12 +378,13 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     set("pull_cursor", b.last_seq);
     return b.last_seq;
   }
-  auto res = replication::apply_batch(writer, parent, false, b, "down:" + parent.node_id);
+  auto last = b.last_seq;
+  auto res = replication::apply_batch(writer, parent, false, std::move(b), "down:" + parent.node_id);
   cursor_saved_at = now;
   for (const auto& p : res.refused)
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
-  set("pull_cursor", b.last_seq);
-  return b.last_seq;
+  set("pull_cursor", last);
+  return last;
 }
 
 // Do we and the parent hold the same records for our jurisdiction? Asked

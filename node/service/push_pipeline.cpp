@@ -72,7 +72,7 @@ void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
   }
 }
 
-net::http_response push_pipeline::push(const replication::peer& from, const replication::change_batch& b) {
+net::http_response push_pipeline::push(const replication::peer& from, replication::change_batch& b) {
   auto key = "up:" + from.node_id;
   auto& c = child_of(from.node_id);
   std::lock_guard lk(c.mu);

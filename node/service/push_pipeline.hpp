@@ -37,7 +37,9 @@ public:
   push_pipeline(store::environment& env, store::writer& w, threshold suspend_after = [] { return std::uint64_t{0}; })
       : env_(env), writer_(w), suspend_after_(std::move(suspend_after)) {}
   // `b` has passed the wire checks and names `from` (its certificate).
-  net::http_response push(const replication::peer& from, const replication::change_batch& b);
+  // The records are moved out of `b` into the writer's batch.
+  net::http_response push(const replication::peer& from, replication::change_batch& b);
+  net::http_response push(const replication::peer& from, replication::change_batch&& b) { return push(from, b); }
 
 private:
   struct child {

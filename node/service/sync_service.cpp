@@ -185,7 +185,7 @@ void add_sync_routes(net::http_router& r, sync_context& ctx) {
       ctx.env, ctx.writer, [&live = ctx.live] { return live.current()->admission.suspend_after_violations; });
   // Every sync handler may block (commits, long-polls): on the worker pool.
   auto on_pool = [&ctx](std::function<http_response(const http_request&)> fn) {
-    return [&ctx, fn = std::move(fn)](const http_request& q) { return ctx.workers.defer(fn, q); };
+    return [&ctx, fn = std::move(fn)](http_request& q) { return ctx.workers.defer(fn, q); };
   };
   r.add("POST", "/sync/v1/join", on_pool([&ctx](const http_request& q) { return join(ctx, q); }));
   r.add("POST", "/sync/v1/push", on_pool([&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); }));

@@ -36,9 +36,12 @@ void worker_pool::run() {
 }
 
 net::http_response worker_pool::defer(std::function<net::http_response(const net::http_request&)> fn,
-                                      const net::http_request& req) {
+                                      net::http_request& req) {
+  std::string body = std::move(req.body);
+  net::http_request mine = req;
+  mine.body = std::move(body);
   net::http_response r;
-  r.later = [this, fn = std::move(fn), req](std::function<void(net::http_response)> done) mutable {
+  r.later = [this, fn = std::move(fn), req = std::move(mine)](std::function<void(net::http_response)> done) mutable {
     std::lock_guard lk(mu_);
     jobs_.push_back([fn = std::move(fn), req = std::move(req), done = std::move(done)] {
       net::http_response answer;
