@@ -36,6 +36,9 @@ struct txn_state {
   // The audit chain's head (next seq, previous hash), read once per
   // transaction: a group of API requests appends many entries in a row.
   std::optional<std::pair<std::uint64_t, std::string>> audit_head;
+  // Uses of each consent in this transaction, written once at its end
+  // (flush_access): a group of queries under one consent rewrites it once.
+  std::map<std::string, std::uint64_t> consent_uses;
 
   txn_state(txn& tx, tables& tabs)
       : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),
@@ -97,5 +100,6 @@ batch_result apply_batch(txn_state& s, write_batch& b);
 void apply_replicas(txn_state& s, const write_batch& b, batch_result& res);
 void apply_registry(txn_state& s, const write_batch& b, batch_result& res);
 void apply_access(txn_state& s, const write_batch& b);
+void flush_access(txn_state& s);  // before commit
 
 }  // namespace store

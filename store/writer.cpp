@@ -96,6 +96,7 @@ void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& ou
     apply_access(s, j->batch);
     out.back().last_seq = s.next_seq - 1;
   }
+  flush_access(s);
   s.flush_counts();
   s.close();
   t.commit();

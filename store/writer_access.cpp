@@ -81,16 +81,23 @@ void apply_access(txn_state& s, const write_batch& b) {
         put_consent(s, *c);
         break;
       }
-      case access_op::kind::use_consent:
-        if (auto c = load_consent(s, op.grant.id)) {
-          ++c->use_count;
-          c->last_use_ms = s.now;
-          s.t.put(s.tb.consent, consent_key(*c), encode_consent(*c));  // its id index stays as it is
-        }
-        break;
+      case access_op::kind::use_consent: ++s.consent_uses[op.grant.id]; break;
       case access_op::kind::audit: append_audit(s, op.entry); break;
     }
   }
+}
+
+// Each used consent read and written once per transaction, however many
+// requests of the group it answered; a withdrawal in the same transaction
+// is kept (the use count is all that changes here).
+void flush_access(txn_state& s) {
+  for (const auto& [id, n] : s.consent_uses)
+    if (auto c = load_consent(s, id)) {
+      c->use_count += n;
+      c->last_use_ms = s.now;
+      s.t.put(s.tb.consent, consent_key(*c), encode_consent(*c));  // its id index stays as it is
+    }
+  s.consent_uses.clear();
 }
 
 }  // namespace store

@@ -1,0 +1,81 @@
+// A consent's use count and last use: every answered query counts once,
+// whether its group commit held one request or many, and a withdrawal in
+// the same transaction is kept.
+#include <doctest/doctest.h>
+
+#include <future>
+#include <vector>
+
+#include "node/api/api.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+store::access_op use(const std::string& id) {
+  store::access_op op;
+  op.what = store::access_op::kind::use_consent;
+  op.grant.id = id;
+  return op;
+}
+
+store::consent granted(const std::string& id) {
+  store::consent c;
+  c.id = id;
+  c.subject = "91350200776049653A";
+  c.grantee = "bank-a";
+  c.purpose = "credit_assessment";
+  c.categories = {"tax"};
+  c.level = store::consent_level::detail;
+  c.valid_until_ms = 4102444800000;  // 2100
+  c.created_by = "portal";
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("consent use: each use counts once, in one transaction or across a group, beside a withdrawal") {
+  store::set_chain_hash(&node::api::chain_hash);
+  test::temp_dir dir;
+  auto env = store::environment::open({dir.path().string()});
+  store::writer w(*env);
+  store::access_op put;
+  put.what = store::access_op::kind::put_consent;
+  put.grant = granted("c-1");
+  store::commit_one(w, put);
+  put.grant = granted("c-2");
+  store::commit_one(w, put);
+  auto uses = [&](const std::string& id) { return store::reader(*env).consent_by_id(id)->use_count; };
+
+  store::write_batch three;  // one transaction: three uses of c-1, one of c-2, one of a consent that is not there
+  for (auto id : {"c-1", "c-2", "c-1", "c-none", "c-1"}) three.access.push_back(use(id));
+  w.submit(std::move(three)).get();
+  CHECK(uses("c-1") == 3);
+  CHECK(uses("c-2") == 1);
+  CHECK_FALSE(store::reader(*env).consent_by_id("c-none"));
+  CHECK(store::reader(*env).consent_by_id("c-1")->last_use_ms > 0);
+
+  std::vector<std::future<store::batch_result>> inflight;  // queued at once: the writer may group them
+  for (int i = 0; i < 20; ++i) {
+    store::write_batch one;
+    one.access.push_back(use(i % 2 ? "c-1" : "c-2"));
+    inflight.push_back(w.submit(std::move(one)));
+  }
+  for (auto& f : inflight) f.get();
+  CHECK(uses("c-1") == 13);
+  CHECK(uses("c-2") == 11);
+
+  store::write_batch withdrawn;  // used, withdrawn, used again in one transaction
+  withdrawn.access.push_back(use("c-1"));
+  store::access_op wd;
+  wd.what = store::access_op::kind::withdraw_consent;
+  wd.grant.id = "c-1";
+  withdrawn.access.push_back(wd);
+  withdrawn.access.push_back(use("c-1"));
+  w.submit(std::move(withdrawn)).get();
+  auto c1 = store::reader(*env).consent_by_id("c-1");
+  CHECK(c1->withdrawn);
+  CHECK(c1->withdrawn_ms > 0);
+  CHECK(c1->use_count == 15);
+}
