@@ -41,6 +41,18 @@ namespace {
 std::string bin = CN_BINARY;
 fs::path dir;
 
+// Peak anonymous memory (RssAnon: heap, not the store's mapped file) of the
+// processes watched, sampled while the bench waits.
+std::map<pid_t, long> peak_anon_kb;
+
+void sample_memory() {
+  for (auto& [pid, peak] : peak_anon_kb) {
+    std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(st, line);)
+      if (line.rfind("RssAnon:", 0) == 0) peak = std::max(peak, std::stol(line.substr(8)));
+  }
+}
+
 pid_t spawn(std::vector<std::string> args, const std::string& err_file = "/dev/null") {
   args.insert(args.begin(), bin);
   std::vector<char*> argv;
@@ -111,6 +123,7 @@ double wait_total(const bnode& n, std::uint64_t want, clk::time_point since) {
                    static_cast<unsigned long long>(total(n)), static_cast<unsigned long long>(want), dir.c_str());
       std::exit(1);
     }
+    sample_memory();
     std::this_thread::sleep_for(20ms);
   }
   return std::chrono::duration<double>(clk::now() - since).count();
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
   auto t0 = clk::now();
   pid_t pp = spawn({"run", "-c", prov.cfg}, (dir / "prov.log").string());
   pid_t pl = spawn({"run", "-c", local.cfg}, (dir / "local.log").string());
+  peak_anon_kb[pp] = peak_anon_kb[pl] = 0;
   double a = wait_total(prov, n, t0);
   std::printf("sync: (a) initial %zu records local -> provincial: %.2f s, %.0f records/s\n", n, a, static_cast<double>(n) / a);
 
@@ -163,6 +177,8 @@ int main(int argc, char** argv) {
   double b = wait_total(prov, n + m, t1);
   std::printf("sync: (b) steady %zu records while connected: %.2f s, %.0f records/s (import included)\n", m, b,
               static_cast<double>(m) / b);
+  std::printf("sync: peak anonymous memory during (a) and (b): provincial %ld MB, local %ld MB\n", peak_anon_kb[pp] / 1024,
+              peak_anon_kb[pl] / 1024);
 
   // (c) the national node catches up, then single changes are timed.
   pid_t pn = spawn({"run", "-c", nat.cfg}, (dir / "national.log").string());

@@ -7,6 +7,9 @@
 // api /api/v1/categories (the schemas, public reference data).
 #include <boost/json.hpp>
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -220,7 +223,17 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
   return api;
 }
 
+// glibc gives each busy thread its own malloc arena (up to 8 per core), and
+// each keeps what it once held: a parent taking a child's 16 MiB batches on
+// its worker threads peaked at 700 MB anonymous memory for one child, 280
+// MB with 2 arenas, at the same speed (bench_sync, 2 cores). Set before any
+// thread starts.
+static void bound_malloc_arenas() {
+  mallopt(M_ARENA_MAX, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 4u)));
+}
+
 int cmd_run(int argc, char** argv) {
+  bound_malloc_arenas();
   auto a = parse(argc, argv, 2, {{}, {}, 0});
   auto cfg = load_config(a);
   set_log_level(cfg);
