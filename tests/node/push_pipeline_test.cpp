@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <future>
 #include <random>
+#include <thread>
 
 #include "node/demo/sample_data.hpp"
 #include "node/service/push_pipeline.hpp"
@@ -75,6 +77,41 @@ TEST_CASE("push pipeline: batches that continue one another are answered while t
   CHECK(said.max_changes > replication::batch_limits{}.max_changes);
   CHECK(s.held() == 10 * n);
   CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 10 * n);
+}
+
+TEST_CASE("push pipeline: over its bound of queued changes, a push is answered only when its batches are durable") {
+  using namespace std::chrono_literals;
+  two_stores s;
+  s.import(20);
+  // The writer held up: a job whose continuation waits on `gate`.
+  auto hold_writer = [&](std::shared_future<void> gate) {
+    s.prov_w->submit_then({}, [gate](std::future<store::batch_result>) { gate.wait(); });
+  };
+  {  // under the bound (the default): answered while the batch waits on the writer
+    push_pipeline pipes(*s.prov, *s.prov_w);
+    std::promise<void> open;
+    hold_writer(open.get_future().share());
+    auto b = s.batch(0, 10);
+    auto answer = std::async(std::launch::async, [&] { return pipes.push(s.nanjing, b); });
+    REQUIRE(answer.wait_for(5s * test::time_scale) == std::future_status::ready);
+    CHECK(body(answer.get()).at("ack").to_number<std::uint64_t>() == 0);  // not durable yet, and said so
+    open.set_value();
+  }
+  for (int i = 0; i < 500 * test::time_scale && s.held() < 10; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(s.held() == 10);
+  {  // bound 5: a batch of 10 takes the queue over it, so its answer waits for the commit
+    push_pipeline pipes(*s.prov, *s.prov_w, [] { return std::uint64_t{0}; }, 5);
+    std::promise<void> open;
+    hold_writer(open.get_future().share());
+    auto b = s.batch(10, 10);
+    auto answer = std::async(std::launch::async, [&] { return pipes.push(s.nanjing, b); });
+    CHECK(answer.wait_for(300ms) == std::future_status::timeout);
+    open.set_value();
+    auto r = answer.get();
+    REQUIRE(r.status == 200);
+    CHECK(body(r).at("ack").to_number<std::uint64_t>() == 20);
+  }
+  CHECK(s.held() == 20);
 }
 
 TEST_CASE("push pipeline: a batch that skips ahead of what is held gets 409 sync_gap with the ack, and nothing applied") {
