@@ -7,6 +7,8 @@ BUILD=${1:-build}
 debs=("$BUILD"/credit-node*.deb) rpms=("$BUILD"/credit-node*.rpm)
 DEB=${debs[0]} RPM=${rpms[0]}
 fail() { echo "package-test: FAIL: $*"; exit 1; }
+[ -e "$DEB" ] || fail "no credit-node*.deb in $BUILD (make package first)"
+[ -e "$RPM" ] || fail "no credit-node*.rpm in $BUILD (make package first)"
 # Outputs are captured before grep reads them: under pipefail, `cmd | grep -q`
 # fails when grep stops at its match and cmd dies of SIGPIPE writing the rest.
 

@@ -1,6 +1,7 @@
 #include "store/writer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -54,6 +55,7 @@ struct writer::impl {
   std::deque<job> queue;
   bool stopping = false;
   std::function<void()> committed;
+  std::atomic<std::size_t> replicas{0};  // queued or committing
   std::thread thread;
 
   explicit impl(environment& e) : env(e), thread([this] { run(); }) {}
@@ -139,7 +141,10 @@ void writer::impl::run() {
   for (;;) {
     auto group = take_group();
     if (group.empty()) return;  // stopping and drained
+    std::size_t n = 0;
+    for (const auto& j : group) n += j.batch.replicas.size();
     commit_group(group);
+    replicas -= n;  // settled, committed or failed
   }
 }
 
@@ -156,7 +161,10 @@ writer::~writer() {
 
 void writer::on_commit(std::function<void()> fn) { impl_->committed = std::move(fn); }
 
+std::size_t writer::queued_replicas() const { return impl_->replicas; }
+
 void writer::submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then) {
+  impl_->replicas += batch.replicas.size();
   job j{std::move(batch), {}, std::move(then)};
   {
     std::lock_guard lk(impl_->mu);
@@ -166,6 +174,7 @@ void writer::submit_then(write_batch batch, std::function<void(std::future<batch
 }
 
 std::future<batch_result> writer::submit(write_batch batch) {
+  impl_->replicas += batch.replicas.size();
   job j{std::move(batch), {}, {}};
   auto f = j.done.get_future();
   {

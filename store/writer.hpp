@@ -106,6 +106,9 @@ public:
   // Called on the writer thread after each successful commit (sync wakes
   // its pusher and long-polls with it). Set before the first submit.
   void on_commit(std::function<void()> fn);
+  // Replicas handed to the writer and not yet committed or failed: what a
+  // parent holds decoded for its children (node/service/push_pipeline).
+  std::size_t queued_replicas() const;
 
 private:
   struct impl;

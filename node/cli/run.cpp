@@ -225,9 +225,9 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
 
 // glibc gives each busy thread its own malloc arena (up to 8 per core), and
 // each keeps what it once held: a parent taking a child's 16 MiB batches on
-// its worker threads peaked at 700 MB anonymous memory for one child, 280
-// MB with 2 arenas, at the same speed (bench_sync, 2 cores). Set before any
-// thread starts.
+// its worker threads peaked at 700 MB anonymous memory for one child,
+// 265-285 MB with 2 arenas, at the same speed (bench_sync, 2 cores; more
+// arenas on bigger machines are not measured). Set before any thread starts.
 static void bound_malloc_arenas() {
   mallopt(M_ARENA_MAX, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 4u)));
 }

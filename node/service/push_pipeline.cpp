@@ -56,9 +56,8 @@ push_pipeline::child& push_pipeline::child_of(const std::string& node_id) {
 // from the stored cursor) and the pipe starts over from the durable cursor.
 void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
   while (c.inflight.size() > keep || (!out.failure.empty() && !c.inflight.empty())) {
-    auto [n, f] = std::move(c.inflight.front());
+    auto f = std::move(c.inflight.front());
     c.inflight.pop_front();
-    queued_changes_ -= n;
     try {
       auto r = f.get();
       out.inserted += r.inserted;
@@ -95,15 +94,14 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
     };
     auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_(), said);
     for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
-    c.inflight.emplace_back(b.changes.size(), std::move(p.done));
-    queued_changes_ += b.changes.size();
+    c.inflight.push_back(std::move(p.done));
     c.valid = true;
     c.instance = b.instance;
     c.queued = b.last_seq;
     // An empty batch asks where we stand, and a batch without after_seq is
     // from a sender that does not pipeline: both are answered when durable,
     // as is every batch while the writer's queue is over its bound.
-    bool pipelined = b.after_seq && !b.changes.empty() && queued_changes_ <= max_queued_;
+    bool pipelined = b.after_seq && !b.changes.empty() && writer_.queued_replicas() <= max_queued_;
     drain(c, pipelined ? depth : 0, d);
   }
   if (!d.failure.empty()) {

@@ -8,7 +8,6 @@
 // child that is no longer admitted (suspended meanwhile), so none slips in.
 #pragma once
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <future>
@@ -31,10 +30,11 @@ public:
   // (bench_sync, 300k records: 33,700 records/s with 1, 47,600 with 3,
   // no better with 8).
   static constexpr std::size_t depth = 3;
-  // Across all children: once this many changes wait on the writer, a push
-  // is answered only when its own batches have committed. Children catching
-  // up at once then hold about this many decoded changes in memory (plus a
-  // batch each), not `depth` full batches each.
+  // Across all children: once this many replicas wait on the writer
+  // (queued or committing), a push is answered only when its own batches
+  // have committed. Children catching up at once then hold about this many
+  // decoded changes in memory (plus a batch each), not `depth` full
+  // batches each.
   static constexpr std::size_t max_queued_changes = 100000;
 
   // `suspend_after` says, at each batch, how many refused changes (security
@@ -54,17 +54,16 @@ private:
     bool valid = false;
     std::string instance;
     std::uint64_t queued = 0;  // last_seq of the newest batch handed to the writer
-    std::deque<std::pair<std::size_t, std::future<store::batch_result>>> inflight;  // changes, result
+    std::deque<std::future<store::batch_result>> inflight;
   };
   struct drained;
   child& child_of(const std::string& node_id);
-  void drain(child& c, std::size_t keep, drained& out);
+  static void drain(child& c, std::size_t keep, drained& out);
 
   store::environment& env_;
   store::writer& writer_;
   threshold suspend_after_;
   std::size_t max_queued_;
-  std::atomic<std::size_t> queued_changes_{0};  // all children's batches on the writer
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<child>> children_;
 };
