@@ -61,6 +61,7 @@ struct writer::impl {
   explicit impl(environment& e) : env(e), thread([this] { run(); }) {}
 
   void run();
+  void enqueue(job j);  // counts its replicas, wakes the thread
   std::vector<job> take_group();
   void commit_group(std::vector<job>& group);
   void commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
@@ -163,25 +164,23 @@ void writer::on_commit(std::function<void()> fn) { impl_->committed = std::move(
 
 std::size_t writer::queued_replicas() const { return impl_->replicas; }
 
-void writer::submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then) {
-  impl_->replicas += batch.replicas.size();
-  job j{std::move(batch), {}, std::move(then)};
+void writer::impl::enqueue(job j) {
+  replicas += j.batch.replicas.size();
   {
-    std::lock_guard lk(impl_->mu);
-    impl_->queue.push_back(std::move(j));
+    std::lock_guard lk(mu);
+    queue.push_back(std::move(j));
   }
-  impl_->cv.notify_one();
+  cv.notify_one();
+}
+
+void writer::submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then) {
+  impl_->enqueue(job{std::move(batch), {}, std::move(then)});
 }
 
 std::future<batch_result> writer::submit(write_batch batch) {
-  impl_->replicas += batch.replicas.size();
   job j{std::move(batch), {}, {}};
   auto f = j.done.get_future();
-  {
-    std::lock_guard lk(impl_->mu);
-    impl_->queue.push_back(std::move(j));
-  }
-  impl_->cv.notify_one();
+  impl_->enqueue(std::move(j));
   return f;
 }
 

@@ -36,12 +36,17 @@ bool same_body(const model::record& a, const model::record& b) {
          model::same_json_text(a.fields_json, b.fields_json);  // a replica stored by an older binary may escape \n
 }
 
-// Encoded straight from the peer's record, ingested now: no copy of it.
+// The peer's record as stored here, ingested now: encoded straight into the
+// transaction's scratch buffer, no copy of the record.
+const std::string& encode_replica(txn_state& s, const model::record& r) {
+  encode_record_into(s.scratch, r.deleted, r.version, s.now, r.origin, r.category, r.subject, r.record_id,
+                     r.event_date, r.source, r.fields_json);
+  return s.scratch;
+}
+
 void put_new(txn_state& s, std::uint64_t id, const model::record& rec, const std::string& via, batch_result& res) {
   ++s.next_id;
-  encode_record_into(s.scratch, rec.deleted, rec.version, s.now, rec.origin, rec.category, rec.subject,
-                     rec.record_id, rec.event_date, rec.source, rec.fields_json);
-  s.records_end->append(be64(id), s.scratch);
+  s.records_end->append(be64(id), encode_replica(s, rec));
   s.log_change(id, rec.version, via);
   if (!rec.deleted) ++s.count_delta[rec.category];
   s.digest_add(rec, +1);
@@ -64,14 +69,12 @@ void apply_replica(txn_state& s, const std::string& via, const model::record& r,
     if (same_body(old, r)) { ++res.unchanged; return; }
     return raise(s, res, "integrity", via, r, "same origin and version as held here, different body");
   }
-  model::record rec = r;
-  rec.ingested_at_ms = s.now;
   s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
-  s.t.put(s.tb.id2record, be64(id), encode_record(rec));
-  s.log_change(id, rec.version, via);
-  s.count_delta[rec.category] += (rec.deleted ? 0 : 1) - (old.deleted ? 0 : 1);
+  s.t.put(s.tb.id2record, be64(id), encode_replica(s, r));
+  s.log_change(id, r.version, via);
+  s.count_delta[r.category] += (r.deleted ? 0 : 1) - (old.deleted ? 0 : 1);
   s.digest_add(old, -1);
-  s.digest_add(rec, +1);
+  s.digest_add(r, +1);
   ++res.updated;
 }
 

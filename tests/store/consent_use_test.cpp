@@ -56,12 +56,17 @@ TEST_CASE("consent use: each use counts once, in one transaction or across a gro
   CHECK_FALSE(store::reader(*env).consent_by_id("c-none"));
   CHECK(store::reader(*env).consent_by_id("c-1")->last_use_ms > 0);
 
-  std::vector<std::future<store::batch_result>> inflight;  // queued at once: the writer may group them
+  // Queued while the writer is held, so one group commit takes them all.
+  std::promise<void> open;
+  auto gate = open.get_future().share();
+  w.submit_then({}, [gate](std::future<store::batch_result>) { gate.wait(); });
+  std::vector<std::future<store::batch_result>> inflight;
   for (int i = 0; i < 20; ++i) {
     store::write_batch one;
     one.access.push_back(use(i % 2 ? "c-1" : "c-2"));
     inflight.push_back(w.submit(std::move(one)));
   }
+  open.set_value();
   for (auto& f : inflight) f.get();
   CHECK(uses("c-1") == 13);
   CHECK(uses("c-2") == 11);
