@@ -54,15 +54,29 @@ start_nginx "$W" "$NGX" "$W/node/tls/node.pem" "$W/node/tls/node.key" "$W/body.j
 
 before=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"])')
 echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${SECS}s per run, same machine (2 cores)"
-run() {  # name url [extra wrk args]
-  local name=$1 url=$2; shift 2
+# user+system clock ticks of a process and its children (nginx's workers)
+cpu_ticks() { for p in "$1" $(pgrep -P "$1"); do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'; }
+run() {  # name server-pid url [extra wrk args]
+  local name=$1 pid=$2 url=$3; shift 3
+  local t0; t0=$(cpu_ticks "$pid")
   local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url" 2>&1)
-  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$name" \
-    "$(awk '/Requests\/sec/ {print $2}' <<< "$out")" "$(awk '$1=="50%" {print $2}' <<< "$out")" \
-    "$(awk '$1=="99%" {print $2}' <<< "$out")" "$(awk '/Non-2xx/ {print $5}' <<< "$out")"
+  local t1; t1=$(cpu_ticks "$pid")
+  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
+  # The server's CPU per answer: what a faster path has to cut.
+  local us; us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" -v r="$rps" \
+    'BEGIN {if (r > 0) printf "%.0f", 1e6 * t / hz / (r * s)}')
+  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer   non-2xx %s\n' "$name" "$rps" \
+    "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" \
+    "$(awk '/Non-2xx/ {print $5}' <<< "$out")"
 }
-run "credit-node (consent+mask+audit)" "$URL" -H "Authorization: Bearer $BANK"
-run "nginx (static, same size)" "https://127.0.0.1:$NGX/records.json"
+NODE_PID=${PIDS[0]}
+run "credit-node (consent+mask+audit)" "$NODE_PID" "$URL" -H "Authorization: Bearer $BANK"
+run "nginx (static, same size)" "$(cat "$W/nginx.pid")" "https://127.0.0.1:$NGX/records.json"
+if [ -n "${API_BENCH_PATHS:-}" ]; then  # where the node's cost is: the same node on cheaper paths
+  run "credit-node: 404, not audited" "$NODE_PID" "https://127.0.0.1:$API/nowhere"
+  run "credit-node: audited refusal (403)" "$NODE_PID" "https://127.0.0.1:$API/api/v1/subjects/$FIRM/records?purpose=marketing" \
+    -H "Authorization: Bearer $BANK"
+fi
 after=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"], "ok" if d["ok"] else "BROKEN")')
 echo "api: audit log grew from $before to ${after% *} entries, chain ${after#* }"
 # Where slow answers come from: the wait for the audit entry's group commit.

@@ -48,7 +48,9 @@ std::string audit_text(const audit_entry& e) {
     o += ",\"";
     o += k;
     o += "\":";
-    model::append_json_string(o, model::printable(*v));
+    // As stored: append_audit made each field printable before hashing,
+    // so an edit into invalid UTF-8 changes the hash, not folds into U+FFFD.
+    model::append_json_string(o, *v);
   }
   return o + ",\"status\":" + std::to_string(e.status) + "}";
 }

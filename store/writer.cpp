@@ -23,24 +23,25 @@ constexpr std::size_t max_rows_per_commit = 100000;
 
 struct job {
   write_batch batch;
-  std::promise<batch_result> done;
-  // submit_then: called on the writer thread with the settled future.
-  std::function<void(std::future<batch_result>)> then;
+  // Exactly one of the two: submit waits on a promise, submit_then is
+  // called on the writer thread with the outcome.
+  std::optional<std::promise<batch_result>> done;
+  std::function<void(settled_batch)> then;
 
   void succeed(batch_result r) {
-    done.set_value(std::move(r));
-    call_then();
+    if (done) return done->set_value(std::move(r));
+    call_then(settled_batch(std::move(r)));
   }
   void fail(std::exception_ptr e) {
-    done.set_exception(e);
-    call_then();
+    if (done) return done->set_exception(e);
+    call_then(settled_batch(std::move(e)));
   }
   // A continuation that throws must not take the writer down, nor make it
   // commit the batch again: it is the caller's bug, contained here.
-  void call_then() noexcept {
+  void call_then(settled_batch s) noexcept {
     if (!then) return;
     try {
-      then(done.get_future());
+      then(std::move(s));
     } catch (...) {
     }
   }
@@ -173,13 +174,13 @@ void writer::impl::enqueue(job j) {
   cv.notify_one();
 }
 
-void writer::submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then) {
-  impl_->enqueue(job{std::move(batch), {}, std::move(then)});
+void writer::submit_then(write_batch batch, std::function<void(settled_batch)> then) {
+  impl_->enqueue(job{std::move(batch), std::nullopt, std::move(then)});
 }
 
 std::future<batch_result> writer::submit(write_batch batch) {
-  job j{std::move(batch), {}, {}};
-  auto f = j.done.get_future();
+  job j{std::move(batch), std::promise<batch_result>(), {}};
+  auto f = j.done->get_future();
   impl_->enqueue(std::move(j));
   return f;
 }

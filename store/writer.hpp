@@ -88,6 +88,24 @@ struct batch_result {
   std::vector<import_row> recycled;
 };
 
+// What submit_then's continuation receives: the committed batch's result,
+// or the error that prevented it. Not a std::future: a promise's first
+// set_value costs a futex wake (std::call_once), one per API answer.
+class settled_batch {
+public:
+  explicit settled_batch(batch_result r) : result_(std::move(r)) {}
+  explicit settled_batch(std::exception_ptr e) : error_(std::move(e)) {}
+  // The result, or rethrows the commit's exception (as future::get does).
+  batch_result get() {
+    if (error_) std::rethrow_exception(error_);
+    return std::move(result_);
+  }
+
+private:
+  batch_result result_;
+  std::exception_ptr error_;
+};
+
 class writer {
 public:
   explicit writer(environment& env);
@@ -99,9 +117,9 @@ public:
   // or the store_error that prevented it (nothing of the batch is written).
   std::future<batch_result> submit(write_batch batch);
   // The same, without a thread waiting: `then` runs on the writer thread
-  // with the settled future once the batch is committed (or failed). It
-  // must be quick and must not submit and wait (that would deadlock).
-  void submit_then(write_batch batch, std::function<void(std::future<batch_result>)> then);
+  // with the settled batch once it is committed (or failed). It must be
+  // quick and must not submit and wait (that would deadlock).
+  void submit_then(write_batch batch, std::function<void(settled_batch)> then);
 
   // Called on the writer thread after each successful commit (sync wakes
   // its pusher and long-polls with it). Set before the first submit.

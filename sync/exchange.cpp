@@ -115,7 +115,7 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
   }
   auto promise = std::make_shared<std::promise<store::batch_result>>();
   p.done = promise->get_future();
-  w.submit_then(std::move(wb), [promise, committed = std::move(committed)](std::future<store::batch_result> f) {
+  w.submit_then(std::move(wb), [promise, committed = std::move(committed)](store::settled_batch f) {
     try {
       auto r = f.get();
       committed(r);

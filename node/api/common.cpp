@@ -47,7 +47,12 @@ std::optional<store::principal> authenticate(api_context& ctx, const net::http_r
   return rd.principal_by_token(pki::sha256_hex(std::string_view(*auth).substr(7)));
 }
 
-store::access_op audit_op(const net::http_request& req, const api_call& call, int status) {
+// What the audit entry needs of the request, kept instead of the request.
+struct request_line {
+  std::string method, target;
+};
+
+store::access_op audit_op(const request_line& req, const api_call& call, int status) {
   store::access_op op;
   op.entry.principal = call.who.id.empty() ? "-" : call.who.id;
   op.entry.method = req.method;
@@ -61,7 +66,7 @@ store::access_op audit_op(const net::http_request& req, const api_call& call, in
 }
 
 // The request's changes, its audit entry and its consent's use: one batch.
-store::write_batch audit_batch(const net::http_request& req, api_call& call, int status) {
+store::write_batch audit_batch(const request_line& req, api_call& call, int status) {
   store::write_batch b = std::move(call.changes);
   if (status >= 400) b = {};  // a refused request changes nothing
   b.access.push_back(audit_op(req, call, status));
@@ -98,13 +103,13 @@ net::http_response unavailable(const std::string& why) {
 // A batch whose change fails (a consent withdrawn meanwhile) is recorded
 // as refused, on its own, before the refusal is answered.
 net::http_response after_audit(api_context& ctx, store::write_batch b, net::http_response resp, api_call call,
-                               net::http_request req) {
+                               request_line req) {
   net::http_response deferred;
   deferred.later = [&ctx, b = std::move(b), resp = std::move(resp), call = std::move(call), req = std::move(req)](
                        std::function<void(net::http_response)> done) mutable {
     auto since = std::chrono::steady_clock::now();
     ctx.writer.submit_then(std::move(b), [&ctx, resp = std::move(resp), call = std::move(call), req = std::move(req),
-                                          done = std::move(done), since](std::future<store::batch_result> f) mutable {
+                                          done = std::move(done), since](store::settled_batch f) mutable {
       std::optional<store::batch_result> r;
       try {
         r = f.get();  // only the commit is in the try: what follows it must never be audited as a failure
@@ -129,7 +134,7 @@ net::http_response after_audit(api_context& ctx, store::write_batch b, net::http
       }
       store::write_batch alone;
       alone.access.push_back(audit_op(req, call, resp.status));
-      ctx.writer.submit_then(std::move(alone), [resp, done](std::future<store::batch_result> f2) {
+      ctx.writer.submit_then(std::move(alone), [resp, done](store::settled_batch f2) {
         try {
           f2.get();
           done(resp);
@@ -200,8 +205,9 @@ net::http_handler audited(api_context& ctx, api_handler h) {
     else
       resp = run_guarded(ctx, req, call, h);
     if (resp.status == 429) resp.headers.push_back({"Retry-After", "1"});
-    auto b = audit_batch(req, call, resp.status);
-    return after_audit(ctx, std::move(b), std::move(resp), std::move(call), req);
+    request_line line{req.method, req.target};
+    auto b = audit_batch(line, call, resp.status);
+    return after_audit(ctx, std::move(b), std::move(resp), std::move(call), std::move(line));
   };
 }
 
@@ -209,8 +215,9 @@ net::http_response audit_refusal(api_context& ctx, const net::http_request& req,
   api_call call;
   if (auto who = authenticate(ctx, req)) call.who = *who;
   call.detail = "http: the request was refused before its handler (" + std::to_string(refusal.status) + ")";
-  auto b = audit_batch(req, call, refusal.status);
-  return after_audit(ctx, std::move(b), std::move(refusal), std::move(call), req);
+  request_line line{req.method, req.target};
+  auto b = audit_batch(line, call, refusal.status);
+  return after_audit(ctx, std::move(b), std::move(refusal), std::move(call), std::move(line));
 }
 
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,

@@ -156,21 +156,28 @@ std::string check_decimal(std::string_view s) {
   return {};
 }
 
+// Valid text is copied in spans (audit entries pass five fields per API
+// request through here), so it costs one allocation, not one per byte.
 std::string printable(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t i = 0;
+  std::size_t i = 0, run = 0;  // s[run, i) is valid and not yet copied
   while (i < s.size()) {
-    std::size_t len = p[i] < 0x80 ? 1 : p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
-    if (len == 1 || (i + len <= s.size() && check_utf8(s.substr(i, len)).empty())) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD for each byte that is not UTF-8
+    if (p[i] < 0x80) [[likely]] {
       ++i;
+      continue;
     }
+    std::size_t len = p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
+    if (i + len <= s.size() && check_utf8(s.substr(i, len)).empty()) {
+      i += len;
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    out += "\xEF\xBF\xBD";  // U+FFFD for each byte that is not UTF-8
+    run = ++i;
   }
+  if (run == 0) return std::string(s);
+  out.append(s.data() + run, s.size() - run);
   return out;
 }
 

@@ -85,7 +85,7 @@ TEST_CASE("push pipeline: over its bound of queued changes, a push is answered o
   s.import(20);
   // The writer held up: a job whose continuation waits on `gate`.
   auto hold_writer = [&](std::shared_future<void> gate) {
-    s.prov_w->submit_then({}, [gate](std::future<store::batch_result>) { gate.wait(); });
+    s.prov_w->submit_then({}, [gate](store::settled_batch) { gate.wait(); });
   };
   {  // under the bound (the default): answered while the batch waits on the writer
     push_pipeline pipes(*s.prov, *s.prov_w);

@@ -121,3 +121,32 @@ TEST_CASE("audit: the chain holds as written, and an edited, removed or swapped 
     CHECK_FALSE(verdict(dir, n).empty());
   }
 }
+
+// A field is hashed exactly as stored: a U+FFFD (which the writer puts for
+// a byte that is not UTF-8) edited into a raw invalid byte must not hash the
+// same, as it would if the text were made printable again before hashing.
+TEST_CASE("audit: a character edited into an invalid byte is found") {
+  test::temp_dir d;
+  std::string dir = d / "s";
+  {
+    store::set_chain_hash(&node::api::chain_hash);
+    auto env = store::environment::open({dir});
+    store::writer w(*env);
+    store::write_batch b;
+    store::access_op op;
+    op.entry = {0, 0, "bank-a", "GET", "/api/v1/subjects/x/records?q=\xff", "x", "c-1", "allowed", 200, "", "", ""};
+    b.access.push_back(std::move(op));
+    w.submit(std::move(b)).get();
+  }
+  std::uint64_t n = 0;
+  REQUIRE(verdict(dir, n).empty());
+  auto seq = first_seq(dir);
+  tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
+    auto e = store::decode_audit(seq, get(t, dbi, key_of(seq)));
+    auto at = e.path.find("\xEF\xBF\xBD");
+    REQUIRE(at != std::string::npos);  // stored printable
+    e.path.replace(at, 3, "\xfe");
+    put(t, dbi, key_of(seq), store::encode_audit(e));
+  });
+  CHECK(verdict(dir, n).find("entry " + std::to_string(seq) + " was altered") != std::string::npos);
+}

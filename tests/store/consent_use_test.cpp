@@ -59,7 +59,7 @@ TEST_CASE("consent use: each use counts once, in one transaction or across a gro
   // Queued while the writer is held, so one group commit takes them all.
   std::promise<void> open;
   auto gate = open.get_future().share();
-  w.submit_then({}, [gate](std::future<store::batch_result>) { gate.wait(); });
+  w.submit_then({}, [gate](store::settled_batch) { gate.wait(); });
   std::vector<std::future<store::batch_result>> inflight;
   for (int i = 0; i < 20; ++i) {
     store::write_batch one;

@@ -148,3 +148,14 @@ TEST_CASE("validate: booleans and integers are canonical JSON") {
   REQUIRE(e);
   CHECK(e->field == "credit_loan");
 }
+
+TEST_CASE("validate: printable keeps valid text and replaces each invalid byte with U+FFFD") {
+  CHECK(printable("") == "");
+  CHECK(printable("GET /api/v1?x=1") == "GET /api/v1?x=1");
+  CHECK(printable("某某科技 ok") == "某某科技 ok");
+  CHECK(printable("a\xff" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(printable("\xff") == "\xEF\xBF\xBD");
+  CHECK(printable("\xc0\xaf" "x") == "\xEF\xBF\xBD\xEF\xBF\xBD" "x");  // overlong: both bytes
+  CHECK(printable("纳\xe4\xb8") == "纳\xEF\xBF\xBD\xEF\xBF\xBD");      // truncated at the end
+  CHECK(printable("\x80税") == "\xEF\xBF\xBD税");                     // a stray continuation byte
+}

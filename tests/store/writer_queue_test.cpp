@@ -47,7 +47,7 @@ TEST_CASE("writer: queued replicas count what waits or commits, and return to 0 
   CHECK(w.queued_replicas() == 0);
   std::promise<void> open;
   auto gate = open.get_future().share();
-  w.submit_then({}, [gate](std::future<store::batch_result>) { gate.wait(); });  // holds the writer
+  w.submit_then({}, [gate](store::settled_batch) { gate.wait(); });  // holds the writer
   auto good = w.submit(replicas(3, 0));
   auto gap = w.submit(replicas(2, 7));  // continues from change 7, which is not held: refused whole
   CHECK(w.queued_replicas() == 5);
