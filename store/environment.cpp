@@ -208,6 +208,13 @@ void environment::release_mapped_pages() {
 
 void environment::sync() { check(mdb_env_sync(impl_->env, 1), "sync to disk"); }
 
+// What a reader begun now sees. Not mdb_env_info: it reads the meta page,
+// written before the commit's meta sync returns and readers see it.
+std::uint64_t environment::last_commit() const {
+  txn r(impl_->env, false);
+  return mdb_txn_id(r.get());
+}
+
 void environment::copy_to(int fd) { check(mdb_env_copyfd2(impl_->env, fd, MDB_CP_COMPACT), "copy the store"); }
 
 void environment::renew_instance_id() {

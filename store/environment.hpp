@@ -71,6 +71,10 @@ public:
 
   // Flushes everything committed so far to disk (after non-durable commits).
   void sync();
+  // The id of the last commit a reader begun now sees, whichever process
+  // made it (a read transaction, no system call): node/service/store_watch
+  // polls it after another process writes.
+  std::uint64_t last_commit() const;
 
   // A consistent, compacted copy of the store (one read snapshot: the node
   // keeps writing meanwhile) written to `fd` as a data.mdb file.

@@ -254,7 +254,7 @@ int cmd_run(int argc, char** argv) {
   service::change_signal changed;
   store::writer writer(*env);
   writer.on_commit([&changed] { changed.notify(); });
-  service::store_watch watch(cfg.node.data_dir, changed);  // commits by other processes
+  service::store_watch watch(*env, changed);  // commits by other processes
   // Before the worker pool: jobs it finishes after the server stops read it.
   config::live_settings live(cfg);
   // Sync handlers block (long-polls, commits): a pool of their own, so the

@@ -5,21 +5,46 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "node/net/log.hpp"
 
 namespace node::service {
 
-store_watch::store_watch(const std::string& data_dir, change_signal& signal) : signal_(signal) {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// For how long after another process's last write the thread looks for
+// its commit to become visible. A commit's meta page is its last write,
+// and readers see it only once that write's own sync returns (about 1 ms
+// here, more under load): no write event follows it.
+constexpr auto look_for = std::chrono::milliseconds(50);
+
+// When to look next: every 0.25 ms at first, then at a quarter of the time
+// since the last write — a commit is seen at most 25 % later than it
+// became visible, with about 20 looks per burst of writes, not 200.
+timespec next_look(clock::duration since_write) {
+  auto wait = std::max<clock::duration>(std::chrono::microseconds(250), since_write / 4);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+}  // namespace
+
+store_watch::store_watch(store::environment& env, change_signal& signal) : env_(env), signal_(signal) {
   fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (fd_ < 0 || ::inotify_add_watch(fd_, (data_dir + "/data.mdb").c_str(), IN_MODIFY) < 0 ||
+  if (fd_ < 0 || ::inotify_add_watch(fd_, (env.dir() + "/data.mdb").c_str(), IN_MODIFY) < 0 ||
       ::pipe2(stop_pipe_, O_CLOEXEC) != 0) {
     net::log::warn("store_watch_unavailable").kv("reason", std::strerror(errno))
         .kv("effect", "changes made by other processes are seen within 250 ms instead of at once");
     return;
   }
+  seen_ = env.last_commit();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,27 +58,40 @@ store_watch::~store_watch() {
     if (fd >= 0) ::close(fd);
 }
 
-// A commit is several writes (data pages, then the meta page that makes it
-// visible); a waiter woken by the first may look before the last. So after
-// the writes stop, one more wake-up follows 5 ms later.
+// True when a reader would now see a commit the waiters were not woken
+// for. A store that cannot be read (reader table full, say) counts as
+// moved: waking for nothing costs a look, missing a commit costs 250 ms.
+bool store_watch::commit_moved() {
+  std::uint64_t now = seen_ + 1;
+  try {
+    now = env_.last_commit();
+  } catch (const std::exception& e) {
+    net::log::warn("store_watch_read_failed").kv("reason", e.what());
+  }
+  if (now == seen_) return false;
+  seen_ = now;
+  return true;
+}
+
+// Waking on the write events themselves woke waiters before the commit
+// was visible; they then found it only at their next timeout. So write
+// events only start the looking, and the waiters are woken when a reader
+// would see a new commit.
 void store_watch::run() {
   alignas(inotify_event) char buf[4096];
-  bool settle = false;
+  std::optional<clock::time_point> last_write;  // set while looking
   for (;;) {
+    if (last_write && clock::now() - *last_write > look_for) last_write.reset();
+    timespec wait = last_write ? next_look(clock::now() - *last_write) : timespec{};
     pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    int n = ::poll(fds, 2, settle ? 5 : -1);
+    int n = ::ppoll(fds, 2, last_write ? &wait : nullptr, nullptr);
     if (n < 0 && errno != EINTR) return;
-    if (fds[1].revents) return;
-    if (n == 0) {  // quiet for 5 ms after writes: the commit is complete
-      settle = false;
-      signal_.notify();
-      continue;
+    if (n > 0 && fds[1].revents) return;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      while (::read(fd_, buf, sizeof buf) > 0) {}  // a burst of writes is one look
+      last_write = clock::now();
     }
-    if (fds[0].revents & POLLIN) {
-      while (::read(fd_, buf, sizeof buf) > 0) {}  // a burst of writes is one wake-up
-      signal_.notify();
-      settle = true;
-    }
+    if (commit_moved()) signal_.notify();
   }
 }
 

@@ -1,6 +1,7 @@
 // Wakes a change_signal when another process commits to the store (a CLI
-// import while `run` is live): LMDB writes its data file, and inotify
-// reports the write at once — no polling delay on the sync path.
+// import while `run` is live): LMDB writes its data file, inotify reports
+// the writes, and the waiters are woken once the commit is visible — no
+// polling delay on the sync path.
 #pragma once
 
 #include <atomic>
@@ -8,21 +9,25 @@
 #include <thread>
 
 #include "node/service/change_signal.hpp"
+#include "store/environment.hpp"
 
 namespace node::service {
 
 class store_watch {
 public:
-  // Watches DATA_DIR/data.mdb; when inotify is unavailable the signal's
+  // Watches ENV's data.mdb; when inotify is unavailable the signal's
   // waiters fall back to their timeouts (logged once).
-  store_watch(const std::string& data_dir, change_signal& signal);
+  store_watch(store::environment& env, change_signal& signal);
   ~store_watch();
   store_watch(const store_watch&) = delete;
   store_watch& operator=(const store_watch&) = delete;
 
 private:
   void run();
+  bool commit_moved();
+  store::environment& env_;
   change_signal& signal_;
+  std::uint64_t seen_ = 0;  // the last commit the waiters were woken for
   int fd_ = -1, stop_pipe_[2] = {-1, -1};
   std::thread thread_;
 };
