@@ -95,8 +95,8 @@ class settled_batch {
 public:
   explicit settled_batch(batch_result r) : result_(std::move(r)) {}
   explicit settled_batch(std::exception_ptr e) : error_(std::move(e)) {}
-  // The result, or rethrows the commit's exception (as future::get does).
-  batch_result get() {
+  // The result, or rethrows the commit's exception; once (std::move(s).get()).
+  batch_result get() && {
     if (error_) std::rethrow_exception(error_);
     return std::move(result_);
   }

@@ -117,7 +117,7 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
   p.done = promise->get_future();
   w.submit_then(std::move(wb), [promise, committed = std::move(committed)](store::settled_batch f) {
     try {
-      auto r = f.get();
+      auto r = std::move(f).get();
       committed(r);
       promise->set_value(std::move(r));
     } catch (...) {

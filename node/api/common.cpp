@@ -97,6 +97,34 @@ net::http_response unavailable(const std::string& why) {
   return net::http_response::error(503, "audit_unavailable", "the access could not be recorded, so it is not answered; try again");
 }
 
+// Committed: the answer, with a body that needed the commit's result.
+net::http_response committed_answer(net::http_response resp, api_call& call, const store::batch_result& r) {
+  if (!call.body_after_commit) return resp;
+  try {
+    resp.body = call.body_after_commit(r);
+  } catch (const std::exception& e) {  // committed and audited as allowed: say so, plainly
+    resp.body = std::string("{\"result\":\"committed\",\"note\":\"the answer body failed: ") + "see the node log\"}";
+    net::log::error("api_answer_failed").kv("reason", e.what());
+  }
+  return resp;
+}
+
+// The batch failed, so nothing of it (its audit entry included) is
+// written: the refusal is audited on its own before it is answered.
+void audit_then_refuse(api_context& ctx, const request_line& req, const api_call& call, net::http_response resp,
+                       std::function<void(net::http_response)> done) {
+  store::write_batch alone;
+  alone.access.push_back(audit_op(req, call, resp.status));
+  ctx.writer.submit_then(std::move(alone), [resp = std::move(resp), done = std::move(done)](store::settled_batch f) {
+    try {
+      std::move(f).get();
+      done(resp);
+    } catch (const std::exception& e) {
+      done(unavailable(e.what()));
+    }
+  });
+}
+
 // The answer goes out only once its audit entry is durable. The I/O thread
 // is not held meanwhile: the writer groups the entries of every request in
 // flight into one fsync and hands each answer back when it has committed.
@@ -112,7 +140,7 @@ net::http_response after_audit(api_context& ctx, store::write_batch b, net::http
                                           done = std::move(done), since](store::settled_batch f) mutable {
       std::optional<store::batch_result> r;
       try {
-        r = f.get();  // only the commit is in the try: what follows it must never be audited as a failure
+        r = std::move(f).get();  // only the commit is in the try: what follows it must never be audited as a failure
       } catch (const store::access_error& e) {
         call.detail = std::string("conflict: ") + e.what();
         resp = net::http_response::error(409, "conflict", e.what());
@@ -120,28 +148,9 @@ net::http_response after_audit(api_context& ctx, store::write_batch b, net::http
         call.detail = std::string("failed: ") + e.what();
         resp = unavailable(e.what());
       }
-      if (r) {
-        record_latency(since);
-        if (call.body_after_commit) {
-          try {
-            resp.body = call.body_after_commit(*r);
-          } catch (const std::exception& e) {  // committed and audited as allowed: say so, plainly
-            resp.body = std::string("{\"result\":\"committed\",\"note\":\"the answer body failed: ") + "see the node log\"}";
-            net::log::error("api_answer_failed").kv("reason", e.what());
-          }
-        }
-        return done(std::move(resp));
-      }
-      store::write_batch alone;
-      alone.access.push_back(audit_op(req, call, resp.status));
-      ctx.writer.submit_then(std::move(alone), [resp, done](store::settled_batch f2) {
-        try {
-          f2.get();
-          done(resp);
-        } catch (const std::exception& e) {
-          done(unavailable(e.what()));
-        }
-      });
+      if (!r) return audit_then_refuse(ctx, req, call, std::move(resp), std::move(done));
+      record_latency(since);
+      done(committed_answer(std::move(resp), call, *r));
     });
   };
   return deferred;

@@ -252,9 +252,12 @@ int cmd_run(int argc, char** argv) {
   // Declared before the writer: the writer's destructor may still commit
   // (and notify) what is queued.
   service::change_signal changed;
+  service::store_watch watch(*env, changed);  // commits by other processes; outlives the writer's last commit
   store::writer writer(*env);
-  writer.on_commit([&changed] { changed.notify(); });
-  service::store_watch watch(*env, changed);  // commits by other processes
+  writer.on_commit([&changed, &watch] {
+    watch.own_commit();
+    changed.notify();
+  });
   // Before the worker pool: jobs it finishes after the server stops read it.
   config::live_settings live(cfg);
   // Sync handlers block (long-polls, commits): a pool of their own, so the

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "node/net/log.hpp"
 
@@ -20,9 +21,9 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 // For how long after another process's last write the thread looks for
-// its commit to become visible. A commit's meta page is its last write,
-// and readers see it only once that write's own sync returns (about 1 ms
-// here, more under load): no write event follows it.
+// its commit to become visible. Readers see a commit once LMDB publishes
+// its id in the lock file, just after the meta page's write (and that
+// write's sync) returns — after the last write event, with none following.
 constexpr auto look_for = std::chrono::milliseconds(50);
 
 // When to look next: every 0.25 ms at first, then at a quarter of the time
@@ -44,8 +45,19 @@ store_watch::store_watch(store::environment& env, change_signal& signal) : env_(
         .kv("effect", "changes made by other processes are seen within 250 ms instead of at once");
     return;
   }
-  seen_ = env.last_commit();
+  try {
+    seen_ = env.last_commit();
+  } catch (const std::exception& e) {  // then the first look that reads wakes the waiters once
+    net::log::warn("store_watch_read_failed").kv("reason", e.what());
+  }
   thread_ = std::thread([this] { run(); });
+}
+
+void store_watch::own_commit() {
+  try {
+    own_ = env_.last_commit();
+  } catch (const std::exception&) {  // the watch then wakes the waiters once more: harmless
+  }
 }
 
 store_watch::~store_watch() {
@@ -60,17 +72,20 @@ store_watch::~store_watch() {
 
 // True when a reader would now see a commit the waiters were not woken
 // for. A store that cannot be read (reader table full, say) counts as
-// moved: waking for nothing costs a look, missing a commit costs 250 ms.
+// moved, `seen_` kept: waking for nothing costs a look, missing a commit
+// 250 ms. Failing to read is logged when it starts, not at every look.
 bool store_watch::commit_moved() {
-  std::uint64_t now = seen_ + 1;
+  std::uint64_t now = 0;
   try {
     now = env_.last_commit();
   } catch (const std::exception& e) {
-    net::log::warn("store_watch_read_failed").kv("reason", e.what());
+    if (!std::exchange(read_failing_, true)) net::log::warn("store_watch_read_failed").kv("reason", e.what());
+    return true;
   }
+  read_failing_ = false;
   if (now == seen_) return false;
   seen_ = now;
-  return true;
+  return now != own_;  // this process's writer has woken them for its own
 }
 
 // Waking on the write events themselves woke waiters before the commit
@@ -92,6 +107,9 @@ void store_watch::run() {
       last_write = clock::now();
     }
     if (commit_moved()) signal_.notify();
+    // This process's own commit: nothing more to look for (the writer
+    // commits every few ms under API load; looking on would never stop).
+    if (last_write && seen_ == own_) last_write.reset();
   }
 }
 

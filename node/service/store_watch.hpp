@@ -22,12 +22,21 @@ public:
   store_watch(const store_watch&) = delete;
   store_watch& operator=(const store_watch&) = delete;
 
+  // False when inotify could not be set up (the waiters' timeouts remain).
+  bool available() const { return thread_.joinable(); }
+  // From this process's writer, after each commit (whose waiters it wakes
+  // itself): the watch neither wakes them again nor keeps looking for it
+  // (a look between the commit and this call still wakes them once more).
+  void own_commit();
+
 private:
   void run();
   bool commit_moved();
   store::environment& env_;
   change_signal& signal_;
-  std::uint64_t seen_ = 0;  // the last commit the waiters were woken for
+  std::uint64_t seen_ = 0;  // the last commit the waiters were woken for (watch thread)
+  std::atomic<std::uint64_t> own_{0};  // this process's last commit
+  bool read_failing_ = false;
   int fd_ = -1, stop_pipe_[2] = {-1, -1};
   std::thread thread_;
 };

@@ -19,6 +19,10 @@ TEST_CASE("store_watch: each wake-up for another process's commit finds a new co
   auto env = store::environment::open({n.dir + "/data"});
   node::service::change_signal signal;
   node::service::store_watch watch(*env, signal);
+  if (!watch.available()) {  // no inotify here (a sandbox, or every instance in use)
+    MESSAGE("inotify is unavailable: nothing to test");
+    return;
+  }
   auto before = env->last_commit();
 
   // A waiter as the pusher is: at each wake-up it looks at what a reader sees.
