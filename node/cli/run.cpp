@@ -232,6 +232,63 @@ static void bound_malloc_arenas() {
   mallopt(M_ARENA_MAX, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 2u, 4u)));
 }
 
+namespace {
+
+// Serves until a signal stops the server. The parent is dialled once the
+// node's own checks pass; the link stops after the server.
+void serve_until_stopped(const config::node_config& cfg, store::environment& env, store::writer& writer,
+                         service::change_signal& changed, config::live_settings& live, net::server& srv) {
+  srv.stop_on_signals();
+  srv.on_reload([&live, path = cfg.source_path] { reload(live, path); });
+  std::unique_ptr<service::parent_link> link;
+  std::atomic<bool> stopping{false};
+  std::thread gate;
+  if (cfg.upstream) gate = std::thread([&] { dial_when_checks_pass(cfg, env, writer, changed, link, stopping); });
+  log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
+  srv.run(io_threads);
+  stopping = true;
+  changed.stop();
+  if (gate.joinable()) gate.join();
+  if (link) link->stop();
+}
+
+// What the node serves with, declared so that it is torn down in reverse:
+// the server outlives everything its handlers use.
+int serve(const config::node_config& cfg, store::environment& env) {
+  net::tls_files files{cfg.tls.ca, cfg.tls.cert, cfg.tls.key};
+  auto srv = net::server::make();
+  // Declared before the writer: the writer's destructor may still commit
+  // (and notify) what is queued.
+  service::change_signal changed;
+  service::store_watch watch(env, changed);  // commits by other processes; outlives the writer's last commit
+  store::writer writer(env);
+  writer.on_commit([&changed, &watch] {
+    watch.own_commit();
+    changed.notify();
+  });
+  // Before the worker pool: jobs it finishes after the server stops read it.
+  config::live_settings live(cfg);
+  // Sync handlers block (long-polls, commits): a pool of their own, so the
+  // I/O threads stay free for the API.
+  service::worker_pool sync_workers(sync_worker_threads);
+  quality::monitor quality_mon(env, quality_interval);
+  service::sync_context sctx{cfg, live, env, writer, changed, sync_workers};
+  api::api_context actx{cfg, live, env, writer};
+  try {
+    srv->add_listener(sync_listener(sctx, files));
+    srv->add_listener(api_listener(actx, files));
+    srv->add_listener(admin_listener(cfg, env, *srv, quality_mon));
+  } catch (const net::listen_error& e) {
+    log::error("listen_failed").kv("reason", e.what());
+    return 1;
+  }
+  serve_until_stopped(cfg, env, writer, changed, live, *srv);
+  log::info("exit").kv("code", 0);
+  return 0;
+}
+
+}  // namespace
+
 int cmd_run(int argc, char** argv) {
   bound_malloc_arenas();
   auto a = parse(argc, argv, 2, {{}, {}, 0});
@@ -247,47 +304,7 @@ int cmd_run(int argc, char** argv) {
   auto env = open_store(cfg);
   log::info("start").kv("node", cfg.node.id).kv("role", cfg.node.role).kv("jurisdiction", cfg.node.jurisdiction)
       .kv("version", CREDIT_NODE_VERSION).kv("config", cfg.source_path).kv("data_dir", cfg.node.data_dir);
-  net::tls_files files{cfg.tls.ca, cfg.tls.cert, cfg.tls.key};
-  auto srv = net::server::make();
-  // Declared before the writer: the writer's destructor may still commit
-  // (and notify) what is queued.
-  service::change_signal changed;
-  service::store_watch watch(*env, changed);  // commits by other processes; outlives the writer's last commit
-  store::writer writer(*env);
-  writer.on_commit([&changed, &watch] {
-    watch.own_commit();
-    changed.notify();
-  });
-  // Before the worker pool: jobs it finishes after the server stops read it.
-  config::live_settings live(cfg);
-  // Sync handlers block (long-polls, commits): a pool of their own, so the
-  // I/O threads stay free for the API.
-  service::worker_pool sync_workers(sync_worker_threads);
-  quality::monitor quality_mon(*env, quality_interval);
-  service::sync_context sctx{cfg, live, *env, writer, changed, sync_workers};
-  api::api_context actx{cfg, live, *env, writer};
-  try {
-    srv->add_listener(sync_listener(sctx, files));
-    srv->add_listener(api_listener(actx, files));
-    srv->add_listener(admin_listener(cfg, *env, *srv, quality_mon));
-  } catch (const net::listen_error& e) {
-    log::error("listen_failed").kv("reason", e.what());
-    return 1;
-  }
-  srv->stop_on_signals();
-  srv->on_reload([&live, path = cfg.source_path] { reload(live, path); });
-  std::unique_ptr<service::parent_link> link;
-  std::atomic<bool> stopping{false};
-  std::thread gate;
-  if (cfg.upstream) gate = std::thread([&] { dial_when_checks_pass(cfg, *env, writer, changed, link, stopping); });
-  log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
-  srv->run(io_threads);
-  stopping = true;
-  changed.stop();
-  if (gate.joinable()) gate.join();
-  if (link) link->stop();
-  log::info("exit").kv("code", 0);
-  return 0;
+  return serve(cfg, *env);
 }
 
 }  // namespace node::cli

@@ -84,35 +84,46 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
     if (d.failure.empty())
       if (auto gap = gap_answer(env_, key, b)) return *gap;
   }
-  json::array refused;
-  if (d.failure.empty()) {
-    // 接入后安全管理: refusals are charged to the child with the batch itself.
-    // Said when it commits: the suspended child's next request never gets here.
-    auto said = [](const store::batch_result& r) {
-      for (const auto& id : r.suspended)
-        net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold");
-    };
-    auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_(), said);
-    for (const auto& r : p.refused) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
-    c.inflight.push_back(std::move(p.done));
-    c.valid = true;
-    c.instance = b.instance;
-    c.queued = b.last_seq;
-    // An empty batch asks where we stand, and a batch without after_seq is
-    // from a sender that does not pipeline: both are answered when durable,
-    // as is every batch while the writer's queue is over its bound.
-    bool pipelined = b.after_seq && !b.changes.empty() && writer_.queued_replicas() <= max_queued_;
-    drain(c, pipelined ? depth : 0, d);
-  }
+  std::vector<replication::poison> refused;
+  if (d.failure.empty()) refused = enqueue(c, from, b, key, d);
   if (!d.failure.empty()) {
     net::log::error("sync_push_failed").kv("peer", from.node_id).kv("reason", d.failure);
     return net::http_response::error(503, "apply_failed", d.failure + " (the child resends from its acknowledged position)");
   }
+  return answer(from.node_id, key, c.queued, refused, d);
+}
+
+// The batch to the writer. An empty batch asks where we stand, and a batch
+// without after_seq is from a sender that does not pipeline: both are
+// answered when durable, as is every batch while the writer's queue is over
+// its bound; others once the pipeline behind them is at most `depth` deep.
+std::vector<replication::poison> push_pipeline::enqueue(child& c, const replication::peer& from,
+                                                        replication::change_batch& b, const std::string& key, drained& d) {
+  // 接入后安全管理: refusals are charged to the child with the batch itself.
+  // Said when it commits: the suspended child's next request never gets here.
+  auto said = [](const store::batch_result& r) {
+    for (const auto& id : r.suspended)
+      net::log::error("child_suspended").kv("peer", id).kv("reason", "security violations reached the threshold");
+  };
+  auto p = replication::submit_batch(writer_, from, true, b, key, suspend_after_(), said);
+  c.inflight.push_back(std::move(p.done));
+  c.valid = true;
+  c.instance = b.instance;
+  c.queued = b.last_seq;
+  bool pipelined = b.after_seq && !b.changes.empty() && writer_.queued_replicas() <= max_queued_;
+  drain(c, pipelined ? depth : 0, d);
+  return std::move(p.refused);
+}
+
+net::http_response push_pipeline::answer(const std::string& from, const std::string& key, std::uint64_t queued,
+                                         const std::vector<replication::poison>& refusals, drained& d) const {
+  json::array refused;
+  for (const auto& r : refusals) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
   if (!refused.empty() || !d.events.empty())
-    net::log::warn("sync_push_problems").kv("peer", from.node_id).kv("refused", static_cast<long long>(refused.size()))
+    net::log::warn("sync_push_problems").kv("peer", from).kv("refused", static_cast<long long>(refused.size()))
         .kv("events", static_cast<long long>(d.events.size()));
   auto cur = durable(env_, key);
-  json::object o{{"ack", cur.seq}, {"instance", cur.instance}, {"queued", c.queued},
+  json::object o{{"ack", cur.seq}, {"instance", cur.instance}, {"queued", queued},
                  {"inserted", d.inserted}, {"updated", d.updated}, {"unchanged", d.unchanged},
                  {"ignored_older", d.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(d.events)},
                  // what this parent accepts in one batch (a child sends at most the default without it)

@@ -59,6 +59,10 @@ private:
   struct drained;
   child& child_of(const std::string& node_id);
   static void drain(child& c, std::size_t keep, drained& out);
+  std::vector<replication::poison> enqueue(child& c, const replication::peer& from, replication::change_batch& b,
+                                           const std::string& key, drained& d);
+  net::http_response answer(const std::string& from, const std::string& key, std::uint64_t queued,
+                            const std::vector<replication::poison>& refusals, drained& d) const;
 
   store::environment& env_;
   store::writer& writer_;
