@@ -14,9 +14,17 @@ struct reader::impl {
   explicit impl(environment::impl& e) : env(e), t(e.env, false) {}
 
   std::optional<model::record> by_id(std::uint64_t id) {
+    model::record r;
+    if (!by_id_into(id, r)) return std::nullopt;
+    return r;
+  }
+  // A scan decodes each record into the same object: its strings' memory
+  // is reused, not allocated and freed per record.
+  bool by_id_into(std::uint64_t id, model::record& r) {
     auto v = t.get(env.t.id2record, be64(id));
-    if (!v) return std::nullopt;
-    return decode_record(*v);
+    if (!v) return false;
+    decode_record_into(*v, r);
+    return true;
   }
 };
 
@@ -83,10 +91,9 @@ void reader::for_each_record(const record_filter& f,
     std::string prefix = subject_prefix(f.subject);
     if (!f.category.empty()) prefix = key_writer().str8(f.subject).str8(f.category).take();
     cursor c(impl_->t, tb.subject2id);
-    for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) {
-      auto r = impl_->by_id(read_be64(v));
-      if (r && matches(f, *r) && !fn(*r)) return;
-    }
+    model::record r;
+    for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v))
+      if (impl_->by_id_into(read_be64(v), r) && matches(f, r) && !fn(r)) return;
     return;
   }
   if (f.after_seq) {  // the change log: each changed record once

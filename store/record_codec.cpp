@@ -49,11 +49,16 @@ std::string encode_record(const model::record& r) {
 }
 
 model::record decode_record(std::string_view v) {
+  model::record r;
+  decode_record_into(v, r);
+  return r;
+}
+
+void decode_record_into(std::string_view v, model::record& r) {
   key_reader rd(v);
   auto fmt = rd.u8();
   if (fmt != record_format_v1)
     throw codec_error("record value has unknown format " + std::to_string(fmt));
-  model::record r;
   r.deleted = rd.u8() != 0;
   r.version = rd.u64();
   r.ingested_at_ms = rd.i64();
@@ -65,7 +70,6 @@ model::record decode_record(std::string_view v) {
   r.source = rd.str16();
   r.fields_json = rd.blob32();
   if (!rd.done()) throw codec_error("record value has trailing bytes");
-  return r;
 }
 
 std::string subject_key(std::string_view subject, std::string_view category,

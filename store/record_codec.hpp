@@ -27,6 +27,8 @@ void encode_record_into(std::string& out, bool deleted, std::uint64_t version,
                         std::string_view record_id, std::string_view event_date,
                         std::string_view source, std::string_view fields_json);
 model::record decode_record(std::string_view v);  // throws codec_error
+// The same into `r`, reusing its strings' memory: a scan decodes into one.
+void decode_record_into(std::string_view v, model::record& r);
 
 // subject2id key: subject first, so all of a subject's records are one
 // prefix scan, and an enterprise's records sit together on disk.

@@ -3,6 +3,7 @@
 
 #include "store/environment.hpp"
 #include "store/key_codec.hpp"
+#include "store/record_codec.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "test_util.hpp"
@@ -233,4 +234,26 @@ TEST_CASE("store: migration 1→2 builds the digests from a format-1 store, matc
   CHECK(reader(*env).digest("350200").at("tax").first == 2);  // A is a Xiamen firm
   CHECK(reader(*env).digest("440101").at("tax").first == 1);  // B is in Guangzhou
   CHECK(reader(*env).digest("3201").empty());
+}
+
+// A scan decodes each record into the same object: nothing of the record
+// before may show through in the next, shorter or emptier one.
+TEST_CASE("store: a record decoded into one that held another is exactly the new record") {
+  model::record big{"tax", "91350200776049653A", "2025-01-VAT-with-a-long-id", "js.nanjing", 7, "2025-01-15",
+                    "tax bureau of somewhere", 123, true, R"({"period":"2025-01","tax_type":"VAT","amount_paid":"100.00"})"};
+  model::record small{"loan", "9135021359498494XQ", "L1", "bank-a", 1, "2026-10-01", "", 0, false, "{}"};
+  model::record r;
+  decode_record_into(encode_record(big), r);
+  decode_record_into(encode_record(small), r);
+  auto fresh = decode_record(encode_record(small));
+  CHECK(r.category == fresh.category);
+  CHECK(r.subject == fresh.subject);
+  CHECK(r.record_id == fresh.record_id);
+  CHECK(r.origin == fresh.origin);
+  CHECK(r.version == fresh.version);
+  CHECK(r.event_date == fresh.event_date);
+  CHECK(r.source.empty());
+  CHECK(r.ingested_at_ms == 0);
+  CHECK_FALSE(r.deleted);
+  CHECK(r.fields_json == "{}");
 }
