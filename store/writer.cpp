@@ -55,7 +55,7 @@ struct writer::impl {
   std::condition_variable cv;
   std::deque<job> queue;
   bool stopping = false;
-  std::function<void()> committed;
+  std::function<void(std::uint64_t)> committed;
   std::atomic<std::size_t> replicas{0};  // queued or committing
   std::thread thread;
 
@@ -65,7 +65,7 @@ struct writer::impl {
   void enqueue(job j);  // counts its replicas, wakes the thread
   std::vector<job> take_group();
   void commit_group(std::vector<job>& group);
-  void commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
+  std::uint64_t commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
 };
 
 std::vector<job> writer::impl::take_group() {
@@ -85,7 +85,8 @@ std::vector<job> writer::impl::take_group() {
 }
 
 // One transaction for all `jobs`; throws (and writes nothing) on failure.
-void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& out) {
+// Returns the commit's id (what a reader begun after it sees).
+std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& out) {
   auto& ei = env.internals();
   bool durable = std::any_of(jobs.begin(), jobs.end(), [](job* j) { return j->batch.durable; });
   // NOSYNC only for this commit: bulk imports sync once at their end.
@@ -103,24 +104,25 @@ void writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& ou
   flush_access(s);
   s.flush_counts();
   s.close();
+  std::uint64_t id = mdb_txn_id(t.get());
   t.commit();
   for (std::size_t i = 0; i < jobs.size(); ++i) out[i].recycled = std::move(jobs[i]->batch.rows);
   if (!durable) env.release_mapped_pages();  // bulk import: keep resident memory bounded
+  return id;
 }
 
 void writer::impl::commit_group(std::vector<job>& group) {
   std::vector<job*> all;
   for (auto& j : group) all.push_back(&j);
   std::vector<batch_result> results;
-  bool ok = false;
+  std::optional<std::uint64_t> id;
   try {
-    commit(all, results);
-    ok = true;
+    id = commit(all, results);
   } catch (...) {
     if (group.size() == 1) return group[0].fail(std::current_exception());
   }
-  if (ok) {  // outside the try: what runs after a commit must never cause a second one
-    if (committed) committed();
+  if (id) {  // outside the try: what runs after a commit must never cause a second one
+    if (committed) committed(*id);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].succeed(std::move(results[i]));
     return;
   }
@@ -128,12 +130,12 @@ void writer::impl::commit_group(std::vector<job>& group) {
   for (auto& j : group) {
     std::vector<job*> one{&j};
     try {
-      commit(one, results);
+      id = commit(one, results);
     } catch (...) {
       j.fail(std::current_exception());
       continue;
     }
-    if (committed) committed();
+    if (committed) committed(*id);
     j.succeed(std::move(results[0]));
   }
 }
@@ -161,7 +163,7 @@ writer::~writer() {
   impl_->thread.join();
 }
 
-void writer::on_commit(std::function<void()> fn) { impl_->committed = std::move(fn); }
+void writer::on_commit(std::function<void(std::uint64_t)> fn) { impl_->committed = std::move(fn); }
 
 std::size_t writer::queued_replicas() const { return impl_->replicas; }
 

@@ -121,9 +121,10 @@ public:
   // quick and must not submit and wait (that would deadlock).
   void submit_then(write_batch batch, std::function<void(settled_batch)> then);
 
-  // Called on the writer thread after each successful commit (sync wakes
-  // its pusher and long-polls with it). Set before the first submit.
-  void on_commit(std::function<void()> fn);
+  // Called on the writer thread after each successful commit, with its id
+  // (environment::last_commit from then on): sync wakes its pusher and
+  // long-polls with it. Set before the first submit.
+  void on_commit(std::function<void(std::uint64_t commit)> fn);
   // Replicas handed to the writer and not yet committed or failed: what a
   // parent holds decoded for its children (node/service/push_pipeline).
   std::size_t queued_replicas() const;

@@ -262,8 +262,8 @@ int serve(const config::node_config& cfg, store::environment& env) {
   service::change_signal changed;
   service::store_watch watch(env, changed);  // commits by other processes; outlives the writer's last commit
   store::writer writer(env);
-  writer.on_commit([&changed, &watch] {
-    watch.own_commit();
+  writer.on_commit([&changed, &watch](std::uint64_t commit) {
+    watch.own_commit(commit);
     changed.notify();
   });
   // Before the worker pool: jobs it finishes after the server stops read it.

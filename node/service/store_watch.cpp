@@ -45,19 +45,8 @@ store_watch::store_watch(store::environment& env, change_signal& signal) : env_(
         .kv("effect", "changes made by other processes are seen within 250 ms instead of at once");
     return;
   }
-  try {
-    seen_ = env.last_commit();
-  } catch (const std::exception& e) {  // then the first look that reads wakes the waiters once
-    net::log::warn("store_watch_read_failed").kv("reason", e.what());
-  }
+  commit_moved();  // the commit the waiters start from (a failed read is logged there)
   thread_ = std::thread([this] { run(); });
-}
-
-void store_watch::own_commit() {
-  try {
-    own_ = env_.last_commit();
-  } catch (const std::exception&) {  // the watch then wakes the waiters once more: harmless
-  }
 }
 
 store_watch::~store_watch() {

@@ -27,7 +27,7 @@ public:
   // From this process's writer, after each commit (whose waiters it wakes
   // itself): the watch neither wakes them again nor keeps looking for it
   // (a look between the commit and this call still wakes them once more).
-  void own_commit();
+  void own_commit(std::uint64_t commit) { own_ = commit; }
 
 private:
   void run();
