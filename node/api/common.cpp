@@ -130,8 +130,9 @@ void audit_then_refuse(api_context& ctx, const request_line& req, const api_call
 // flight into one fsync and hands each answer back when it has committed.
 // A batch whose change fails (a consent withdrawn meanwhile) is recorded
 // as refused, on its own, before the refusal is answered.
-net::http_response after_audit(api_context& ctx, store::write_batch b, net::http_response resp, api_call call,
-                               request_line req) {
+net::http_response after_audit(api_context& ctx, const net::http_request& request, net::http_response resp, api_call call) {
+  request_line req{request.method, request.target};
+  auto b = audit_batch(req, call, resp.status);
   net::http_response deferred;
   deferred.later = [&ctx, b = std::move(b), resp = std::move(resp), call = std::move(call), req = std::move(req)](
                        std::function<void(net::http_response)> done) mutable {
@@ -214,9 +215,7 @@ net::http_handler audited(api_context& ctx, api_handler h) {
     else
       resp = run_guarded(ctx, req, call, h);
     if (resp.status == 429) resp.headers.push_back({"Retry-After", "1"});
-    request_line line{req.method, req.target};
-    auto b = audit_batch(line, call, resp.status);
-    return after_audit(ctx, std::move(b), std::move(resp), std::move(call), std::move(line));
+    return after_audit(ctx, req, std::move(resp), std::move(call));
   };
 }
 
@@ -224,9 +223,7 @@ net::http_response audit_refusal(api_context& ctx, const net::http_request& req,
   api_call call;
   if (auto who = authenticate(ctx, req)) call.who = *who;
   call.detail = "http: the request was refused before its handler (" + std::to_string(refusal.status) + ")";
-  request_line line{req.method, req.target};
-  auto b = audit_batch(line, call, refusal.status);
-  return after_audit(ctx, std::move(b), std::move(refusal), std::move(call), std::move(line));
+  return after_audit(ctx, req, std::move(refusal), std::move(call));
 }
 
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
