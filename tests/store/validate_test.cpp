@@ -2,6 +2,9 @@
 
 #include "store/model/validate.hpp"
 
+#include <cstdio>
+#include <random>
+
 using namespace store::model;
 
 namespace {
@@ -158,4 +161,72 @@ TEST_CASE("validate: printable keeps valid text and replaces each invalid byte w
   CHECK(printable("\xc0\xaf" "x") == "\xEF\xBF\xBD\xEF\xBF\xBD" "x");  // overlong: both bytes
   CHECK(printable("纳\xe4\xb8") == "纳\xEF\xBF\xBD\xEF\xBF\xBD");      // truncated at the end
   CHECK(printable("\x80税") == "\xEF\xBF\xBD税");                     // a stray continuation byte
+}
+
+namespace {
+
+// Byte-at-a-time references (the code before the eight-byte fast paths):
+// the fast paths must agree with them on every input, errors included.
+std::string reference_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  auto cont = [&](std::size_t k) { return k < n && (p[k] & 0xC0) == 0x80; };
+  for (std::size_t i = 0; i < n;) {
+    unsigned c = p[i];
+    std::size_t len = 1;
+    bool ok = true;
+    if (c >= 0x80 && c < 0xE0) len = 2, ok = c >= 0xC2 && cont(i + 1);
+    else if (c >= 0xE0 && c < 0xF0)
+      len = 3, ok = cont(i + 1) && cont(i + 2) && !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] > 0x9F);
+    else if (c >= 0xF0)
+      len = 4, ok = c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && p[i + 1] < 0x90) &&
+                    !(c == 0xF4 && p[i + 1] > 0x8F);
+    if (!ok) return "invalid UTF-8 at byte " + std::to_string(i + 1);
+    i += len;
+  }
+  return {};
+}
+
+std::string reference_json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') (out += '\\') += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+TEST_CASE("validate: the eight-byte fast paths of check_utf8 and append_json_string agree with byte-at-a-time") {
+  // Pieces that sit on and across the eight-byte boundaries: ASCII, Chinese,
+  // 2- and 4-byte characters, the E0/ED/F0/F4 edge cases, stray and
+  // truncated bytes, control bytes, quotes and backslashes.
+  const std::vector<std::string> pieces = {
+      "a", "abcdefg", "0123456789", "纳", "税", "〔", "é", "𝄞", "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf",
+      "\xed\xa0\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+      "\xf5\x80\x80\x80", "\xc1\xbf", "\xc2\x80", "\x80", "\xbf", "\xe4\xb8", "\xe4", "\xf0\x9f\x98", "\xff", "\"",
+      "\\", "\n", "\t", std::string(1, '\0'), "\x1f", "\x7f", " "};
+  std::mt19937 rng(20261128);
+  std::size_t invalid = 0, escaped = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    auto count = rng() % 12;
+    for (unsigned k = 0; k < count; ++k) s += pieces[rng() % pieces.size()];
+    auto want = reference_utf8(s);
+    REQUIRE(check_utf8(s) == want);
+    invalid += !want.empty();
+    std::string got = "x";  // appends after what is there
+    append_json_string(got, s);
+    REQUIRE(got == "x" + reference_json_string(s));
+    escaped += got.size() != s.size() + 3;
+  }
+  // Both outcomes were exercised, not just one.
+  CHECK(invalid > 1000);
+  CHECK(invalid < 19000);
+  CHECK(escaped > 1000);
 }

@@ -42,6 +42,31 @@ TEST_CASE("wire: malformed batches are refused naming the field") {
                        doctest::Contains("more than the limit 2"), wire_error);
 }
 
+TEST_CASE("wire: a batch with invalid UTF-8 anywhere, raw or as a lone surrogate escape, is refused whole") {
+  change_batch b{"js.nanjing", "abc123", {}, 42, false, 40};
+  wire_change c;
+  c.seq = 41;
+  c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, false,
+           R"({"period":"2026-09","amount_paid":"12000.00"})"};
+  b.changes.push_back(c);
+  auto good = encode_batch(b);
+  REQUIRE(decode_batch(good, 10).changes.size() == 1);
+  // A byte cut out of the middle of 税 (a field value), and a stray byte in a key.
+  auto cut = good;
+  cut.erase(cut.find("税") + 1, 1);
+  CHECK_THROWS_WITH_AS(decode_batch(cut, 10), doctest::Contains("batch: invalid UTF-8 at byte"), wire_error);
+  auto key = good;
+  key.replace(key.find("\"source\""), 8, "\"sour\xff" "e\"");
+  CHECK_THROWS_WITH_AS(decode_batch(key, 10), doctest::Contains("invalid UTF-8 at byte"), wire_error);
+  // Escapes are the parser's: a lone surrogate is not text either.
+  auto lone = good;
+  lone.replace(lone.find("税务局"), std::string("税务局").size(), "\\ud800");
+  CHECK_THROWS_WITH_AS(decode_batch(lone, 10), doctest::Contains("not valid JSON"), wire_error);
+  auto pair = good;
+  pair.replace(pair.find("税务局"), std::string("税务局").size(), "\\ud834\\udd1e");
+  CHECK(decode_batch(pair, 10).changes.at(0).rec.source == "\xf0\x9d\x84\x9e");  // U+1D11E
+}
+
 TEST_CASE("wire: a revocation list travels whole, an empty one is still said, and a bad serial is refused") {
   change_batch b{"js.province", "abc", {}, 7, false, std::nullopt};
   CHECK_FALSE(decode_batch(encode_batch(b), 10).revocations);
