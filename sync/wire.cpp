@@ -29,11 +29,13 @@ std::uint64_t num(const json::object& o, const char* name, const std::string& wh
   throw wire_error(where + ": \"" + name + "\" must be a whole number >= 0");
 }
 
-// The category's schema over fields already parsed.
-std::string check_parsed(const store::model::record& r, const json::object& f, std::string& canonical) {
+// The category's schema over fields already parsed. `utf8_checked`: the
+// text they came from was found valid UTF-8 as a whole.
+std::string check_parsed(const store::model::record& r, const json::object& f, std::string& canonical,
+                         bool utf8_checked) {
   const auto* cat = store::model::category_registry::builtin().find(r.category);
   if (!cat) return "unknown category '" + r.category + "'";
-  store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}};
+  store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}, utf8_checked};
   std::vector<std::string> numbers;
   numbers.reserve(f.size());
   row.fields.reserve(f.size());
@@ -68,7 +70,7 @@ wire_change change_from(const json::value& v, const std::string& where) {
   const auto& f = field(o, "fields", where);
   if (!f.is_object()) throw wire_error(where + ": \"fields\" must be an object");
   // A schema problem is the change's, not the batch's: it is quarantined.
-  c.schema_problem = check_parsed(r, f.get_object(), r.fields_json);
+  c.schema_problem = check_parsed(r, f.get_object(), r.fields_json, true);  // decode_batch checked the body
   c.schema_checked = true;
   if (!c.schema_problem.empty()) r.fields_json = json::serialize(f);
   return c;
@@ -213,7 +215,7 @@ std::string check_schema(const store::model::record& r, std::string& canonical) 
   json::monotonic_resource arena(buf, sizeof buf);
   auto v = json::parse(r.fields_json, ec, &arena);
   if (ec || !v.is_object()) return "fields are not a JSON object";
-  return check_parsed(r, v.get_object(), canonical);
+  return check_parsed(r, v.get_object(), canonical, false);
 }
 
 std::size_t wire_size(const store::model::record& r) {

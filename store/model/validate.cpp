@@ -6,6 +6,18 @@
 namespace store::model {
 namespace {
 
+// Eight bytes at a time: sync batches and imports are mostly Chinese text
+// and ASCII, and byte-at-a-time loops over them showed in profiles.
+std::uint64_t load8(const unsigned char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+// Whether any byte of w is below n (n <= 128; bytes >= 0x80 never count).
+constexpr std::uint64_t any_below(std::uint64_t w, unsigned n) { return (w - ones * n) & ~w & highs; }
+constexpr std::uint64_t any_equal(std::uint64_t w, unsigned char b) { return any_below(w ^ (ones * b), 1); }
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool all_digits(std::string_view s) {
@@ -23,18 +35,27 @@ int to_int(std::string_view s) {
 bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 // Free text may span lines (RFC 4180 quoted fields can); identifiers may not.
-// One pass over the bytes: the control-character test rides on the UTF-8
-// scan's ASCII branch (text checks are a large share of import time).
-std::string check_text(std::string_view s, std::size_t max, bool multiline = false) {
+// Control bytes are looked for eight at a time (text checks are a large
+// share of import and sync decoding time).
+std::string check_text(std::string_view s, std::size_t max, bool multiline, bool utf8_checked) {
   if (s.size() > max) return "longer than " + std::to_string(max) + " bytes";
-  for (unsigned char c : s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i < s.size();) {
+    if (i + 8 <= s.size()) {
+      auto w = load8(p + i);
+      if (!(any_below(w, 0x20) | any_equal(w, 0x7f))) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = p[i++];
     if (c >= 0x20 && c != 0x7f) [[likely]] continue;
     bool line_break = c == '\n' || c == '\r' || c == '\t';
     if (!(multiline && line_break) || c == 0x7f)
       return "contains a control character (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
              std::string(1, "0123456789abcdef"[c & 15]) + ")";
   }
-  return check_utf8(s);
+  return utf8_checked ? std::string() : check_utf8(s);
 }
 
 std::string check_integer(std::string_view s) {
@@ -50,7 +71,7 @@ std::string check_boolean(const raw_value& v, std::string& canon) {
 }
 
 // Checks one field value and appends its canonical JSON to `out`.
-std::string check_field(const field_def& f, const raw_value& v, std::string& out) {
+std::string check_field(const field_def& f, const raw_value& v, bool utf8_checked, std::string& out) {
   using k = raw_value::kind;
   if (v.k == k::other) return "expected a " + std::string(to_string(f.type)) + ", got an array or object";
   bool numeric = f.type == field_type::decimal || f.type == field_type::integer;
@@ -58,7 +79,7 @@ std::string check_field(const field_def& f, const raw_value& v, std::string& out
   if (v.k == k::boolean && f.type != field_type::boolean) return "expected a string, got a boolean";
   std::string err, canon;
   switch (f.type) {
-    case field_type::text: err = check_text(v.text, max_text_bytes, true); break;
+    case field_type::text: err = check_text(v.text, max_text_bytes, true, utf8_checked); break;
     case field_type::decimal: err = check_decimal(v.text); break;
     case field_type::integer: err = check_integer(v.text); break;
     case field_type::boolean: err = check_boolean(v, canon); break;
@@ -88,30 +109,19 @@ std::optional<row_error> check_common(const uscc_policy& codes, const raw_row& r
   if (row.subject.empty()) return row_error{"subject", "missing"};
   if (auto e = codes.check(row.subject); !e.empty()) return row_error{"subject", e};
   if (row.record_id.empty()) return row_error{"record_id", "missing"};
-  if (auto e = check_text(row.record_id, max_record_id_bytes); !e.empty())
+  if (auto e = check_text(row.record_id, max_record_id_bytes, false, row.utf8_checked); !e.empty())
     return row_error{"record_id", e};
   if (row.event_date.empty()) return row_error{"event_date", "missing"};
   if (auto e = check_date(row.event_date); !e.empty()) return row_error{"event_date", e};
   if (row.source.empty()) return row_error{"source", "missing"};
-  if (auto e = check_text(row.source, max_text_bytes); !e.empty()) return row_error{"source", e};
+  if (auto e = check_text(row.source, max_text_bytes, false, row.utf8_checked); !e.empty())
+    return row_error{"source", e};
   return std::nullopt;
 }
 
 }  // namespace
 
 namespace {
-
-// Eight bytes at a time: sync batches and imports are mostly Chinese text
-// and ASCII, and byte-at-a-time loops over them showed in profiles.
-std::uint64_t load8(const unsigned char* p) {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-// Whether any byte of w is below n (n <= 128; bytes >= 0x80 never count).
-constexpr std::uint64_t any_below(std::uint64_t w, unsigned n) { return (w - ones * n) & ~w & highs; }
-constexpr std::uint64_t any_equal(std::uint64_t w, unsigned char b) { return any_below(w ^ (ones * b), 1); }
 
 // The bytes of a sequence starting at p[i] if it is valid UTF-8 there, else 0.
 std::size_t utf8_sequence(const unsigned char* p, std::size_t i, std::size_t n) {
@@ -278,7 +288,9 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
   constexpr std::size_t max_fields = 64;
   const raw_value* slot[max_fields] = {};
   if (cat.fields.size() > max_fields) return row_error{"", "category has too many fields"};
+  std::size_t need = 2;  // the output's size without escapes: one allocation, not a doubling series
   for (const auto& [name, val] : row.fields) {
+    need += name.size() + val.text.size() + 6;
     std::size_t j = 0;
     while (j < cat.fields.size() && cat.fields[j].name != name) ++j;
     if (j == cat.fields.size())
@@ -287,6 +299,7 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
     slot[j] = &val;
   }
   out.clear();
+  out.reserve(need);
   out += '{';
   for (std::size_t j = 0; j < cat.fields.size(); ++j) {
     const auto& f = cat.fields[j];
@@ -299,7 +312,7 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
     if (out.size() > 1) out += ',';
     append_json_string(out, f.name);
     out += ':';
-    if (auto e = check_field(f, *v, out); !e.empty()) return row_error{f.name, e};
+    if (auto e = check_field(f, *v, row.utf8_checked, out); !e.empty()) return row_error{f.name, e};
   }
   out += '}';
   return std::nullopt;

@@ -25,6 +25,9 @@ struct raw_value {
 struct raw_row {
   std::string_view subject, record_id, event_date, source;
   std::vector<std::pair<std::string_view, raw_value>> fields;  // input order
+  // Every byte of the input was already found valid UTF-8 (a sync batch is
+  // checked whole, in one pass): text checks skip that part.
+  bool utf8_checked = false;
 };
 
 // What is wrong with a row: the field (or column) and why.

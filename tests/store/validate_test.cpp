@@ -230,3 +230,37 @@ TEST_CASE("validate: the eight-byte fast paths of check_utf8 and append_json_str
   CHECK(invalid < 19000);
   CHECK(escaped > 1000);
 }
+
+TEST_CASE("validate: a row whose input was checked as UTF-8 whole skips only that check, never the control-byte one") {
+  const auto& cat = *category_registry::builtin().find("admin_enforcement");
+  auto row_with = [](std::string_view source, std::string_view measure, bool checked) {
+    raw_row r{"91350200776049653A", "r-1", "2026-10-15", source, {}, checked};
+    r.fields = {{"measure", {raw_value::kind::string, measure}},
+                {"legal_basis", {raw_value::kind::string, "《行政强制法》第二十二条"}},
+                {"authority", {raw_value::kind::string, "南京市市场监督管理局"}},
+                {"status", {raw_value::kind::string, "执行中"}}};
+    return r;
+  };
+  std::string out;
+  CHECK_FALSE(validate_row(cat, {}, row_with("市场监管局", "扣押财物", true), out));
+  CHECK(out.find("扣押财物") != std::string::npos);
+  // Unchecked input: a bad byte is still found, in the field that holds it.
+  auto bad = validate_row(cat, {}, row_with("市场监管局", "扣押\xff财物", false), out);
+  REQUIRE(bad);
+  CHECK(bad->field == "measure");
+  CHECK(bad->reason.find("invalid UTF-8") != std::string::npos);
+  // A control byte is refused either way, eight-byte scan or not, wherever it sits.
+  for (std::size_t at : {0, 3, 7, 8, 15, 16}) {
+    std::string measure = "扣押财物、冻结存款";
+    measure.insert(at, 1, '\x01');
+    for (bool checked : {false, true}) {
+      auto e = validate_row(cat, {}, row_with("市场监管局", measure, checked), out);
+      REQUIRE(e);
+      CHECK(e->field == "measure");
+      CHECK(e->reason.find("control character (byte 0x01)") != std::string::npos);
+    }
+  }
+  auto del = validate_row(cat, {}, row_with("市场\x7f监管局", "扣押财物", true), out);
+  REQUIRE(del);
+  CHECK(del->field == "source");
+}
