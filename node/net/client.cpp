@@ -41,6 +41,10 @@ public:
   ~client_impl() override { drop(); }
 
   http_response request(const client_request& r) override {
+    if (owed_) {
+      log::debug("client_reconnect").kv("server", opt_.address).kv("reason", "answers to pipelined requests were not read");
+      drop();
+    }
     auto deadline = steady::now() + opt_.timeout;
     for (int attempt = 0;; ++attempt) {
       bool reused = stream_.has_value();
@@ -56,6 +60,37 @@ public:
       }
       throw client_error(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
     }
+  }
+
+  void send(const client_request& r) override {
+    auto deadline = steady::now() + opt_.timeout;
+    if (!stream_) connect(deadline);
+    auto req = to_message(r);
+    lowest().expires_at(deadline);
+    auto ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
+    if (ec) fail_connect(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
+    ++owed_;
+  }
+
+  http_response receive(const client_request* next) override {
+    if (!owed_ || !stream_) throw client_error("no request to " + opt_.address + " awaits an answer");
+    lowest().expires_after(opt_.timeout);
+    beast::error_code read_ec = asio::error::operation_aborted, write_ec;
+    std::optional<http::request<http::span_body<const char>>> req;
+    if (next) {  // one read and one write at once: tls_stream allows it
+      req.emplace(to_message(*next));
+      http::async_write(*stream_, *req, [&write_ec](beast::error_code ec, std::size_t) { write_ec = ec; });
+    }
+    http::response_parser<http::string_body> parser;
+    limit(parser);
+    http::async_read(*stream_, buffer_, parser, [&read_ec](beast::error_code ec, std::size_t) { read_ec = ec; });
+    ioc_.restart();
+    ioc_.run();  // until both are done
+    if (read_ec) fail_connect("reading an answer from " + opt_.address + " failed: " + describe(read_ec));
+    if (write_ec)
+      fail_connect(next->method + " " + path_only(next->target) + " to " + opt_.address + " failed: " + describe(write_ec));
+    if (!next) --owed_;  // else one answered and one more owed
+    return to_response(parser);
   }
 
   const std::optional<pki::identity>& server_identity() const override { return server_id_; }
@@ -112,6 +147,7 @@ private:
     ++connections_;
   }
 
+  // Also for a failed send or receive: the connection goes with it.
   void fail_connect(const std::string& why) {
     drop();
     throw client_error(why);
@@ -151,12 +187,22 @@ private:
     lowest().expires_at(deadline);
     ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
     if (ec) return {};
+    ++owed_;
     http::response_parser<http::string_body> parser;
-    parser.header_limit(64 * 1024);
-    parser.body_limit(opt_.body_limit);
+    limit(parser);
     ec = run_op([&](auto h) { http::async_read(*stream_, buffer_, parser, std::move(h)); });
     answered = parser.got_some();
     if (ec) return {};
+    --owed_;
+    return to_response(parser);
+  }
+
+  void limit(http::response_parser<http::string_body>& parser) const {
+    parser.header_limit(64 * 1024);
+    parser.body_limit(opt_.body_limit);
+  }
+
+  http_response to_response(http::response_parser<http::string_body>& parser) {
     auto& msg = parser.get();
     http_response out;
     out.status = static_cast<int>(msg.result_int());
@@ -175,6 +221,7 @@ private:
   static std::string path_only(const std::string& target) { return target.substr(0, target.find('?')); }
 
   void drop() {
+    owed_ = 0;
     stream_.reset();
     server_id_.reset();
     buffer_.clear();
@@ -187,6 +234,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<pki::identity> server_id_;
   std::uint64_t connections_ = 0;
+  std::size_t owed_ = 0;  // requests written whose answers are not read yet
 };
 
 }  // namespace

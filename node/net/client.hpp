@@ -58,6 +58,20 @@ public:
   virtual http_response request(const client_request& r) = 0;
   http_response get(const std::string& target) { return request({"GET", target, {}, {}, {}}); }
 
+  // HTTP/1.1 pipelining, for a caller that has its next request ready
+  // before the last answer: send() writes a request (connecting first when
+  // there is no connection); receive() reads the answer to the oldest one
+  // written and, given `next`, writes that meanwhile. The server reads a
+  // request only once it has answered the one before, so `next` waits in
+  // the socket buffers, already encrypted, while the server works; reading
+  // as it is written keeps a large answer from stalling both sides. No
+  // retry on a stale connection (an answer may be owed): start a run with
+  // request(). Any failure closes the connection, and with it the answers
+  // still owed; so does request() on a connection that owes answers, so an
+  // answer is never taken for another request's. Throw client_error.
+  virtual void send(const client_request& r) = 0;
+  virtual http_response receive(const client_request* next = nullptr) = 0;
+
   // Who the server's certificate names, while connected.
   virtual const std::optional<pki::identity>& server_identity() const = 0;
   // Connections opened so far (a reconnect counts).

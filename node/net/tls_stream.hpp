@@ -6,8 +6,12 @@
 // Output is always flushed before reading, or a handshake would wait for a
 // reply to a ClientHello never sent (TOOLCHAIN.md).
 //
-// One read and one write may not be outstanding at the same time (HTTP/1.1
-// request/response use never needs that). Timeouts come from the next layer
+// One read and one write may be outstanding at the same time (a client
+// writing its next request while it reads the last answer). A read's own
+// output (only ever an alert, after the handshake) goes to its own buffer;
+// two writes never share the socket, so a read that has to send while a
+// write is on it fails instead (the connection is lost then anyway).
+// Handshake and shutdown run alone. Timeouts come from the next layer
 // (beast::tcp_stream::expires_after).
 #pragma once
 
@@ -43,6 +47,9 @@ struct tls_state {
   mbedtls_ssl_context ssl;
   beast::flat_buffer in;         // ciphertext received, not yet given to mbedTLS
   std::string out;               // ciphertext mbedTLS produced, not yet sent
+  std::string out_read;          // the same, produced while reading
+  std::string* sink = &out;      // where mbedTLS's output goes now
+  bool writing = false;          // an operation is writing to the next layer
   std::string plain;             // one coalesced write, stable across retries
   std::shared_ptr<tls_context> ctx;
 
@@ -57,7 +64,7 @@ struct tls_state {
   tls_state& operator=(const tls_state&) = delete;
 
   static int bio_send(void* self, const unsigned char* p, std::size_t n) {
-    static_cast<tls_state*>(self)->out.append(reinterpret_cast<const char*>(p), n);
+    static_cast<tls_state*>(self)->sink->append(reinterpret_cast<const char*>(p), n);
     return static_cast<int>(n);
   }
   static int bio_recv(void* self, unsigned char* p, std::size_t n) {
@@ -137,9 +144,13 @@ struct tls_stream<NextLayer>::engine {
   std::size_t size;
   int rc = 0;
   bool did_io = false;
+  bool collided = false;  // had to write while the other operation was writing
   asio::coroutine co{};
 
+  std::string& output() { return op == tls_op::read ? s.out_read : s.out; }
+
   int step() {
+    s.sink = &output();
     switch (op) {
       case tls_op::handshake: return mbedtls_ssl_handshake(&s.ssl);
       case tls_op::read: return size ? mbedtls_ssl_read(&s.ssl, data, size) : 0;
@@ -152,6 +163,7 @@ struct tls_stream<NextLayer>::engine {
   // The operation's own result from mbedTLS's return code.
   template <class Self>
   void finish(Self& self) {
+    if (collided) return self.complete(asio::error::in_progress, 0);
     if (op == tls_op::read && (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || (rc == 0 && size > 0)))
       return self.complete(asio::error::eof, 0);
     if (rc < 0) return self.complete(make_tls_error(rc), 0);
@@ -164,11 +176,16 @@ struct tls_stream<NextLayer>::engine {
     BOOST_ASIO_CORO_REENTER(co) {
       for (;;) {
         rc = step();
-        if (!s.out.empty()) {
-          did_io = true;
-          BOOST_ASIO_CORO_YIELD asio::async_write(next, asio::buffer(s.out), std::move(self));
+        if (!output().empty()) {
+          if (s.writing) {
+            collided = true;
+            break;
+          }
+          did_io = s.writing = true;
+          BOOST_ASIO_CORO_YIELD asio::async_write(next, asio::buffer(output()), std::move(self));
+          s.writing = false;
           if (ec) return self.complete(ec, 0);
-          s.out.clear();
+          output().clear();
         }
         if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
           did_io = true;

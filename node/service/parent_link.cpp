@@ -177,7 +177,7 @@ struct parent_link::impl {
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
-  std::uint64_t post_batch(net::http_client& c, std::string body, bool& gap);
+  std::uint64_t push_answer(const net::http_response& resp, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
   void loop(const char* dir, Round round);
@@ -228,11 +228,10 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   return ack;
 }
 
-// One batch up. Returns the parent's durable ack; `gap` is set when the
-// parent does not hold what the batch continues from (it restarted, or an
-// earlier batch failed there): the caller resends from the ack.
-std::uint64_t parent_link::impl::post_batch(net::http_client& c, std::string body, bool& gap) {
-  auto resp = c.request({"POST", "/sync/v1/push", std::move(body), "application/json", {}});
+// The parent's answer to one batch up: its durable ack. `gap` is set when
+// the parent does not hold what the batch continues from (it restarted, or
+// an earlier batch failed there): the caller resends from the ack.
+std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, bool& gap) {
   pushed = true;
   if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
@@ -251,31 +250,43 @@ std::uint64_t parent_link::impl::post_batch(net::http_client& c, std::string bod
 
 // Sends everything after `acked`, pipelined: batch N+1 is read from the
 // log and encoded while N is on the wire, and the parent answers N while it
-// commits. `sent` runs ahead of `acked`; an empty batch at the end waits
-// until the parent holds everything durably. Returns the parent's ack.
+// commits. After the run's first answer (a plain request: a kept-alive
+// connection may have gone stale) N+1 is also written while N's answer is
+// read, so it is encrypted and waiting while the parent decodes N. `sent`
+// runs ahead of `acked`; an empty batch at the end waits until the parent
+// holds everything durably. Returns the parent's ack.
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
   struct prepared {
     replication::change_batch b;
-    std::string body;
+    net::client_request req;
   };
   auto collect = [this](std::uint64_t from) {
     prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, push_limits), {}};
     p.b.after_seq = from;
-    p.body = replication::encode_batch(p.b);
+    p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
     return p;
   };
   std::uint64_t sent = acked;
   auto p = collect(sent);
+  bool written = false, answered_once = false;  // written: p is on the wire, its answer owed
   while (!stopping && !(p.b.last_seq == sent && acked == sent)) {
     const auto& b = p.b;
     std::future<prepared> next;
     if (b.more) next = std::async(std::launch::async, collect, b.last_seq);
+    std::optional<prepared> ahead;  // written while p's answer is read
+    if (!written && b.more && answered_once) c.send(p.req), written = true;
+    net::http_response resp;
+    if (!written) resp = c.request(p.req);
+    else if (next.valid()) ahead = next.get(), resp = c.receive(&ahead->req);
+    else resp = c.receive();
+    answered_once = true;
     bool gap = false;
-    auto ack = post_batch(c, std::move(p.body), gap);  // megabytes: moved, not copied
+    auto ack = push_answer(resp, gap);
     if (gap) {
       net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
           .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
                             " (restarted, restored or a batch failed there); resending from there");
+      if (ahead) c.close();  // its answer is owed: not worth reading
       if (next.valid()) next.wait();
       acked = sent = ack;
     } else {
@@ -283,7 +294,8 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
       sent = b.last_seq;
     }
     set("push_acked", acked);
-    p = next.valid() && !gap ? next.get() : collect(sent);
+    written = ahead && !gap;
+    p = written ? std::move(*ahead) : next.valid() && !gap ? next.get() : collect(sent);
   }
   return acked;
 }

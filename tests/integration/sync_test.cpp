@@ -228,3 +228,44 @@ TEST_CASE("sync: a pull that only moves past the child's own changes commits not
   REQUIRE(cur);
   CHECK(cur->seq == 4);
 }
+
+TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead of their answers, and a kill -9 of the parent midway loses and duplicates nothing") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  // 1,500 firms x 100 records, imported before the link runs: at 20,000
+  // per batch the push is a run of batches, each written while the one
+  // before is answered.
+  auto firms = codes("320106", 1500, 9);
+  std::string rows = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int r = 0; r < 100; ++r)
+    for (std::size_t f = 0; f < firms.size(); ++f)
+      rows += firms[f] + ",c" + std::to_string(r) + "-" + std::to_string(f) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(net.d / "catch-up.csv", rows);
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "catch-up.csv"}).exit_code == 0);
+  auto p = std::make_unique<child>(std::vector<std::string>{"run", "-c", prov.cfg});
+  child n({"run", "-c", nj.cfg});
+  wait_ready(prov, *p);
+  wait_ready(nj, n);
+  // The parent dies as soon as it holds something: batches written ahead
+  // are in flight, their answers owed.
+  auto held = [&] {
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", prov.cfg}).out);
+    return v.at("records").at("total").to_number<std::uint64_t>();
+  };
+  REQUIRE_MESSAGE(eventually([&] { return held() > 0; }, 30s), p->err() << n.err());
+  p->signal(SIGKILL);
+  p->wait_exit(5s);
+  auto before = held();
+  p = std::make_unique<child>(std::vector<std::string>{"run", "-c", prov.cfg});
+  wait_ready(prov, *p);
+  REQUIRE_MESSAGE(eventually([&] { return held() == 150000; }, 60s), p->err() << n.err());
+  auto all = exported(prov);
+  std::set<std::string> keys;
+  for (const auto& r : all) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
+  CHECK(all.size() == 150000);
+  CHECK(keys.size() == 150000);
+  CHECK(keys.count(firms[1499] + "/c99-1499") == 1);
+  INFO("records at the parent when it was killed: " << before);
+  CHECK(before < 150000);  // it died mid-run, not after
+}

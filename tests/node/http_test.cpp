@@ -417,3 +417,48 @@ TEST_CASE("http: graceful shutdown lets an in-flight slow request finish, then s
   CHECK(steady::now() - start < 1500ms * test::time_scale);  // not the deadline (2000 ms × time_scale)
   CHECK(tcp_connect(s.addr) == -1);
 }
+
+TEST_CASE("http: client pipelining — a request written ahead while a large answer is read, answers in order on one connection") {
+  tls_world w;
+  auto l = make_listener(w.server_ctx());
+  l.body_limit = 64u << 20;
+  // 16 MiB each way: more than the socket buffers hold, so a client that
+  // wrote its next request before reading would stall against a server
+  // that cannot finish writing its answer.
+  l.router.add("POST", "/big", [](const http_request& r) {
+    return http_response::text(200, std::string(16u << 20, r.body.empty() ? '?' : r.body[0]));
+  });
+  served s(std::move(l));
+  auto c = w.client(s.addr);
+  CHECK(c->request({"GET", "/hello", {}, {}, {}}).status == 200);  // a run starts with a plain request
+  c->send({"POST", "/big", "x", "text/plain", {}});
+  client_request second{"POST", "/echo", std::string(16u << 20, 'e'), "text/plain", {}};
+  second.body[12345] = '!';
+  auto first = c->receive(&second);  // the answer to /big while /echo goes out
+  CHECK(first.status == 200);
+  CHECK(first.body.size() == 16u << 20);
+  CHECK(first.body.find_first_not_of('x') == std::string::npos);
+  client_request third{"GET", "/whoami", {}, {}, {}};
+  auto echoed = c->receive(&third);
+  CHECK(echoed.body == second.body);
+  auto last = c->receive();
+  CHECK(last.body == "js.nanjing local 320100");
+  CHECK_THROWS_AS(c->receive(), client_error);  // nothing is owed any more
+  CHECK(c->connections_made() == 1);
+  CHECK(s.stats().requests_by_status.at(200) == 4);
+}
+
+TEST_CASE("http: client pipelining — answers left unread are never taken for a later request's") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  c->send({"GET", "/hello", {}, {}, {}});
+  c->send({"GET", "/hello", {}, {}, {}});
+  // Two answers are owed on this connection: a plain request starts afresh.
+  auto r = c->request({"GET", "/whoami", {}, {}, {}});
+  CHECK(r.body == "js.nanjing local 320100");
+  CHECK(c->connections_made() == 2);
+  c->send({"GET", "/whoami", {}, {}, {}});
+  CHECK(c->receive().body == "js.nanjing local 320100");
+  CHECK(c->connections_made() == 2);
+}
