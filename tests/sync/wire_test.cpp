@@ -4,14 +4,23 @@
 
 using namespace replication;
 
-TEST_CASE("wire: a batch survives the round trip exactly") {
-  change_batch b{"js.nanjing", "abc123", {}, 42, true, 40};
+namespace {
+
+// One tax change (seq 41, version 3) from js.nanjing, source 税务局.
+change_batch one_change_batch(bool more_and_deleted) {
+  change_batch b{"js.nanjing", "abc123", {}, 42, more_and_deleted, 40};
   wire_change c;
   c.seq = 41;
-  c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, true,
+  c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, more_and_deleted,
            R"({"period":"2026-09","amount_paid":"12000.00"})"};
   b.changes.push_back(c);
-  auto d = decode_batch(encode_batch(b), 10);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("wire: a batch survives the round trip exactly") {
+  auto d = decode_batch(encode_batch(one_change_batch(true)), 10);
   CHECK(d.node == "js.nanjing");
   CHECK(d.instance == "abc123");
   CHECK(d.last_seq == 42);
@@ -43,13 +52,7 @@ TEST_CASE("wire: malformed batches are refused naming the field") {
 }
 
 TEST_CASE("wire: a batch with invalid UTF-8 anywhere, raw or as a lone surrogate escape, is refused whole") {
-  change_batch b{"js.nanjing", "abc123", {}, 42, false, 40};
-  wire_change c;
-  c.seq = 41;
-  c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, false,
-           R"({"period":"2026-09","amount_paid":"12000.00"})"};
-  b.changes.push_back(c);
-  auto good = encode_batch(b);
+  auto good = encode_batch(one_change_batch(false));
   REQUIRE(decode_batch(good, 10).changes.size() == 1);
   // A byte cut out of the middle of 税 (a field value), and a stray byte in a key.
   auto cut = good;
