@@ -3,6 +3,7 @@
 // comparisons (bench_sync is the end-to-end figure).
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <sstream>
 

@@ -51,7 +51,8 @@ std::string check_parsed(const store::model::record& r, const json::object& f, s
   return {};
 }
 
-wire_change change_from(const json::value& v, const std::string& where) {
+// `utf8_checked`: the text `v` was parsed from is valid UTF-8 throughout.
+wire_change change_from(const json::value& v, const std::string& where, bool utf8_checked) {
   if (!v.is_object()) throw wire_error(where + ": a change must be an object");
   const auto& o = v.get_object();
   wire_change c;
@@ -70,7 +71,7 @@ wire_change change_from(const json::value& v, const std::string& where) {
   const auto& f = field(o, "fields", where);
   if (!f.is_object()) throw wire_error(where + ": \"fields\" must be an object");
   // A schema problem is the change's, not the batch's: it is quarantined.
-  c.schema_problem = check_parsed(r, f.get_object(), r.fields_json, true);  // decode_batch checked the body
+  c.schema_problem = check_parsed(r, f.get_object(), r.fields_json, utf8_checked);
   c.schema_checked = true;
   if (!c.schema_problem.empty()) r.fields_json = json::serialize(f);
   return c;
@@ -188,7 +189,7 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
                      std::to_string(max_changes));
   std::size_t i = 0;
   b.changes.reserve(ch.get_array().size());
-  for (const auto& c : ch.get_array()) b.changes.push_back(change_from(c, "change " + std::to_string(i++)));
+  for (const auto& c : ch.get_array()) b.changes.push_back(change_from(c, "change " + std::to_string(i++), true));
   return b;
 }
 

@@ -74,7 +74,9 @@ public:
 
   http_response receive(const client_request* next) override {
     if (!owed_ || !stream_) throw client_error("no request to " + opt_.address + " awaits an answer");
-    lowest().expires_after(opt_.timeout);
+    // The write of `next` ends only once the server has answered and read
+    // it: each gets the timeout.
+    lowest().expires_after(next ? 2 * opt_.timeout : opt_.timeout);
     beast::error_code read_ec = asio::error::operation_aborted, write_ec;
     std::optional<http::request<http::span_body<const char>>> req;
     if (next) {  // one read and one write at once: tls_stream allows it
@@ -83,15 +85,21 @@ public:
     }
     http::response_parser<http::string_body> parser;
     limit(parser);
-    http::async_read(*stream_, buffer_, parser, [&read_ec](beast::error_code ec, std::size_t) { read_ec = ec; });
+    http::async_read(*stream_, buffer_, parser, [&](beast::error_code ec, std::size_t) {
+      read_ec = ec;
+      if (ec) lowest().cancel();  // no answer: the server will not read `next` either
+    });
     ioc_.restart();
     ioc_.run();  // until both are done
     if (read_ec) fail_connect("reading an answer from " + opt_.address + " failed: " + describe(read_ec));
-    if (write_ec)
-      fail_connect(next->method + " " + path_only(next->target) + " to " + opt_.address + " failed: " + describe(write_ec));
-    if (!next) --owed_;  // else one answered and one more owed
-    return to_response(parser);
+    --owed_;
+    auto res = to_response(parser);  // drops the connection if the server said close
+    if (next && !write_ec && stream_) ++owed_;
+    else if (next) drop();  // `next` did not get through: owed() says so, the caller sends it again
+    return res;
   }
+
+  std::size_t owed() const override { return owed_; }
 
   const std::optional<pki::identity>& server_identity() const override { return server_id_; }
   std::uint64_t connections_made() const override { return connections_; }

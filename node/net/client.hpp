@@ -68,9 +68,15 @@ public:
   // retry on a stale connection (an answer may be owed): start a run with
   // request(). Any failure closes the connection, and with it the answers
   // still owed; so does request() on a connection that owes answers, so an
-  // answer is never taken for another request's. Throw client_error.
+  // answer is never taken for another request's. When the answer was read
+  // but `next` could not be written (or the server closed after answering)
+  // the answer is returned, the connection is closed and owed() is 0: the
+  // caller sends `next` again. Throw client_error.
   virtual void send(const client_request& r) = 0;
-  virtual http_response receive(const client_request* next = nullptr) = 0;
+  virtual http_response receive(const client_request* next) = 0;
+  http_response receive() { return receive(nullptr); }
+  // Requests written whose answers have not been read.
+  virtual std::size_t owed() const = 0;
 
   // Who the server's certificate names, while connected.
   virtual const std::optional<pki::identity>& server_identity() const = 0;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -176,7 +177,14 @@ struct parent_link::impl {
   void push_loop();
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
+  // One batch of the up stream, encoded and ready to post.
+  struct prepared {
+    replication::change_batch b;
+    net::client_request req;
+  };
+  prepared collect_batch(std::uint64_t from);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
+  void resend_from(std::uint64_t ack, std::uint64_t sent) const;
   std::uint64_t push_answer(const net::http_response& resp, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
@@ -248,56 +256,57 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
   return ack;
 }
 
+parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from) {
+  prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, push_limits), {}};
+  p.b.after_seq = from;
+  p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
+  return p;
+}
+
 // Sends everything after `acked`, pipelined: batch N+1 is read from the
 // log and encoded while N is on the wire, and the parent answers N while it
 // commits. After the run's first answer (a plain request: a kept-alive
 // connection may have gone stale) N+1 is also written while N's answer is
-// read, so it is encrypted and waiting while the parent decodes N. `sent`
+// read, so it is encrypted and waiting while the parent decodes N; the
+// connection owing an answer is what says a batch is on the wire. `sent`
 // runs ahead of `acked`; an empty batch at the end waits until the parent
 // holds everything durably. Returns the parent's ack.
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
-  struct prepared {
-    replication::change_batch b;
-    net::client_request req;
-  };
-  auto collect = [this](std::uint64_t from) {
-    prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, push_limits), {}};
-    p.b.after_seq = from;
-    p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
-    return p;
-  };
+  if (c.owed()) c.close();  // a stop left an answer unread: not this run's
   std::uint64_t sent = acked;
-  auto p = collect(sent);
-  bool written = false, answered_once = false;  // written: p is on the wire, its answer owed
+  auto p = collect_batch(sent);
+  bool answered_once = false;
   while (!stopping && !(p.b.last_seq == sent && acked == sent)) {
-    const auto& b = p.b;
     std::future<prepared> next;
-    if (b.more) next = std::async(std::launch::async, collect, b.last_seq);
+    if (p.b.more) next = std::async(std::launch::async, [this, from = p.b.last_seq] { return collect_batch(from); });
     std::optional<prepared> ahead;  // written while p's answer is read
-    if (!written && b.more && answered_once) c.send(p.req), written = true;
+    if (!c.owed() && p.b.more && answered_once) c.send(p.req);
     net::http_response resp;
-    if (!written) resp = c.request(p.req);
+    if (!c.owed()) resp = c.request(p.req);
     else if (next.valid()) ahead = next.get(), resp = c.receive(&ahead->req);
     else resp = c.receive();
     answered_once = true;
     bool gap = false;
     auto ack = push_answer(resp, gap);
     if (gap) {
-      net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
-          .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
-                            " (restarted, restored or a batch failed there); resending from there");
-      if (ahead) c.close();  // its answer is owed: not worth reading
+      resend_from(ack, sent);
+      if (c.owed()) c.close();  // the answer to `ahead`: not worth reading
       if (next.valid()) next.wait();
       acked = sent = ack;
     } else {
       acked = ack;
-      sent = b.last_seq;
+      sent = p.b.last_seq;
     }
     set("push_acked", acked);
-    written = ahead && !gap;
-    p = written ? std::move(*ahead) : next.valid() && !gap ? next.get() : collect(sent);
+    p = gap ? collect_batch(sent) : ahead ? std::move(*ahead) : next.valid() ? next.get() : collect_batch(sent);
   }
   return acked;
+}
+
+void parent_link::impl::resend_from(std::uint64_t ack, std::uint64_t sent) const {
+  net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
+      .kv("reason", "the parent holds our changes up to " + std::to_string(ack) + ", not " + std::to_string(sent) +
+                        " (restarted, restored or a batch failed there); resending from there");
 }
 
 void parent_link::impl::push_loop() {

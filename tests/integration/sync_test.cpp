@@ -259,12 +259,16 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead 
   auto before = held();
   p = std::make_unique<child>(std::vector<std::string>{"run", "-c", prov.cfg});
   wait_ready(prov, *p);
-  REQUIRE_MESSAGE(eventually([&] { return held() == 150000; }, 60s), p->err() << n.err());
+  REQUIRE_MESSAGE(eventually([&] { return held() == 150000; }, 120s), p->err() << n.err());
   auto all = exported(prov);
   std::set<std::string> keys;
   for (const auto& r : all) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
   CHECK(all.size() == 150000);
   CHECK(keys.size() == 150000);
+  // Each change was applied once: a batch resent after the kill changes
+  // nothing, so the parent logged exactly one change per record.
+  auto st = json::parse(test::run_cli({"status", "--json", "-c", prov.cfg}).out);
+  CHECK(st.at("store").at("last_seq").to_number<std::uint64_t>() == 150000);
   CHECK(keys.count(firms[1499] + "/c99-1499") == 1);
   INFO("records at the parent when it was killed: " << before);
   CHECK(before < 150000);  // it died mid-run, not after

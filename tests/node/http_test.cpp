@@ -462,3 +462,17 @@ TEST_CASE("http: client pipelining — answers left unread are never taken for a
   CHECK(c->receive().body == "js.nanjing local 320100");
   CHECK(c->connections_made() == 2);
 }
+
+TEST_CASE("http: client pipelining — a server that closes after its answer keeps the answer, and the request written ahead is owed by no one") {
+  tls_world w;
+  served s(make_listener(w.server_ctx()));
+  auto c = w.client(s.addr);
+  c->send({"GET", "/hello", {}, {}, {{"Connection", "close"}}});
+  client_request next{"GET", "/whoami", {}, {}, {}};
+  auto r = c->receive(&next);
+  CHECK(r.status == 200);
+  CHECK(r.body == "{\"hello\":true}");
+  CHECK(c->owed() == 0);  // the caller sends `next` again
+  CHECK(c->request(next).body == "js.nanjing local 320100");
+  CHECK(c->connections_made() == 2);
+}
