@@ -8,9 +8,11 @@
 //
 // One read and one write may be outstanding at the same time (a client
 // writing its next request while it reads the last answer). A read's own
-// output (only ever an alert, after the handshake) goes to its own buffer;
-// two writes never share the socket, so a read that has to send while a
-// write is on it fails instead (the connection is lost then anyway).
+// output (only ever an alert, after the handshake) goes to its own buffer.
+// Two writes never share the socket, nor two reads (TLS 1.3 could make a
+// write read): the operation that would fails instead, and so does every
+// later one on the stream (its buffers may hold half a record by then;
+// the connection is lost anyway).
 // Handshake and shutdown run alone. Timeouts come from the next layer
 // (beast::tcp_stream::expires_after).
 #pragma once
@@ -50,6 +52,8 @@ struct tls_state {
   std::string out_read;          // the same, produced while reading
   std::string* sink = &out;      // where mbedTLS's output goes now
   bool writing = false;          // an operation is writing to the next layer
+  bool reading = false;          // an operation is reading from it
+  bool collided = false;         // two operations needed the same direction: the stream is done
   std::string plain;             // one coalesced write, stable across retries
   std::shared_ptr<tls_context> ctx;
 
@@ -144,7 +148,6 @@ struct tls_stream<NextLayer>::engine {
   std::size_t size;
   int rc = 0;
   bool did_io = false;
-  bool collided = false;  // had to write while the other operation was writing
   asio::coroutine co{};
 
   std::string& output() { return op == tls_op::read ? s.out_read : s.out; }
@@ -163,7 +166,7 @@ struct tls_stream<NextLayer>::engine {
   // The operation's own result from mbedTLS's return code.
   template <class Self>
   void finish(Self& self) {
-    if (collided) return self.complete(asio::error::in_progress, 0);
+    if (s.collided) return self.complete(asio::error::in_progress, 0);
     if (op == tls_op::read && (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || (rc == 0 && size > 0)))
       return self.complete(asio::error::eof, 0);
     if (rc < 0) return self.complete(make_tls_error(rc), 0);
@@ -175,10 +178,11 @@ struct tls_stream<NextLayer>::engine {
   void operator()(Self& self, beast::error_code ec = {}, std::size_t n = 0) {
     BOOST_ASIO_CORO_REENTER(co) {
       for (;;) {
+        if (s.collided) break;
         rc = step();
         if (!output().empty()) {
           if (s.writing) {
-            collided = true;
+            s.collided = true;
             break;
           }
           did_io = s.writing = true;
@@ -188,8 +192,13 @@ struct tls_stream<NextLayer>::engine {
           output().clear();
         }
         if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
-          did_io = true;
+          if (s.reading) {
+            s.collided = true;
+            break;
+          }
+          did_io = s.reading = true;
           BOOST_ASIO_CORO_YIELD next.async_read_some(s.in.prepare(tls_record_max + 2048), std::move(self));
+          s.reading = false;
           if (ec) return self.complete(ec, 0);
           s.in.commit(n);
           continue;

@@ -211,3 +211,39 @@ TEST_CASE("tls: a failure injected at every step of handshake, write and read") 
   }
   CHECK(succeeded);  // with enough steps allowed, the exchange completes
 }
+
+TEST_CASE("tls: two reads at once on one stream fail rather than share the socket, and the stream stays failed") {
+  test::pki_fixture pki;
+  auto srv_ctx = tls_context::make(tls_side::server, pki.issue("js.province", "provincial", "320000"));
+  auto cli_ctx = tls_context::make(tls_side::client, pki.issue("js.nanjing", "local", "320100"));
+  asio::io_context ioc;
+  tcp::acceptor acc(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  tls_stream<beast::tcp_stream> server(srv_ctx, ioc), client(cli_ctx, ioc);
+  beast::error_code first = asio::error::would_block, second = asio::error::would_block, later = asio::error::would_block;
+  char a[8], b[8];
+  acc.async_accept(server.next_layer().socket(), [&](beast::error_code ec) {
+    REQUIRE_FALSE(ec);
+    server.async_handshake([&](beast::error_code ec, std::size_t) {
+      REQUIRE_FALSE(ec);
+      // Nothing has been sent: both would have to read from the socket.
+      server.async_read_some(asio::buffer(a), [&](beast::error_code ec, std::size_t) {
+        first = ec;
+        server.async_write_some(asio::buffer("x", 1), [&](beast::error_code ec, std::size_t) { later = ec; });
+      });
+      server.async_read_some(asio::buffer(b), [&](beast::error_code ec, std::size_t) { second = ec; });
+    });
+  });
+  client.next_layer().async_connect(acc.local_endpoint(), [&](beast::error_code ec) {
+    REQUIRE_FALSE(ec);
+    client.async_handshake([&](beast::error_code ec, std::size_t) {
+      REQUIRE_FALSE(ec);
+      asio::async_write(client, asio::buffer(std::string("hello")), [](beast::error_code, std::size_t) {});
+    });
+  });
+  server.next_layer().expires_after(std::chrono::seconds(5));
+  client.next_layer().expires_after(std::chrono::seconds(5));
+  ioc.run_for(std::chrono::seconds(10));
+  CHECK(second == asio::error::in_progress);
+  CHECK(first == asio::error::in_progress);  // its data came, but the stream had failed
+  CHECK(later == asio::error::in_progress);
+}
