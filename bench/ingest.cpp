@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
   std::string order = arg(argc, argv, "--order", "random");
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::string bin = CN_BINARY, cfg = (dir / "node" / "node.toml").string();
+  std::string bin = arg(argc, argv, "--binary", CN_BINARY);  // another build, for a before/after comparison
+  std::string cfg = (dir / "node" / "node.toml").string();
   run({bin, "init", "--role", "local", "--node-id", "bench.local", "--jurisdiction", "320100", "--dir",
        (dir / "node").string()});
   if (!batch.empty()) {
