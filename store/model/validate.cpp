@@ -1,5 +1,6 @@
 #include "store/model/validate.hpp"
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -123,6 +124,17 @@ std::optional<row_error> check_common(const uscc_policy& codes, const raw_row& r
 
 namespace {
 
+// Whether the first six bytes of w (little-endian) are two 3-byte
+// characters with lead bytes E1..EC or EE..EF: E0 and ED limit the byte
+// after them (overlongs, surrogates) and take the general path.
+static_assert(std::endian::native == std::endian::little, "two_common_chinese reads bytes little-endian");
+constexpr bool two_common_chinese(std::uint64_t w) {
+  constexpr std::uint64_t shape_mask = 0x0000C0C0F0C0C0F0ULL, shape = 0x00008080E08080E0ULL;
+  if ((w & shape_mask) != shape) return false;
+  unsigned first = w & 0x0F, second = (w >> 24) & 0x0F;
+  return first != 0 && first != 0xD && second != 0 && second != 0xD;
+}
+
 // The bytes of a sequence starting at p[i] if it is valid UTF-8 there, else 0.
 std::size_t utf8_sequence(const unsigned char* p, std::size_t i, std::size_t n) {
   auto cont = [&](std::size_t k) { return k < n && (p[k] & 0xC0) == 0x80; };
@@ -151,7 +163,11 @@ std::string check_utf8(std::string_view s) {
       continue;
     }
     // Most Chinese characters: a lead byte E1..EC or EE..EF (no range
-    // limit on the next byte) and two continuation bytes.
+    // limit on the next byte) and two continuation bytes; two at a time.
+    if (i + 8 <= n && two_common_chinese(load8(p + i))) {
+      i += 6;
+      continue;
+    }
     if (i + 2 < n && (c & 0xF0) == 0xE0 && c != 0xE0 && c != 0xED && (p[i + 1] & 0xC0) == 0x80 &&
         (p[i + 2] & 0xC0) == 0x80) {
       i += 3;
