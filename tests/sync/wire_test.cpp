@@ -70,6 +70,27 @@ TEST_CASE("wire: a batch with invalid UTF-8 anywhere, raw or as a lone surrogate
   CHECK(decode_batch(pair, 10).changes.at(0).rec.source == "\xf0\x9d\x84\x9e");  // U+1D11E
 }
 
+TEST_CASE("wire: escapes are checked wherever they fall in a long string, not only on the parser's fast path") {
+  // The parser copies an escaped string through a 4 KiB buffer: escapes at
+  // and around its edges take other paths through the surrogate checks.
+  auto good = encode_batch(one_change_batch(false));
+  auto with_source = [&](const std::string& escaped) {
+    auto b = good;
+    b.replace(b.find("税务局"), std::string("税务局").size(), escaped);
+    return b;
+  };
+  const std::string pair_bytes = "\xf0\x9d\x84\x9e";  // U+1D11E
+  for (std::size_t pad = 4080; pad <= 4100; ++pad) {
+    std::string before(pad, 'a');
+    INFO("escape after " << pad << " bytes");
+    for (const char* bad : {"\\ud800", "\\udc00", "\\ud800\\u0041", "\\ud834\\ud834"})
+      CHECK_THROWS_WITH_AS(decode_batch(with_source("\\n" + before + bad + "z"), 10), doctest::Contains("not valid JSON"),
+                           wire_error);
+    auto ok = decode_batch(with_source("\\n" + before + "\\ud834\\udd1e" + "z"), 10);
+    CHECK(ok.changes.at(0).rec.source == "\n" + before + pair_bytes + "z");
+  }
+}
+
 TEST_CASE("wire: a revocation list travels whole, an empty one is still said, and a bad serial is refused") {
   change_batch b{"js.province", "abc", {}, 7, false, std::nullopt};
   CHECK_FALSE(decode_batch(encode_batch(b), 10).revocations);
