@@ -185,6 +185,8 @@ struct parent_link::impl {
   prepared collect_batch(std::uint64_t from);
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
   void resend_from(std::uint64_t ack, std::uint64_t sent) const;
+  std::uint64_t pushed_batches = 0, pushed_ahead = 0;
+  void count_pushed(const replication::change_batch& b, bool ahead);
   std::uint64_t push_answer(const net::http_response& resp, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   template <class Round>
@@ -277,6 +279,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
   auto p = collect_batch(sent);
   bool answered_once = false;
   while (!stopping && !(p.b.last_seq == sent && acked == sent)) {
+    bool was_ahead = c.owed();  // written before the answer to the batch before it
     std::future<prepared> next;
     if (p.b.more) next = std::async(std::launch::async, [this, from = p.b.last_seq] { return collect_batch(from); });
     std::optional<prepared> ahead;  // written while p's answer is read
@@ -296,11 +299,20 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
     } else {
       acked = ack;
       sent = p.b.last_seq;
+      count_pushed(p.b, was_ahead);
     }
     set("push_acked", acked);
     p = gap ? collect_batch(sent) : ahead ? std::move(*ahead) : next.valid() ? next.get() : collect_batch(sent);
   }
   return acked;
+}
+
+// Batches with changes the parent took since start, and how many of them
+// were written ahead of the answer before them (status: the pipeline at work).
+void parent_link::impl::count_pushed(const replication::change_batch& b, bool ahead) {
+  if (b.changes.empty()) return;
+  set("pushed_batches", ++pushed_batches);
+  set("pushed_ahead", pushed_ahead += ahead);
 }
 
 void parent_link::impl::resend_from(std::uint64_t ack, std::uint64_t sent) const {

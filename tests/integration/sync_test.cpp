@@ -272,4 +272,11 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead 
   CHECK(keys.count(firms[1499] + "/c99-1499") == 1);
   INFO("records at the parent when it was killed: " << before);
   CHECK(before < 150000);  // it died mid-run, not after
+  // After the restart the run went on in batches written ahead.
+  CHECK(eventually([&] {
+    auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream");
+    auto* ahead = v.as_object().if_contains("pushed_ahead");
+    return ahead && ahead->to_number<std::uint64_t>() >= 3 &&
+           v.at("pushed_batches").to_number<std::uint64_t>() > ahead->to_number<std::uint64_t>();
+  }, 20s));
 }
