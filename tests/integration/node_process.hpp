@@ -12,7 +12,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +34,22 @@ namespace itest {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
+// Whether this process now holds the port's lock: tests run in parallel
+// processes, and a port one has checked free but whose node has not bound
+// it yet looks free to another. The lock (flock on a file per port) lasts
+// as long as the process and goes with it, even after kill -9; the same
+// process never gets a port twice.
+inline bool reserve_port(int port) {
+  const char* dir = "/tmp/credit-node-test-ports";
+  ::mkdir(dir, 0777);  // or it is there already
+  auto path = std::string(dir) + "/" + std::to_string(port);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // no lock to be had (read-only /tmp): the bind check still applies
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;  // kept open: held until the process exits
+  ::close(fd);
+  return false;
+}
+
 // A loopback port nobody uses right now, chosen below Linux's ephemeral
 // range (32768+): a port the kernel may hand out as the source port of an
 // outgoing connection could be taken again before the node binds it.
@@ -46,7 +64,7 @@ inline int free_port() {
     sa.sin_port = htons(static_cast<std::uint16_t>(port));
     bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
     ::close(fd);
-    if (ok) return port;
+    if (ok && reserve_port(port)) return port;
   }
   FAIL("no free loopback port in 20000-32000");
   return 0;
