@@ -5,43 +5,38 @@
 #include <chrono>
 #include <random>
 #include <cstdio>
-#include <sstream>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 #include "bench/bench_args.hpp"
 #include "node/demo/sample_data.hpp"
+#include "node/ingest/csv_reader.hpp"
 #include "store/model/category.hpp"
 #include "store/model/validate.hpp"
 #include "sync/wire.hpp"
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> out;
-  for (std::size_t at = 0;;) {
-    auto comma = line.find(',', at);
-    out.push_back(line.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
-    if (comma == std::string_view::npos) return out;
-    at = comma + 1;
-  }
-}
-
-// `n` admin_enforcement changes from the demo's CSV rows, made canonical
-// the way an import makes them.
+// `n` admin_enforcement changes from the demo's CSV rows (read with the
+// importer's CSV reader), made canonical the way an import makes them.
 replication::change_batch sample_batch(std::size_t n) {
   std::mt19937_64 rng(7);
   auto subjects = node::demo::make_enterprises(n / 50 + 1, {"320102", "320104", "320106", "320111"}, rng);
-  std::ostringstream csv;
-  node::demo::write_csv(csv, "admin_enforcement", subjects, n, rng);
-  std::istringstream in(csv.str());
-  std::string line;
-  std::getline(in, line);
-  auto header = split(line);
-  std::vector<std::string> names(header.begin(), header.end());
+  auto path = std::filesystem::temp_directory_path() / ("bench-wire-" + std::to_string(::getpid()) + ".csv");
+  {
+    std::ofstream out(path);
+    node::demo::write_csv(out, "admin_enforcement", subjects, n, rng);
+  }
+  node::ingest::byte_source src(path.string());
+  node::ingest::csv_reader csv(src, 1 << 20);
+  std::vector<std::string> names;
+  if (csv.next() == node::ingest::csv_reader::status::ok) names.assign(csv.fields().begin(), csv.fields().end());
   const auto& cat = *store::model::category_registry::builtin().find("admin_enforcement");
   replication::change_batch b{"js.nanjing", "0123456789abcdef0123456789abcdef", {}, 0, false, 0};
-  while (std::getline(in, line)) {
-    auto cols = split(line);
-    if (cols.size() != names.size()) continue;  // a quoted comma: not worth a CSV parser here
+  for (auto st = csv.next(); st != node::ingest::csv_reader::status::eof; st = csv.next()) {
+    const auto& cols = csv.fields();
+    if (st != node::ingest::csv_reader::status::ok || cols.size() != names.size()) continue;
     store::model::raw_row row{cols[0], cols[1], cols[2], cols[3], {}};
     for (std::size_t i = 4; i < cols.size(); ++i) row.fields.emplace_back(names[i], store::model::raw_value{{}, cols[i]});
     replication::wire_change c;
@@ -51,6 +46,7 @@ replication::change_batch sample_batch(std::size_t n) {
     if (store::model::validate_row(cat, {}, row, c.rec.fields_json)) continue;
     b.changes.push_back(std::move(c));
   }
+  std::filesystem::remove(path);
   b.last_seq = b.changes.size();
   return b;
 }

@@ -65,11 +65,8 @@ public:
   void send(const client_request& r) override {
     auto deadline = steady::now() + opt_.timeout;
     if (!stream_) connect(deadline);
-    auto req = to_message(r);
-    lowest().expires_at(deadline);
-    auto ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
-    if (ec) fail_connect(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
-    ++owed_;
+    if (auto ec = write_request(r, deadline))
+      fail_connect(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
   }
 
   http_response receive(const client_request* next) override {
@@ -191,11 +188,8 @@ private:
   }
 
   http_response exchange(const client_request& r, steady::time_point deadline, beast::error_code& ec, bool& answered) {
-    auto req = to_message(r);
-    lowest().expires_at(deadline);
-    ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
+    ec = write_request(r, deadline);
     if (ec) return {};
-    ++owed_;
     http::response_parser<http::string_body> parser;
     limit(parser);
     ec = run_op([&](auto h) { http::async_read(*stream_, buffer_, parser, std::move(h)); });
@@ -203,6 +197,15 @@ private:
     if (ec) return {};
     --owed_;
     return to_response(parser);
+  }
+
+  // One request onto the open connection; its answer is owed from then on.
+  beast::error_code write_request(const client_request& r, steady::time_point deadline) {
+    auto req = to_message(r);
+    lowest().expires_at(deadline);
+    auto ec = run_op([&](auto h) { http::async_write(*stream_, req, std::move(h)); });
+    if (!ec) ++owed_;
+    return ec;
   }
 
   void limit(http::response_parser<http::string_body>& parser) const {
