@@ -4,6 +4,8 @@
 #include <mbedtls/error.h>
 #include <mbedtls/sha256.h>
 
+#include "node/pki/sha256_fast.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -131,6 +133,10 @@ std::string hex(const unsigned char* p, std::size_t n) {
 
 std::string sha256_hex(const unsigned char* p, std::size_t n) {
   unsigned char digest[32];
+  if (fast::sha256_available()) {  // the same digest, several times faster (sha256_fast.hpp)
+    fast::sha256(p, n, digest);
+    return hex(digest, sizeof digest);
+  }
 #if MBEDTLS_VERSION_MAJOR >= 3
   check(mbedtls_sha256(p, n, digest, 0), "SHA-256");
 #else
