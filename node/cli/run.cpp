@@ -40,7 +40,8 @@ namespace log = net::log;
 // I/O threads: handlers that block run elsewhere (sync: a worker pool; the
 // API: answers deferred to their audit commit), so one per core suffices;
 // more only contend (bench/api.sh: 7,800 req/s with 4, 6,500 with 16 on 2
-// cores; with malloc_arenas() below, 2 threads beat 4 by about 12 %).
+// cores; with the arenas below, 2 threads and 4 are within this machine's
+// noise, 2 slightly ahead on medians of 5 rounds).
 const unsigned io_threads = std::clamp(std::thread::hardware_concurrency(), 2u, 8u);
 // One per child long-polling at once, and some for pushes and joins.
 constexpr unsigned sync_worker_threads = 64;
@@ -229,9 +230,9 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
 // its worker threads peaked at 700 MB anonymous memory for one child,
 // 265-285 MB with 2 arenas, at the same speed (bench_sync, 2 cores). Too
 // few arenas and the I/O threads and the writer queue for their locks: with
-// 2 arenas bench/api.sh made 3-4 futex calls per request, with one for each
-// I/O thread, one for the writer and one for the rest about 1. Set before
-// any thread starts.
+// 2 arenas the API made 3.1 futex calls per request, with one for each I/O
+// thread, one for the writer and one for the rest 1.15. Set before any
+// thread starts.
 static void bound_malloc_arenas() { mallopt(M_ARENA_MAX, static_cast<int>(io_threads + 2)); }
 
 namespace {

@@ -9,6 +9,7 @@ namespace {
 // Code points as byte ranges, so a Chinese name is masked per character.
 std::vector<std::string_view> chars(std::string_view s) {
   std::vector<std::string_view> out;
+  out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
     std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
@@ -25,7 +26,13 @@ std::string keep(std::string_view v, std::size_t head, std::size_t tail) {
   auto cs = chars(v);
   if (cs.size() <= head + tail) return std::string(cs.size(), '*');
   std::string out;
-  for (std::size_t i = 0; i < cs.size(); ++i) out += (i < head || i >= cs.size() - tail) ? std::string(cs[i]) : "*";
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    if (i < head || i >= cs.size() - tail)
+      out += cs[i];
+    else
+      out += '*';
+  }
   return out;
 }
 
