@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <malloc.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -37,12 +38,21 @@ namespace {
 namespace json = boost::json;
 namespace log = net::log;
 
+// The CPUs this process may use (a container's or a CPUAffinity= limit),
+// not the host's: hardware_concurrency() counts every CPU of the host.
+unsigned usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::thread::hardware_concurrency();
+}
+
 // I/O threads: handlers that block run elsewhere (sync: a worker pool; the
-// API: answers deferred to their audit commit), so one per core suffices;
-// more only contend (bench/api.sh: 7,800 req/s with 4, 6,500 with 16 on 2
-// cores; with the arenas below, 2 threads and 4 are within this machine's
-// noise, 2 slightly ahead on medians of 5 rounds).
-const unsigned io_threads = std::clamp(std::thread::hardware_concurrency(), 2u, 8u);
+// API: answers deferred to their audit commit), so one per usable CPU
+// suffices; more only contend (bench/api.sh: 7,800 req/s with 4, 6,500
+// with 16 on 2 cores; with the arenas below, 2 threads and 4 are within
+// this machine's noise, 2 slightly ahead on medians of 5 rounds).
+const unsigned io_threads = std::clamp(usable_cpus(), 2u, 8u);
 // One per child long-polling at once, and some for pushes and joins.
 constexpr unsigned sync_worker_threads = 64;
 // Data quality for /metrics: a full read of the store, so not per scrape.
@@ -228,12 +238,12 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
 // glibc gives each busy thread its own malloc arena (up to 8 per core), and
 // each keeps what it once held: a parent taking a child's 16 MiB batches on
 // its worker threads peaked at 700 MB anonymous memory for one child,
-// 265-285 MB with 2 arenas, at the same speed (bench_sync, 2 cores). Too
-// few arenas and the I/O threads and the writer queue for their locks: with
-// 2 arenas the API made 3.1 futex calls per request, with one for each I/O
-// thread, one for the writer and one for the rest 1.15. Set before any
-// thread starts.
-static void bound_malloc_arenas() { mallopt(M_ARENA_MAX, static_cast<int>(io_threads + 2)); }
+// 265-285 MB with 2 arenas, 338 MB with 4, at the same speed (bench_sync,
+// 2 cores). Too few and the API's threads queue for their locks (threads
+// share arenas round-robin once all exist): bench/api.sh made 3.1 futex
+// calls per request with 2 arenas, 1.15 with 4. So I/O threads + 2, at most
+// 4 until more is measured on a bigger machine. Set before any thread starts.
+static void bound_malloc_arenas() { mallopt(M_ARENA_MAX, static_cast<int>(std::min(io_threads + 2, 4u))); }
 
 namespace {
 

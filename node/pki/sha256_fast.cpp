@@ -6,6 +6,7 @@
 #include "node/pki/sha256_fast.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -93,6 +94,8 @@ bool sha256_available() {
 }
 
 void sha256(const unsigned char* p, std::size_t n, unsigned char out[32]) {
+  // Without the instructions this would be a wrong digest, not a crash.
+  if (!sha256_available()) throw std::logic_error("fast::sha256 on a CPU without SHA-NI: call sha256_available() first");
   std::uint32_t state[8];
   std::memcpy(state, initial, sizeof state);
   compress(state, p, n / 64);

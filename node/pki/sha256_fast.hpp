@@ -15,7 +15,7 @@ namespace node::pki::fast {
 // True when this CPU has SHA-NI, SSSE3 and SSE4.1 (checked once).
 bool sha256_available();
 
-// The digest of p[0..n). Only when sha256_available().
+// The digest of p[0..n). Throws std::logic_error unless sha256_available().
 void sha256(const unsigned char* p, std::size_t n, unsigned char out[32]);
 
 }  // namespace node::pki::fast

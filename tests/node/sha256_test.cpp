@@ -5,7 +5,9 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
+#include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,26 @@ TEST_CASE("sha256: the published test vectors, through the path this CPU takes")
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   CHECK(sha256_hex(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   MESSAGE("SHA-NI on this CPU: " << std::string(node::pki::fast::sha256_available() ? "yes" : "no (mbedTLS's portable code)"));
+}
+
+TEST_CASE("sha256: the fast path is taken exactly when the kernel lists sha_ni") {
+#if defined(__x86_64__) && defined(__linux__)
+  // A broken CPUID check would silently fall back to mbedTLS, and the
+  // comparison below would then compare nothing.
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  bool listed = false;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      listed = (" " + line + " ").find(" sha_ni ") != std::string::npos;
+      break;
+    }
+  CHECK(node::pki::fast::sha256_available() == listed);
+#else
+  CHECK_FALSE(node::pki::fast::sha256_available());  // x86 only
+  unsigned char d[32];
+  CHECK_THROWS_AS(node::pki::fast::sha256(reinterpret_cast<const unsigned char*>("abc"), 3, d), std::logic_error);
+#endif
 }
 
 TEST_CASE("sha256: SHA-NI agrees with mbedTLS at every length to 1,100 bytes and at every alignment") {
