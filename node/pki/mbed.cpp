@@ -4,14 +4,13 @@
 #include <mbedtls/error.h>
 #include <mbedtls/sha256.h>
 
-#include "node/pki/sha256_fast.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <vector>
 
 #include "node/pki/files.hpp"
+#include "node/pki/sha256_fast.hpp"
 
 namespace node::pki::mbed {
 namespace {
