@@ -56,17 +56,33 @@ before=$("$BIN" audit verify --json -c "$W/node/node.toml" | python3 -c 'import 
 echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${SECS}s per run, same machine (2 cores)"
 # user+system clock ticks of a process and its children (nginx's workers)
 cpu_ticks() { for p in "$1" $(pgrep -P "$1"); do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'; }
+# With perf: futex calls and context switches per answer, counts that vary
+# less than time does here (threads queueing for a lock show in both).
+HAVE_PERF=$(command -v perf > /dev/null && perf stat -e context-switches -- true > /dev/null 2>&1 && echo 1 || true)
 run() {  # name server-pid url [extra wrk args]
   local name=$1 pid=$2 url=$3; shift 3
   local t0; t0=$(cpu_ticks "$pid")
+  local pids; pids=$(echo "$pid" $(pgrep -P "$pid") | tr ' ' ',')
+  local counter=""
+  rm -f "$W/perf.txt"
+  if [ -n "$HAVE_PERF" ]; then
+    perf stat -x, -e context-switches,syscalls:sys_enter_futex -p "$pids" -o "$W/perf.txt" -- sleep "$SECS" 2> /dev/null &
+    counter=$!
+  fi
   local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url" 2>&1)
+  [ -z "$counter" ] || wait "$counter" || true
   local t1; t1=$(cpu_ticks "$pid")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
   # The server's CPU per answer: what a faster path has to cut.
   local us; us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" -v r="$rps" \
     'BEGIN {if (r > 0) printf "%.0f", 1e6 * t / hz / (r * s)}')
-  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer   non-2xx %s\n' "$name" "$rps" \
-    "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" \
+  local counts=""
+  if [ -n "$HAVE_PERF" ] && [ -s "$W/perf.txt" ]; then
+    counts=$(awk -F, -v n="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" \
+      '/context-switches/ {c=$1} /sys_enter_futex/ {f=$1} END {if (n > 0) printf "   futex %.2f, switches %.2f /answer", f/n, c/n}' "$W/perf.txt")
+  fi
+  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer%s   non-2xx %s\n' "$name" "$rps" \
+    "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" "$counts" \
     "$(awk '/Non-2xx/ {print $5}' <<< "$out")"
 }
 NODE_PID=${PIDS[0]}
