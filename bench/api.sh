@@ -58,7 +58,7 @@ echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${
 cpu_ticks() { for p in "$1" $(pgrep -P "$1"); do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'; }
 # With perf: futex calls and context switches per answer, counts that vary
 # less than time does here (threads queueing for a lock show in both).
-HAVE_PERF=$(command -v perf > /dev/null && perf stat -e context-switches -- true > /dev/null 2>&1 && echo 1 || true)
+HAVE_PERF=$(command -v perf > /dev/null && perf stat -e context-switches,syscalls:sys_enter_futex -- true > /dev/null 2>&1 && echo 1 || true)
 run() {  # name server-pid url [extra wrk args]
   local name=$1 pid=$2 url=$3; shift 3
   local t0; t0=$(cpu_ticks "$pid")
@@ -79,7 +79,8 @@ run() {  # name server-pid url [extra wrk args]
   local counts=""
   if [ -n "$HAVE_PERF" ] && [ -s "$W/perf.txt" ]; then
     counts=$(awk -F, -v n="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" \
-      '/context-switches/ {c=$1} /sys_enter_futex/ {f=$1} END {if (n > 0) printf "   futex %.2f, switches %.2f /answer", f/n, c/n}' "$W/perf.txt")
+      '/context-switches/ {c=$1} /sys_enter_futex/ {f=$1}  # "<not counted>" is no figure
+       END {if (n > 0 && c ~ /^[0-9]+$/ && f ~ /^[0-9]+$/) printf "   futex %.2f, switches %.2f /answer", f/n, c/n}' "$W/perf.txt")
   fi
   printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer%s   non-2xx %s\n' "$name" "$rps" \
     "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" "$counts" \
