@@ -52,7 +52,11 @@ unsigned usable_cpus() {
 // suffices; more only contend (bench/api.sh: 7,800 req/s with 4, 6,500
 // with 16 on 2 cores; with the arenas below, 2 threads and 4 are within
 // this machine's noise, 2 slightly ahead on medians of 5 rounds).
-const unsigned io_threads = std::clamp(usable_cpus(), 2u, 8u);
+// Counted once, when `run` first asks: other commands never need it.
+unsigned io_threads() {
+  static const unsigned n = std::clamp(usable_cpus(), 2u, 8u);
+  return n;
+}
 // One per child long-polling at once, and some for pushes and joins.
 constexpr unsigned sync_worker_threads = 64;
 // Data quality for /metrics: a full read of the store, so not per scrape.
@@ -243,7 +247,7 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
 // share arenas round-robin once all exist): bench/api.sh made 3.1 futex
 // calls per request with 2 arenas, 1.15 with 4. So I/O threads + 2, at most
 // 4 until more is measured on a bigger machine. Set before any thread starts.
-static void bound_malloc_arenas() { mallopt(M_ARENA_MAX, static_cast<int>(std::min(io_threads + 2, 4u))); }
+static void bound_malloc_arenas() { mallopt(M_ARENA_MAX, static_cast<int>(std::min(io_threads() + 2, 4u))); }
 
 namespace {
 
@@ -257,8 +261,8 @@ void serve_until_stopped(const config::node_config& cfg, store::environment& env
   std::atomic<bool> stopping{false};
   std::thread gate;
   if (cfg.upstream) gate = std::thread([&] { dial_when_checks_pass(cfg, env, writer, changed, link, stopping); });
-  log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads);
-  srv.run(io_threads);
+  log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads());
+  srv.run(io_threads());
   stopping = true;
   changed.stop();
   if (gate.joinable()) gate.join();
