@@ -109,10 +109,12 @@ consent decode_consent(std::string_view v) {
   return c;
 }
 
+// Nothing is cut here: an entry is stored as the writer hashed it (it
+// bounds the fields first); an oversized one is refused, not shortened.
 std::string encode_audit(const audit_entry& e) {
   key_writer w;
-  w.u8(1).i64(e.at_ms).str8(e.principal).str8(e.method).str16(e.path.substr(0, 4096)).str8(e.subject.substr(0, 255));
-  w.str8(e.consent).str8(e.decision).u64(static_cast<std::uint64_t>(e.status)).str16(e.detail.substr(0, 4096));
+  w.u8(1).i64(e.at_ms).str8(e.principal).str8(e.method).str16(e.path).str8(e.subject);
+  w.str8(e.consent).str8(e.decision).u64(static_cast<std::uint64_t>(e.status)).str16(e.detail);
   w.str8(e.prev).str8(e.hash);
   return w.take();
 }

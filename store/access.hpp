@@ -53,6 +53,11 @@ struct audit_entry {
   std::string prev, hash;  // hex
 };
 
+// Bounds on an entry's text fields, in bytes after invalid UTF-8 became
+// U+FFFD: principal, method, subject, consent and decision; path and detail.
+constexpr std::size_t audit_short_field_bytes = 240;
+constexpr std::size_t audit_long_field_bytes = 2000;
+
 // The canonical text an entry's hash covers (everything but `hash`).
 std::string audit_text(const audit_entry& e);
 

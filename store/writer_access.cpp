@@ -40,11 +40,13 @@ void append_audit(txn_state& s, audit_entry e) {
   const auto& h = get_chain_hash();
   if (!h) throw store_error("store: no audit chain hash set (a bug: set_chain_hash at start)");
   // Stored exactly as hashed: printable (invalid bytes would otherwise be
-  // hashed as U+FFFD and could change unseen), then bounded.
-  for (auto* f : {&e.principal, &e.method, &e.consent, &e.decision}) *f = model::printable(f->substr(0, 80));  // ≤ 240 bytes: a str8
-  e.path = model::printable(e.path.substr(0, 2000));
-  e.subject = model::printable(e.subject.substr(0, 60));
-  e.detail = model::printable(e.detail.substr(0, 2000));
+  // hashed as U+FFFD and could change unseen), and bounded after that —
+  // each invalid byte becomes three, so a bound taken before could exceed
+  // what the entry's encoding holds and the stored entry its hash.
+  for (auto* f : {&e.principal, &e.method, &e.consent, &e.decision, &e.subject})
+    *f = model::printable_prefix(*f, audit_short_field_bytes);
+  e.path = model::printable_prefix(e.path, audit_long_field_bytes);
+  e.detail = model::printable_prefix(e.detail, audit_long_field_bytes);
   if (!s.audit_head) {
     s.audit_head.emplace(1, std::string(64, '0'));
     if (auto last = s.t.last_key(s.tb.seq2audit)) {

@@ -239,6 +239,18 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// The input is cut first, 3 bytes past the bound, so a long field costs
+// no more than its bound: a character it splits starts at or past
+// `max_bytes` and is dropped with the rest.
+std::string printable_prefix(std::string_view s, std::size_t max_bytes) {
+  auto out = printable(s.substr(0, max_bytes + 3));
+  if (out.size() <= max_bytes) return out;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
+  out.resize(cut);
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

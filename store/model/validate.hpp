@@ -55,6 +55,9 @@ std::string check_decimal(std::string_view s);
 // messages and quarantine entries that quote bad input (they must stay
 // valid JSON and readable).
 std::string printable(std::string_view s);
+// printable(s) cut to at most `max_bytes`, never inside a character: what
+// a bounded field stores is then exactly what was hashed or shown.
+std::string printable_prefix(std::string_view s, std::size_t max_bytes);
 
 // Appends `s` as a JSON string; `s` must be valid UTF-8 (see printable).
 void append_json_string(std::string& out, std::string_view s);

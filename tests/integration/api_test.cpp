@@ -215,6 +215,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   REQUIRE(!entries.empty());
   CHECK(entries[0].at("path").as_string() == "/api/v1/loans");  // newest first: the loan feedback came last
   CHECK(json::parse(log.body).at("total").to_number<std::size_t>() == entries.size());
+  // A stranger's request full of bytes that are not UTF-8 is refused and
+  // audited, and leaves the chain intact (such a path once broke it).
+  auto junk = a.call("", "GET", "/api/v1/subjects/" + f[4] + "/records?x=" + std::string(1500, '\xff'));
+  CHECK(junk.status == 401);
   // Every request, allowed or refused, is on an intact chain.
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());

@@ -163,6 +163,26 @@ TEST_CASE("validate: printable keeps valid text and replaces each invalid byte w
   CHECK(printable("\x80税") == "\xEF\xBF\xBD税");                     // a stray continuation byte
 }
 
+TEST_CASE("validate: printable_prefix bounds the printable text, never inside a character") {
+  CHECK(printable_prefix("abc", 3) == "abc");
+  CHECK(printable_prefix("abcd", 3) == "abc");
+  CHECK(printable_prefix("a税", 3) == "a");   // 税 is 3 bytes: it does not fit whole
+  CHECK(printable_prefix("a税", 4) == "a税");
+  CHECK(printable_prefix("\xff\xff", 4) == "\xEF\xBF\xBD");  // each invalid byte is 3 bytes after
+  CHECK(printable_prefix("", 0) == "");
+  // What the audit log relied on: far more invalid bytes than the bound.
+  auto out = printable_prefix(std::string(1500, '\xff'), 2000);
+  CHECK(out.size() == 1998);
+  CHECK(check_utf8(out).empty());
+  for (std::size_t n = 0; n < 40; ++n) {  // every cut of mixed text is valid UTF-8 and a prefix
+    std::string mixed = "纳税\xff a\xe4\xb8 信用\xf0\x9f\x98\x80";
+    auto p = printable_prefix(mixed, n);
+    CHECK(p.size() <= n);
+    CHECK(check_utf8(p).empty());
+    CHECK(printable(mixed).compare(0, p.size(), p) == 0);
+  }
+}
+
 namespace {
 
 // Byte-at-a-time references (the code before the eight-byte fast paths):
