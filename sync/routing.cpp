@@ -13,4 +13,11 @@ bool covers(std::string_view jurisdiction, std::string_view division) {
   return division.starts_with(division_prefix(jurisdiction));
 }
 
+std::string outside_jurisdiction(std::string_view jurisdiction, std::string_view subject) {
+  auto division = subject.size() == 18 ? subject.substr(2, 6) : std::string_view{};
+  if (covers(jurisdiction, division)) return {};
+  return "registered in division " + std::string(division) + " (characters 3-8 of the code), outside this node's jurisdiction " +
+         std::string(jurisdiction) + ": its records belong at the platform that serves that division";
+}
+
 }  // namespace replication

@@ -8,6 +8,7 @@
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
 #include "store/writer.hpp"
+#include "sync/routing.hpp"
 
 namespace node::api {
 namespace {
@@ -34,6 +35,8 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   std::string canonical;
   if (auto e = store::model::validate_row(*cat, store::model::uscc_policy(ctx.live.current()->import.legacy_codes), row, canonical))
     return refuse(call, 400, "bad_request", e->field + ": " + e->reason);
+  if (auto why = replication::outside_jurisdiction(ctx.cfg.node.jurisdiction, subject); !why.empty())
+    return refuse(call, 400, "bad_request", "subject: " + why);
   // The record commits with the request's audit entry; the answer says
   // what the commit did.
   call.changes.origin = ctx.cfg.node.id;

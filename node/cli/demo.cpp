@@ -62,6 +62,7 @@ ingest::import_report import_file(store::environment& env, const config::node_co
   o.path = file.string();
   o.category = category;
   o.origin = cfg.node.id;
+  o.jurisdiction = cfg.node.jurisdiction;
   o.on_bad = [](const store::quarantine_entry& q) {
     std::cout << "    refused " << fs::path(q.file).filename().string() << ":" << q.line << " "
               << q.field << ": " << q.reason << "\n";

@@ -88,6 +88,7 @@ int cmd_import(int argc, char** argv) {
   o.path = a.positional[0];
   o.category = a.require("--category");
   o.origin = cfg.node.id;
+  o.jurisdiction = cfg.node.jurisdiction;
   o.format = parse_format(a.get("--format"));
   o.max_record_bytes = cfg.import.max_record_bytes;
   o.batch_rows = cfg.import.batch_rows;

@@ -9,6 +9,7 @@
 #include "node/ingest/jsonl_reader.hpp"
 #include "store/model/category.hpp"
 #include "store/model/validate.hpp"
+#include "sync/routing.hpp"
 
 namespace node::ingest {
 namespace {
@@ -206,6 +207,8 @@ struct context {
     ++rep.rows;
     if (auto e = store::model::validate_row(cat, codes, row, json))
       pipe.bad(line, e->field, e->reason, excerpt());
+    else if (auto why = replication::outside_jurisdiction(opt.jurisdiction, row.subject); !why.empty())
+      pipe.bad(line, "subject", why, excerpt());
     else {
       fill(pipe.slot(), cat.name, row, json, line);
       pipe.filled();

@@ -20,6 +20,10 @@ struct import_options {
   std::string path;
   std::string category;
   std::string origin;  // this node's id: the owner of what it imports
+  // This node's: a row about a subject registered outside it is refused
+  // (its parent would refuse it as a violation). The default is the whole
+  // country, as at the national node.
+  std::string jurisdiction = "100000";
   file_format format = file_format::automatic;
   std::size_t max_record_bytes = 1 << 20;
   std::size_t batch_rows = 20000;

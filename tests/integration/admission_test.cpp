@@ -5,6 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include "store/model/category.hpp"
+#include "store/model/validate.hpp"
+#include "store/writer.hpp"
 #include "tree.hpp"
 
 using namespace itest;
@@ -43,6 +46,29 @@ void import_tax(network& net, const tree_node& n, const std::vector<std::string>
   test::write_file(f, csv(firms, prefix, "1.00"));
   auto r = test::run_cli({"import", "-c", n.cfg, "--category", "tax", f});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+}
+
+// What a tampered or faulty child would push: records about firms outside
+// its jurisdiction, written to its store behind the importer's back (the
+// importer refuses them).
+void put_foreign_tax(const tree_node& n, const std::vector<std::string>& firms, const std::string& prefix) {
+  auto env = store::environment::open({n.dir + "/data"});
+  const auto& tax = *store::model::category_registry::builtin().find("tax");
+  store::write_batch b;
+  b.origin = n.id;
+  int i = 0;
+  for (const auto& f : firms) {
+    using store::model::raw_value;
+    std::string id = prefix + std::to_string(i++);  // the row holds views: it must outlive them
+    store::model::raw_row row{f, id, "2026-10-01", "tax", {}};
+    for (auto [k, v] : {std::pair{"period", "2026-09"}, {"tax_type", "VAT"}, {"amount_paid", "1.00"}})
+      row.fields.emplace_back(k, raw_value{raw_value::kind::string, v});
+    std::string fields;
+    REQUIRE_FALSE(store::model::validate_row(tax, {}, row, fields));
+    b.rows.push_back({"tax", f, id, "2026-10-01", "tax", fields, 0, {}});
+  }
+  auto r = store::writer(*env).submit(std::move(b)).get();
+  REQUIRE(r.inserted == firms.size());
 }
 
 }  // namespace
@@ -184,7 +210,13 @@ TEST_CASE("admission: changes outside a child's jurisdiction are security events
   append_config(prov, "\n[admission]\nsuspend_after_violations = 3\n");
   auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
   import_tax(net, nj, codes("320102", 2, 5), "ok-");
-  import_tax(net, nj, codes("320508", 3, 6), "bad-");  // Suzhou firms, not Nanjing's to report
+  auto suzhou = codes("320508", 3, 6);  // Suzhou firms, not Nanjing's to report: its import refuses them
+  auto f = net.d / "suzhou.csv";
+  test::write_file(f, csv(suzhou, "bad-", "1.00"));
+  auto refused = test::run_cli({"import", "-c", nj.cfg, "--category", "tax", f});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("subject: registered in division 320508 (characters 3-8 of the code), outside this node's jurisdiction 320100") != std::string::npos);
+  put_foreign_tax(nj, suzhou, "bad-");  // as a tampered child would send them anyway
   child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
   wait_ready(prov, p);
   wait_ready(nj, n);

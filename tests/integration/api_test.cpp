@@ -193,6 +193,19 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(bad_loan.status == 400);
   CHECK(bad_loan.body.find("amount") != std::string::npos);
   CHECK(a.call("portal", "POST", "/api/v1/loans", "{}").status == 403);
+  // A firm registered outside the node's jurisdiction (Guangzhou at a Nanjing
+  // node) is refused here, not taken and then refused by the parent as this
+  // node's violation.
+  const std::string canton = "91440101MA5CJQ4N59";
+  for (auto [who, path, body] : {std::tuple{"bank-a", "/api/v1/loans", R"({"subject":")" + canton +
+                                     R"(","loan_id":"L-3","amount":"1.00","credit_loan":true,"first_loan":true,"granted_on":"2026-11-20"})"},
+                                 {"portal", "/api/v1/registrations", R"({"subject":")" + canton +
+                                     R"(","event_date":"2026-11-01","name":"广州公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"440101"})"}}) {
+    auto r = a.call(who, "POST", path, body);
+    CHECK_MESSAGE(r.status == 400, path);
+    CHECK_MESSAGE(r.body.find("subject: registered in division 440101 (characters 3-8 of the code), outside this node's jurisdiction 320100") != std::string::npos, r.body);
+  }
+  CHECK(exported(a.n, canton).empty());
   // A body over the listener's limit is refused by the HTTP layer, and audited all the same.
   auto huge = a.call("bank-a", "POST", "/api/v1/loans", std::string(3u << 20, ' '));
   CHECK(huge.status == 413);

@@ -17,9 +17,10 @@ namespace cli_test {
 
 namespace json = boost::json;
 
-inline const std::string A = "91350200776049653A";
-inline const std::string B = "91440101MA5CJQ4N59";
-inline const std::string C = "9135021359498494XQ";
+// Firms registered in Nanjing (3201xx): the fixture node's jurisdiction.
+inline const std::string A = "91320102776049653M";
+inline const std::string B = "91320104MA5CJQ4N5M";
+inline const std::string C = "9132010659498494X3";
 inline const std::string tax_header =
     "subject,record_id,event_date,source,period,tax_type,amount_paid,arrears,credit_rating";
 

@@ -150,6 +150,34 @@ TEST_CASE("importer: many batches with recycled buffers keep every row distinct"
   CHECK(again.inserted + again.updated == 0);
 }
 
+TEST_CASE("importer: a row about a firm registered outside the node's jurisdiction is refused, naming both") {
+  test::temp_dir d;
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (const char* s : {"91350200776049653A", "91440101MA5CJQ4N59", "9135021359498494XQ"})
+    csv += std::string(s) + ",r,2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(d / "t.csv", csv);
+  auto env = store::environment::open({d / "data"});
+  import_options o;
+  o.path = d / "t.csv";
+  o.category = "tax";
+  o.origin = "fj.xiamen";
+  o.jurisdiction = "350200";  // Xiamen: the Guangzhou firm is not its to report
+  std::vector<store::quarantine_entry> bad;
+  o.on_bad = [&](const store::quarantine_entry& q) { bad.push_back(q); };
+  auto rep = run_import(*env, o);
+  CHECK(rep.inserted == 2);
+  CHECK(rep.quarantined == 1);
+  CHECK(rep.exit_code() == 1);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].line == 3);
+  CHECK(bad[0].field == "subject");
+  CHECK(bad[0].reason == "registered in division 440101 (characters 3-8 of the code), outside this node's jurisdiction 350200: "
+                         "its records belong at the platform that serves that division");
+  CHECK_FALSE(store::reader(*env).get("tax", "91440101MA5CJQ4N59", "r"));
+  o.jurisdiction = "100000";  // the national node: every division
+  CHECK(run_import(*env, o).inserted == 1);
+}
+
 TEST_CASE("importer: a header problem reads nothing and names the column") {
   test::temp_dir d;
   auto env = store::environment::open({d / "data"});
