@@ -19,17 +19,17 @@ using store::model::record;
 // Reads the change log after `after_seq`, keeping what `keep` accepts,
 // until a limit is reached. last_seq covers what was read, kept or not, so
 // filtered changes are not read again.
-// `skip_via`: changes that came from this peer are passed over unread.
-template <class Keep>
+// Changes whose `via` (the peer they came from) fails `wanted` are passed
+// over unread.
+template <class Wanted, class Keep>
 change_batch collect(store::environment& env, const std::string& self, std::uint64_t after_seq,
-                     const batch_limits& lim, const std::string& skip_via, Keep keep) {
+                     const batch_limits& lim, Wanted wanted, Keep keep) {
   change_batch b;
   b.node = self;
   b.instance = env.instance_id();
   b.last_seq = after_seq;
   std::size_t bytes = 0;
   store::reader rd(env);
-  auto wanted = [&](const std::string& via) { return via != skip_via; };
   rd.for_each_change(after_seq, wanted, [&](std::uint64_t seq, const std::string&, const record* r) {
     if (b.changes.size() >= lim.max_changes || bytes >= lim.max_bytes) {
       b.more = true;
@@ -70,14 +70,20 @@ std::string check_change(const peer& from, bool from_child, const wire_change& c
 
 }  // namespace
 
-change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,
-                        std::uint64_t after_seq, const batch_limits& lim) {
-  return collect(env, self, after_seq, lim, parent_id, [](const record&) { return true; });
+change_batch collect_up(store::environment& env, const std::string& self, std::uint64_t after_seq,
+                        const batch_limits& lim) {
+  std::vector<std::string> children;
+  for (const auto& n : store::reader(env).nodes()) children.push_back(n.node_id);
+  auto own = [&](const std::string& via) {
+    return via.empty() || std::find(children.begin(), children.end(), via) != children.end();
+  };
+  return collect(env, self, after_seq, lim, own, [](const record&) { return true; });
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
                           std::uint64_t after_seq, const batch_limits& lim) {
-  return collect(env, self, after_seq, lim, child.node_id, [&](const record& r) {
+  auto not_from_child = [&](const std::string& via) { return via != child.node_id; };
+  return collect(env, self, after_seq, lim, not_from_child, [&](const record& r) {
     return r.subject.size() == 18 && covers(child.jurisdiction, store::model::uscc_division(r.subject));
   });
 }

@@ -26,10 +26,13 @@ struct peer {
   std::vector<std::string> foreign_origins = {};
 };
 
-// Changes after `after_seq` to send up to the parent: everything except
-// what came down from that parent. `self` names this node and its store.
-change_batch collect_up(store::environment& env, const std::string& self, const std::string& parent_id,
-                        std::uint64_t after_seq, const batch_limits& lim);
+// Changes after `after_seq` to send up to the parent: what this node owns
+// (its imports and API records) and what came up from a child in its
+// registry. Nothing that came down — from this parent or one before it: a
+// node moved under a new parent would otherwise push the old parent's
+// records, which the new one refuses as violations.
+change_batch collect_up(store::environment& env, const std::string& self, std::uint64_t after_seq,
+                        const batch_limits& lim);
 
 // Changes after `after_seq` to send down to `child`: records whose subject
 // lies in the child's jurisdiction, except what came up from that child.

@@ -259,7 +259,7 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
 }
 
 parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from) {
-  prepared p{replication::collect_up(env, cfg.node.id, parent.node_id, from, push_limits), {}};
+  prepared p{replication::collect_up(env, cfg.node.id, from, push_limits), {}};
   p.b.after_seq = from;
   p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
   return p;

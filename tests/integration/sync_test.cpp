@@ -142,6 +142,10 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
     REQUIRE(eventually([&] { return exported(nat).size() == 20; }));
     // The province hears of it from above: national data about Jiangsu firms flows down.
     REQUIRE(eventually([&] { return exported(prov).size() == 20; }));
+    // National data about Nanjing firms reaches the local from its first parent.
+    test::write_file(net.d / "n.csv", csv({firms.begin(), firms.begin() + 10}, "n-", "9.00"));
+    REQUIRE(test::run_cli({"import", "-c", nat.cfg, "--category", "tax", net.d / "n.csv"}).exit_code == 0);
+    REQUIRE(eventually([&] { return exported(nj).size() == 30 && exported(prov).size() == 30; }));
     n.signal(SIGTERM);
     REQUIRE(n.wait_exit(5s));
   }
@@ -156,7 +160,15 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
   wait_ready(nj, n2);
   test::write_file(net.d / "b.csv", csv({firms.begin(), firms.begin() + 5}, "b-", "2.00"));
   REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
-  REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 25 && exported(nat).size() == 25; }), n2.err());
+  REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 35 && exported(nat).size() == 35; }), n2.err());
+  // What came down from the old parent is not the local's to push up: the
+  // province charged it no violation (it once counted one per record and
+  // suspended the local).
+  auto nodes = json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].at("state").as_string() == "admitted");
+  CHECK(nodes[0].at("violations").to_number<int>() == 0);
+  CHECK(pp.err().find("event=sync_push_problems") == std::string::npos);
   for (const auto& node : {&prov, &nat}) {
     auto rs = exported(*node);
     std::set<std::string> keys;

@@ -36,7 +36,7 @@ struct two_stores {
     local_w->submit(std::move(b)).get();
   }
   replication::change_batch batch(std::uint64_t after, std::size_t max) {
-    auto b = replication::collect_up(*local, nanjing.node_id, "js.province", after, {max, 4 << 20});
+    auto b = replication::collect_up(*local, nanjing.node_id, after, {max, 4 << 20});
     b.after_seq = after;
     return b;
   }

@@ -48,7 +48,7 @@ TEST_CASE("exchange: up from a local, down only to the local whose jurisdiction 
   std::string gulou = code_in("320106", 1), gusu = code_in("320508", 2);
   nanjing.import(gulou, "r1", "1.00");
 
-  auto up = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  auto up = collect_up(*nanjing.env, nanjing.id, 0, {});
   REQUIRE(up.changes.size() == 1);
   auto r = apply_batch(*province.w, nanjing.as_peer, true, up, "up:" + nanjing.id);
   CHECK(r.inserted == 1);
@@ -84,10 +84,10 @@ TEST_CASE("exchange: the owner's version 2 replaces version 1 upstream") {
   node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
   std::string s = code_in("320102", 3);
   nanjing.import(s, "r1", "1.00");
-  auto b1 = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  auto b1 = collect_up(*nanjing.env, nanjing.id, 0, {});
   apply_batch(*province.w, nanjing.as_peer, true, b1, "up:js.nanjing");
   nanjing.import(s, "r1", "2.00");
-  auto b2 = collect_up(*nanjing.env, nanjing.id, province.id, b1.last_seq, {});
+  auto b2 = collect_up(*nanjing.env, nanjing.id, b1.last_seq, {});
   REQUIRE(b2.changes.size() == 1);
   CHECK(apply_batch(*province.w, nanjing.as_peer, true, b2, "up:js.nanjing").updated == 1);
   CHECK(province.get(s, "r1")->version == 2);
@@ -100,7 +100,7 @@ TEST_CASE("exchange: a poison change is quarantined with its reason and the curs
   std::string inside = code_in("320104", 4), outside = code_in("350200", 5);
   nanjing.import(inside, "ok", "1.00");
   nanjing.import(outside, "xm", "1.00");  // a Xiamen firm: not Nanjing's to report
-  auto b = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  auto b = collect_up(*nanjing.env, nanjing.id, 0, {});
   REQUIRE(b.changes.size() == 2);
   b.changes[0].rec.fields_json = R"({"period":"2026-13"})";  // and a broken schema
   auto r = apply_batch(*province.w, nanjing.as_peer, true, b, "up:js.nanjing");
@@ -122,7 +122,7 @@ TEST_CASE("exchange: a child claiming a record owned by a node outside its subtr
   test::temp_dir d;
   node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
   nanjing.import(code_in("320104", 6), "spoof", "1.00");
-  auto b = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  auto b = collect_up(*nanjing.env, nanjing.id, 0, {});
   REQUIRE(b.changes.size() == 1);
   b.changes[0].rec.origin = "js.suzhou";  // a sibling's name
   auto from = nanjing.as_peer;
@@ -157,12 +157,49 @@ TEST_CASE("exchange: batches are bounded by count and say there is more") {
   for (int i = 0; i < 5; ++i) nanjing.import(s, "r" + std::to_string(i), "1.00");
   batch_limits lim;
   lim.max_changes = 2;
-  auto b = collect_up(*nanjing.env, nanjing.id, "js.province", 0, lim);
+  auto b = collect_up(*nanjing.env, nanjing.id, 0, lim);
   CHECK(b.changes.size() == 2);
   CHECK(b.more);
-  auto rest = collect_up(*nanjing.env, nanjing.id, "js.province", b.last_seq, {});
+  auto rest = collect_up(*nanjing.env, nanjing.id, b.last_seq, {});
   CHECK(rest.changes.size() == 3);
   CHECK_FALSE(rest.more);
+}
+
+// Re-parenting (a local moved from the national node under its province):
+// what came down from the old parent is not the local's to push up — the
+// new parent would refuse each as a violation and suspend it.
+TEST_CASE("exchange: up goes what the node or a registered child owns, never what came down from any parent") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000"),
+      nation(d, "cn.national", "national", "100000");
+  std::string a = code_in("320102", 21), b = code_in("320104", 22), c = code_in("320106", 23);
+  nation.import(a, "n1", "1.00");  // down from the old parent (national) ...
+  auto down_old = collect_down(*nation.env, nation.id, nanjing.as_peer, 0, {});
+  apply_batch(*nanjing.w, nation.as_peer, false, down_old, "down:cn.national");
+  province.import(b, "p1", "2.00");  // ... and from the new one
+  auto down_new = collect_down(*province.env, province.id, nanjing.as_peer, 0, {});
+  apply_batch(*nanjing.w, province.as_peer, false, down_new, "down:js.province");
+  nanjing.import(c, "own", "3.00");
+  REQUIRE(nanjing.total() == 3);
+  auto up = collect_up(*nanjing.env, nanjing.id, 0, {});
+  REQUIRE(up.changes.size() == 1);
+  CHECK(up.changes[0].rec.record_id == "own");
+  CHECK(up.last_seq == 3);  // the others are passed over, not read again
+  auto r = apply_batch(*province.w, nanjing.as_peer, true, up, "up:js.nanjing");
+  CHECK(r.refused.empty());
+  // A middle node pushes what came up from a child it has registered.
+  CHECK(collect_up(*province.env, province.id, 0, {}).changes.size() == 1);  // not yet: js.nanjing is unknown here
+  store::write_batch reg;
+  store::registry_op op;
+  op.what = store::registry_op::kind::set_state;
+  op.entry.node_id = "js.nanjing";
+  op.entry.role = "local";
+  op.entry.jurisdiction = "320100";
+  op.create = true;
+  reg.registry.push_back(op);
+  province.w->submit(std::move(reg)).get();
+  auto mid = collect_up(*province.env, province.id, 0, {});
+  CHECK(mid.changes.size() == 2);
 }
 
 TEST_CASE("digest: equal after sync for the child's scope, different before") {
@@ -173,7 +210,7 @@ TEST_CASE("digest: equal after sync for the child's scope, different before") {
   nanjing.import(b, "r2", "2.00");
   province.import(elsewhere, "p1", "3.00");  // outside Nanjing: not in its scope
   CHECK(compute_digest(*nanjing.env, "320100") != compute_digest(*province.env, "320100"));
-  auto up = collect_up(*nanjing.env, nanjing.id, province.id, 0, {});
+  auto up = collect_up(*nanjing.env, nanjing.id, 0, {});
   apply_batch(*province.w, nanjing.as_peer, true, up, "up:js.nanjing");
   auto dn = compute_digest(*nanjing.env, "320100"), dp = compute_digest(*province.env, "320100");
   CHECK(dn == dp);
