@@ -82,6 +82,9 @@ struct parent_link::impl {
   // True while the pusher has nothing to send: digests are compared only
   // then, or a bulk catch-up would be slowed by full scans on both sides.
   std::atomic<bool> push_idle{false};
+  // Set by the puller when the parent's store was replaced or restored: it
+  // may hold less of ours than it acknowledged, so the pusher asks again.
+  std::atomic<bool> parent_reset{false};
   posture_fn posture;
   std::atomic<bool> admitted{false};
   std::chrono::steady_clock::time_point cursor_saved_at{};  // the puller's last durable cursor (pull_once)
@@ -177,6 +180,7 @@ struct parent_link::impl {
   void push_loop();
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);
+  std::uint64_t recheck_ack(net::http_client& c, std::uint64_t acked);
   // One batch of the up stream, encoded and ready to post.
   struct prepared {
     replication::change_batch b;
@@ -321,13 +325,31 @@ void parent_link::impl::resend_from(std::uint64_t ack, std::uint64_t sent) const
                         " (restarted, restored or a batch failed there); resending from there");
 }
 
+// An idle pusher asks the parent for its ack this often: with nothing new
+// to send it would otherwise never learn that the parent lost (a restore)
+// what it had acknowledged, and `status` would show no lag meanwhile.
+constexpr auto ack_check_every = std::chrono::seconds(30);
+
+// The parent's ack asked again; below what it acknowledged before, the
+// changes in between go up again (applying them is idempotent).
+std::uint64_t parent_link::impl::recheck_ack(net::http_client& c, std::uint64_t acked) {
+  auto ack = ask_ack(c);
+  if (ack < acked) resend_from(ack, acked);
+  return ack;
+}
+
 void parent_link::impl::push_loop() {
   loop("up", [this] {
     auto c = client(milliseconds(30'000));
     ensure_admitted(*c);
     std::uint64_t acked = ask_ack(*c);
+    auto asked = std::chrono::steady_clock::now();
     ok("push");
     while (!stopping) {
+      if (parent_reset.exchange(false) || (push_idle && std::chrono::steady_clock::now() - asked >= ack_check_every)) {
+        acked = recheck_ack(*c, acked);
+        asked = std::chrono::steady_clock::now();
+      }
       auto gen = changed.generation();
       auto before = acked;
       pushed = false;
@@ -378,6 +400,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
         .kv("reason", "the parent's log is behind our cursor (its store was restored from an older backup?): "
                       "pulling everything again (applying is idempotent)");
     set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
+    parent_reset = true;
     return 0;
   }
   if (auto r = refusal_of(resp)) throw *r;
@@ -388,6 +411,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
         .kv("old_instance", instance).kv("new_instance", b.instance)
         .kv("reason", "the parent's store was replaced or restored; pulling everything again (applying is idempotent)");
     set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
+    parent_reset = true;
     instance = b.instance;
     return 0;
   }

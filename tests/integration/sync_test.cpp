@@ -104,19 +104,30 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
     wait_ready(prov, p2);
     test::write_file(net.d / "b.csv", csv({firms.begin() + 3, firms.begin() + 8}, "b-", "2.00"));
     REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
-    REQUIRE(eventually([&] { return exported(nj).size() == 8; }));
+    // The child's own records go up after the backup: acknowledged, then
+    // lost with the restore.
+    test::write_file(net.d / "own.csv", csv({firms.begin(), firms.begin() + 2}, "own-", "4.00"));
+    REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "own.csv"}).exit_code == 0);
+    REQUIRE(eventually([&] { return exported(nj).size() == 10 && exported(prov).size() == 10; }));
     p2.signal(SIGTERM);
     REQUIRE(p2.wait_exit(5s));
-    // The province is restored from the older backup and changes again.
+    // The province is restored from the older backup.
     std::filesystem::remove_all(prov.dir + "/data");
     std::filesystem::copy(backup, prov.dir + "/data");
     child p3({"run", "-c", prov.cfg});
     wait_ready(prov, p3);
+    // The child, with nothing new to push, sends its own records again: the
+    // province holds its 3 and the child's 2 (its own 5 imported after the
+    // backup are gone with it: the child holds copies, but they are the
+    // province's to send). Nothing new came down to wake the pusher: it
+    // learns from the puller that the parent's store went back.
+    CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 5; }), n.err());
+    CHECK(n.err().find("event=sync_reconcile direction=up") != std::string::npos);
+    // The province changes again. Not skipped: the new records arrive
+    // although the parent numbers them below the child's old cursor.
     test::write_file(net.d / "c.csv", csv({firms.begin() + 8, firms.end()}, "c-", "3.00"));
     REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "c.csv"}).exit_code == 0);
-    // Not skipped: the new records arrive although the parent numbers them
-    // below the child's old cursor.
-    REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 10; }), n.err());
+    REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 12; }), n.err());
     CHECK(n.err().find("event=sync_reconcile direction=down") != std::string::npos);
     CHECK(eventually([&] {
       auto st = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
