@@ -23,21 +23,6 @@
 namespace node::cli {
 namespace fs = std::filesystem;
 
-int run_lock(const std::string& data_dir) {
-  fs::create_directories(data_dir);
-  int fd = ::open((data_dir + "/run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return -1;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  auto pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::write(fd, pid.data(), pid.size()) < 0) {
-    // the pid is for people reading the file; the lock is what counts
-  }
-  return fd;
-}
-
 namespace {
 
 std::string holder_of(const std::string& data_dir) {
@@ -46,6 +31,39 @@ std::string holder_of(const std::string& data_dir) {
   std::getline(in, pid);
   return pid.empty() ? "?" : pid;
 }
+
+}  // namespace
+
+int run_lock(const std::string& data_dir, std::string& why) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  int fd = ec ? -1 : ::open((data_dir + "/run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    why = "cannot open " + data_dir + "/run.lock: " + (ec ? ec.message() : std::strerror(errno)) +
+          ": the data dir must exist and be writable by the user the node runs as";
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    why = "another credit-node (pid " + holder_of(data_dir) + ") runs on it";
+    return -2;
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::write(fd, pid.data(), pid.size()) < 0) {
+    // the pid is for people reading the file; the lock is what counts
+  }
+  return fd;
+}
+
+std::string running_pid(const std::string& data_dir) {
+  int fd = ::open((data_dir + "/run.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases a shared lock we may have taken
+  return held ? holder_of(data_dir) : std::string{};
+}
+
+namespace {
 
 std::string stamp() {
   auto s = store::model::format_utc_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -92,10 +110,11 @@ int cmd_restore(int argc, char** argv) {
   if (auto got = pki::sha256_file_hex(file); got != want)
     throw std::runtime_error(file + " does not match its checksum (sha256 " + got + ", expected " + want + "): it is damaged; nothing was changed");
   const auto& dir = cfg.node.data_dir;
-  int lock = run_lock(dir);
-  if (lock < 0)
-    throw store::store_error("a credit-node is running on " + dir + " (pid " + holder_of(dir) +  // exit 1
-                             "): stop it first (systemctl stop credit-node); nothing was changed");
+  std::string why;
+  int lock = run_lock(dir, why);
+  if (lock < 0)  // exit 1
+    throw store::store_error(dir + ": " + why + (lock == -2 ? ": stop it first (systemctl stop credit-node)" : "") +
+                             "; nothing was changed");
   std::string kept;
   if (fs::exists(dir + "/data.mdb")) {
     kept = dir + "/data.mdb.before-restore-" + stamp();

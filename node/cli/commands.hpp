@@ -34,8 +34,12 @@ int cmd_audit(int argc, char** argv);
 int cmd_backup(int argc, char** argv);
 int cmd_restore(int argc, char** argv);
 // An exclusive lock on DATA_DIR/run.lock (with our pid in it), held while a
-// node runs; -1 when another process holds it.
-int run_lock(const std::string& data_dir);
+// node runs. Negative with `why` when it cannot be had: -1 the data dir
+// cannot be made or opened, -2 another process holds it (`why` names its pid).
+int run_lock(const std::string& data_dir, std::string& why);
+// The pid of the credit-node running on `data_dir` (holding its run lock),
+// or empty when none is. Takes no lock and creates nothing.
+std::string running_pid(const std::string& data_dir);
 // The demo's bank API act (demo_api.cpp); true when every answer was as expected.
 bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).

@@ -312,9 +312,10 @@ int cmd_run(int argc, char** argv) {
   auto cfg = load_config(a);
   set_log_level(cfg);
   // One node per data dir; `restore` checks the same lock.
-  if (run_lock(cfg.node.data_dir) < 0) {
-    log::error("data_dir_in_use").kv("data_dir", cfg.node.data_dir)
-        .kv("reason", "another credit-node runs on it (its pid is in run.lock)");
+  std::string why;
+  if (int lock = run_lock(cfg.node.data_dir, why); lock < 0) {
+    log::error(lock == -2 ? "data_dir_in_use" : "data_dir_unusable").kv("data_dir", cfg.node.data_dir)
+        .kv("key", "[node] data_dir").kv("reason", why);
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stderr pipe must not kill the node

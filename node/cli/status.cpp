@@ -35,6 +35,14 @@ json::object upstream_json(const config::node_config& cfg) {
   auto v = json::parse(service::read_link_state(cfg), ec);
   if (!ec && v.is_object())
     for (const auto& [k, val] : v.get_object()) up[k] = val;
+  // The file outlives the node: a stopped (or killed) node's last word is
+  // not a link that stands. (The state stays one PRODUCT.md names.)
+  up["running"] = !running_pid(cfg.node.data_dir).empty();
+  if (!up["running"].as_bool()) {
+    up["state"] = "unreachable";
+    up["reasons"] = json::array{"credit-node run is not running on " + cfg.node.data_dir +
+                                (ec ? std::string() : ": the cursors shown are as it last wrote them")};
+  }
   return up;
 }
 
@@ -51,6 +59,9 @@ void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
   }
   auto acked = up.at("push_acked").to_number<std::uint64_t>();
   up["lag_changes"] = last_seq > acked ? last_seq - acked : 0;
+  // The digest was compared when nothing waited; changes waiting since
+  // mean the two sides cannot be said to agree now.
+  if (last_seq > acked && up.contains("in_sync")) up["in_sync"] = false;
   std::int64_t oldest_ms = 0;
   rd.for_each_change(acked, [&](std::uint64_t, const std::string&, const store::model::record& r) {
     oldest_ms = r.ingested_at_ms;
@@ -98,6 +109,32 @@ json::object status_json(const config::node_config& cfg, store::environment& env
   };
 }
 
+// A field as text, "-" when absent or null.
+std::string text_of(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return "-";
+  if (v->is_string()) return std::string(v->get_string());
+  return json::serialize(*v);
+}
+
+void print_upstream(const json::object& up) {
+  std::printf("upstream    %s", text_of(up, "state").c_str());
+  for (const auto& r : up.at("reasons").as_array()) std::printf(" — %s", std::string(r.as_string()).c_str());
+  std::printf("\n");
+  if (!up.contains("url")) return;
+  std::printf("  parent              %s at %s\n", text_of(up, "node_id").c_str(), text_of(up, "url").c_str());
+  std::printf("  up                  acknowledged to %s, lag %s changes / %s s, last push %s\n", text_of(up, "push_acked").c_str(),
+              text_of(up, "lag_changes").c_str(), text_of(up, "lag_seconds").c_str(), text_of(up, "last_push_at").c_str());
+  std::printf("  down                cursor %s, last pull %s\n", text_of(up, "pull_cursor").c_str(), text_of(up, "last_pull_at").c_str());
+  std::printf("  agreement           in sync: %s (digest compared %s)", text_of(up, "in_sync").c_str(),
+              text_of(up, "digest_checked_at").c_str());
+  if (auto* d = up.if_contains("digest_differences"); d && d->is_object() && !d->get_object().empty())
+    std::printf(", differs: %s", json::serialize(*d).c_str());
+  std::printf("\n");
+  if (up.contains("last_error"))
+    std::printf("  last error          %s (at %s)\n", text_of(up, "last_error").c_str(), text_of(up, "last_error_at").c_str());
+}
+
 void print_human(const json::object& s) {
   auto str = [](const json::value& v) { return std::string(v.as_string()); };
   const auto& node = s.at("node").as_object();
@@ -114,9 +151,14 @@ void print_human(const json::object& s) {
   for (const auto& [cat, n] : recs.at("by_category").as_object())
     std::printf("  %-20s %lld\n", std::string(cat).c_str(), (long long)n.to_number<long long>());
   std::printf("quarantine  %lld rows\n", (long long)s.at("quarantine").at("count").to_number<long long>());
-  std::printf("upstream    %s", str(up.at("state")).c_str());
-  for (const auto& r : up.at("reasons").as_array()) std::printf(" — %s", str(r).c_str());
-  std::printf("\n");
+  print_upstream(up);
+  for (const auto& c : s.at("children").as_array()) {
+    const auto& o = c.as_object();
+    std::printf("child       %s (%s, %s): %s, %s changes acknowledged, %s violations%s%s\n", str(o.at("node_id")).c_str(),
+                text_of(o, "role").c_str(), text_of(o, "jurisdiction").c_str(), text_of(o, "state").c_str(),
+                text_of(o, "acked_seq").c_str(), text_of(o, "violations").c_str(),
+                text_of(o, "reason").empty() ? "" : " — ", text_of(o, "reason").c_str());
+  }
 }
 
 }  // namespace

@@ -137,7 +137,8 @@ struct parent_link::impl {
       state["state"] = "unreachable";
       state["reasons"] = json::array{json::string(why)};
     }
-    state["last_error"] = why;
+    state["last_error"] = why;  // kept after recovery, with its time: the last thing that went wrong
+    state["last_error_at"] = store::model::format_utc_ms(now_ms());
     write_state();
   }
   // Written whole and renamed: `status` never reads half a file.

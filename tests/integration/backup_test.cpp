@@ -41,12 +41,13 @@ TEST_CASE("backup: consistent while the node runs, restore refused while it runs
     REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
     auto live = test::run_cli({"restore", file, "-c", n.cfg});
     CHECK(live.exit_code == 1);
-    CHECK(live.err.find("is running on") != std::string::npos);
+    CHECK(live.err.find("runs on it: stop it first") != std::string::npos);
     CHECK(exported(n).size() == 5);  // nothing changed
     // A second node on the same data dir is refused too.
     child twin({"run", "-c", n.cfg});
     CHECK(twin.wait_exit(5s));
     CHECK(twin.err().find("data_dir_in_use") != std::string::npos);
+    CHECK(twin.err().find("another credit-node (pid ") != std::string::npos);
     proc.signal(SIGTERM);
     REQUIRE(proc.wait_exit(10s));
   }

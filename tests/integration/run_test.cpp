@@ -145,6 +145,27 @@ TEST_CASE("run: a listen address already in use is exit 1, naming the listener a
   CHECK_MESSAGE(err.find("in use") != std::string::npos, err);
 }
 
+// A data dir the node cannot make or open is not "another node runs on it"
+// (as it was once reported): it says what failed and which key to fix.
+TEST_CASE("run: a data dir that cannot be opened is exit 1, naming the key and the cause") {
+  provincial_node n;
+  test::write_file(n.tmp / "a-file", "");
+  auto text = test::read_file(n.cfg);
+  auto at = text.find("\ndata_dir = ");
+  REQUIRE(at != std::string::npos);
+  auto end = text.find('\n', at + 1);
+  test::write_file(n.cfg, text.substr(0, at) + "\ndata_dir = \"" + std::string(n.tmp / "a-file") + "/data\"" + text.substr(end));
+  child node({"run", "-c", n.cfg});
+  auto code = node.wait_exit(5s);
+  REQUIRE_MESSAGE(code, "credit-node run did not exit:\n" << node.err());
+  CHECK(*code == 1);
+  auto err = node.err();
+  CHECK_MESSAGE(err.find("event=data_dir_unusable") != std::string::npos, err);
+  CHECK_MESSAGE(err.find("key=\"[node] data_dir\"") != std::string::npos, err);
+  CHECK_MESSAGE(err.find("Not a directory") != std::string::npos, err);
+  CHECK(err.find("another credit-node") == std::string::npos);
+}
+
 TEST_CASE("run: SIGHUP reloads the log level and limits, names what needs a restart, and a broken config changes nothing") {
   provincial_node n;
   child node({"run", "-c", n.cfg});

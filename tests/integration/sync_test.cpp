@@ -61,6 +61,14 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "many.csv"}).exit_code == 0);
   n.signal(SIGKILL);
   n.wait_exit(5s);
+  {  // status of a node that is not running says so, whatever its last link state said
+    auto dead = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+    CHECK(dead.at("state").as_string() == "unreachable");
+    CHECK_FALSE(dead.at("running").as_bool());
+    CHECK(std::string(dead.at("reasons").as_array().at(0).as_string()).find("credit-node run is not running on") == 0);
+    CHECK(dead.contains("push_acked"));  // the cursors it last wrote are still shown
+    if (dead.contains("in_sync") && dead.at("lag_changes").to_number<std::int64_t>() > 0) CHECK_FALSE(dead.at("in_sync").as_bool());
+  }
   child n2({"run", "-c", nj.cfg});
   wait_ready(nj, n2);
   REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 405; }), n2.err());
@@ -82,6 +90,17 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
     auto& up = v.at("upstream").as_object();
     return up.contains("in_sync") && up.at("in_sync").as_bool();
   }, 20s));
+  // The same for a person: the link, both cursors, the lag and the agreement.
+  auto text = test::run_cli({"status", "-c", nj.cfg}).out;
+  CHECK_MESSAGE(text.find("upstream    admitted\n") != std::string::npos, text);
+  CHECK(text.find("  parent              js.province at https://") != std::string::npos);
+  CHECK(text.find("  up                  acknowledged to ") != std::string::npos);
+  CHECK(text.find(", lag 0 changes / 0 s") != std::string::npos);
+  CHECK(text.find("  down                cursor ") != std::string::npos);
+  CHECK(text.find("  agreement           in sync: true") != std::string::npos);
+  auto ptext = test::run_cli({"status", "-c", prov.cfg}).out;
+  CHECK_MESSAGE(ptext.find("child       js.nanjing (local, 320100): admitted, ") != std::string::npos, ptext);
+  CHECK(ptext.find("child       js.suzhou (local, 320500): admitted, ") != std::string::npos);
 }
 
 TEST_CASE("sync: a parent restored from an older backup is detected and reconciled, loudly") {
@@ -123,6 +142,12 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
     // learns from the puller that the parent's store went back.
     CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 5; }), n.err());
     CHECK(n.err().find("event=sync_reconcile direction=up") != std::string::npos);
+    {  // the link failed while the province was down: status says what and when
+      auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+      REQUIRE(up.contains("last_error"));
+      CHECK(up.at("last_error_at").as_string().size() == 24);  // 2026-11-28T13:49:05.498Z
+      CHECK(up.at("running").as_bool());
+    }
     // The province changes again. Not skipped: the new records arrive
     // although the parent numbers them below the child's old cursor.
     test::write_file(net.d / "c.csv", csv({firms.begin() + 8, firms.end()}, "c-", "3.00"));
