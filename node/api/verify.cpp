@@ -99,11 +99,12 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
     const auto* f = store::model::category_registry::builtin().find(c.category)->find(c.field);
     if (f && f->klass == store::model::sensitivity::personal && !m.granted->personal_data)
       return refuse(call, 403, "no_consent", "field " + c.field + " is personal data, which consent " + m.granted->id + " does not cover");
-    // ge / le would let a bank bisect a secret amount over a few requests:
-    // below the detail level it may only check the value it was told.
-    if (f && f->klass == store::model::sensitivity::commercial_secret && c.op != "eq" &&
-        m.granted->level != store::consent_level::detail)
-      return refuse(call, 403, "no_consent", "field " + c.field + " is a commercial secret: below a detail consent only \"eq\" claims");
+    // Commercial secrets are for detail consents only: below it, ge / le
+    // would bisect a secret amount in a few requests, and eq claims (100 a
+    // request) would guess it.
+    if (f && f->klass == store::model::sensitivity::commercial_secret && m.granted->level != store::consent_level::detail)
+      return refuse(call, 403, "no_consent", "field " + c.field + " is a commercial secret: claims about it need a detail consent (consent " +
+                                                 m.granted->id + " is " + std::string(store::to_string(m.granted->level)) + ")");
   }
   json::array results;
   for (const auto& c : *claims) results.push_back(json::object{{"result", judge(rd, subject, c)}});
