@@ -228,6 +228,10 @@ net::http_response audit_refusal(api_context& ctx, const net::http_request& req,
 
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
                                         std::string& why) {
+  if (auto problem = strict_json_problem(req.body); !problem.empty()) {
+    why = "the body must be a JSON object: " + problem;
+    return std::nullopt;
+  }
   json::error_code ec;
   auto v = json::parse(req.body, ec);
   if (ec || !v.is_object()) {

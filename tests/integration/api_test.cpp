@@ -181,6 +181,11 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto extra = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","colour":"red"})");
   CHECK(extra.status == 400);
   CHECK(extra.body.find("unknown field \\\"colour\\\"") != std::string::npos);
+  // A key named twice is refused, not read one way and stored the other.
+  auto twice_named = a.call("portal", "POST", "/api/v1/consents",
+                            R"({"subject":")" + f[0] + R"(","grantee":"bank-b","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"personal_data":true,"valid_until":"2027-06-30","evidence":")" + evidence + "\"}");
+  CHECK(twice_named.status == 400);
+  CHECK_MESSAGE(twice_named.body.find("the key \\\"grantee\\\" is named twice in one object") != std::string::npos, twice_named.body);
   // Registration (portal) and loan feedback (bank) become records of this node.
   auto reg = a.call("portal", "POST", "/api/v1/registrations", R"({"subject":")" + f[0] +
                     R"(","event_date":"2026-11-01","name":"新公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"320102"})");
