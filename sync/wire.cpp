@@ -10,6 +10,8 @@ namespace replication {
 namespace json = boost::json;
 namespace {
 
+constexpr std::uint64_t max_version = std::uint64_t{1} << 53;
+
 const json::value& field(const json::object& o, const char* name, const std::string& where) {
   auto it = o.find(name);
   if (it == o.end()) throw wire_error(where + ": missing \"" + name + "\"");
@@ -63,6 +65,9 @@ wire_change change_from(const json::value& v, const std::string& where, bool utf
   r.record_id = str(o, "record_id", where);
   r.origin = str(o, "origin", where);
   r.version = num(o, "version", where);
+  // Beyond 2^53 a version is no longer exact in every JSON reader, and one
+  // near 2^64 would leave its owner no newer version to send.
+  if (r.version > max_version) throw wire_error(where + ": \"version\" must be at most 9007199254740992 (2^53)");
   r.event_date = str(o, "event_date", where);
   r.source = str(o, "source", where);
   const auto& del = field(o, "deleted", where);
@@ -175,6 +180,8 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
   change_batch b;
   b.node = str(o, "node", "batch");
   b.instance = str(o, "instance", "batch");
+  if (b.instance.size() != 32 || b.instance.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw wire_error("batch: \"instance\" must be 32 lower-case hex digits (a store instance id)");
   b.last_seq = num(o, "last_seq", "batch");
   if (o.contains("after_seq")) {
     b.after_seq = num(o, "after_seq", "batch");

@@ -2,6 +2,7 @@
 
 #include "store/model/validate.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace node::net {
@@ -72,6 +73,13 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     default: return "";
   }
+}
+
+std::optional<std::uint64_t> whole_number(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {

@@ -3,6 +3,7 @@
 // without paying for them (ARCHITECTURE.md, compile time).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -65,6 +66,10 @@ std::string json_quote(std::string_view s);
 // The raw (not percent-decoded) value of `name` in a query string
 // "a=1&b=2", the first if repeated; nothing when absent.
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
+// `s` as a whole number 0..2^64-1; nothing for anything else ("", "-1",
+// "12abc", "+1", one past 2^64).
+std::optional<std::uint64_t> whole_number(std::string_view s);
 
 // "Not Found" for 404, "" when unknown.
 std::string_view reason_phrase(int status);

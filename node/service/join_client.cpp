@@ -17,6 +17,12 @@ replication::join_answer join_parent(net::http_client& c, const config::node_con
                                     std::chrono::system_clock::now().time_since_epoch()).count(),
                                 posture ? posture() : std::vector<replication::posture_check>{}};
   auto resp = c.request({"POST", "/sync/v1/join", replication::encode_join_request(req), "application/json", {}});
+  // 404 / 405: something answers there, but not a parent's sync listener
+  // (its API or admin port, or another server): say which key to check.
+  if (resp.status == 404 || resp.status == 405)
+    throw std::runtime_error("join answered " + std::to_string(resp.status) + " from " + cfg.upstream->url +
+                             ": that is not a credit-node sync listener (its API or admin port?); [upstream] url must name "
+                             "the parent's [listen] sync address");
   if (resp.status != 200) throw std::runtime_error("join answered " + std::to_string(resp.status) + ": " + resp.body);
   return replication::decode_join_answer(resp.body);
 }

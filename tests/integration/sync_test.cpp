@@ -214,6 +214,21 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
   }
 }
 
+TEST_CASE("sync: an upstream url naming the parent's API port says which key to fix") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.api_addr(prov), "js.province");
+  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+  wait_ready(prov, p);
+  wait_ready(nj, n);
+  CHECK_MESSAGE(eventually([&] {
+    auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+    return up.contains("last_error") &&
+           std::string(up.at("last_error").as_string()).find("not a credit-node sync listener (its API or admin port?); "
+                                                             "[upstream] url must name the parent's [listen] sync address") != std::string::npos;
+  }, 10s), n.err());
+}
+
 TEST_CASE("sync: a node whose self-check fails does not dial its parent, and says why") {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");

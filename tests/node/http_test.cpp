@@ -153,6 +153,15 @@ raw_result raw_exchange(const std::string& addr, const std::string& bytes, std::
 
 }  // namespace
 
+TEST_CASE("http: whole numbers in a query — anything but digits 0..2^64-1 is refused, not read as 0") {
+  using node::net::whole_number;
+  CHECK(whole_number("0") == 0u);
+  CHECK(whole_number("42") == 42u);
+  CHECK(whole_number("18446744073709551615") == 18446744073709551615ull);
+  for (const char* bad : {"", "abc", "-1", "+1", "12abc", " 1", "1.5", "18446744073709551616", "0x10"})
+    CHECK_MESSAGE(!whole_number(bad), bad);
+}
+
 TEST_CASE("http: router — exact and prefix routes, 404 and 405 as JSON, HEAD as GET") {
   http_router r;
   r.add("GET", "/healthz", [](const http_request&) { return http_response::text(200, "ok"); });

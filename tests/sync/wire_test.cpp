@@ -8,7 +8,7 @@ namespace {
 
 // One tax change (seq 41, version 3) from js.nanjing, source 税务局.
 change_batch one_change_batch(bool more_and_deleted) {
-  change_batch b{"js.nanjing", "abc123", {}, 42, more_and_deleted, 40};
+  change_batch b{"js.nanjing", "0123456789abcdef0123456789abcdef", {}, 42, more_and_deleted, 40};
   wire_change c;
   c.seq = 41;
   c.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 3, "2026-10-15", "税务局", 0, more_and_deleted,
@@ -19,10 +19,23 @@ change_batch one_change_batch(bool more_and_deleted) {
 
 }  // namespace
 
+TEST_CASE("wire: a store instance is 32 lower-case hex digits, and a version fits a JSON number exactly") {
+  auto batch = [](const std::string& instance, const std::string& version) {
+    return R"({"node":"a","instance":")" + instance + R"(","last_seq":1,"changes":[{"seq":1,"category":"tax","subject":"91350200776049653A","record_id":"r","origin":"a","version":)" +
+           version + R"(,"event_date":"2026-10-15","source":"s","deleted":false,"fields":{}}]})";
+  };
+  for (const std::string bad : {"xyz", "", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef0123456789abcdef0"})
+    CHECK_THROWS_WITH_AS(decode_batch(batch(bad, "1"), 10), "batch: \"instance\" must be 32 lower-case hex digits (a store instance id)", wire_error);
+  CHECK(decode_batch(batch("0123456789abcdef0123456789abcdef", "9007199254740992"), 10).changes.at(0).rec.version == 9007199254740992ull);
+  CHECK_THROWS_WITH_AS(decode_batch(batch("0123456789abcdef0123456789abcdef", "9007199254740993"), 10),
+                       "change 0: \"version\" must be at most 9007199254740992 (2^53)", wire_error);
+  CHECK_THROWS_AS(decode_batch(batch("0123456789abcdef0123456789abcdef", "18446744073709551615"), 10), wire_error);
+}
+
 TEST_CASE("wire: a batch survives the round trip exactly") {
   auto d = decode_batch(encode_batch(one_change_batch(true)), 10);
   CHECK(d.node == "js.nanjing");
-  CHECK(d.instance == "abc123");
+  CHECK(d.instance == "0123456789abcdef0123456789abcdef");
   CHECK(d.last_seq == 42);
   CHECK(d.more);
   CHECK(d.after_seq == 40);
@@ -37,17 +50,17 @@ TEST_CASE("wire: a batch survives the round trip exactly") {
 
 TEST_CASE("wire: malformed batches are refused naming the field") {
   CHECK_THROWS_WITH_AS(decode_batch("{not json", 10), doctest::Contains("not valid JSON"), wire_error);
-  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1})", 10),
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":1})", 10),
                        doctest::Contains("\"changes\""), wire_error);
-  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":-1,"changes":[]})", 10),
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":-1,"changes":[]})", 10),
                        doctest::Contains("last_seq"), wire_error);
   CHECK_THROWS_WITH_AS(
-      decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[{"seq":1}]})", 10),
+      decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":1,"changes":[{"seq":1}]})", 10),
       doctest::Contains("change 0: missing \"category\""), wire_error);
-  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","after_seq":5,"last_seq":1,"changes":[]})", 10),
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","after_seq":5,"last_seq":1,"changes":[]})", 10),
                        doctest::Contains("\"after_seq\" must not be past"), wire_error);
-  CHECK_FALSE(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[]})", 10).after_seq);
-  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[1,2,3]})", 2),
+  CHECK_FALSE(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":1,"changes":[]})", 10).after_seq);
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":1,"changes":[1,2,3]})", 2),
                        doctest::Contains("more than the limit 2"), wire_error);
 }
 
@@ -92,7 +105,7 @@ TEST_CASE("wire: escapes are checked wherever they fall in a long string, not on
 }
 
 TEST_CASE("wire: a revocation list travels whole, an empty one is still said, and a bad serial is refused") {
-  change_batch b{"js.province", "abc", {}, 7, false, std::nullopt};
+  change_batch b{"js.province", "0123456789abcdef0123456789abcdef", {}, 7, false, std::nullopt};
   CHECK_FALSE(decode_batch(encode_batch(b), 10).revocations);
   b.revocations = std::vector<store::revocation>{};
   auto empty = decode_batch(encode_batch(b), 10);
@@ -104,12 +117,12 @@ TEST_CASE("wire: a revocation list travels whole, an empty one is still said, an
   REQUIRE(one.revocations->size() == 1);
   CHECK((*one.revocations)[0].reason == "key leaked");
   CHECK((*one.revocations)[0].at_ms == 1800000000000);
-  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"b","last_seq":1,"changes":[],"revocations":[{"serial":"XZ","node_id":"n","reason":"r","by":"p","at_ms":1}]})", 10),
+  CHECK_THROWS_WITH_AS(decode_batch(R"({"node":"a","instance":"0123456789abcdef0123456789abcdef","last_seq":1,"changes":[],"revocations":[{"serial":"XZ","node_id":"n","reason":"r","by":"p","at_ms":1}]})", 10),
                        doctest::Contains("lower-case hex"), wire_error);
 }
 
 TEST_CASE("wire: decoding checks each change's fields once: valid ones come out canonical, a bad one carries its reason") {
-  change_batch b{"js.nanjing", "abc123", {}, 2, false, std::nullopt};
+  change_batch b{"js.nanjing", "0123456789abcdef0123456789abcdef", {}, 2, false, std::nullopt};
   wire_change good, bad;
   good.seq = 1;
   good.rec = {"tax", "91350200776049653A", "2026-09-VAT", "js.nanjing", 1, "2026-10-15", "税务局", 0, false,
