@@ -57,13 +57,15 @@ std::string audit_text(const audit_entry& e) {
 
 std::string encode_principal(const principal& p) {
   key_writer w;
-  w.u8(1).str8(p.id).str8(p.kind).str16(p.name).str8(p.cert_sha256).str8(p.token_sha256).i64(p.created_ms);
+  w.u8(2).str8(p.id).str8(p.kind).str16(p.name).str8(p.cert_sha256).str8(p.token_sha256).i64(p.created_ms);
+  w.u8(p.suspended ? 1 : 0).str16(p.suspended_reason.substr(0, 1024)).i64(p.changed_ms);
   return w.take();
 }
 
 principal decode_principal(std::string_view v) {
   key_reader r(v);
-  if (r.u8() != 1) throw codec_error("principal: unknown format");
+  auto format = r.u8();  // 1: before suspension and new tokens
+  if (format != 1 && format != 2) throw codec_error("principal: unknown format");
   principal p;
   p.id = r.str8();
   p.kind = r.str8();
@@ -71,6 +73,11 @@ principal decode_principal(std::string_view v) {
   p.cert_sha256 = r.str8();
   p.token_sha256 = r.str8();
   p.created_ms = r.i64();
+  if (format == 2) {
+    p.suspended = r.u8() != 0;
+    p.suspended_reason = r.str16();
+    p.changed_ms = r.i64();
+  }
   return p;
 }
 

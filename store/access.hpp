@@ -20,6 +20,10 @@ struct principal {
   std::string cert_sha256;   // hex fingerprint of its client certificate, or empty
   std::string token_sha256;  // hex SHA-256 of its bearer token, or empty (never the token)
   std::int64_t created_ms = 0;
+  // `admin bank|portal suspend`: refused (403 suspended) until resumed.
+  bool suspended = false;
+  std::string suspended_reason;
+  std::int64_t changed_ms = 0;  // last suspend, resume or new token
 };
 
 enum class consent_level : std::uint8_t { verify = 1, summary = 2, detail = 3 };
@@ -68,7 +72,11 @@ void set_chain_hash(chain_hash h);
 const chain_hash& get_chain_hash();
 
 struct access_op {
-  enum class kind : std::uint8_t { put_principal, put_consent, withdraw_consent, use_consent, audit } what = kind::audit;
+  enum class kind : std::uint8_t {
+    put_principal, put_consent, withdraw_consent, use_consent, audit,
+    suspend_principal,  // who.id, who.suspended (true: suspend, false: resume), who.suspended_reason
+    set_token,          // who.id, who.token_sha256: the new token; the old one stops working
+  } what = kind::audit;
   principal who;
   consent grant;          // put_consent: whole; withdraw/use: grant.id
   audit_entry entry;      // audit

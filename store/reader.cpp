@@ -200,14 +200,18 @@ std::optional<principal> reader::principal_by_id(const std::string& id) {
   return v ? std::optional<principal>(decode_principal(*v)) : std::nullopt;
 }
 
+// The index may name a principal whose token has since been replaced: only
+// the hash the principal holds now lets a request in.
 std::optional<principal> reader::principal_by_token(const std::string& token_sha256) {
   auto id = impl_->t.get(impl_->env.t.token2principal, token_sha256);
-  return id ? principal_by_id(std::string(*id)) : std::nullopt;
+  auto p = id ? principal_by_id(std::string(*id)) : std::nullopt;
+  return p && p->token_sha256 == token_sha256 ? p : std::nullopt;
 }
 
 std::optional<principal> reader::principal_by_cert(const std::string& cert_sha256) {
   auto id = impl_->t.get(impl_->env.t.cert2principal, cert_sha256);
-  return id ? principal_by_id(std::string(*id)) : std::nullopt;
+  auto p = id ? principal_by_id(std::string(*id)) : std::nullopt;
+  return p && p->cert_sha256 == cert_sha256 ? p : std::nullopt;
 }
 
 std::vector<principal> reader::principals() {

@@ -34,6 +34,24 @@ void put_principal(txn_state& s, const principal& p) {
   if (!p.cert_sha256.empty()) s.t.put(s.tb.cert2principal, p.cert_sha256, p.id);
 }
 
+// Suspension, resumption or a new token, applied to the principal as
+// stored. A superseded token stays in the token index; the principal's own
+// hash is what a request is checked against (reader::principal_by_token).
+void change_principal(txn_state& s, const access_op& op) {
+  auto v = s.t.get(s.tb.id2principal, op.who.id);
+  if (!v) throw access_error("no bank or portal '" + op.who.id + "' is registered");
+  auto p = decode_principal(*v);
+  p.changed_ms = s.now;
+  if (op.what == access_op::kind::set_token) {
+    p.token_sha256 = op.who.token_sha256;
+    s.t.put(s.tb.token2principal, p.token_sha256, p.id);
+  } else {
+    p.suspended = op.who.suspended;
+    p.suspended_reason = op.who.suspended_reason;
+  }
+  s.t.put(s.tb.id2principal, p.id, encode_principal(p));
+}
+
 // The chain: each entry's hash covers the previous entry's hash, so an
 // edited, removed or reordered entry breaks every hash after it.
 void append_audit(txn_state& s, audit_entry e) {
@@ -85,6 +103,8 @@ void apply_access(txn_state& s, const write_batch& b) {
       }
       case access_op::kind::use_consent: ++s.consent_uses[op.grant.id]; break;
       case access_op::kind::audit: append_audit(s, op.entry); break;
+      case access_op::kind::suspend_principal:
+      case access_op::kind::set_token: change_principal(s, op); break;
     }
   }
 }

@@ -210,6 +210,9 @@ net::http_handler audited(api_context& ctx, api_handler h) {
                                                    " requests per second ([api] requests_per_second); retry after a second");
     else if (call.who.id.empty())
       resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
+    else if (call.who.suspended)
+      resp = refuse(call, 403, "suspended", call.who.kind + " " + call.who.id + " is suspended by this platform's operator: " +
+                                                call.who.suspended_reason + " (ask them to resume it)");
     else if (req.body.size() > max_api_body)
       resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
     else

@@ -159,8 +159,10 @@ int cmd_admin(int argc, char** argv) {
   if (verb == "nodes" || verb == "pending") return list_nodes(cfg, verb == "pending", as_json);
   if (verb == "revocations") return list_revocations(cfg, as_json);
   if (verb == "bank" || verb == "portal") {
-    if (a.positional.size() != 2 || a.positional[1] != "add") throw usage_error("admin " + verb + " add --id ID ...");
-    return add_principal(cfg, a, verb);
+    const std::string sub = a.positional.size() == 2 ? a.positional[1] : "";
+    if (sub == "add") return add_principal(cfg, a, verb);
+    if (sub == "suspend" || sub == "resume" || sub == "token") return change_principal(cfg, a, verb, sub);
+    throw usage_error("admin " + verb + " add|suspend|resume|token --id ID ...");
   }
   if (verb == "events") {
     auto lim = a.get("--limit").value_or("100");

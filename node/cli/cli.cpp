@@ -37,6 +37,8 @@ constexpr const char* usage_text =
     "  admin suspend|revoke NODE_ID --reason TEXT                stop a child syncing; revoke is final and lists its certificate\n"
     "  admin bank add --id ID --name NAME (--cert PEM | --token-out FILE)   register a bank for the API\n"
     "  admin portal add --id ID (--cert PEM | --token-out FILE)  register the enterprise portal\n"
+    "  admin bank|portal suspend --id ID --reason TEXT | resume --id ID   refuse its requests (403 suspended), or admit them again\n"
+    "  admin bank|portal token --id ID --token-out FILE          a new bearer token; the old one stops working at once\n"
     "  audit verify                                              check the hash-chained access log\n"
     "  backup --out FILE                                         consistent copy of the store while it runs, with FILE.sha256\n"
     "  restore FILE                                              the backup becomes the store (node stopped; new instance id)\n"

@@ -44,6 +44,8 @@ std::string running_pid(const std::string& data_dir);
 bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).
 int add_principal(const config::node_config& cfg, const args& a, const std::string& kind);
+// `admin bank|portal suspend|resume|token --id ID ...` (principals.cpp).
+int change_principal(const config::node_config& cfg, const args& a, const std::string& kind, const std::string& verb);
 // `admin approve ID --role R --jurisdiction CODE` on `parent`'s store.
 void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
                     const std::string& jurisdiction);

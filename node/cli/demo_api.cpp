@@ -23,7 +23,7 @@ std::string add_principal_token(store::environment& env, const std::string& id, 
   auto token = pki::random_hex(32);
   store::access_op op;
   op.what = store::access_op::kind::put_principal;
-  op.who = {id, kind, id, "", pki::sha256_hex(token), 0};
+  op.who = {id, kind, id, "", pki::sha256_hex(token), 0, false, "", 0};
   store::writer w(env);
   store::commit_one(w, std::move(op));
   return token;

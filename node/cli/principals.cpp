@@ -62,4 +62,33 @@ int add_principal(const config::node_config& cfg, const args& a, const std::stri
   return 0;
 }
 
+// `admin bank|portal suspend --id ID --reason TEXT`, `resume --id ID` and
+// `token --id ID --token-out FILE` (a new token; the old one stops working
+// at once). The running node reads principals per request: no restart.
+int change_principal(const config::node_config& cfg, const args& a, const std::string& kind, const std::string& verb) {
+  store::access_op op;
+  op.who.id = a.require("--id");
+  auto env = open_store(cfg);
+  auto p = store::reader(*env).principal_by_id(op.who.id);
+  if (!p || p->kind != kind) throw usage_error("no " + kind + " '" + op.who.id + "' is registered (admin " + kind + " add)");
+  std::optional<std::string> token_out;
+  std::string token;
+  if (verb == "token") {
+    token_out = a.require("--token-out");
+    token = pki::random_hex(32);
+    op.what = store::access_op::kind::set_token;
+    op.who.token_sha256 = pki::sha256_hex(token);
+    write_token(*token_out, token);
+  } else {
+    op.what = store::access_op::kind::suspend_principal;
+    op.who.suspended = verb == "suspend";
+    if (op.who.suspended) op.who.suspended_reason = a.require("--reason");
+  }
+  store::writer w(*env);
+  store::commit_one(w, std::move(op));
+  if (verb == "token") std::cout << kind << " " << p->id << ": a new bearer token is in " << *token_out << "; the old one no longer works\n";
+  else std::cout << kind << " " << p->id << (verb == "suspend" ? " suspended: its requests are refused (403 suspended)" : " resumed") << "\n";
+  return 0;
+}
+
 }  // namespace node::cli

@@ -264,6 +264,54 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(logged.find("张三丰") == std::string::npos);
 }
 
+// A leaked token or a bank that breaks the rules: the operator suspends it
+// or gives it a new token, on the running node, effective on the next request.
+TEST_CASE("api: a suspended bank is refused until resumed, and a new token retires the old one at once") {
+  api_node a;
+  child proc({"run", "-c", a.n.cfg});
+  wait_ready(a.n, proc);
+  auto loan = [&](const std::string& who, const std::string& id) {
+    return a.call(who, "POST", "/api/v1/loans", R"({"subject":")" + a.firms[0] + R"(","loan_id":")" + id +
+                                                    R"(","amount":"1.00","credit_loan":true,"first_loan":true,"granted_on":"2026-11-20"})");
+  };
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "admin");
+    args.insert(args.end(), {"-c", a.n.cfg});
+    return test::run_cli(args);
+  };
+  REQUIRE(loan("bank-b", "L-1").status == 200);
+  auto s = admin({"bank", "suspend", "--id", "bank-b", "--reason", "token seen in a public repository"});
+  REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+  CHECK(s.out.find("bank bank-b suspended") != std::string::npos);
+  auto refused = loan("bank-b", "L-2");
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("\"error\":\"suspended\"") != std::string::npos);
+  CHECK(refused.body.find("token seen in a public repository") != std::string::npos);
+  CHECK(loan("bank-a", "L-3").status == 200);  // another bank is not affected
+  REQUIRE(admin({"bank", "resume", "--id", "bank-b"}).exit_code == 0);
+  CHECK(loan("bank-b", "L-4").status == 200);
+  // A new token: the old one is refused on the next request, the new one works.
+  auto old_token = a.token["bank-b"];
+  auto t = admin({"bank", "token", "--id", "bank-b", "--token-out", a.net.d / "b2.token"});
+  REQUIRE_MESSAGE(t.exit_code == 0, t.err);
+  CHECK(loan("bank-b", "L-5").status == 401);
+  auto fresh = test::read_file(a.net.d / "b2.token");
+  a.token["bank-b"] = fresh.substr(0, fresh.find('\n'));
+  CHECK(a.token["bank-b"] != old_token);
+  CHECK(loan("bank-b", "L-6").status == 200);
+  // The portal too; and the refusals name what is wrong.
+  REQUIRE(admin({"portal", "suspend", "--id", "portal", "--reason", "audit"}).exit_code == 0);
+  CHECK(a.call("portal", "GET", "/api/v1/subjects/" + a.firms[0] + "/access-log").status == 403);
+  CHECK(admin({"bank", "suspend", "--id", "portal", "--reason", "x"}).err.find("no bank 'portal' is registered") != std::string::npos);
+  CHECK(admin({"bank", "suspend", "--id", "nobody", "--reason", "x"}).exit_code == 2);
+  CHECK(admin({"bank", "suspend", "--id", "bank-a"}).err.find("--reason") != std::string::npos);
+  CHECK(admin({"bank", "token", "--id", "bank-a", "--token-out", a.net.d / "b2.token"}).err.find("must not exist yet") != std::string::npos);
+  // Every one of those requests is on the chain, the refused ones too.
+  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  CHECK(audit.at("ok").as_bool());
+  CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
+}
+
 TEST_CASE("api: a bank by client certificate is known, a stranger's certificate is not, and a bank over its rate gets 429") {
   api_node a;
   test::write_file(a.n.cfg, test::read_file(a.n.cfg) + "\n[api]\nrequests_per_second = 2\n");

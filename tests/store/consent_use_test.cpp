@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "node/api/api.hpp"
+#include "store/key_codec.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "test_util.hpp"
@@ -83,4 +84,23 @@ TEST_CASE("consent use: each use counts once, in one transaction or across a gro
   CHECK(c1->withdrawn);
   CHECK(c1->withdrawn_ms > 0);
   CHECK(c1->use_count == 15);
+}
+
+// Principals written before suspension and token renewal existed (format 1)
+// still read, as not suspended; the current format keeps the new fields.
+TEST_CASE("principal: format 1 reads as not suspended, and format 2 round-trips suspension") {
+  store::key_writer w;
+  w.u8(1).str8("bank-a").str8("bank").str16("Bank A").str8("").str8(std::string(64, 'a')).i64(1700000000000);
+  auto old = store::decode_principal(w.take());
+  CHECK(old.id == "bank-a");
+  CHECK(old.token_sha256 == std::string(64, 'a'));
+  CHECK_FALSE(old.suspended);
+  old.suspended = true;
+  old.suspended_reason = "leaked token";
+  old.changed_ms = 1800000000000;
+  auto now = store::decode_principal(store::encode_principal(old));
+  CHECK(now.suspended);
+  CHECK(now.suspended_reason == "leaked token");
+  CHECK(now.changed_ms == 1800000000000);
+  CHECK(now.created_ms == 1700000000000);
 }
