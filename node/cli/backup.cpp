@@ -19,6 +19,8 @@
 #include "node/pki/pki.hpp"
 #include "store/environment.hpp"
 #include "store/model/record.hpp"
+#include "store/reader.hpp"
+#include "store/writer.hpp"
 
 namespace node::cli {
 namespace fs = std::filesystem;
@@ -99,6 +101,29 @@ int cmd_backup(int argc, char** argv) {
   return 0;
 }
 
+// Revocations only grow, network-wide: a restore must not un-revoke a
+// certificate revoked after the backup was taken. Read from the store about
+// to be replaced; `problem` says why they could not be (a damaged store).
+std::vector<store::revocation> revocations_of_current(const config::node_config& cfg, std::string& problem) {
+  if (!fs::exists(cfg.node.data_dir + "/data.mdb")) return {};
+  try {
+    auto env = open_store(cfg);
+    return store::reader(*env).revocations();
+  } catch (const std::exception& e) {
+    problem = e.what();
+    return {};
+  }
+}
+
+void carry_revocations(store::environment& env, std::vector<store::revocation> list) {
+  if (list.empty()) return;
+  store::registry_op op;
+  op.what = store::registry_op::kind::merge_revocations;
+  op.revocations = std::move(list);
+  store::writer w(env);
+  store::commit_one(w, std::move(op));
+}
+
 int cmd_restore(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 1});
   if (a.positional.size() != 1) throw usage_error("restore takes the backup FILE");
@@ -115,6 +140,8 @@ int cmd_restore(int argc, char** argv) {
   if (lock < 0)  // exit 1
     throw store::store_error(dir + ": " + why + (lock == -2 ? ": stop it first (systemctl stop credit-node)" : "") +
                              "; nothing was changed");
+  std::string carry_problem;
+  auto revoked = revocations_of_current(cfg, carry_problem);
   std::string kept;
   if (fs::exists(dir + "/data.mdb")) {
     kept = dir + "/data.mdb.before-restore-" + stamp();
@@ -126,12 +153,19 @@ int cmd_restore(int argc, char** argv) {
   auto env = open_store(cfg);
   auto old_id = env->instance_id();
   env->renew_instance_id();
+  auto restored_revocations = store::reader(*env).revocations().size();
+  carry_revocations(*env, revoked);
+  auto carried = store::reader(*env).revocations().size() - restored_revocations;
   ::close(lock);
   std::cout << "restore: " << file << " is now the store in " << dir << " (format " << env->schema_version()
             << "); its instance id " << old_id << " became " << env->instance_id()
             << ", so the parent and children reconcile with it";
   if (!kept.empty()) std::cout << "; the store it replaced is kept as " << kept;
+  if (carried) std::cout << "; " << carried << " certificate revocation(s) made since the backup were carried over from it";
   std::cout << "\n";
+  if (!carry_problem.empty())
+    std::cerr << "restore: warning: the revocations of the store it replaced could not be read (" << carry_problem
+              << "): any certificate revoked after the backup is not revoked now; revoke it again (credit-node admin revoke)\n";
   return 0;
 }
 

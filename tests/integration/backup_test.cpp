@@ -73,3 +73,44 @@ TEST_CASE("backup: consistent while the node runs, restore refused while it runs
     kept |= e.path().filename().string().rfind("data.mdb.before-restore-", 0) == 0;
   CHECK(kept);  // the replaced store is kept, not deleted
 }
+
+// Revocations only grow: a parent restored from a backup taken before it
+// revoked a child still refuses that child's certificate.
+TEST_CASE("backup: a restore keeps the revocations made since the backup") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  {
+    child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
+    wait_ready(prov, p);
+    wait_ready(nj, n);
+    REQUIRE_MESSAGE(eventually([&] {
+      auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+      return up.at("state").as_string() == "admitted";
+    }, 10s), n.err());
+  }
+  std::string file = net.d / "province.backup";
+  REQUIRE(test::run_cli({"backup", "--out", file, "-c", prov.cfg}).exit_code == 0);
+  auto revoke = test::run_cli({"admin", "revoke", "js.nanjing", "--reason", "key stolen", "-c", prov.cfg});
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  auto listed = [&] {
+    return json::parse(test::run_cli({"admin", "revocations", "--json", "-c", prov.cfg}).out).at("revocations").as_array();
+  };
+  REQUIRE(listed().size() == 1);
+  auto r = test::run_cli({"restore", file, "-c", prov.cfg});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("1 certificate revocation(s) made since the backup were carried over") != std::string::npos);
+  auto after = listed();
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].at("node_id").as_string() == "js.nanjing");
+  CHECK(after[0].at("reason").as_string() == "key stolen");
+  // The child's certificate is refused in the handshake again.
+  child p2({"run", "-c", prov.cfg}), n2({"run", "-c", nj.cfg});
+  wait_ready(prov, p2);
+  wait_ready(nj, n2);
+  CHECK_MESSAGE(eventually([&] {
+    auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+    return up.at("state").as_string() == "revoked";
+  }, 10s), n2.err());
+  CHECK(json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array().size() == 1);
+}
