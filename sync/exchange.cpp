@@ -81,8 +81,8 @@ change_batch collect_up(store::environment& env, const std::string& self, std::u
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
-                          std::uint64_t after_seq, const batch_limits& lim) {
-  auto not_from_child = [&](const std::string& via) { return via != child.node_id; };
+                          std::uint64_t after_seq, const batch_limits& lim, bool with_own) {
+  auto not_from_child = [&](const std::string& via) { return with_own || via != child.node_id; };
   return collect(env, self, after_seq, lim, not_from_child, [&](const record& r) {
     return r.subject.size() == 18 && covers(child.jurisdiction, store::model::uscc_division(r.subject));
   });

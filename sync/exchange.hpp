@@ -35,9 +35,11 @@ change_batch collect_up(store::environment& env, const std::string& self, std::u
                         const batch_limits& lim);
 
 // Changes after `after_seq` to send down to `child`: records whose subject
-// lies in the child's jurisdiction, except what came up from that child.
+// lies in the child's jurisdiction, except what came up from that child —
+// unless `with_own`: a child restored from a backup recovers so the records
+// it owns that are newer than the backup.
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
-                          std::uint64_t after_seq, const batch_limits& lim);
+                          std::uint64_t after_seq, const batch_limits& lim, bool with_own = false);
 
 // A change the receiver will not apply, and why (reported to the sender).
 struct poison {

@@ -17,6 +17,7 @@
 
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
+#include "node/service/parent_link.hpp"
 #include "store/environment.hpp"
 #include "store/model/record.hpp"
 #include "store/reader.hpp"
@@ -153,13 +154,22 @@ int cmd_restore(int argc, char** argv) {
   auto env = open_store(cfg);
   auto old_id = env->instance_id();
   env->renew_instance_id();
+  // The records this node owns that are newer than the backup are at its
+  // parent only: the node pulls them back before imports go on.
+  if (cfg.upstream) std::ofstream(service::recovery_flag_path(cfg)) << "restored from " << file << " at " << stamp() << "\n";
   auto restored_revocations = store::reader(*env).revocations().size();
   carry_revocations(*env, revoked);
   auto carried = store::reader(*env).revocations().size() - restored_revocations;
   ::close(lock);
   std::cout << "restore: " << file << " is now the store in " << dir << " (format " << env->schema_version()
             << "); its instance id " << old_id << " became " << env->instance_id()
-            << ", so the parent and children reconcile with it";
+            << ", so its parent and children reconcile with it";
+  if (cfg.upstream)
+    std::cout << "; started, it first pulls back from " << cfg.upstream->node_id
+              << " the records it owns that are newer than the backup (imports wait until then)";
+  else
+    std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold "
+                 "them): import them again";
   if (!kept.empty()) std::cout << "; the store it replaced is kept as " << kept;
   if (carried) std::cout << "; " << carried << " certificate revocation(s) made since the backup were carried over from it";
   std::cout << "\n";

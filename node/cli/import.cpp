@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
 #include "node/ingest/importer.hpp"
+#include "node/service/parent_link.hpp"
 #include "store/model/validate.hpp"
 #include "store/reader.hpp"
 
@@ -83,6 +85,11 @@ int cmd_import(int argc, char** argv) {
   if (a.has("--show-quarantine")) return show_quarantine(a);
   if (a.positional.size() != 1) throw usage_error("import needs exactly one FILE");
   auto cfg = load_config(a);
+  if (std::filesystem::exists(service::recovery_flag_path(cfg)))
+    throw std::runtime_error("this store was restored from a backup, and the records this node owns that are newer than "
+                             "the backup are still at its parent: start credit-node run and wait until status shows "
+                             "upstream.recovering false (log: sync_recovered), then import; importing now could number "
+                             "versions the network has already seen. Nothing was imported");
   store::model::uscc_policy codes(cfg.import.legacy_codes);
   ingest::import_options o;
   o.path = a.positional[0];

@@ -60,6 +60,8 @@ constexpr auto cursor_save_every = std::chrono::seconds(10);
 
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
+std::string recovery_flag_path(const config::node_config& cfg) { return cfg.node.data_dir + "/recover-own"; }
+
 std::string read_link_state(const config::node_config& cfg) {
   std::ifstream in(link_state_path(cfg));
   return std::string((std::istreambuf_iterator<char>(in)), {});
@@ -194,6 +196,11 @@ struct parent_link::impl {
   void count_pushed(const replication::change_batch& b, bool ahead);
   std::uint64_t push_answer(const net::http_response& resp, bool& gap);
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
+  // After a restore (recovery_flag_path): pulls ask for this node's own
+  // records too, until one finds nothing new; puller thread only.
+  bool recovering = false, caught_up = false;
+  std::uint64_t recovered = 0;
+  void finish_recovery();
   template <class Round>
   void loop(const char* dir, Round round);
 };
@@ -394,7 +401,9 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
   auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) +
                 "&max=" + std::to_string(replication::batch_limits::large().max_changes) +
-                "&wait_ms=" + std::to_string(4000) + "&revoked_seen=" + std::to_string(revoked_seen);
+                "&wait_ms=" + std::to_string(recovering ? 0 : 4000) + "&revoked_seen=" + std::to_string(revoked_seen) +
+                (recovering ? "&own=1" : "");
+  caught_up = false;
   auto resp = c.get(target);
   if (resp.status == 409) {
     net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
@@ -432,6 +441,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   // carries changes, or after cursor_save_every; lost (a stop, a crash, a
   // dropped link), it only means the parent looks at those changes again.
   auto now = std::chrono::steady_clock::now();
+  caught_up = b.changes.empty() && !b.more && b.last_seq == cursor;
   if (b.changes.empty() && (b.last_seq == cursor || now - cursor_saved_at < cursor_save_every)) {
     set("pull_cursor", b.last_seq);
     return b.last_seq;
@@ -439,6 +449,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   auto last = b.last_seq;
   auto res = replication::apply_batch(writer, parent, false, std::move(b), "down:" + parent.node_id);
   cursor_saved_at = now;
+  if (recovering) recovered += res.inserted + res.updated;
   for (const auto& p : res.refused)
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
   set("pull_cursor", last);
@@ -467,10 +478,24 @@ void parent_link::impl::compare_digests(net::http_client& c) {
   write_state();
 }
 
+void parent_link::impl::finish_recovery() {
+  std::filesystem::remove(recovery_flag_path(cfg));
+  recovering = false;
+  net::log::info("sync_recovered").kv("parent", parent.node_id).kv("records", recovered)
+      .kv("reason", "the records this node owns that are newer than its backup came back from the parent; imports may go on");
+  set("recovered_at", json::string(store::model::format_utc_ms(now_ms())), true);
+}
+
 void parent_link::impl::pull_loop() {
   loop("down", [this] {
     auto c = client(milliseconds(30'000));
     ensure_admitted(*c);
+    if (!recovering && std::filesystem::exists(recovery_flag_path(cfg))) {
+      recovering = true;
+      net::log::warn("sync_recovery_start").kv("parent", parent.node_id)
+          .kv("reason", "this store was restored from a backup: pulling back from the parent the records this node owns "
+                        "that are newer than the backup (imports wait until then)");
+    }
     std::string instance;
     std::uint64_t cursor = 0;
     if (auto cur = store::reader(env).cursor_of("down:" + parent.node_id)) {
@@ -483,6 +508,7 @@ void parent_link::impl::pull_loop() {
       auto before = cursor;
       cursor = pull_once(*c, cursor, instance);
       ok("pull");
+      if (recovering && caught_up) finish_recovery();
       if (cursor == before && push_idle && std::chrono::steady_clock::now() - last_digest > digest_every) {
         compare_digests(*c);
         last_digest = std::chrono::steady_clock::now();

@@ -40,4 +40,11 @@ std::string link_state_path(const config::node_config& cfg);
 std::string read_link_state(const config::node_config& cfg);
 void write_link_state(const config::node_config& cfg, const std::string& json_text);
 
+// DATA_DIR/recover-own, written by `restore` at a node with a parent: the
+// store went back to a backup, and the records this node owns that are
+// newer than it are at the parent only. The running node pulls them back
+// (own=1) before anything else, then removes the file; `import` waits for
+// it, or it would number versions the network has already seen.
+std::string recovery_flag_path(const config::node_config& cfg);
+
 }  // namespace node::service

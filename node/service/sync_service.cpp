@@ -148,8 +148,9 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
 
 http_response pull(sync_context& ctx, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
-  std::uint64_t cursor = 0, max = 0, wait_ms = 0, seen = 0;
+  std::uint64_t cursor = 0, max = 0, wait_ms = 0, seen = 0, own = 0;
   try {
+    own = query_u64(req.query, "own", 0);
     cursor = query_u64(req.query, "cursor", 0);
     max = query_u64(req.query, "max", 1000);
     wait_ms = query_u64(req.query, "wait_ms", 0);
@@ -170,7 +171,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   // Going down, only the child's jurisdiction matters: no registry read
   // (as_peer's) on every look of a long-poll.
   const auto child = plain_peer(*req.peer);
-  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim);
+  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own != 0);
   auto revoked = store::reader(ctx.env).revocation_count();
   // Long-poll: nothing yet, so wait for a commit. A commit in this process
   // wakes us at once; one by a CLI import (or admin revoke) in another
@@ -180,7 +181,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
          std::chrono::steady_clock::now() < deadline) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
-    b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim);
+    b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own != 0);
     revoked = store::reader(ctx.env).revocation_count();
   }
   // The revocation list goes down whole whenever the child's count of it

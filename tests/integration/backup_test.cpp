@@ -114,3 +114,61 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
   }, 10s), n2.err());
   CHECK(json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array().size() == 1);
 }
+
+// A local restored from a backup: what it owned and sent up after the
+// backup is at its parent only. It pulls that back before anything else,
+// imports wait until then, and its next version of a record follows the
+// newest the network has seen (no integrity event anywhere).
+TEST_CASE("backup: a child restored from a backup recovers its newer records from its parent before imports go on") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
+  auto firms = codes("320506", 5, 51);
+  auto import = [&](const std::string& name, const std::vector<std::string>& who, const std::string& prefix, const std::string& amount) {
+    test::write_file(net.d / name, csv(who, prefix, amount));
+    return test::run_cli({"import", "-c", sz.cfg, "--category", "tax", net.d / name});
+  };
+  auto version_of = [&](const tree_node& n, const std::string& firm, const std::string& id) -> std::int64_t {
+    for (const auto& r : exported(n, firm))
+      if (r.at("record_id").as_string() == id) return r.at("version").as_int64();
+    return 0;
+  };
+  std::string file = net.d / "suzhou.backup";
+  child p({"run", "-c", prov.cfg});
+  wait_ready(prov, p);
+  REQUIRE(import("a.csv", firms, "a-", "1.00").exit_code == 0);  // a-0 .. a-4, version 1
+  REQUIRE(test::run_cli({"backup", "--out", file, "-c", sz.cfg}).exit_code == 0);
+  {
+    child s({"run", "-c", sz.cfg});
+    wait_ready(sz, s);
+    REQUIRE(import("b.csv", {firms[0], firms[1], firms[2]}, "b-", "2.00").exit_code == 0);  // new since the backup
+    REQUIRE(import("a2.csv", {firms[0], firms[1]}, "a-", "55.00").exit_code == 0);         // a-0, a-1 become version 2
+    REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 8 && version_of(prov, firms[1], "a-1") == 2; }), s.err());
+    s.signal(SIGTERM);
+    REQUIRE(s.wait_exit(5s));
+  }
+  auto r = test::run_cli({"restore", file, "-c", sz.cfg});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("started, it first pulls back from js.province the records it owns that are newer than the backup") != std::string::npos);
+  CHECK(exported(sz).size() == 5);
+  // An import now would number a-1 version 2 again, with another body.
+  auto early = import("a3.csv", {firms[0], firms[1]}, "a-", "66.00");
+  CHECK(early.exit_code != 0);
+  CHECK(early.err.find("restored from a backup") != std::string::npos);
+  CHECK(version_of(sz, firms[1], "a-1") == 1);  // nothing was imported
+  CHECK(json::parse(test::run_cli({"status", "--json", "-c", sz.cfg}).out).at("upstream").at("recovering").as_bool());
+  child s2({"run", "-c", sz.cfg});
+  wait_ready(sz, s2);
+  REQUIRE_MESSAGE(eventually([&] {
+    return exported(sz).size() == 8 &&
+           !json::parse(test::run_cli({"status", "--json", "-c", sz.cfg}).out).at("upstream").at("recovering").as_bool();
+  }, 15s), s2.err());
+  CHECK(version_of(sz, firms[1], "a-1") == 2);
+  CHECK(s2.err().find("event=sync_recovered") != std::string::npos);
+  // The correction now is version 3 here and at the parent: no integrity event.
+  REQUIRE(import("a3.csv", {firms[0], firms[1]}, "a-", "66.00").exit_code == 0);
+  CHECK(version_of(sz, firms[1], "a-1") == 3);
+  CHECK_MESSAGE(eventually([&] { return version_of(prov, firms[1], "a-1") == 3; }), s2.err());
+  CHECK(test::run_cli({"admin", "events", "--json", "-c", prov.cfg}).out.find("integrity") == std::string::npos);
+  CHECK(exported(prov).size() == 8);
+}
