@@ -76,6 +76,7 @@ struct access_op {
     put_principal, put_consent, withdraw_consent, use_consent, audit,
     suspend_principal,  // who.id, who.suspended (true: suspend, false: resume), who.suspended_reason
     set_token,          // who.id, who.token_sha256: the new token; the old one stops working
+    carry_principal,    // who, whole, over what is stored (restore: the replaced store's is newer)
   } what = kind::audit;
   principal who;
   consent grant;          // put_consent: whole; withdraw/use: grant.id

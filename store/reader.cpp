@@ -222,6 +222,14 @@ std::vector<principal> reader::principals() {
   return out;
 }
 
+std::vector<consent> reader::consents() {
+  std::vector<consent> out;
+  cursor c(impl_->t, impl_->env.t.consent);
+  std::string_view k, v;
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_consent(v));
+  return out;
+}
+
 std::optional<consent> reader::consent_by_id(const std::string& id) {
   auto key = impl_->t.get(impl_->env.t.consentid2key, id);
   if (!key) return std::nullopt;

@@ -91,6 +91,7 @@ public:
   std::vector<principal> principals();
   std::optional<consent> consent_by_id(const std::string& id);
   std::vector<consent> consents_for(const std::string& subject, const std::string& grantee);
+  std::vector<consent> consents();  // all of them (restore carries them over)
   // Audit entries in order, from `first_seq`, until fn returns false.
   void for_each_audit(std::uint64_t first_seq, const std::function<bool(const audit_entry&)>& fn);
   std::uint64_t last_audit_seq();  // 0 when the log is empty

@@ -27,8 +27,8 @@ void put_consent(txn_state& s, const consent& c) {
   s.t.put(s.tb.consentid2key, c.id, key);
 }
 
-void put_principal(txn_state& s, const principal& p) {
-  if (s.t.get(s.tb.id2principal, p.id)) throw access_error("a principal '" + p.id + "' is already registered");
+void put_principal(txn_state& s, const principal& p, bool replace = false) {
+  if (!replace && s.t.get(s.tb.id2principal, p.id)) throw access_error("a principal '" + p.id + "' is already registered");
   s.t.put(s.tb.id2principal, p.id, encode_principal(p));
   if (!p.token_sha256.empty()) s.t.put(s.tb.token2principal, p.token_sha256, p.id);
   if (!p.cert_sha256.empty()) s.t.put(s.tb.cert2principal, p.cert_sha256, p.id);
@@ -105,6 +105,7 @@ void apply_access(txn_state& s, const write_batch& b) {
       case access_op::kind::audit: append_audit(s, op.entry); break;
       case access_op::kind::suspend_principal:
       case access_op::kind::set_token: change_principal(s, op); break;
+      case access_op::kind::carry_principal: put_principal(s, op.who, true); break;
     }
   }
 }

@@ -125,6 +125,7 @@ std::string encode_batch(const change_batch& b) {
   str("node", b.node);
   str("instance", b.instance);
   if (b.after_seq) o += "\"after_seq\":" + std::to_string(*b.after_seq) + ",";
+  if (b.own) o += "\"own\":true,";
   if (b.revocations) {
     o += "\"revocations\":[";
     for (std::size_t i = 0; i < b.revocations->size(); ++i) {
@@ -188,6 +189,7 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
     if (*b.after_seq > b.last_seq) throw wire_error("batch: \"after_seq\" must not be past \"last_seq\"");
   }
   if (auto it = o.find("more"); it != o.end() && it->value().is_bool()) b.more = it->value().get_bool();
+  if (auto it = o.find("own"); it != o.end() && it->value().is_bool()) b.own = it->value().get_bool();
   if (o.contains("revocations")) b.revocations = revocations_from(field(o, "revocations", "batch"));
   const auto& ch = field(o, "changes", "batch");
   if (!ch.is_array()) throw wire_error("batch: \"changes\" must be an array");

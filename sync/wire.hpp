@@ -47,6 +47,9 @@ struct change_batch {
   // empty) when the child's count of it (revoked_seen) differs. It travels
   // down the tree only.
   std::optional<std::vector<store::revocation>> revocations = std::nullopt;
+  // Pull answers only: the child asked own=1 and this batch includes what
+  // came up from it (a parent older than the parameter never says so).
+  bool own = false;
 };
 
 // What one batch may hold. The defaults are what every version of the

@@ -196,18 +196,30 @@ net::http_response run_guarded(api_context& ctx, const net::http_request& req, a
   }
 }
 
-net::http_handler audited(api_context& ctx, api_handler h) {
+namespace {
+
+// One limiter for every API request, routed or not. Strangers share a
+// bucket per address: their 401s (each audited) are bounded per address.
+std::optional<net::http_response> over_rate(api_context& ctx, const net::http_request& req, api_call& call) {
   static rate_limiter limits;
+  auto bucket = call.who.id.empty() ? "anon:" + client_ip(req.remote) : call.who.id;
+  auto rps = ctx.live.requests_per_second();
+  if (limits.allow(bucket, static_cast<double>(rps))) return std::nullopt;
+  auto resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(rps) +
+                                                    " requests per second ([api] requests_per_second); retry after a second");
+  resp.headers.push_back({"Retry-After", "1"});
+  return resp;
+}
+
+}  // namespace
+
+net::http_handler audited(api_context& ctx, api_handler h) {
   return [&ctx, h = std::move(h)](const net::http_request& req) {
     api_call call;
     net::http_response resp;
     if (auto who = authenticate(ctx, req)) call.who = *who;
-    // Strangers share a bucket per address: a flood of 401s cannot flood the audit log.
-    auto bucket = call.who.id.empty() ? "anon:" + client_ip(req.remote) : call.who.id;
-    auto rps = ctx.live.requests_per_second();
-    if (!limits.allow(bucket, static_cast<double>(rps)))
-      resp = refuse(call, 429, "rate_limited", "more than " + std::to_string(rps) +
-                                                   " requests per second ([api] requests_per_second); retry after a second");
+    if (auto limited = over_rate(ctx, req, call))
+      resp = std::move(*limited);
     else if (call.who.id.empty())
       resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
     else if (call.who.suspended)
@@ -217,7 +229,6 @@ net::http_handler audited(api_context& ctx, api_handler h) {
       resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
     else
       resp = run_guarded(ctx, req, call, h);
-    if (resp.status == 429) resp.headers.push_back({"Retry-After", "1"});
     return after_audit(ctx, req, std::move(resp), std::move(call));
   };
 }
@@ -225,7 +236,8 @@ net::http_handler audited(api_context& ctx, api_handler h) {
 net::http_response audit_refusal(api_context& ctx, const net::http_request& req, net::http_response refusal) {
   api_call call;
   if (auto who = authenticate(ctx, req)) call.who = *who;
-  call.detail = "http: the request was refused before its handler (" + std::to_string(refusal.status) + ")";
+  if (auto limited = over_rate(ctx, req, call)) return after_audit(ctx, req, std::move(*limited), std::move(call));
+  call.detail = "http: the request was refused before any endpoint's handler (" + std::to_string(refusal.status) + ")";
   return after_audit(ctx, req, std::move(refusal), std::move(call));
 }
 

@@ -5,6 +5,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "node/api/internal.hpp"
@@ -17,14 +18,15 @@ using boost::json::error_code;
 using boost::json::string_view;
 
 // Collects each object's keys (unescaped by the parser) and stops at the
-// first one named twice. API bodies are small (≤ 1 MiB, a few dozen keys).
+// first one named twice. A set per object: a 1 MiB body of 90,000 keys
+// compared pairwise took 25 s of CPU.
 struct key_checker {
   static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
 
-  std::vector<std::vector<std::string>> open;  // the keys of each object being read, innermost last
+  std::vector<std::unordered_set<std::string>> open;  // the keys of each object being read, innermost last
   std::string key, duplicate;
 
   bool on_document_begin(error_code&) { return true; }
@@ -38,14 +40,11 @@ struct key_checker {
   bool on_key_part(string_view s, std::size_t, error_code&) { return key.append(s.data(), s.size()), true; }
   bool on_key(string_view s, std::size_t, error_code& ec) {
     key.append(s.data(), s.size());
-    auto& keys = open.back();
-    for (const auto& k : keys)
-      if (k == key) {
-        duplicate = key;
-        ec = boost::json::error::syntax;  // stops the parse here
-        return false;
-      }
-    keys.push_back(std::move(key));
+    if (!open.back().insert(key).second) {
+      duplicate = key;
+      ec = boost::json::error::syntax;  // stops the parse here
+      return false;
+    }
     key.clear();
     return true;
   }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
@@ -46,7 +47,15 @@ int run_lock(const std::string& data_dir, std::string& why) {
           ": the data dir must exist and be writable by the user the node runs as";
     return -1;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // `status` (running_pid) holds a shared lock for an instant: a few tries
+  // before saying another node holds it.
+  bool locked = false;
+  for (int i = 0; i < 10 && !locked; ++i) {
+    locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (!locked && errno != EWOULDBLOCK) break;
+    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  if (!locked) {
     ::close(fd);
     why = "another credit-node (pid " + holder_of(data_dir) + ") runs on it";
     return -2;
@@ -102,80 +111,123 @@ int cmd_backup(int argc, char** argv) {
   return 0;
 }
 
-// Revocations only grow, network-wide: a restore must not un-revoke a
-// certificate revoked after the backup was taken. Read from the store about
-// to be replaced; `problem` says why they could not be (a damaged store).
-std::vector<store::revocation> revocations_of_current(const config::node_config& cfg, std::string& problem) {
-  if (!fs::exists(cfg.node.data_dir + "/data.mdb")) return {};
+namespace {
+
+// What a restore must not roll back, read from the store it replaces: the
+// certificate revocations (they only grow, network-wide), the API's banks
+// and portal (a suspension or a retired token would come undone) and the
+// consents (a withdrawal would). `problem`: why they could not be read.
+struct access_state {
+  std::vector<store::revocation> revocations;
+  std::vector<store::principal> principals;
+  std::vector<store::consent> consents;
+  std::string problem;
+};
+
+access_state access_state_of_current(const config::node_config& cfg) {
+  access_state st;
+  if (!fs::exists(cfg.node.data_dir + "/data.mdb")) return st;
   try {
     auto env = open_store(cfg);
-    return store::reader(*env).revocations();
+    store::reader rd(*env);
+    st.revocations = rd.revocations();
+    st.principals = rd.principals();
+    st.consents = rd.consents();
   } catch (const std::exception& e) {
-    problem = e.what();
-    return {};
+    st.problem = e.what();
   }
+  return st;
 }
 
-void carry_revocations(store::environment& env, std::vector<store::revocation> list) {
-  if (list.empty()) return;
-  store::registry_op op;
-  op.what = store::registry_op::kind::merge_revocations;
-  op.revocations = std::move(list);
-  store::writer w(env);
-  store::commit_one(w, std::move(op));
+// Into the restored store, in one transaction; returns how many revocations
+// it did not hold.
+std::size_t carry_access_state(store::environment& env, access_state st) {
+  auto before = store::reader(env).revocations().size();
+  store::write_batch b;
+  store::registry_op rev;
+  rev.what = store::registry_op::kind::merge_revocations;
+  rev.revocations = std::move(st.revocations);
+  b.registry.push_back(std::move(rev));
+  for (auto& p : st.principals) {
+    store::access_op op;
+    op.what = store::access_op::kind::carry_principal;
+    op.who = std::move(p);
+    b.access.push_back(std::move(op));
+  }
+  for (auto& c : st.consents) {
+    store::access_op op;
+    op.what = store::access_op::kind::put_consent;
+    op.grant = std::move(c);
+    b.access.push_back(std::move(op));
+  }
+  store::writer(env).submit(std::move(b)).get();
+  return store::reader(env).revocations().size() - before;
 }
+
+void check_backup_file(const std::string& file) {
+  std::ifstream sums(file + ".sha256");
+  std::string want;
+  if (!(sums >> want)) throw std::runtime_error(file + ".sha256 is missing or empty: the backup cannot be checked, so it is not restored");
+  if (auto got = pki::sha256_file_hex(file); got != want)
+    throw std::runtime_error(file + " does not match its checksum (sha256 " + got + ", expected " + want + "): it is damaged; nothing was changed");
+}
+
+// The records this node owns that are newer than the backup are at its
+// parent only: the node pulls them back before imports go on. Written
+// before the store is swapped, so a crash in between cannot skip it.
+void mark_recovery(const config::node_config& cfg, const std::string& file) {
+  if (!cfg.upstream) return;
+  std::ofstream out(service::recovery_flag_path(cfg));
+  out << "restored from " << file << " at " << stamp() << "\n";
+  if (!out.flush()) throw std::runtime_error("cannot write " + service::recovery_flag_path(cfg) + "; nothing was changed");
+}
+
+void print_restored(const config::node_config& cfg, const std::string& file, store::environment& env,
+                    const std::string& old_id, const std::string& kept, std::size_t carried) {
+  std::cout << "restore: " << file << " is now the store in " << cfg.node.data_dir << " (format " << env.schema_version()
+            << "); its instance id " << old_id << " became " << env.instance_id() << ", so its parent and children reconcile with it";
+  if (cfg.upstream)
+    std::cout << "; started, it first pulls back from " << cfg.upstream->node_id
+              << " the records it owns that are newer than the backup (imports wait until then)";
+  else
+    std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold them): import them again";
+  if (!kept.empty())
+    std::cout << "; the store it replaced is kept as " << kept << ", and its banks, portal, consents and "
+              << carried << " certificate revocation(s) made since the backup were carried over from it";
+  std::cout << "\n";
+}
+
+}  // namespace
 
 int cmd_restore(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 1});
   if (a.positional.size() != 1) throw usage_error("restore takes the backup FILE");
   auto file = a.positional[0];
   auto cfg = load_config(a);
-  std::ifstream sums(file + ".sha256");
-  std::string want;
-  if (!(sums >> want)) throw std::runtime_error(file + ".sha256 is missing or empty: the backup cannot be checked, so it is not restored");
-  if (auto got = pki::sha256_file_hex(file); got != want)
-    throw std::runtime_error(file + " does not match its checksum (sha256 " + got + ", expected " + want + "): it is damaged; nothing was changed");
+  check_backup_file(file);
   const auto& dir = cfg.node.data_dir;
   std::string why;
   int lock = run_lock(dir, why);
   if (lock < 0)  // exit 1
-    throw store::store_error(dir + ": " + why + (lock == -2 ? ": stop it first (systemctl stop credit-node)" : "") +
-                             "; nothing was changed");
-  std::string carry_problem;
-  auto revoked = revocations_of_current(cfg, carry_problem);
+    throw store::store_error(dir + ": " + why + (lock == -2 ? ": stop it first (systemctl stop credit-node)" : "") + "; nothing was changed");
+  auto access = access_state_of_current(cfg);
+  auto problem = access.problem;
+  mark_recovery(cfg, file);
   std::string kept;
-  if (fs::exists(dir + "/data.mdb")) {
-    kept = dir + "/data.mdb.before-restore-" + stamp();
-    fs::rename(dir + "/data.mdb", kept);
-  }
+  if (fs::exists(dir + "/data.mdb")) fs::rename(dir + "/data.mdb", kept = dir + "/data.mdb.before-restore-" + stamp());
   fs::remove(dir + "/lock.mdb");
   fs::copy_file(file, dir + "/data.mdb");
   fs::permissions(dir + "/data.mdb", fs::perms::owner_read | fs::perms::owner_write);
   auto env = open_store(cfg);
   auto old_id = env->instance_id();
   env->renew_instance_id();
-  // The records this node owns that are newer than the backup are at its
-  // parent only: the node pulls them back before imports go on.
-  if (cfg.upstream) std::ofstream(service::recovery_flag_path(cfg)) << "restored from " << file << " at " << stamp() << "\n";
-  auto restored_revocations = store::reader(*env).revocations().size();
-  carry_revocations(*env, revoked);
-  auto carried = store::reader(*env).revocations().size() - restored_revocations;
+  auto carried = carry_access_state(*env, std::move(access));
   ::close(lock);
-  std::cout << "restore: " << file << " is now the store in " << dir << " (format " << env->schema_version()
-            << "); its instance id " << old_id << " became " << env->instance_id()
-            << ", so its parent and children reconcile with it";
-  if (cfg.upstream)
-    std::cout << "; started, it first pulls back from " << cfg.upstream->node_id
-              << " the records it owns that are newer than the backup (imports wait until then)";
-  else
-    std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold "
-                 "them): import them again";
-  if (!kept.empty()) std::cout << "; the store it replaced is kept as " << kept;
-  if (carried) std::cout << "; " << carried << " certificate revocation(s) made since the backup were carried over from it";
-  std::cout << "\n";
-  if (!carry_problem.empty())
-    std::cerr << "restore: warning: the revocations of the store it replaced could not be read (" << carry_problem
-              << "): any certificate revoked after the backup is not revoked now; revoke it again (credit-node admin revoke)\n";
+  print_restored(cfg, file, *env, old_id, kept, carried);
+  if (!problem.empty())
+    std::cerr << "restore: warning: the store it replaced could not be read (" << problem << "): certificate revocations, "
+              << "bank and portal suspensions and tokens, and consent withdrawals made after the backup are undone; "
+              << "make them again (credit-node admin revoke, admin bank suspend|token, the portal)\n";
   return 0;
 }
 

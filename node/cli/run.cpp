@@ -236,6 +236,10 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
   api.on_refusal = [&actx](const net::http_request& r, net::http_response refusal) {  // the HTTP layer's 413, audited too
     return api::audit_refusal(actx, r, std::move(refusal));
   };
+  // Unknown paths and methods: audited and rate-limited like every request.
+  api.router.on_unrouted = [&actx](net::http_request& r, net::http_response refusal) {
+    return api::audit_refusal(actx, r, std::move(refusal));
+  };
   return api;
 }
 

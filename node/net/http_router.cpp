@@ -52,10 +52,21 @@ http_response http_router::dispatch(http_request& req) const {
     r.endpoint = endpoint_for(req.path);
     return r;
   };
-  if (auto it = exact_.find(req.path); it != exact_.end()) return named(on_route(it->second, req));
+  auto unrouted = [&](http_response r) {
+    auto endpoint = r.endpoint;
+    if (on_unrouted) r = on_unrouted(req, std::move(r));
+    r.endpoint = endpoint;
+    return r;
+  };
+  const std::map<std::string, http_handler>* by_method = nullptr;
+  if (auto it = exact_.find(req.path); it != exact_.end()) by_method = &it->second;
   for (const auto& r : prefixes_)
-    if (req.path.starts_with(r.prefix)) return named(on_route(r.by_method, req));
-  return named(http_response::error(404, "not_found", "no resource at " + req.path));
+    if (!by_method && req.path.starts_with(r.prefix)) by_method = &r.by_method;
+  if (!by_method) return unrouted(named(http_response::error(404, "not_found", "no resource at " + req.path)));
+  auto h = by_method->find(req.method);
+  if (h == by_method->end() && req.method == "HEAD") h = by_method->find("GET");
+  if (h == by_method->end()) return unrouted(named(on_route(*by_method, req)));
+  return named(h->second(req));
 }
 
 std::string http_router::endpoint_for(const std::string& path) const {

@@ -35,6 +35,9 @@ public:
   http_response dispatch(http_request& req) const;
   // The endpoint dispatch names in its answers, for a path (metrics).
   std::string endpoint_for(const std::string& path) const;
+  // Called with dispatch's own 404 / 405 answer, when set: the API audits
+  // and rate-limits those requests like any other.
+  std::function<http_response(http_request&, http_response)> on_unrouted;
 
 private:
   struct route {

@@ -198,9 +198,12 @@ struct parent_link::impl {
   std::uint64_t pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance);
   // After a restore (recovery_flag_path): pulls ask for this node's own
   // records too, until one finds nothing new; puller thread only.
-  bool recovering = false, caught_up = false;
+  bool recovering = false, caught_up = false, told_unsupported = false;
   std::uint64_t recovered = 0;
   void finish_recovery();
+  void recovery_unsupported();
+  std::uint64_t parent_went_back(const std::string& why);
+  void take_revocations(const std::vector<store::revocation>& list);
   template <class Round>
   void loop(const char* dir, Round round);
 };
@@ -405,35 +408,23 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
                 (recovering ? "&own=1" : "");
   caught_up = false;
   auto resp = c.get(target);
-  if (resp.status == 409) {
-    net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id).kv("cursor", cursor)
-        .kv("reason", "the parent's log is behind our cursor (its store was restored from an older backup?): "
-                      "pulling everything again (applying is idempotent)");
-    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
-    parent_reset = true;
-    return 0;
-  }
+  if (resp.status == 409)
+    return parent_went_back("the parent's log is behind our cursor " + std::to_string(cursor) +
+                            " (its store was restored from an older backup?)");
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
   auto b = replication::decode_batch(resp.body, replication::batch_limits::large().max_changes);
   if (!instance.empty() && b.instance != instance) {
-    net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id)
-        .kv("old_instance", instance).kv("new_instance", b.instance)
-        .kv("reason", "the parent's store was replaced or restored; pulling everything again (applying is idempotent)");
-    set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
-    parent_reset = true;
+    auto why = "the parent's store was replaced or restored (instance " + instance + " became " + b.instance + ")";
     instance = b.instance;
-    return 0;
+    return parent_went_back(why);
   }
   instance = b.instance;
-  if (b.revocations) {
-    merge_revocations(*b.revocations);
-    for (const auto& r : *b.revocations)
-      if (r.serial == own_serial)
-        throw admission_refused("revoked", {"this node's certificate (serial " + r.serial + ") was revoked by " + r.by +
-                                            ": " + r.reason + ": revocation is final for this node id; the platform needs a new "
-                                            "node id, certificate and approval"});
-  }
+  if (b.revocations) take_revocations(*b.revocations);
+  // A batch without `more` reaches the parent's head as it was when asked.
+  // An older parent ignores own=1: then recovery cannot end here.
+  caught_up = !b.more && (!recovering || b.own);
+  if (recovering && !b.own) recovery_unsupported();
   // Nothing to apply: a long-poll that timed out, or only the cursor moves
   // (what the parent logged came from us, or lies outside our
   // jurisdiction). Neither is worth a durable commit of its own — one per
@@ -441,7 +432,6 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   // carries changes, or after cursor_save_every; lost (a stop, a crash, a
   // dropped link), it only means the parent looks at those changes again.
   auto now = std::chrono::steady_clock::now();
-  caught_up = b.changes.empty() && !b.more && b.last_seq == cursor;
   if (b.changes.empty() && (b.last_seq == cursor || now - cursor_saved_at < cursor_save_every)) {
     set("pull_cursor", b.last_seq);
     return b.last_seq;
@@ -454,6 +444,33 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
   set("pull_cursor", last);
   return last;
+}
+
+// The parent's store went back (restored, replaced): everything is pulled
+// again from 0 (applying is idempotent), and the pusher asks for its ack.
+std::uint64_t parent_link::impl::parent_went_back(const std::string& why) {
+  net::log::warn("sync_reconcile").kv("direction", "down").kv("parent", parent.node_id)
+      .kv("reason", why + ": pulling everything again (applying is idempotent)");
+  set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
+  parent_reset = true;
+  return 0;
+}
+
+void parent_link::impl::take_revocations(const std::vector<store::revocation>& list) {
+  merge_revocations(list);
+  for (const auto& r : list)
+    if (r.serial == own_serial)
+      throw admission_refused("revoked", {"this node's certificate (serial " + r.serial + ") was revoked by " + r.by +
+                                          ": " + r.reason + ": revocation is final for this node id; the platform needs a new "
+                                          "node id, certificate and approval"});
+}
+
+void parent_link::impl::recovery_unsupported() {
+  if (std::exchange(told_unsupported, true)) return;
+  net::log::error("sync_recovery_blocked").kv("parent", parent.node_id)
+      .kv("reason", "the parent does not send a child's own records back (a credit-node older than this one): the records "
+                    "this node owns that are newer than its backup cannot be recovered, and imports stay refused; upgrade "
+                    "the parent, or, accepting that, remove " + recovery_flag_path(cfg));
 }
 
 // Do we and the parent hold the same records for our jurisdiction? Asked

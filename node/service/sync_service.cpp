@@ -146,18 +146,24 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
   return pipes.push(as_peer(ctx, *req.peer), b);
 }
 
+struct pull_params {
+  std::uint64_t cursor = 0, max = 1000, wait_ms = 0, seen = 0, own = 0;
+};
+
+pull_params pull_params_of(const http_request& req) {
+  return {query_u64(req.query, "cursor", 0), query_u64(req.query, "max", 1000), query_u64(req.query, "wait_ms", 0),
+          query_u64(req.query, "revoked_seen", 0), query_u64(req.query, "own", 0)};
+}
+
 http_response pull(sync_context& ctx, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
-  std::uint64_t cursor = 0, max = 0, wait_ms = 0, seen = 0, own = 0;
+  pull_params q;
   try {
-    own = query_u64(req.query, "own", 0);
-    cursor = query_u64(req.query, "cursor", 0);
-    max = query_u64(req.query, "max", 1000);
-    wait_ms = query_u64(req.query, "wait_ms", 0);
-    seen = query_u64(req.query, "revoked_seen", 0);
+    q = pull_params_of(req);
   } catch (const bad_query& e) {
     return http_response::error(400, "bad_query", e.detail);
   }
+  auto [cursor, max, wait_ms, seen, own] = q;
   auto lim = replication::batch_limits::large();
   lim.max_changes = std::clamp<std::uint64_t>(max, 1, max_batch_changes);
   auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(wait_ms, max_wait_ms));
@@ -187,6 +193,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   // The revocation list goes down whole whenever the child's count of it
   // differs from ours: it is small and only ever grows.
   if (revoked != seen) b.revocations = store::reader(ctx.env).revocations();
+  b.own = own != 0;
   return http_response::json(200, replication::encode_batch(b));
 }
 

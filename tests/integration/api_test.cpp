@@ -243,6 +243,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   // audited, and leaves the chain intact (such a path once broke it).
   auto junk = a.call("", "GET", "/api/v1/subjects/" + f[4] + "/records?x=" + std::string(1500, '\xff'));
   CHECK(junk.status == 401);
+  // A path or method no endpoint has is audited too (the count below).
+  CHECK(a.call("bank-a", "GET", "/api/v1/nothing").status == 404);
+  CHECK(a.call("bank-a", "PUT", "/api/v1/verify", "{}").status == 405);
+  CHECK(a.call("", "GET", "/api/v1/nothing").status == 404);
   // Every request, allowed or refused, is on an intact chain.
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());

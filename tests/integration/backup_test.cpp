@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "store/reader.hpp"
+#include "store/writer.hpp"
 #include "tree.hpp"
 
 using namespace itest;
@@ -13,6 +15,20 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+void put_consent(const tree_node& n, bool withdrawn) {
+  auto env = store::environment::open({n.dir + "/data"});
+  store::access_op op;
+  op.what = withdrawn ? store::access_op::kind::withdraw_consent : store::access_op::kind::put_consent;
+  op.grant.id = "c-1";
+  if (!withdrawn) {
+    op.grant = {"c-1", "91320102776049653M", "bank-a", "credit_assessment", {"tax"}, store::consent_level::detail, false,
+                1'700'000'000'000, 4'000'000'000'000, "sha256:" + std::string(64, 'a'), "portal", false, 0, 0, 0};
+  }
+  store::write_batch b;
+  b.access.push_back(std::move(op));
+  store::writer(*env).submit(std::move(b)).get();
+}
 
 std::string instance_of(const tree_node& n) {
   auto st = json::parse(test::run_cli({"status", "--json", "-c", n.cfg}).out);
@@ -89,21 +105,42 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
       return up.at("state").as_string() == "admitted";
     }, 10s), n.err());
   }
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "admin");
+    args.insert(args.end(), {"-c", prov.cfg});
+    auto r = test::run_cli(args);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  };
+  admin({"bank", "add", "--id", "bank-a", "--name", "A", "--token-out", net.d / "a.token"});
+  put_consent(prov, false);
   std::string file = net.d / "province.backup";
   REQUIRE(test::run_cli({"backup", "--out", file, "-c", prov.cfg}).exit_code == 0);
-  auto revoke = test::run_cli({"admin", "revoke", "js.nanjing", "--reason", "key stolen", "-c", prov.cfg});
-  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.err);
+  admin({"revoke", "js.nanjing", "--reason", "key stolen"});
+  // Since the backup: a bank suspended, another registered, a consent withdrawn.
+  admin({"bank", "suspend", "--id", "bank-a", "--reason", "leaked token"});
+  admin({"bank", "add", "--id", "bank-b", "--name", "B", "--token-out", net.d / "b.token"});
+  put_consent(prov, true);
   auto listed = [&] {
     return json::parse(test::run_cli({"admin", "revocations", "--json", "-c", prov.cfg}).out).at("revocations").as_array();
   };
   REQUIRE(listed().size() == 1);
   auto r = test::run_cli({"restore", file, "-c", prov.cfg});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(r.out.find("1 certificate revocation(s) made since the backup were carried over") != std::string::npos);
+  CHECK(r.out.find("and its banks, portal, consents and 1 certificate revocation(s) made since the backup were carried over from it") != std::string::npos);
   auto after = listed();
   REQUIRE(after.size() == 1);
   CHECK(after[0].at("node_id").as_string() == "js.nanjing");
   CHECK(after[0].at("reason").as_string() == "key stolen");
+  {
+    auto env = store::environment::open({prov.dir + "/data"});
+    store::reader rd(*env);
+    REQUIRE(rd.principal_by_id("bank-a"));
+    CHECK(rd.principal_by_id("bank-a")->suspended);
+    CHECK(rd.principal_by_id("bank-a")->suspended_reason == "leaked token");
+    CHECK(rd.principal_by_id("bank-b"));
+    REQUIRE(rd.consent_by_id("c-1"));
+    CHECK(rd.consent_by_id("c-1")->withdrawn);
+  }
   // The child's certificate is refused in the handshake again.
   child p2({"run", "-c", prov.cfg}), n2({"run", "-c", nj.cfg});
   wait_ready(prov, p2);

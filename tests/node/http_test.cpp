@@ -186,6 +186,19 @@ TEST_CASE("http: router — exact and prefix routes, 404 and 405 as JSON, HEAD a
   CHECK(na.body.find("\"error\":\"method_not_allowed\"") != std::string::npos);
   REQUIRE(na.header("allow"));
   CHECK(*na.header("allow") == "GET");
+  // on_unrouted sees exactly the 404s and 405s, and its answer is sent under the same endpoint.
+  std::vector<int> seen;
+  r.on_unrouted = [&](http_request&, http_response refusal) {
+    seen.push_back(refusal.status);
+    return http_response::text(refusal.status, "audited");
+  };
+  CHECK(call("GET", "/healthz").body == "ok");
+  auto nf2 = call("GET", "/nope");
+  CHECK(nf2.body == "audited");
+  CHECK(nf2.endpoint == "(no route)");
+  CHECK(call("POST", "/healthz").body == "audited");
+  CHECK(call("HEAD", "/api/v1/x").status == 200);
+  CHECK(seen == std::vector<int>{404, 405});
 }
 
 TEST_CASE("http: router — each answer names its endpoint for metrics, with the caller's ids taken out") {

@@ -24,3 +24,12 @@ TEST_CASE("strict json: a syntax error names the byte it is at") {
   CHECK(strict_json_problem("").find(" at byte 1") != std::string::npos);
   CHECK(strict_json_problem(R"({"a":tru})") == "syntax error at byte 6");  // where the literal starts
 }
+
+// Keys are kept in a set per object: a body of 90,000 keys (under the 1 MiB
+// limit) took 25 s of CPU when they were compared pairwise.
+TEST_CASE("strict json: an object of 90,000 keys is checked, and a duplicate at its end is found") {
+  std::string body = "{";
+  for (int i = 0; i < 90000; ++i) body += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  CHECK(strict_json_problem(body + "}").empty());
+  CHECK(strict_json_problem(body + ",\"k7\":2}") == "the key \"k7\" is named twice in one object");
+}
