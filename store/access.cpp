@@ -58,7 +58,7 @@ std::string audit_text(const audit_entry& e) {
 std::string encode_principal(const principal& p) {
   key_writer w;
   w.u8(2).str8(p.id).str8(p.kind).str16(p.name).str8(p.cert_sha256).str8(p.token_sha256).i64(p.created_ms);
-  w.u8(p.suspended ? 1 : 0).str16(p.suspended_reason.substr(0, 1024)).i64(p.changed_ms);
+  w.u8(p.suspended ? 1 : 0).str16(p.suspended_reason).i64(p.changed_ms);
   return w.take();
 }
 

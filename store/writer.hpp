@@ -62,6 +62,9 @@ struct write_batch {
   // owner-authoritatively (newer version wins, older is ignored).
   std::string via;
   std::vector<model::record> replicas;
+  // This node's id, when set: a replica it owns (recovered from the parent
+  // after a restore) is logged with no `via`, as this node's own change.
+  std::string self;
   std::optional<peer_cursor> cursor;
   // Registry changes (a parent's children, revocations), in order.
   std::vector<registry_op> registry;

@@ -122,7 +122,8 @@ void apply_replicas(txn_state& s, const write_batch& b, batch_result& res) {
     check_continuity(s, *b.cursor);
     check_admitted(s, *b.cursor);
   }
-  for (const auto& r : b.replicas) apply_replica(s, b.via, r, res);
+  static const std::string own;
+  for (const auto& r : b.replicas) apply_replica(s, !b.self.empty() && r.origin == b.self ? own : b.via, r, res);
   if (b.cursor) move_cursor(s, *b.cursor);
 }
 

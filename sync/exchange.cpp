@@ -90,9 +90,10 @@ change_batch collect_down(store::environment& env, const std::string& self, cons
 
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, change_batch& b,
                            const std::string& cursor_key, std::uint64_t suspend_after,
-                           std::function<void(const store::batch_result&)> committed) {
+                           std::function<void(const store::batch_result&)> committed, const std::string& self) {
   store::write_batch wb;
   wb.via = from.node_id;
+  wb.self = self;
   pending_apply p;
   wb.replicas.reserve(b.changes.size());
   for (auto& c : b.changes) {
@@ -140,8 +141,8 @@ apply_result apply_batch(store::writer& w, const peer& from, bool from_child, co
 }
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, change_batch&& b,
-                         const std::string& cursor_key) {
-  auto p = submit_batch(w, from, from_child, b, cursor_key);
+                         const std::string& cursor_key, const std::string& self) {
+  auto p = submit_batch(w, from, from_child, b, cursor_key, 0, {}, self);
   auto r = p.done.get();
   apply_result res;
   res.ack = p.ack;

@@ -75,14 +75,17 @@ struct pending_apply {
 // if nobody asks for the result soon (a child suspended by this batch).
 // The accepted changes' records are moved out of `b` into the writer's
 // batch (a batch is megabytes: no copy); the rest of `b` stays as it was.
+// `self`: this node's id, when records it owns may come back (a pull after
+// a restore): those are logged as its own changes, so they go up again if
+// the parent ever loses them.
 pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, change_batch& b,
                            const std::string& cursor_key, std::uint64_t suspend_after = 0,
-                           std::function<void(const store::batch_result&)> committed = {});
+                           std::function<void(const store::batch_result&)> committed = {}, const std::string& self = {});
 
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, const change_batch& b,
                          const std::string& cursor_key);
 // The same, the records moved out of `b` rather than copied.
 apply_result apply_batch(store::writer& w, const peer& from, bool from_child, change_batch&& b,
-                         const std::string& cursor_key);
+                         const std::string& cursor_key, const std::string& self = {});
 
 }  // namespace replication

@@ -65,9 +65,6 @@ wire_change change_from(const json::value& v, const std::string& where, bool utf
   r.record_id = str(o, "record_id", where);
   r.origin = str(o, "origin", where);
   r.version = num(o, "version", where);
-  // Beyond 2^53 a version is no longer exact in every JSON reader, and one
-  // near 2^64 would leave its owner no newer version to send.
-  if (r.version > max_version) throw wire_error(where + ": \"version\" must be at most 9007199254740992 (2^53)");
   r.event_date = str(o, "event_date", where);
   r.source = str(o, "source", where);
   const auto& del = field(o, "deleted", where);
@@ -78,6 +75,10 @@ wire_change change_from(const json::value& v, const std::string& where, bool utf
   // A schema problem is the change's, not the batch's: it is quarantined.
   c.schema_problem = check_parsed(r, f.get_object(), r.fields_json, utf8_checked);
   c.schema_checked = true;
+  // Beyond 2^53 a version is no longer exact in every JSON reader, and one
+  // near 2^64 would leave its owner no newer version to send. The change's
+  // problem, not the batch's: refused alone, so the link does not stall.
+  if (r.version > max_version) c.schema_problem = "version must be at most 9007199254740992 (2^53)";
   if (!c.schema_problem.empty()) r.fields_json = json::serialize(f);
   return c;
 }

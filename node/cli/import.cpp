@@ -89,7 +89,8 @@ int cmd_import(int argc, char** argv) {
     throw std::runtime_error("this store was restored from a backup, and the records this node owns that are newer than "
                              "the backup are still at its parent: start credit-node run and wait until status shows "
                              "upstream.recovering false (log: sync_recovered), then import; importing now could number "
-                             "versions the network has already seen. Nothing was imported");
+                             "versions the network has already seen. Nothing was imported. (If this node's parent never "
+                             "had them, remove " + service::recovery_flag_path(cfg) + ".)");
   store::model::uscc_policy codes(cfg.import.legacy_codes);
   ingest::import_options o;
   o.path = a.positional[0];

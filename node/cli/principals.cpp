@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
+#include "store/model/validate.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 
@@ -74,6 +76,9 @@ int change_principal(const config::node_config& cfg, const args& a, const std::s
   std::optional<std::string> token_out;
   std::string token;
   if (verb == "token") {
+    if (!p->cert_sha256.empty())
+      throw usage_error(kind + " " + p->id + " signs in with its client certificate: a token would be a second way in; "
+                        "to shut out a certificate, suspend the " + kind + " or revoke the certificate");
     token_out = a.require("--token-out");
     token = pki::random_hex(32);
     op.what = store::access_op::kind::set_token;
@@ -82,10 +87,15 @@ int change_principal(const config::node_config& cfg, const args& a, const std::s
   } else {
     op.what = store::access_op::kind::suspend_principal;
     op.who.suspended = verb == "suspend";
-    if (op.who.suspended) op.who.suspended_reason = a.require("--reason");
+    if (op.who.suspended) op.who.suspended_reason = store::model::printable_prefix(a.require("--reason"), 1024);
   }
-  store::writer w(*env);
-  store::commit_one(w, std::move(op));
+  try {
+    store::writer w(*env);
+    store::commit_one(w, std::move(op));
+  } catch (...) {
+    if (token_out) std::filesystem::remove(*token_out);  // a token that never worked
+    throw;
+  }
   if (verb == "token") std::cout << kind << " " << p->id << ": a new bearer token is in " << *token_out << "; the old one no longer works\n";
   else std::cout << kind << " " << p->id << (verb == "suspend" ? " suspended: its requests are refused (403 suspended)" : " resumed") << "\n";
   return 0;

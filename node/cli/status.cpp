@@ -133,6 +133,8 @@ void print_upstream(const json::object& up) {
   if (auto* d = up.if_contains("digest_differences"); d && d->is_object() && !d->get_object().empty())
     std::printf(", differs: %s", json::serialize(*d).c_str());
   std::printf("\n");
+  if (up.contains("recovering") && up.at("recovering").as_bool())
+    std::printf("  recovering          yes: restored from a backup, getting back its newer records from the parent (imports wait)\n");
   if (up.contains("last_error"))
     std::printf("  last error          %s (at %s)\n", text_of(up, "last_error").c_str(), text_of(up, "last_error_at").c_str());
 }
@@ -159,7 +161,7 @@ void print_human(const json::object& s) {
     std::printf("child       %s (%s, %s): %s, %s changes acknowledged, %s violations%s%s\n", str(o.at("node_id")).c_str(),
                 text_of(o, "role").c_str(), text_of(o, "jurisdiction").c_str(), text_of(o, "state").c_str(),
                 text_of(o, "acked_seq").c_str(), text_of(o, "violations").c_str(),
-                text_of(o, "reason").empty() ? "" : " — ", text_of(o, "reason").c_str());
+                text_of(o, "reason") == "-" ? "" : " — ", text_of(o, "reason") == "-" ? "" : text_of(o, "reason").c_str());
   }
 }
 

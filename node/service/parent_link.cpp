@@ -437,7 +437,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     return b.last_seq;
   }
   auto last = b.last_seq;
-  auto res = replication::apply_batch(writer, parent, false, std::move(b), "down:" + parent.node_id);
+  auto res = replication::apply_batch(writer, parent, false, std::move(b), "down:" + parent.node_id, cfg.node.id);
   cursor_saved_at = now;
   if (recovering) recovered += res.inserted + res.updated;
   for (const auto& p : res.refused)

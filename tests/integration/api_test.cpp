@@ -329,6 +329,11 @@ TEST_CASE("api: a bank by client certificate is known, a stranger's certificate 
   CHECK(wrong.exit_code == 2);  // the certificate names bank-c
   CHECK(wrong.err.find("names bank-c") != std::string::npos);
   REQUIRE(test::run_cli({"admin", "bank", "add", "--id", "bank-c", "--name", "Bank C", "--cert", dir + ".pem", "-c", a.n.cfg}).exit_code == 0);
+  // A token would be a second way in for a bank that signs in by certificate.
+  auto second = test::run_cli({"admin", "bank", "token", "--id", "bank-c", "--token-out", a.net.d / "c.token", "-c", a.n.cfg});
+  CHECK(second.exit_code == 2);
+  CHECK(second.err.find("signs in with its client certificate: a token would be a second way in") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(a.net.d / "c.token"));
   child proc({"run", "-c", a.n.cfg});
   wait_ready(a.n, proc);
   auto client = [&](const std::string& cert, const std::string& key) {

@@ -194,6 +194,7 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   CHECK(early.err.find("restored from a backup") != std::string::npos);
   CHECK(version_of(sz, firms[1], "a-1") == 1);  // nothing was imported
   CHECK(json::parse(test::run_cli({"status", "--json", "-c", sz.cfg}).out).at("upstream").at("recovering").as_bool());
+  CHECK(test::run_cli({"status", "-c", sz.cfg}).out.find("  recovering          yes: restored from a backup") != std::string::npos);
   child s2({"run", "-c", sz.cfg});
   wait_ready(sz, s2);
   REQUIRE_MESSAGE(eventually([&] {

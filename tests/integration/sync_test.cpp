@@ -67,7 +67,6 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
     CHECK_FALSE(dead.at("running").as_bool());
     CHECK(std::string(dead.at("reasons").as_array().at(0).as_string()).find("credit-node run is not running on") == 0);
     CHECK(dead.contains("push_acked"));  // the cursors it last wrote are still shown
-    if (dead.contains("in_sync") && dead.at("lag_changes").to_number<std::int64_t>() > 0) CHECK_FALSE(dead.at("in_sync").as_bool());
   }
   child n2({"run", "-c", nj.cfg});
   wait_ready(nj, n2);
@@ -101,6 +100,16 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   auto ptext = test::run_cli({"status", "-c", prov.cfg}).out;
   CHECK_MESSAGE(ptext.find("child       js.nanjing (local, 320100): admitted, ") != std::string::npos, ptext);
   CHECK(ptext.find("child       js.suzhou (local, 320500): admitted, ") != std::string::npos);
+  CHECK(ptext.find(" — -") == std::string::npos);
+  // Stopped, with a change its parent has not seen: no agreement claimed.
+  n2.signal(SIGTERM);
+  REQUIRE(n2.wait_exit(5s));
+  test::write_file(net.d / "late.csv", csv({nanjing_firms[0]}, "late-", "1.00"));
+  REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "late.csv"}).exit_code == 0);
+  auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+  CHECK(up.at("lag_changes").to_number<std::int64_t>() == 1);
+  CHECK_FALSE(up.at("in_sync").as_bool());
+  CHECK_FALSE(up.at("running").as_bool());
 }
 
 TEST_CASE("sync: a parent restored from an older backup is detected and reconciled, loudly") {

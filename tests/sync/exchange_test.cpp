@@ -202,6 +202,42 @@ TEST_CASE("exchange: up goes what the node or a registered child owns, never wha
   CHECK(mid.changes.size() == 2);
 }
 
+// After a restore a child pulls its own newer records back from its parent
+// (own=1). They are logged as its own changes, so if the parent loses them
+// later they go up again, where via-parent changes never do.
+TEST_CASE("exchange: a node's own record coming back down is logged as its own change, and a version beyond 2^53 is refused alone") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  std::string a = code_in("320102", 31), b = code_in("320104", 32);
+  nanjing.import(a, "mine", "1.00");
+  auto up = collect_up(*nanjing.env, nanjing.id, 0, {});
+  apply_batch(*province.w, nanjing.as_peer, true, up, "up:js.nanjing");
+  province.import(b, "theirs", "2.00");
+  auto back = collect_down(*province.env, province.id, nanjing.as_peer, 0, {}, true);  // own=1
+  REQUIRE(back.changes.size() == 2);
+  back.changes[0].rec.version = 2;  // as if the child's version 2 were at the parent only
+  back.changes[0].rec.fields_json = R"({"amount_paid":"9.00","period":"2026-09","tax_type":"VAT"})";
+  auto fresh = nanjing.env->instance_id();
+  auto r = apply_batch(*nanjing.w, province.as_peer, false, std::move(back), "down:js.province", nanjing.id);
+  CHECK(r.updated == 1);
+  CHECK(r.inserted == 1);
+  auto again = collect_up(*nanjing.env, nanjing.id, up.last_seq, {});
+  REQUIRE(again.changes.size() == 1);  // its own version 2, not the province's record
+  CHECK(again.changes[0].rec.record_id == "mine");
+  CHECK(again.changes[0].rec.version == 2);
+  CHECK(fresh == nanjing.env->instance_id());
+  // A version past 2^53 is that change's refusal; the rest of the batch applies.
+  auto big = collect_up(*nanjing.env, nanjing.id, 0, {});
+  auto body = encode_batch(big);
+  auto at = body.find("\"version\":2");
+  REQUIRE(at != std::string::npos);
+  body.replace(at, 11, "\"version\":18446744073709551615");
+  auto decoded = decode_batch(body, 10);
+  auto res = apply_batch(*province.w, nanjing.as_peer, true, std::move(decoded), "up:js.nanjing");
+  REQUIRE(res.refused.size() == 1);
+  CHECK(res.refused[0].reason == "version must be at most 9007199254740992 (2^53)");
+}
+
 TEST_CASE("digest: equal after sync for the child's scope, different before") {
   test::temp_dir d;
   node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
