@@ -43,7 +43,13 @@ std::optional<store::principal> authenticate(api_context& ctx, const net::http_r
   if (req.peer)
     if (auto p = rd.principal_by_cert(req.peer->sha256_fingerprint_hex)) return p;
   const auto* auth = req.header("Authorization");
-  if (!auth || auth->rfind("Bearer ", 0) != 0 || auth->size() > 512) return std::nullopt;
+  // The scheme's name is case-insensitive (RFC 7235): "bearer" is "Bearer".
+  auto bearer = [](std::string_view a) {
+    return a.size() > 7 && a[6] == ' ' && std::equal(a.begin(), a.begin() + 6, "bearer", [](char x, char y) {
+             return (x | 0x20) == y;
+           });
+  };
+  if (!auth || !bearer(*auth) || auth->size() > 512) return std::nullopt;
   return rd.principal_by_token(pki::sha256_hex(std::string_view(*auth).substr(7)));
 }
 
@@ -226,7 +232,7 @@ net::http_handler audited(api_context& ctx, api_handler h) {
       resp = refuse(call, 403, "suspended", call.who.kind + " " + call.who.id + " is suspended by this platform's operator: " +
                                                 call.who.suspended_reason + " (ask them to resume it)");
     else if (req.body.size() > max_api_body)
-      resp = refuse(call, 413, "too_large", "a request body is at most 1 MiB");
+      resp = refuse(call, 413, "body_too_large", "a request body is at most 1 MiB");
     else
       resp = run_guarded(ctx, req, call, h);
     return after_audit(ctx, req, std::move(resp), std::move(call));

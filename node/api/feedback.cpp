@@ -69,6 +69,23 @@ std::string take_string(json::object& o, const char* key, std::string& why) {
   return v;
 }
 
+// What the loan schema cannot say: an id to tell loans apart, an amount
+// above zero, a date named as the bank sent it, and no amount as a JSON
+// number with a fraction (1.20005E4 is what 12000.50 becomes).
+std::string loan_problem(const json::object& o, const std::string& loan_id) {
+  if (loan_id.empty() || loan_id.size() > 64 || store::model::printable(loan_id) != loan_id)
+    return "loan_id: must be 1 to 64 bytes of text";
+  auto* amount = o.if_contains("amount");
+  if (amount && amount->is_double())
+    return "amount: send a decimal as a string, e.g. \"12000.50\" (a JSON number with a fraction can lose digits)";
+  if (amount && ((amount->is_string() && amount->get_string().starts_with("-")) || (amount->is_int64() && amount->get_int64() < 0)))
+    return "amount: must not be negative";
+  auto* granted = o.if_contains("granted_on");
+  if (!granted || !granted->is_string()) return "granted_on: must be a date as a string, YYYY-MM-DD";
+  if (auto e = store::model::check_date(granted->get_string()); !e.empty()) return "granted_on: " + e;
+  return {};
+}
+
 net::http_response registrations(api_context& ctx, const net::http_request& req, api_call& call) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "registrations come from the enterprise portal");
   std::string why;
@@ -90,8 +107,8 @@ net::http_response loans(api_context& ctx, const net::http_request& req, api_cal
   auto loan_id = take_string(*o, "loan_id", why);
   if (!why.empty()) return refuse(call, 400, "bad_request", why);
   call.subject = subject;
-  auto granted = o->if_contains("granted_on");
-  std::string date = granted && granted->is_string() ? std::string(granted->get_string()) : "";
+  if (auto problem = loan_problem(*o, loan_id); !problem.empty()) return refuse(call, 400, "bad_request", problem);
+  std::string date(o->at("granted_on").get_string());
   (*o)["bank"] = call.who.id;  // the bank is who says it, not what the body says
   return put_record(ctx, call, "loan", subject, call.who.id + "/" + loan_id, date, *o);
 }

@@ -119,8 +119,25 @@ void count_records(store::reader& rd, const std::string& subject, summary& sum) 
     });
 }
 
+// Only `purpose` and `categories`, each once: a misspelt `category=tax`
+// was ignored and answered with every consented category.
+std::string query_problem(std::string_view q) {
+  std::vector<std::string_view> seen;
+  while (!q.empty()) {
+    auto part = q.substr(0, q.find('&'));
+    auto name = part.substr(0, part.find('='));
+    if (name != "purpose" && name != "categories")
+      return "unknown query parameter '" + store::model::printable_prefix(name, 64) + "' (purpose, categories)";
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return "query parameter '" + std::string(name) + "' given twice";
+    seen.push_back(name);
+    q = part.size() == q.size() ? std::string_view{} : q.substr(part.size() + 1);
+  }
+  return {};
+}
+
 net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
+  if (auto problem = query_problem(req.query); !problem.empty()) return refuse(call, 400, "bad_request", problem);
   auto purpose = query_param(req.query, "purpose");
   if (!financing_purpose(purpose))
     return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + purpose + "'");

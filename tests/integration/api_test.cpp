@@ -218,6 +218,31 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   }
   CHECK(exported(a.n, canton).empty());
   // A body over the listener's limit is refused by the HTTP layer, and audited all the same.
+  // What the schema cannot say about a loan, each named as the bank sent it.
+  auto loan_with = [&](const std::string& loan_id, const std::string& amount, const std::string& granted) {
+    return a.call("bank-a", "POST", "/api/v1/loans", R"({"subject":")" + f[3] + R"(","loan_id":")" + loan_id + R"(","amount":)" + amount +
+                                                         R"(,"credit_loan":true,"first_loan":true,"granted_on":")" + granted + "\"}");
+  };
+  for (auto [id, amount, granted, says] : {std::tuple{"L-9", "12000.50", "2026-11-20", "amount: send a decimal as a string, e.g. \\\"12000.50\\\""},
+                                           {"L-9", "\"-5\"", "2026-11-20", "amount: must not be negative"},
+                                           {"", "\"5.00\"", "2026-11-20", "loan_id: must be 1 to 64 bytes of text"},
+                                           {"L-9", "\"5.00\"", "2026-02-30", "granted_on: day 30 does not exist in 2026-02"}}) {
+    auto r = loan_with(id, amount, granted);
+    CHECK(r.status == 400);
+    CHECK_MESSAGE(r.body.find(says) != std::string::npos, r.body);
+  }
+  CHECK(loan_with("L-9", "500000", "2026-11-20").status == 200);  // a whole number is exact
+  // The scheme name is case-insensitive; a query parameter no endpoint knows is refused, not ignored.
+  {
+    auto tls = node::net::tls_context::make(node::net::tls_side::client, {a.net.ca + "/ca.pem", "", ""});
+    auto c = node::net::http_client::make({a.net.api_addr(a.n), "js.nanjing", tls, 10s, 16u << 20});
+    ++a.requests;
+    auto lower = c->request({"GET", a.records_target(f[2]), "", "", {{"Authorization", "bearer " + a.token["bank-a"]}}});
+    CHECK(lower.status == 200);
+  }
+  auto typo = a.call("bank-a", "GET", "/api/v1/subjects/" + f[2] + "/records?purpose=credit_assessment&category=tax");
+  CHECK(typo.status == 400);
+  CHECK(typo.body.find("unknown query parameter 'category' (purpose, categories)") != std::string::npos);
   auto huge = a.call("bank-a", "POST", "/api/v1/loans", std::string(3u << 20, ' '));
   CHECK(huge.status == 413);
   CHECK(huge.body.find("body_too_large") != std::string::npos);
