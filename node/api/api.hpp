@@ -44,7 +44,18 @@ audit_latency audit_commit_latency();
 // Walks the audit log recomputing the chain; empty when intact, else the
 // first break (which entry, and whether altered, missing or out of order).
 // From `from_seq` (0: the whole log; later: the tail, its first link as found).
-std::string verify_audit_chain(store::environment& env, std::uint64_t& entries, std::uint64_t from_seq = 0);
+// `head`, when given: the last entry read (its seq and hash), the anchor a
+// later `audit verify --head SEQ:HASH` holds the log to: a chain cannot show
+// its own newest entries cut off, an anchor kept elsewhere can.
+struct audit_head {
+  std::uint64_t seq = 0;
+  std::string hash;
+};
+std::string verify_audit_chain(store::environment& env, std::uint64_t& entries, std::uint64_t from_seq = 0,
+                               audit_head* head = nullptr);
+// Empty when entry `expected.seq` is in the log with `expected.hash`; else
+// what is wrong (cut off, or another chain).
+std::string check_audit_head(store::environment& env, const audit_head& expected);
 
 inline constexpr std::size_t max_api_body = 1 << 20;  // 413 beyond
 

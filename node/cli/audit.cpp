@@ -8,20 +8,43 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
+#include "node/net/http_message.hpp"
 
 namespace node::cli {
 
+namespace {
+
+// --head SEQ:HASH, as an earlier verify printed it.
+api::audit_head parse_head(const std::string& s) {
+  auto colon = s.find(':');
+  auto seq = colon == std::string::npos ? std::nullopt : net::whole_number(std::string_view(s).substr(0, colon));
+  auto hash = colon == std::string::npos ? std::string() : s.substr(colon + 1);
+  if (!seq || *seq == 0 || hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw usage_error("--head takes SEQ:HASH as an earlier `audit verify` printed it (e.g. 1042:9f86d0…, 64 hex digits), not '" + s + "'");
+  return {*seq, hash};
+}
+
+}  // namespace
+
 int cmd_audit(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{}, {}, 1});
+  auto a = parse(argc, argv, 2, {{}, {"--head"}, 1});
   if (a.positional.size() != 1 || a.positional[0] != "verify") throw usage_error("audit takes one subcommand: verify");
   auto cfg = load_config(a);
+  auto expected = a.get("--head") ? std::optional(parse_head(*a.get("--head"))) : std::nullopt;
   auto env = open_store(cfg);
   std::uint64_t n = 0;
-  auto problem = api::verify_audit_chain(*env, n);
+  api::audit_head head;
+  auto problem = api::verify_audit_chain(*env, n, 0, &head);
+  if (problem.empty() && expected) problem = api::check_audit_head(*env, *expected);
   if (a.has("--json")) {
-    std::cout << boost::json::serialize(boost::json::object{{"ok", problem.empty()}, {"entries", n}, {"problem", problem}}) << "\n";
+    std::cout << boost::json::serialize(boost::json::object{{"ok", problem.empty()}, {"entries", n}, {"problem", problem},
+                                                            {"head", {{"seq", head.seq}, {"hash", head.hash}}}}) << "\n";
   } else if (problem.empty()) {
-    std::cout << "audit: " << n << " entries, the hash chain is intact\n";
+    std::cout << "audit: " << n << " entries, the hash chain is intact";
+    if (expected) std::cout << " and holds entry " << expected->seq << " as recorded";
+    if (head.seq) std::cout << "; head " << head.seq << ":" << head.hash << " (keep it elsewhere: a later verify --head "
+                            << head.seq << ":" << head.hash << " shows whether entries were cut off the end)";
+    std::cout << "\n";
   } else {
     std::cout << "audit: BROKEN at " << problem << " (" << n << " entries read)\n";
   }

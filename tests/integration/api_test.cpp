@@ -276,6 +276,15 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
+  // Its head, kept elsewhere, is what a later verify holds the log to.
+  auto head = std::to_string(audit.at("head").at("seq").to_number<std::uint64_t>()) + ":" +
+              std::string(audit.at("head").at("hash").as_string());
+  auto anchored = test::run_cli({"audit", "verify", "--head", head, "-c", a.n.cfg});
+  CHECK(anchored.exit_code == 0);
+  CHECK_MESSAGE(anchored.out.find("the hash chain is intact and holds entry ") != std::string::npos, anchored.out);
+  auto bad_head = test::run_cli({"audit", "verify", "--head", "12", "-c", a.n.cfg});
+  CHECK(bad_head.exit_code == 2);
+  CHECK(bad_head.err.find("--head takes SEQ:HASH") != std::string::npos);
   // Metrics: the log's size, and how long answers waited for their entry.
   auto metrics = http_get(a.n.admin, "/metrics", 2s).body;
   CHECK(metrics.find("\ncredit_node_audit_entries " + std::to_string(a.requests) + "\n") != std::string::npos);

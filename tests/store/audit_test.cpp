@@ -112,6 +112,31 @@ TEST_CASE("audit: the chain holds as written, and an edited, removed or swapped 
     });
     CHECK(verdict(dir, n).find("entry " + std::to_string(third) + " is missing") != std::string::npos);
   }
+  SUBCASE("the newest two entries cut off: the chain alone holds, the head recorded before does not") {
+    std::string dir = copy("cut");
+    node::api::audit_head head;
+    {
+      auto env = store::environment::open({dir});
+      std::uint64_t m = 0;
+      REQUIRE(node::api::verify_audit_chain(*env, m, 0, &head).empty());
+      CHECK(head.seq == third + 2);
+      CHECK(head.hash.size() == 64);
+      CHECK(node::api::check_audit_head(*env, head).empty());
+    }
+    tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
+      for (auto seq : {third + 1, third + 2}) {
+        auto key = key_of(seq);
+        MDB_val k{key.size(), key.data()};
+        REQUIRE(mdb_del(t, dbi, &k, nullptr) == 0);
+      }
+    });
+    CHECK(verdict(dir, n).empty());  // what a hash chain cannot see by itself
+    auto env = store::environment::open({dir});
+    CHECK(node::api::check_audit_head(*env, head).find("is not in the log: entries were cut off the end") != std::string::npos);
+    auto other = head;
+    other.seq = third;
+    CHECK(node::api::check_audit_head(*env, other).find("as recorded earlier: the log was replaced or rewritten") != std::string::npos);
+  }
   SUBCASE("two entries swapped") {
     std::string dir = copy("swap");
     tamper(dir, [&](MDB_txn* t, MDB_dbi dbi) {
