@@ -40,6 +40,7 @@ struct registry_op {
     set_state,   // entry.node_id → `to`, with `reason`; revoke also lists entry's serial
     violations,  // entry.node_id: +count; at `threshold` an admitted child is suspended
     merge_revocations,  // revocations from the parent
+    carry_entry,        // entry, whole, over what is stored when newer or absent (restore)
   } what = kind::join_seen;
   node_entry entry;
   node_state to = node_state::admitted;

@@ -105,6 +105,13 @@ void apply_registry(txn_state& s, const write_batch& b, batch_result& res) {
       case registry_op::kind::merge_revocations:
         for (const auto& r : op.revocations) add_revocation(s, r);
         break;
+      case registry_op::kind::carry_entry: {
+        // A restore must not undo a suspension or a revocation made since
+        // the backup: the replaced store's entry wins when it changed later.
+        auto e = load(s, op.entry.node_id);
+        if (!e || e->changed_ms < op.entry.changed_ms || e->last_join_ms < op.entry.last_join_ms) save(s, op.entry);
+        break;
+      }
     }
   }
 }

@@ -95,6 +95,12 @@ net::http_response registrations(api_context& ctx, const net::http_request& req,
   auto date = take_string(*o, "event_date", why);
   if (!why.empty()) return refuse(call, 400, "bad_request", why);
   call.subject = subject;
+  // The code names where the firm is registered (characters 3-8).
+  if (auto* d = o->if_contains("division"); d && d->is_string() && subject.size() == 18 &&
+                                            d->get_string() != store::model::uscc_division(subject))
+    return refuse(call, 400, "bad_request", "division: " + store::model::printable_prefix(d->get_string(), 16) +
+                                                " is not the division in the credit code (" +
+                                                std::string(store::model::uscc_division(subject)) + ")");
   return put_record(ctx, call, "registration", subject, "registration", date, *o);
 }
 

@@ -114,11 +114,13 @@ int cmd_backup(int argc, char** argv) {
 namespace {
 
 // What a restore must not roll back, read from the store it replaces: the
-// certificate revocations (they only grow, network-wide), the API's banks
-// and portal (a suspension or a retired token would come undone) and the
-// consents (a withdrawal would). `problem`: why they could not be read.
+// certificate revocations (they only grow, network-wide), the children in
+// the registry (a suspension or revocation would come undone), the API's
+// banks and portal (a suspension or a retired token would) and the consents
+// (a withdrawal would). `problem`: why they could not be read.
 struct access_state {
   std::vector<store::revocation> revocations;
+  std::vector<store::node_entry> children;
   std::vector<store::principal> principals;
   std::vector<store::consent> consents;
   std::string problem;
@@ -131,6 +133,7 @@ access_state access_state_of_current(const config::node_config& cfg) {
     auto env = open_store(cfg);
     store::reader rd(*env);
     st.revocations = rd.revocations();
+    st.children = rd.nodes();
     st.principals = rd.principals();
     st.consents = rd.consents();
   } catch (const std::exception& e) {
@@ -148,6 +151,12 @@ std::size_t carry_access_state(store::environment& env, access_state st) {
   rev.what = store::registry_op::kind::merge_revocations;
   rev.revocations = std::move(st.revocations);
   b.registry.push_back(std::move(rev));
+  for (auto& e : st.children) {
+    store::registry_op op;
+    op.what = store::registry_op::kind::carry_entry;
+    op.entry = std::move(e);
+    b.registry.push_back(std::move(op));
+  }
   for (auto& p : st.principals) {
     store::access_op op;
     op.what = store::access_op::kind::carry_principal;
@@ -192,7 +201,7 @@ void print_restored(const config::node_config& cfg, const std::string& file, sto
   else
     std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold them): import them again";
   if (!kept.empty())
-    std::cout << "; the store it replaced is kept as " << kept << ", and its banks, portal, consents and "
+    std::cout << "; the store it replaced is kept as " << kept << ", and its child registry, banks, portal, consents and "
               << carried << " certificate revocation(s) made since the backup were carried over from it";
   std::cout << "\n";
 }
@@ -226,8 +235,8 @@ int cmd_restore(int argc, char** argv) {
   print_restored(cfg, file, *env, old_id, kept, carried);
   if (!problem.empty())
     std::cerr << "restore: warning: the store it replaced could not be read (" << problem << "): certificate revocations, "
-              << "bank and portal suspensions and tokens, and consent withdrawals made after the backup are undone; "
-              << "make them again (credit-node admin revoke, admin bank suspend|token, the portal)\n";
+              << "child suspensions and revocations, bank and portal suspensions and tokens, and consent withdrawals made "
+              << "after the backup are undone; make them again (credit-node admin revoke|suspend, admin bank suspend|token, the portal)\n";
   return 0;
 }
 

@@ -60,8 +60,9 @@ bool demo_bank_api(const config::node_config& cfg, const std::string& firm) {
   }
   api_caller call{cfg};
   std::cout << "the bank API at " << cfg.node.id << " (https://" << cfg.listen.api << "), banks and portal with tokens:\n";
+  const std::string division = firm.substr(2, 6);  // where the firm is registered: characters 3-8 of its code
   auto reg = call(portal, "POST", "/api/v1/registrations",
-                  R"({"subject":")" + firm + R"(","event_date":"2026-11-01","name":"南京示范科技有限公司","legal_rep_name":"张三丰","legal_rep_id":"320102199001011234","phone":"13812345678","division":"320102"})");
+                  R"({"subject":")" + firm + R"(","event_date":"2026-11-01","name":"南京示范科技有限公司","legal_rep_name":"张三丰","legal_rep_id":"320102199001011234","phone":"13812345678","division":")" + division + "\"}");
   std::cout << "  portal registers " << firm << ": " << reg.status << " " << reg.body << "\n";
   auto consent = call(portal, "POST", "/api/v1/consents",
                       R"({"subject":")" + firm + R"(","grantee":"demo-bank","purpose":"credit_assessment","categories":["registration","tax"],"level":"detail","personal_data":false,"valid_until":"2027-06-30","evidence":"sha256:)" +
@@ -72,8 +73,8 @@ bool demo_bank_api(const config::node_config& cfg, const std::string& firm) {
   std::cout << "  demo-bank GET " << target << ": " << got.status << "; legal_rep_id reads "
             << field_of(got.body, "registration", "legal_rep_id") << ", phone " << field_of(got.body, "registration", "phone") << "\n";
   auto v = call(bank, "POST", "/api/v1/verify", R"({"subject":")" + firm +
-                R"(","purpose":"credit_assessment","claims":[{"category":"registration","record_id":"registration","field":"division","op":"eq","value":"320102"}]})");
-  std::cout << "  demo-bank POST /api/v1/verify (division eq 320102): " << v.status << " " << v.body << "\n";
+                R"(","purpose":"credit_assessment","claims":[{"category":"registration","record_id":"registration","field":"division","op":"eq","value":")" + division + "\"}]}");
+  std::cout << "  demo-bank POST /api/v1/verify (division eq " << division << "): " << v.status << " " << v.body << "\n";
   auto no = call(other, "GET", target);
   std::cout << "  other-bank, without consent: " << no.status << " " << no.body << "\n";
   std::uint64_t n = 0;

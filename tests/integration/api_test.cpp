@@ -217,6 +217,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
     CHECK_MESSAGE(r.body.find("subject: registered in division 440101 (characters 3-8 of the code), outside this node's jurisdiction 320100") != std::string::npos, r.body);
   }
   CHECK(exported(a.n, canton).empty());
+  auto elsewhere = a.call("portal", "POST", "/api/v1/registrations", R"({"subject":")" + f[1] +
+                          R"(","event_date":"2026-11-01","name":"某公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"440101"})");
+  CHECK(elsewhere.status == 400);
+  CHECK_MESSAGE(elsewhere.body.find("division: 440101 is not the division in the credit code (320102)") != std::string::npos, elsewhere.body);
   // A body over the listener's limit is refused by the HTTP layer, and audited all the same.
   // What the schema cannot say about a loan, each named as the bank sent it.
   auto loan_with = [&](const std::string& loan_id, const std::string& amount, const std::string& granted) {

@@ -126,7 +126,7 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
   REQUIRE(listed().size() == 1);
   auto r = test::run_cli({"restore", file, "-c", prov.cfg});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(r.out.find("and its banks, portal, consents and 1 certificate revocation(s) made since the backup were carried over from it") != std::string::npos);
+  CHECK(r.out.find("and its child registry, banks, portal, consents and 1 certificate revocation(s) made since the backup were carried over from it") != std::string::npos);
   auto after = listed();
   REQUIRE(after.size() == 1);
   CHECK(after[0].at("node_id").as_string() == "js.nanjing");
@@ -149,7 +149,9 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
     auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
     return up.at("state").as_string() == "revoked";
   }, 10s), n2.err());
-  CHECK(json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array().size() == 1);
+  auto nodes = json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].at("state").as_string() == "revoked");  // the registry too: the node id stays revoked
 }
 
 // A local restored from a backup: what it owned and sent up after the
