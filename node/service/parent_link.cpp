@@ -404,7 +404,9 @@ void parent_link::impl::ensure_admitted(net::http_client& c) {
 std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cursor, std::string& instance) {
   auto target = "/sync/v1/pull?cursor=" + std::to_string(cursor) +
                 "&max=" + std::to_string(replication::batch_limits::large().max_changes) +
-                "&wait_ms=" + std::to_string(recovering ? 0 : 4000) + "&revoked_seen=" + std::to_string(revoked_seen) +
+                // No waiting while recovering, to end it soon — unless the parent cannot (it would spin).
+                "&wait_ms=" + std::to_string(recovering && !told_unsupported ? 0 : 4000) +
+                "&revoked_seen=" + std::to_string(revoked_seen) +
                 (recovering ? "&own=1" : "");
   caught_up = false;
   auto resp = c.get(target);
