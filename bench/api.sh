@@ -90,7 +90,9 @@ NODE_PID=${PIDS[0]}
 run "credit-node (consent+mask+audit)" "$NODE_PID" "$URL" -H "Authorization: Bearer $BANK"
 run "nginx (static, same size)" "$(cat "$W/nginx.pid")" "https://127.0.0.1:$NGX/records.json"
 if [ -n "${API_BENCH_PATHS:-}" ]; then  # where the node's cost is: the same node on cheaper paths
-  run "credit-node: 404, not audited" "$NODE_PID" "https://127.0.0.1:$API/nowhere"
+  # (an unknown path is audited like every API request now: the public
+  # category list is the one answer that is not)
+  run "credit-node: categories, not audited" "$NODE_PID" "https://127.0.0.1:$API/api/v1/categories"
   run "credit-node: audited refusal (403)" "$NODE_PID" "https://127.0.0.1:$API/api/v1/subjects/$FIRM/records?purpose=marketing" \
     -H "Authorization: Bearer $BANK"
 fi
