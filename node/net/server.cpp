@@ -168,14 +168,26 @@ private:
     do_accept();
   }
 
+  // The session gives its address back when it ends; made, it owns it.
+  template <class Session>
+  void start(std::shared_ptr<Session> s, const std::string& ip, bool& handed) {
+    s->address_ = ip;
+    handed = true;
+    s->start();
+  }
+
   void admit(tcp::socket socket) {
     beast::error_code ec;
     auto ep = socket.remote_endpoint(ec);
     std::string remote = ec ? std::string("unknown") : endpoint_text(ep);
-    if (st_->active >= st_->cfg.max_connections) {
+    std::string ip = ec ? remote : ep.address().to_string();
+    bool full = st_->active >= st_->cfg.max_connections;
+    if (full || !st_->take_address(ip)) {
       st_->refused++;
       log::warn("connection_refused").kv("listener", st_->cfg.name).kv("remote", remote)
-          .kv("reason", "too many connections (max " + std::to_string(st_->cfg.max_connections) + ")");
+          .kv("reason", full ? "too many connections (max " + std::to_string(st_->cfg.max_connections) + ")"
+                             : "too many connections from " + ip + " (max " + std::to_string(st_->cfg.max_per_address) +
+                                   " per address)");
       socket.close(ec);
       return;
     }
@@ -184,12 +196,12 @@ private:
     // body): with Nagle's algorithm the later ones wait for the peer's
     // delayed ACK, milliseconds each time. Latency matters more here.
     socket.set_option(tcp::no_delay(true), ec);
+    bool handed = false;
     try {
-      if (st_->cfg.tls)
-        std::make_shared<session<tls_tcp_stream>>(core_, st_, remote, st_->cfg.tls, std::move(socket))->start();
-      else
-        std::make_shared<session<beast::tcp_stream>>(core_, st_, remote, std::move(socket))->start();
+      if (st_->cfg.tls) start(std::make_shared<session<tls_tcp_stream>>(core_, st_, remote, st_->cfg.tls, std::move(socket)), ip, handed);
+      else start(std::make_shared<session<beast::tcp_stream>>(core_, st_, remote, std::move(socket)), ip, handed);
     } catch (const std::exception& e) {
+      if (!handed) st_->release_address(ip);  // no session was made to give it back
       log::error("session_failed").kv("listener", st_->cfg.name).kv("remote", remote).kv("reason", e.what());
     }
   }

@@ -40,6 +40,9 @@ struct listener_config {
   http_router router;
   std::size_t body_limit = 1024 * 1024;  // beyond: 413
   std::size_t max_connections = 512;     // beyond: accepted and closed at once
+  // One client address may hold at most this many (open or still in their
+  // handshake): 515 idle sockets from one address shut every bank out.
+  std::size_t max_per_address = 128;
   // A request refused once its header was read (413: the body is over
   // body_limit) goes through this, when set, before its answer: the request
   // without its body, and the refusal, which it returns or defers (the API

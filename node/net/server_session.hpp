@@ -66,6 +66,19 @@ struct listener_state {
   std::atomic<std::uint64_t> active{0}, accepted{0}, refused{0}, tls_failures{0};
   std::mutex counts_mu;
   std::map<std::pair<std::string, int>, std::uint64_t> by_endpoint;  // (route, status) → answers
+  std::mutex address_mu;
+  std::unordered_map<std::string, std::size_t> by_address;  // open connections per client address
+
+  bool take_address(const std::string& ip) {
+    std::lock_guard lk(address_mu);
+    auto& n = by_address[ip];
+    if (n >= cfg.max_per_address) return false;
+    return ++n, true;
+  }
+  void release_address(const std::string& ip) {
+    std::lock_guard lk(address_mu);
+    if (auto it = by_address.find(ip); it != by_address.end() && --it->second == 0) by_address.erase(it);
+  }
 
   // Refusals before any route (413, 431, 400 from the HTTP layer) count as "(http)".
   void count(const std::string& endpoint, int status) {
@@ -100,7 +113,9 @@ public:
   ~session() override {
     core_->leave(id_);
     lst_->active--;
+    if (!address_.empty()) lst_->release_address(address_);
   }
+  std::string address_;  // the client's address, counted in listener_state::by_address (set by the acceptor)
 
   void start() {
     id_ = core_->enroll(this->weak_from_this());

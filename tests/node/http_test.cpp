@@ -407,6 +407,28 @@ TEST_CASE("http: beyond max_connections a connection is closed at once") {
   CHECK(s.stats().refused_connections == 1);
 }
 
+// One address cannot take every slot: idle sockets from one client held
+// the API's 512 and shut every bank out.
+TEST_CASE("http: beyond max_per_address a client's connection is closed at once, and its slots come back as it closes") {
+  tls_world w;
+  auto l = make_listener(w.server_ctx());
+  l.max_connections = 8;
+  l.max_per_address = 2;
+  served s(std::move(l));
+  int a = tcp_connect(s.addr), b = tcp_connect(s.addr);  // both in their handshake
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  std::this_thread::sleep_for(50ms * test::time_scale);
+  auto r = raw_exchange(s.addr, "", 1000ms * test::time_scale);
+  CHECK(r.closed);
+  CHECK(r.after < 250ms * test::time_scale);  // refused, not the handshake timeout
+  CHECK(s.stats().refused_connections == 1);
+  ::close(a);
+  std::this_thread::sleep_for(100ms * test::time_scale);
+  CHECK(w.client(s.addr)->get("/hello").status == 200);  // a slot came back
+  ::close(b);
+}
+
 TEST_CASE("http: graceful shutdown lets an in-flight slow request finish, then stops accepting") {
   tls_world w;
   std::atomic<bool> entered{false};
