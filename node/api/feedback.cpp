@@ -70,8 +70,8 @@ std::string take_string(json::object& o, const char* key, std::string& why) {
 }
 
 // What the loan schema cannot say: an id to tell loans apart, an amount
-// above zero, a date named as the bank sent it, and no amount as a JSON
-// number with a fraction (1.20005E4 is what 12000.50 becomes).
+// not below zero, a date named as the bank sent it, and no amount as a
+// JSON number with a fraction (1.20005E4 is what 12000.50 becomes).
 std::string loan_problem(const json::object& o, const std::string& loan_id) {
   if (loan_id.empty() || loan_id.size() > 64 || store::model::printable(loan_id) != loan_id)
     return "loan_id: must be 1 to 64 bytes of text";

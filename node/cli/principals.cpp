@@ -78,7 +78,7 @@ int change_principal(const config::node_config& cfg, const args& a, const std::s
   if (verb == "token") {
     if (!p->cert_sha256.empty())
       throw usage_error(kind + " " + p->id + " signs in with its client certificate: a token would be a second way in; "
-                        "to shut out a certificate, suspend the " + kind + " or revoke the certificate");
+                        "to shut its certificate out, suspend it (admin " + kind + " suspend --id " + p->id + " --reason TEXT)");
     token_out = a.require("--token-out");
     token = pki::random_hex(32);
     op.what = store::access_op::kind::set_token;
