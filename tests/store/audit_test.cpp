@@ -30,6 +30,17 @@ void write_entries(const std::string& dir, int n) {
   }
 }
 
+// One entry, through the writer as the API writes it.
+void write_entry(const std::string& dir, store::audit_entry e) {
+  store::set_chain_hash(&node::api::chain_hash);
+  auto env = store::environment::open({dir});
+  store::write_batch b;
+  store::access_op op;
+  op.entry = std::move(e);
+  b.access.push_back(std::move(op));
+  store::writer(*env).submit(std::move(b)).get();
+}
+
 // Opens the store's data file directly and hands `fn` the audit table.
 template <class Fn>
 void tamper(const std::string& dir, Fn fn) {
@@ -154,16 +165,7 @@ TEST_CASE("audit: the chain holds as written, and an edited, removed or swapped 
 TEST_CASE("audit: a character edited into an invalid byte is found") {
   test::temp_dir d;
   std::string dir = d / "s";
-  {
-    store::set_chain_hash(&node::api::chain_hash);
-    auto env = store::environment::open({dir});
-    store::writer w(*env);
-    store::write_batch b;
-    store::access_op op;
-    op.entry = {0, 0, "bank-a", "GET", "/api/v1/subjects/x/records?q=\xff", "x", "c-1", "allowed", 200, "", "", ""};
-    b.access.push_back(std::move(op));
-    w.submit(std::move(b)).get();
-  }
+  write_entry(dir, {0, 0, "bank-a", "GET", "/api/v1/subjects/x/records?q=\xff", "x", "c-1", "allowed", 200, "", "", ""});
   std::uint64_t n = 0;
   REQUIRE(verdict(dir, n).empty());
   auto seq = first_seq(dir);
@@ -184,17 +186,8 @@ TEST_CASE("audit: a character edited into an invalid byte is found") {
 TEST_CASE("audit: fields full of invalid bytes are bounded as hashed, and the chain holds") {
   test::temp_dir d;
   std::string dir = d / "s";
-  {
-    store::set_chain_hash(&node::api::chain_hash);
-    auto env = store::environment::open({dir});
-    store::writer w(*env);
-    store::write_batch b;
-    store::access_op op;
-    op.entry = {0, 0, std::string(300, '\xff'), "GET", "/api/v1/subjects/x/records?x=" + std::string(1500, '\xff'),
-                std::string(100, '\xc3'), "c-1", "refused", 401, std::string(3000, '\xfe'), "", ""};
-    b.access.push_back(std::move(op));
-    w.submit(std::move(b)).get();
-  }
+  write_entry(dir, {0, 0, std::string(300, '\xff'), "GET", "/api/v1/subjects/x/records?x=" + std::string(1500, '\xff'),
+                    std::string(100, '\xc3'), "c-1", "refused", 401, std::string(3000, '\xfe'), "", ""});
   std::uint64_t n = 0;
   CHECK(verdict(dir, n).empty());
   CHECK(n == 1);
