@@ -179,20 +179,26 @@ std::optional<node_entry> reader::node(const std::string& node_id) {
   return v ? std::optional<node_entry>(decode_node_entry(*v)) : std::nullopt;
 }
 
-std::vector<node_entry> reader::nodes() {
-  std::vector<node_entry> out;
-  cursor c(impl_->t, impl_->env.t.node2entry);
+namespace {
+
+// Every value of a small table, decoded in key order.
+template <class Decode>
+auto all_of(const txn& t, MDB_dbi dbi, Decode decode) {
+  std::vector<decltype(decode(std::string_view{}, std::string_view{}))> out;
+  cursor c(t, dbi);
   std::string_view k, v;
-  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_node_entry(v));
+  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode(k, v));
   return out;
 }
 
+}  // namespace
+
+std::vector<node_entry> reader::nodes() {
+  return all_of(impl_->t, impl_->env.t.node2entry, [](auto, auto v) { return decode_node_entry(v); });
+}
+
 std::vector<revocation> reader::revocations() {
-  std::vector<revocation> out;
-  cursor c(impl_->t, impl_->env.t.serial2revocation);
-  std::string_view k, v;
-  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_revocation(k, v));
-  return out;
+  return all_of(impl_->t, impl_->env.t.serial2revocation, [](auto k, auto v) { return decode_revocation(k, v); });
 }
 
 std::optional<principal> reader::principal_by_id(const std::string& id) {
@@ -215,19 +221,11 @@ std::optional<principal> reader::principal_by_cert(const std::string& cert_sha25
 }
 
 std::vector<principal> reader::principals() {
-  std::vector<principal> out;
-  cursor c(impl_->t, impl_->env.t.id2principal);
-  std::string_view k, v;
-  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_principal(v));
-  return out;
+  return all_of(impl_->t, impl_->env.t.id2principal, [](auto, auto v) { return decode_principal(v); });
 }
 
 std::vector<consent> reader::consents() {
-  std::vector<consent> out;
-  cursor c(impl_->t, impl_->env.t.consent);
-  std::string_view k, v;
-  for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) out.push_back(decode_consent(v));
-  return out;
+  return all_of(impl_->t, impl_->env.t.consent, [](auto, auto v) { return decode_consent(v); });
 }
 
 std::optional<consent> reader::consent_by_id(const std::string& id) {

@@ -1,5 +1,7 @@
 #include "sync/routing.hpp"
 
+#include "store/model/uscc.hpp"
+
 namespace replication {
 
 std::string_view division_prefix(std::string_view j) {
@@ -14,7 +16,7 @@ bool covers(std::string_view jurisdiction, std::string_view division) {
 }
 
 std::string outside_jurisdiction(std::string_view jurisdiction, std::string_view subject) {
-  auto division = subject.size() == 18 ? subject.substr(2, 6) : std::string_view{};
+  auto division = subject.size() == 18 ? store::model::uscc_division(subject) : std::string_view{};
   if (covers(jurisdiction, division)) return {};
   return "registered in division " + std::string(division) + " (characters 3-8 of the code), outside this node's jurisdiction " +
          std::string(jurisdiction) + ": its records belong at the platform that serves that division";

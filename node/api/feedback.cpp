@@ -2,8 +2,6 @@
 // like any import: POST /api/v1/registrations (the portal's real-name
 // registration of an enterprise) and POST /api/v1/loans (a bank's loan
 // feedback). Validated by the same category schemas as an import.
-#include <filesystem>
-
 #include "node/api/internal.hpp"
 #include "node/service/parent_link.hpp"
 #include "store/model/category.hpp"
@@ -42,7 +40,7 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
     return refuse(call, 400, "bad_request", "subject: " + why);
   // As `import` does: a record written now could reuse a version number
   // the network has seen (the node's newer records are still at its parent).
-  if (std::filesystem::exists(service::recovery_flag_path(ctx.cfg)))
+  if (service::recovery_pending(ctx.cfg))
     return refuse(call, 503, "recovering", "this node was restored from a backup and is getting back its newer records "
                                            "from its parent; retry in a minute");
   // The record commits with the request's audit entry; the answer says

@@ -11,6 +11,7 @@
 #include "node/cli/commands.hpp"
 #include "node/net/client.hpp"
 #include "node/pki/pki.hpp"
+#include "store/model/uscc.hpp"
 #include "store/writer.hpp"
 
 namespace node::cli {
@@ -60,7 +61,7 @@ bool demo_bank_api(const config::node_config& cfg, const std::string& firm) {
   }
   api_caller call{cfg};
   std::cout << "the bank API at " << cfg.node.id << " (https://" << cfg.listen.api << "), banks and portal with tokens:\n";
-  const std::string division = firm.substr(2, 6);  // where the firm is registered: characters 3-8 of its code
+  const std::string division(store::model::uscc_division(firm));  // where the firm is registered
   auto reg = call(portal, "POST", "/api/v1/registrations",
                   R"({"subject":")" + firm + R"(","event_date":"2026-11-01","name":"南京示范科技有限公司","legal_rep_name":"张三丰","legal_rep_id":"320102199001011234","phone":"13812345678","division":")" + division + "\"}");
   std::cout << "  portal registers " << firm << ": " << reg.status << " " << reg.body << "\n";

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
@@ -85,7 +84,7 @@ int cmd_import(int argc, char** argv) {
   if (a.has("--show-quarantine")) return show_quarantine(a);
   if (a.positional.size() != 1) throw usage_error("import needs exactly one FILE");
   auto cfg = load_config(a);
-  if (std::filesystem::exists(service::recovery_flag_path(cfg)))
+  if (service::recovery_pending(cfg))
     throw std::runtime_error("this store was restored from a backup, and the records this node owns that are newer than "
                              "the backup are still at its parent: start credit-node run and wait until status shows "
                              "upstream.recovering false (log: sync_recovered), then import; importing now could number "

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -39,7 +38,7 @@ json::object upstream_json(const config::node_config& cfg) {
   // The file outlives the node: a stopped (or killed) node's last word is
   // not a link that stands. (The state stays one PRODUCT.md names.)
   up["running"] = !running_pid(cfg.node.data_dir).empty();
-  up["recovering"] = std::filesystem::exists(service::recovery_flag_path(cfg));
+  up["recovering"] = service::recovery_pending(cfg);
   if (!up["running"].as_bool()) {
     up["state"] = "unreachable";
     up["reasons"] = json::array{"credit-node run is not running on " + cfg.node.data_dir +

@@ -61,6 +61,7 @@ constexpr auto cursor_save_every = std::chrono::seconds(10);
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
 std::string recovery_flag_path(const config::node_config& cfg) { return cfg.node.data_dir + "/recover-own"; }
+bool recovery_pending(const config::node_config& cfg) { return std::filesystem::exists(recovery_flag_path(cfg)); }
 
 std::string read_link_state(const config::node_config& cfg) {
   std::ifstream in(link_state_path(cfg));
@@ -509,7 +510,7 @@ void parent_link::impl::pull_loop() {
   loop("down", [this] {
     auto c = client(milliseconds(30'000));
     ensure_admitted(*c);
-    if (!recovering && std::filesystem::exists(recovery_flag_path(cfg))) {
+    if (!recovering && recovery_pending(cfg)) {
       recovering = true;
       net::log::warn("sync_recovery_start").kv("parent", parent.node_id)
           .kv("reason", "this store was restored from a backup: pulling back from the parent the records this node owns "

@@ -46,5 +46,6 @@ void write_link_state(const config::node_config& cfg, const std::string& json_te
 // (own=1) before anything else, then removes the file; `import` waits for
 // it, or it would number versions the network has already seen.
 std::string recovery_flag_path(const config::node_config& cfg);
+bool recovery_pending(const config::node_config& cfg);
 
 }  // namespace node::service

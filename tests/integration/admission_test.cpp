@@ -15,14 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object upstream_of(const tree_node& n) {
-  return json::parse(test::run_cli({"status", "--json", "-c", n.cfg}).out).at("upstream").as_object();
-}
-
-bool state_is(const tree_node& n, const std::string& want) {
-  return upstream_of(n).at("state").as_string() == want;
-}
-
 // Every reason the child shows, joined: what an operator reads.
 std::string reasons_of(const tree_node& n) {
   std::string all;

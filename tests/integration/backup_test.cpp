@@ -100,10 +100,7 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
     child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
     wait_ready(prov, p);
     wait_ready(nj, n);
-    REQUIRE_MESSAGE(eventually([&] {
-      auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
-      return up.at("state").as_string() == "admitted";
-    }, 10s), n.err());
+    REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "admitted"); }, 10s), n.err());
   }
   auto admin = [&](std::vector<std::string> args) {
     args.insert(args.begin(), "admin");
@@ -145,10 +142,7 @@ TEST_CASE("backup: a restore keeps the revocations made since the backup") {
   child p2({"run", "-c", prov.cfg}), n2({"run", "-c", nj.cfg});
   wait_ready(prov, p2);
   wait_ready(nj, n2);
-  CHECK_MESSAGE(eventually([&] {
-    auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
-    return up.at("state").as_string() == "revoked";
-  }, 10s), n2.err());
+  CHECK_MESSAGE(eventually([&] { return state_is(nj, "revoked"); }, 10s), n2.err());
   auto nodes = json::parse(test::run_cli({"admin", "nodes", "--json", "-c", prov.cfg}).out).at("nodes").as_array();
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0].at("state").as_string() == "revoked");  // the registry too: the node id stays revoked
@@ -195,13 +189,13 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   CHECK(early.exit_code != 0);
   CHECK(early.err.find("restored from a backup") != std::string::npos);
   CHECK(version_of(sz, firms[1], "a-1") == 1);  // nothing was imported
-  CHECK(json::parse(test::run_cli({"status", "--json", "-c", sz.cfg}).out).at("upstream").at("recovering").as_bool());
+  CHECK(upstream_of(sz).at("recovering").as_bool());
   CHECK(test::run_cli({"status", "-c", sz.cfg}).out.find("  recovering          yes: restored from a backup") != std::string::npos);
   child s2({"run", "-c", sz.cfg});
   wait_ready(sz, s2);
   REQUIRE_MESSAGE(eventually([&] {
     return exported(sz).size() == 8 &&
-           !json::parse(test::run_cli({"status", "--json", "-c", sz.cfg}).out).at("upstream").at("recovering").as_bool();
+           !upstream_of(sz).at("recovering").as_bool();
   }, 15s), s2.err());
   CHECK(version_of(sz, firms[1], "a-1") == 2);
   CHECK(s2.err().find("event=sync_recovered") != std::string::npos);

@@ -62,7 +62,7 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   n.signal(SIGKILL);
   n.wait_exit(5s);
   {  // status of a node that is not running says so, whatever its last link state said
-    auto dead = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+    auto dead = upstream_of(nj);
     CHECK(dead.at("state").as_string() == "unreachable");
     CHECK_FALSE(dead.at("running").as_bool());
     CHECK(std::string(dead.at("reasons").as_array().at(0).as_string()).find("credit-node run is not running on") == 0);
@@ -106,7 +106,7 @@ TEST_CASE("sync: up from a local, down only where the jurisdiction is, version 2
   REQUIRE(n2.wait_exit(5s));
   test::write_file(net.d / "late.csv", csv({nanjing_firms[0]}, "late-", "1.00"));
   REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / "late.csv"}).exit_code == 0);
-  auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+  auto up = upstream_of(nj);
   CHECK(up.at("lag_changes").to_number<std::int64_t>() == 1);
   CHECK_FALSE(up.at("in_sync").as_bool());
   CHECK_FALSE(up.at("running").as_bool());
@@ -152,7 +152,7 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
     CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 5; }), n.err());
     CHECK(n.err().find("event=sync_reconcile direction=up") != std::string::npos);
     {  // the link failed while the province was down: status says what and when
-      auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+      auto up = upstream_of(nj);
       REQUIRE(up.contains("last_error"));
       CHECK(up.at("last_error_at").as_string().size() == 24);  // 2026-11-28T13:49:05.498Z
       CHECK(up.at("running").as_bool());
@@ -231,7 +231,7 @@ TEST_CASE("sync: an upstream url naming the parent's API port says which key to 
   wait_ready(prov, p);
   wait_ready(nj, n);
   CHECK_MESSAGE(eventually([&] {
-    auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+    auto up = upstream_of(nj);
     return up.contains("last_error") &&
            std::string(up.at("last_error").as_string()).find("not a credit-node sync listener (its API or admin port?); "
                                                              "[upstream] url must name the parent's [listen] sync address") != std::string::npos;
@@ -252,7 +252,7 @@ TEST_CASE("sync: a node whose self-check fails does not dial its parent, and say
     auto v = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out);
     return v.at("upstream").at("state").as_string() == "refused";
   }, 5s));
-  auto up = json::parse(test::run_cli({"status", "--json", "-c", nj.cfg}).out).at("upstream").as_object();
+  auto up = upstream_of(nj);
   REQUIRE(!up.at("reasons").as_array().empty());
   CHECK(std::string(up.at("reasons").as_array()[0].as_string()).find("tls.key_mode") != std::string::npos);
   CHECK(n.err().find("event=sync_blocked") != std::string::npos);

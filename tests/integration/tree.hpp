@@ -68,6 +68,12 @@ struct network {
   }
 };
 
+// The node's `status --json` upstream object, and whether its link is in `want`.
+inline json::object upstream_of(const tree_node& n) {
+  return json::parse(test::run_cli({"status", "--json", "-c", n.cfg}).out).at("upstream").as_object();
+}
+inline bool state_is(const tree_node& n, const std::string& want) { return upstream_of(n).at("state").as_string() == want; }
+
 inline std::vector<json::object> exported(const tree_node& n, const std::string& subject = "") {
   std::vector<std::string> args{"export", "-c", n.cfg};
   if (!subject.empty()) args.insert(args.end(), {"--subject", subject});
