@@ -77,10 +77,12 @@ struct access_op {
     suspend_principal,  // who.id, who.suspended (true: suspend, false: resume), who.suspended_reason
     set_token,          // who.id, who.token_sha256: the new token; the old one stops working
     carry_principal,    // who, whole, over what is stored (restore: the replaced store's is newer)
+    carry_audit,        // entry, whole and as hashed: the next link of this chain (restore: written
+                        // after the backup); refused unless it continues the chain and its hash holds
   } what = kind::audit;
   principal who;
   consent grant;          // put_consent: whole; withdraw/use: grant.id
-  audit_entry entry;      // audit
+  audit_entry entry;      // audit, carry_audit
 };
 
 std::string encode_principal(const principal& p);

@@ -170,7 +170,7 @@ void* find_map_address(const std::string& dir) {
 }  // namespace
 
 std::unique_ptr<environment> environment::open(const open_options& opt) {
-  make_dir_0700(opt.dir);
+  if (!opt.read_only_file) make_dir_0700(opt.dir);
   std::unique_ptr<environment> e(new environment);
   e->dir_ = opt.dir;
   e->impl_ = std::make_unique<impl>();
@@ -180,14 +180,20 @@ std::unique_ptr<environment> environment::open(const open_options& opt) {
   check(mdb_env_set_mapsize(env, opt.map_size_mb << 20), "set map size");
   // NOTLS: read transactions are not tied to threads (the API hands them
   // around worker threads). NORDAHEAD: random reads over a large map.
-  int rc = mdb_env_open(env, opt.dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600);
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+  if (opt.read_only_file) flags |= MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK;
+  int rc = mdb_env_open(env, opt.dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) {
     mdb_env_close(env);
     env = nullptr;
     throw_lmdb(rc, "open " + opt.dir);
   }
-  e->impl_->map = find_map_address(opt.dir);
   const auto& migs = opt.migrations ? *opt.migrations : builtin_migrations();
+  if (opt.read_only_file) {
+    e->prepare_read_only(migs);
+    return e;
+  }
+  e->impl_->map = find_map_address(opt.dir);
   e->prepare(migs);
   return e;
 }

@@ -58,6 +58,10 @@ struct open_options {
   std::string dir;
   std::uint64_t map_size_mb = 65536;
   const std::vector<migration>* migrations = nullptr;  // null: builtin
+  // `dir` names a data file (a backup, or the data.mdb.before-restore-*
+  // a restore keeps), opened read-only: no lock file, no migration — its
+  // format must be the one this binary writes.
+  bool read_only_file = false;
 };
 
 class environment {
@@ -96,6 +100,7 @@ public:
 private:
   environment() = default;
   void prepare(const std::vector<migration>& migs);  // migrations.cpp
+  void prepare_read_only(const std::vector<migration>& migs);  // migrations.cpp
   std::string dir_, instance_id_;
   std::uint32_t schema_version_ = 0;
   std::unique_ptr<impl> impl_;

@@ -81,6 +81,26 @@ std::int64_t now_ms() {
 
 }  // namespace
 
+// A file opened read-only cannot be migrated, and a table missing from it
+// cannot be created: either means it is not a store this binary can read.
+void environment::prepare_read_only(const std::vector<migration>& migs) {
+  const auto target = static_cast<std::uint32_t>(1 + migs.size());
+  txn r(impl_->env, false);
+  auto what = [&] { return "store: " + dir_ + " is not a credit-node store of format " + std::to_string(target); };
+  try {
+    impl_->t = open_tables(r.get());
+  } catch (const store_error& e) {
+    throw store_error(what() + " (" + e.what() + ")");
+  }
+  auto version = r.get(impl_->t.meta, "schema_version");
+  schema_version_ = version ? static_cast<std::uint32_t>(read_be64(*version)) : 0;
+  instance_id_ = std::string(r.get(impl_->t.meta, "instance_id").value_or(""));
+  r.commit();  // keeps the table handles for later transactions
+  if (schema_version_ != target)
+    throw store_error(what() + " (it has format " + std::to_string(schema_version_) +
+                      "): read it with the credit-node that wrote it");
+}
+
 void environment::prepare(const std::vector<migration>& migs) {
   const auto target = static_cast<std::uint32_t>(1 + migs.size());
   txn w(impl_->env, true);

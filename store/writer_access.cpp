@@ -52,6 +52,25 @@ void change_principal(txn_state& s, const access_op& op) {
   s.t.put(s.tb.id2principal, p.id, encode_principal(p));
 }
 
+void load_audit_head(txn_state& s) {
+  if (s.audit_head) return;
+  s.audit_head.emplace(1, std::string(64, '0'));
+  if (auto last = s.t.last_key(s.tb.seq2audit)) {
+    auto seq = read_be64(*last);
+    s.audit_head.emplace(seq + 1, decode_audit(seq, *s.t.get(s.tb.seq2audit, *last)).hash);
+  }
+}
+
+void put_audit(txn_state& s, const audit_entry& e) {
+  s.t.put(s.tb.seq2audit, be64(e.seq), encode_audit(e), MDB_APPEND);
+  s.audit_head.emplace(e.seq + 1, e.hash);
+  if (!e.subject.empty()) {
+    key_writer k;
+    k.str8(e.subject).u64(e.seq);
+    s.t.put(s.tb.subject2audit, k.bytes(), "");
+  }
+}
+
 // The chain: each entry's hash covers the previous entry's hash, so an
 // edited, removed or reordered entry breaks every hash after it.
 void append_audit(txn_state& s, audit_entry e) {
@@ -65,24 +84,27 @@ void append_audit(txn_state& s, audit_entry e) {
     *f = model::printable_prefix(*f, audit_short_field_bytes);
   e.path = model::printable_prefix(e.path, audit_long_field_bytes);
   e.detail = model::printable_prefix(e.detail, audit_long_field_bytes);
-  if (!s.audit_head) {
-    s.audit_head.emplace(1, std::string(64, '0'));
-    if (auto last = s.t.last_key(s.tb.seq2audit)) {
-      auto seq = read_be64(*last);
-      s.audit_head.emplace(seq + 1, decode_audit(seq, *s.t.get(s.tb.seq2audit, *last)).hash);
-    }
-  }
+  load_audit_head(s);
   e.seq = s.audit_head->first;
   e.at_ms = s.now;
   e.prev = std::move(s.audit_head->second);
   e.hash = h(e.prev, audit_text(e));
-  s.t.put(s.tb.seq2audit, be64(e.seq), encode_audit(e), MDB_APPEND);
-  s.audit_head.emplace(e.seq + 1, e.hash);
-  if (!e.subject.empty()) {
-    key_writer k;
-    k.str8(e.subject).u64(e.seq);
-    s.t.put(s.tb.subject2audit, k.bytes(), "");
-  }
+  put_audit(s, e);
+}
+
+// A link of another copy of this chain (the store a restore replaced),
+// stored as it was: only if it follows the head and its hash holds, so a
+// carried log is as verifiable as one written here.
+void carry_audit(txn_state& s, const audit_entry& e) {
+  const auto& h = get_chain_hash();
+  if (!h) throw store_error("store: no audit chain hash set (a bug: set_chain_hash at start)");
+  load_audit_head(s);
+  if (e.seq != s.audit_head->first || e.prev != s.audit_head->second)
+    throw access_error("audit entry " + std::to_string(e.seq) + " does not continue this chain (its head is entry " +
+                       std::to_string(s.audit_head->first - 1) + ")");
+  if (h(e.prev, audit_text(e)) != e.hash)
+    throw access_error("audit entry " + std::to_string(e.seq) + " does not match its hash");
+  put_audit(s, e);
 }
 
 }  // namespace
@@ -103,6 +125,7 @@ void apply_access(txn_state& s, const write_batch& b) {
       }
       case access_op::kind::use_consent: ++s.consent_uses[op.grant.id]; break;
       case access_op::kind::audit: append_audit(s, op.entry); break;
+      case access_op::kind::carry_audit: carry_audit(s, op.entry); break;
       case access_op::kind::suspend_principal:
       case access_op::kind::set_token: change_principal(s, op); break;
       case access_op::kind::carry_principal: put_principal(s, op.who, true); break;

@@ -27,11 +27,13 @@ api::audit_head parse_head(const std::string& s) {
 }  // namespace
 
 int cmd_audit(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{}, {"--head"}, 1});
+  auto a = parse(argc, argv, 2, {{}, {"--head", "--store"}, 1});
   if (a.positional.size() != 1 || a.positional[0] != "verify") throw usage_error("audit takes one subcommand: verify");
   auto cfg = load_config(a);
   auto expected = a.get("--head") ? std::optional(parse_head(*a.get("--head"))) : std::nullopt;
-  auto env = open_store(cfg);
+  // --store FILE: another copy of a store, read-only (a backup, or the
+  // data.mdb.before-restore-* a restore kept).
+  auto env = a.get("--store") ? store::environment::open({*a.get("--store"), cfg.store.map_size_mb, nullptr, true}) : open_store(cfg);
   std::uint64_t n = 0;
   api::audit_head head;
   auto problem = api::verify_audit_chain(*env, n, 0, &head);

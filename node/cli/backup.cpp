@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
 #include "node/service/parent_link.hpp"
@@ -173,6 +174,67 @@ std::size_t carry_access_state(store::environment& env, access_state st) {
   return store::reader(env).revocations().size() - before;
 }
 
+// The access log written since the backup, from the store the restore
+// replaced (`kept`), in chunks: the restored chain goes on where the
+// replaced one did, and an earlier `audit verify --head` still holds.
+// Only when the kept log continues the backup's (its entry at the backup's
+// head has the same hash); otherwise it stays in the kept file alone.
+struct audit_carry {
+  std::uint64_t carried = 0;
+  std::string problem;
+};
+
+std::optional<store::audit_entry> audit_entry_at(store::reader& rd, std::uint64_t seq) {
+  std::optional<store::audit_entry> found;
+  rd.for_each_audit(seq, [&](const store::audit_entry& e) {
+    if (e.seq == seq) found = e;
+    return false;
+  });
+  return found;
+}
+
+// Writes `was`'s entries after `head` into `env`, 2,000 per transaction.
+std::uint64_t carry_entries_after(store::reader& was, std::uint64_t head, store::environment& env) {
+  std::uint64_t carried = 0;
+  std::vector<store::audit_entry> chunk;
+  auto flush = [&] {
+    store::write_batch b;
+    for (auto& e : chunk) b.access.push_back({store::access_op::kind::carry_audit, {}, {}, std::move(e)});
+    store::writer(env).submit(std::move(b)).get();
+    carried += chunk.size();
+    chunk.clear();
+  };
+  was.for_each_audit(head + 1, [&](const store::audit_entry& e) {
+    chunk.push_back(e);
+    if (chunk.size() == 2000) flush();
+    return true;
+  });
+  if (!chunk.empty()) flush();
+  return carried;
+}
+
+audit_carry carry_audit_log(const config::node_config& cfg, store::environment& env, const std::string& kept) {
+  audit_carry out;
+  try {
+    store::set_chain_hash(&api::chain_hash);
+    auto old = store::environment::open({kept, cfg.store.map_size_mb, nullptr, true});
+    store::reader now(env), was(*old);
+    auto head = now.last_audit_seq();
+    if (head) {
+      auto theirs = audit_entry_at(was, head);
+      if (!theirs) return out;  // the replaced log is not longer than the backup's
+      if (theirs->hash != audit_entry_at(now, head)->hash) {
+        out.problem = "its entry " + std::to_string(head) + " differs from the backup's: it is not the same chain";
+        return out;
+      }
+    }
+    out.carried = carry_entries_after(was, head, env);
+  } catch (const std::exception& e) {
+    out.problem = e.what();
+  }
+  return out;
+}
+
 void check_backup_file(const std::string& file) {
   std::ifstream sums(file + ".sha256");
   std::string want;
@@ -231,8 +293,14 @@ int cmd_restore(int argc, char** argv) {
   auto old_id = env->instance_id();
   env->renew_instance_id();
   auto carried = carry_access_state(*env, std::move(access));
+  auto log = kept.empty() ? audit_carry{} : carry_audit_log(cfg, *env, kept);
   ::close(lock);
   print_restored(cfg, file, *env, old_id, kept, carried);
+  if (log.carried) std::cout << "restore: " << log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";
+  if (!log.problem.empty())
+    std::cerr << "restore: warning: the access log of the store it replaced was not carried over" << (log.carried ? " whole" : "")
+              << " (" << log.problem << "): its entries stay in " << kept << "; check them there with credit-node audit verify --store "
+              << kept << "\n";
   if (!problem.empty())
     std::cerr << "restore: warning: the store it replaced could not be read (" << problem << "): certificate revocations, "
               << "child suspensions and revocations, bank and portal suspensions and tokens, and consent withdrawals made "

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "node/api/api.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "tree.hpp"
@@ -205,4 +206,77 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   CHECK_MESSAGE(eventually([&] { return version_of(prov, firms[1], "a-1") == 3; }), s2.err());
   CHECK(test::run_cli({"admin", "events", "--json", "-c", prov.cfg}).out.find("integrity") == std::string::npos);
   CHECK(exported(prov).size() == 8);
+}
+
+namespace {
+
+// `n` entries on the node's access log, as the API's writer appends them.
+void audit_entries(const tree_node& n, int count, const std::string& tag) {
+  store::set_chain_hash(&node::api::chain_hash);
+  auto env = store::environment::open({n.dir + "/data"});
+  for (int i = 0; i < count; ++i) {
+    store::write_batch b;
+    store::access_op op;
+    op.entry = {0, 0, "bank-a", "GET", "/api/v1/subjects/x/records?" + tag + std::to_string(i), "x", "", "refused", 403, "", "", ""};
+    b.access.push_back(std::move(op));
+    store::writer(*env).submit(std::move(b)).get();
+  }
+}
+
+// "head SEQ:HASH" as `audit verify` prints it.
+std::string audit_head_of(const tree_node& n) {
+  auto v = test::run_cli({"audit", "verify", "-c", n.cfg});
+  REQUIRE_MESSAGE(v.exit_code == 0, v.out);
+  auto at = v.out.find("; head ");
+  REQUIRE(at != std::string::npos);
+  auto head = v.out.substr(at + 7);
+  return head.substr(0, head.find(' '));
+}
+
+std::string kept_store(const tree_node& n) {
+  for (const auto& e : fs::directory_iterator(n.dir + "/data"))
+    if (e.path().filename().string().rfind("data.mdb.before-restore-", 0) == 0) return e.path();
+  return {};
+}
+
+}  // namespace
+
+// Every request is on the access log: a restore must not drop the entries
+// written after the backup (an earlier `audit verify --head` would then say
+// the log was cut). A backup of another store's log is not spliced onto.
+TEST_CASE("backup: a restore carries the access log written since the backup, and a head recorded before still holds") {
+  network net;
+  auto& n = net.add("js.nanjing", "local", "320100");
+  audit_entries(n, 3, "before-");
+  std::string file = net.d / "nanjing.backup";
+  REQUIRE(test::run_cli({"backup", "--out", file, "-c", n.cfg}).exit_code == 0);
+  audit_entries(n, 4, "after-");
+  auto head = audit_head_of(n);
+  CHECK(head.rfind("7:", 0) == 0);
+  auto r = test::run_cli({"restore", file, "-c", n.cfg});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("restore: 4 access log entries written since the backup were carried over; the chain goes on unbroken") != std::string::npos);
+  CHECK(r.err.empty());
+  auto v = test::run_cli({"audit", "verify", "--head", head, "-c", n.cfg});
+  CHECK_MESSAGE(v.exit_code == 0, v.out);
+  CHECK(v.out.find("audit: 7 entries, the hash chain is intact and holds entry 7 as recorded") != std::string::npos);
+  auto kept = kept_store(n);
+  REQUIRE(!kept.empty());
+  auto old = test::run_cli({"audit", "verify", "--store", kept, "--head", head, "-c", n.cfg});
+  CHECK_MESSAGE(old.exit_code == 0, old.out);
+  CHECK_FALSE(fs::exists(kept + "-lock"));
+
+  // Another node's backup: its log is another chain, left apart.
+  auto& other = net.add("js.wuxi", "local", "320200");
+  audit_entries(other, 5, "wuxi-");
+  std::string foreign = net.d / "wuxi.backup";
+  REQUIRE(test::run_cli({"backup", "--out", foreign, "-c", other.cfg}).exit_code == 0);
+  fs::remove(kept);
+  auto f = test::run_cli({"restore", foreign, "-c", n.cfg});
+  REQUIRE_MESSAGE(f.exit_code == 0, f.err);
+  CHECK(f.err.find("the access log of the store it replaced was not carried over (its entry 5 differs from the backup's: it is not "
+                   "the same chain): its entries stay in " + kept_store(n)) != std::string::npos);
+  auto now = test::run_cli({"audit", "verify", "-c", n.cfg});
+  CHECK(now.out.find("audit: 5 entries, the hash chain is intact") != std::string::npos);
+  CHECK(test::run_cli({"audit", "verify", "--store", kept_store(n), "--head", head, "-c", n.cfg}).exit_code == 0);
 }
