@@ -263,14 +263,26 @@ void serve_until_stopped(const config::node_config& cfg, store::environment& env
   srv.on_reload([&live, path = cfg.source_path] { reload(live, path); });
   std::unique_ptr<service::parent_link> link;
   std::atomic<bool> stopping{false};
+  // When a stop begins, long-polls here answer at once and the link to
+  // the parent stops beside the drain (its requests are interrupted).
+  srv.on_stop([&] {
+    stopping = true;
+    stopping.notify_all();
+    changed.stop();
+  });
   std::thread gate;
-  if (cfg.upstream) gate = std::thread([&] { dial_when_checks_pass(cfg, env, writer, changed, link, stopping); });
+  if (cfg.upstream)
+    gate = std::thread([&] {
+      dial_when_checks_pass(cfg, env, writer, changed, link, stopping);
+      stopping.wait(false);
+      if (link) link->stop();
+    });
   log::info("ready").kv("node", cfg.node.id).kv("io_threads", io_threads());
   srv.run(io_threads());
-  stopping = true;
+  stopping = true;  // run() also ends without a stop (an error): the gate must not wait for one
+  stopping.notify_all();
   changed.stop();
   if (gate.joinable()) gate.join();
-  if (link) link->stop();
 }
 
 // What the node serves with, declared so that it is torn down in reverse:

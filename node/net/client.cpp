@@ -3,8 +3,11 @@
 // tcp_stream (expires_at), so a silent server costs at most `timeout`.
 #include "node/net/client.hpp"
 
+#include <atomic>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -41,6 +44,7 @@ public:
   ~client_impl() override { drop(); }
 
   http_response request(const client_request& r) override {
+    refuse_if_interrupted();
     if (owed_) {
       log::debug("client_reconnect").kv("server", opt_.address).kv("reason", "answers to pipelined requests were not read");
       drop();
@@ -63,6 +67,7 @@ public:
   }
 
   void send(const client_request& r) override {
+    refuse_if_interrupted();
     auto deadline = steady::now() + opt_.timeout;
     if (!stream_) connect(deadline);
     if (auto ec = write_request(r, deadline))
@@ -70,6 +75,7 @@ public:
   }
 
   http_response receive(const client_request* next) override {
+    refuse_if_interrupted();
     if (!owed_ || !stream_) throw client_error("no request to " + opt_.address + " awaits an answer");
     // The write of `next` ends only once the server has answered and read
     // it: each gets the timeout.
@@ -109,8 +115,21 @@ public:
     drop();
   }
 
+  // Runs on our io_context, so on the thread using the client: it wakes
+  // the run() under way, or the next one.
+  void interrupt() override {
+    interrupted_ = true;
+    asio::post(ioc_, [this] {
+      if (stream_) lowest().cancel();
+    });
+  }
+
 private:
   beast::tcp_stream& lowest() { return stream_->next_layer(); }
+
+  void refuse_if_interrupted() const {
+    if (interrupted_) throw client_error("the request to " + opt_.address + " was interrupted: the node is stopping");
+  }
 
   void split_address() {
     const auto& a = opt_.address;
@@ -226,6 +245,7 @@ private:
 
   std::string describe(const beast::error_code& ec) const {
     if (ec == beast::error::timeout) return "no answer within " + std::to_string(opt_.timeout.count()) + " ms";
+    if (interrupted_) return "interrupted: the node is stopping";
     return ec.message();
   }
 
@@ -246,6 +266,7 @@ private:
   std::optional<pki::identity> server_id_;
   std::uint64_t connections_ = 0;
   std::size_t owed_ = 0;  // requests written whose answers are not read yet
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace

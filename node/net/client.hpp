@@ -84,6 +84,10 @@ public:
   virtual std::uint64_t connections_made() const = 0;
   // Sends close_notify (best effort) and closes.
   virtual void close() = 0;
+  // From any thread: the request under way, and every later one, fails at
+  // once with client_error (a node stopping does not wait out a long-poll).
+  // The caller keeps the client alive meanwhile.
+  virtual void interrupt() = 0;
 };
 
 }  // namespace node::net

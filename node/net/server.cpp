@@ -265,6 +265,8 @@ public:
     });
   }
 
+  void on_stop(std::function<void()> fn) override { on_stop_ = std::move(fn); }
+
   bool run(unsigned threads, milliseconds limit) override {
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { ioc_.run(); });
@@ -314,6 +316,7 @@ private:
     if (hup_) hup_->cancel(ec);  // the io_context must run out of work to stop
     for (auto& l : listeners_) l->close();
     for (auto& s : live) s->notify_shutdown();
+    if (on_stop_) on_stop_();
     deadline_ = std::chrono::steady_clock::now() + core_->opt.shutdown_deadline;
     poll_drain();
   }
@@ -337,7 +340,7 @@ private:
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer drain_timer_;
   std::optional<asio::signal_set> signals_, hup_;
-  std::function<void()> reload_;
+  std::function<void()> reload_, on_stop_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::vector<std::shared_ptr<listener_state>> states_;
   std::chrono::steady_clock::time_point deadline_;

@@ -81,6 +81,9 @@ public:
   virtual void stop_on_signals() = 0;
   // SIGHUP calls `fn` (logged), as often as it comes. Call before run().
   virtual void on_reload(std::function<void()> fn) = 0;
+  // `fn` runs once when a stop begins, before in-flight requests drain: a
+  // handler waiting on its own (a long-poll) is told to answer now.
+  virtual void on_stop(std::function<void()> fn) = 0;
 
   // Serves on `threads` threads (the caller's included) until a stop has
   // drained every connection. Returns false when `limit` (if non-zero) ran

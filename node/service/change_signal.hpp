@@ -28,6 +28,11 @@ public:
     std::unique_lock lk(mu_);
     cv_.wait_for(lk, timeout, [&] { return generation_ != seen || stopping_; });
   }
+  // The node is stopping: waits return at once from now on.
+  bool stopped() {
+    std::lock_guard lk(mu_);
+    return stopping_;
+  }
   void stop() {
     {
       std::lock_guard lk(mu_);

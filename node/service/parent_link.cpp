@@ -108,8 +108,32 @@ struct parent_link::impl {
              {"reasons", json::array{"not connected yet"}}};
   }
 
-  std::unique_ptr<net::http_client> client(milliseconds timeout) {
-    return net::http_client::make({address_of(cfg.upstream->url), parent.node_id, tls, timeout, 64u << 20});
+  // The clients in use, so that stop() interrupts a long-poll or a batch
+  // under way instead of waiting it out (up to the 30 s timeout).
+  struct live_client {
+    impl& owner;
+    std::unique_ptr<net::http_client> c;
+    live_client(impl& o, std::unique_ptr<net::http_client> client) : owner(o), c(std::move(client)) {
+      std::lock_guard lk(owner.clients_mu);
+      owner.clients.push_back(c.get());
+      if (owner.stopping) c->interrupt();  // stop() ran before it was listed
+    }
+    ~live_client() {
+      std::lock_guard lk(owner.clients_mu);
+      std::erase(owner.clients, c.get());
+    }
+    net::http_client& operator*() { return *c; }
+    net::http_client* operator->() { return c.get(); }
+  };
+  std::mutex clients_mu;
+  std::vector<net::http_client*> clients;
+
+  live_client client(milliseconds timeout) {
+    return {*this, net::http_client::make({address_of(cfg.upstream->url), parent.node_id, tls, timeout, 64u << 20})};
+  }
+  void interrupt_clients() {
+    std::lock_guard lk(clients_mu);
+    for (auto* c : clients) c->interrupt();
   }
 
   // Cursors change all the time (written at most every 2 s); events an
@@ -554,6 +578,7 @@ void parent_link::start() {
 void parent_link::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
   impl_->changed.stop();
+  impl_->interrupt_clients();
   if (impl_->pusher.joinable()) impl_->pusher.join();
   if (impl_->puller.joinable()) impl_->puller.join();
 }

@@ -184,7 +184,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   // process is seen at the next look, every 200 ms.
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (b.changes.empty() && !b.more && b.last_seq == cursor && revoked == seen &&
-         std::chrono::steady_clock::now() < deadline) {
+         std::chrono::steady_clock::now() < deadline && !ctx.changed.stopped()) {
     ctx.changed.wait(gen, std::chrono::milliseconds(200));
     gen = ctx.changed.generation();
     b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own != 0);

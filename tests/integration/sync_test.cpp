@@ -352,3 +352,27 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead 
            v.at("pushed_batches").to_number<std::uint64_t>() > ahead->to_number<std::uint64_t>();
   }, 20s));
 }
+
+// An idle link always has a long-poll (4 s) at its parent: a stop must
+// interrupt it, not wait it out — systemd's restart and an operator's
+// `restore` right after `systemctl stop` found the node still running.
+TEST_CASE("sync: SIGTERM stops each node of a tree at once, its long-poll interrupted") {
+  network net;
+  auto& nat = net.add("cn.national", "national", "100000");
+  auto& prov = net.add("js.province", "provincial", "320000", net.sync_addr(nat), "cn.national");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  child c_nat({"run", "-c", nat.cfg}), c_prov({"run", "-c", prov.cfg}), c_nj({"run", "-c", nj.cfg});
+  for (auto [n, c] : {std::pair{&nat, &c_nat}, {&prov, &c_prov}, {&nj, &c_nj}}) wait_ready(*n, *c);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "admitted") && state_is(prov, "admitted"); }, 10s), c_nj.err());
+  for (auto* c : {&c_nj, &c_prov, &c_nat}) {
+    std::this_thread::sleep_for(1500ms);  // a fresh long-poll is under way
+    auto t0 = std::chrono::steady_clock::now();
+    c->signal(SIGTERM);
+    auto code = c->wait_exit(1500ms);
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE("stopped in " << took << " ms");
+    REQUIRE_MESSAGE(code, "still running 1.5 s after SIGTERM:\n" << c->err());
+    CHECK(*code == 0);
+    CHECK(c->err().find("event=sync_failed") == std::string::npos);  // an interrupted request is not a failure
+  }
+}
