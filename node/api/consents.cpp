@@ -1,5 +1,7 @@
 // POST /api/v1/consents (portal): an enterprise's authorization, recorded.
 // DELETE /api/v1/consents/{id} (portal): withdrawn, effective at once.
+#include <algorithm>
+
 #include "node/api/internal.hpp"
 #include "node/pki/pki.hpp"
 #include "store/model/category.hpp"
@@ -20,6 +22,15 @@ std::string text_field(const json::object& o, const char* key, std::string& why)
     return {};
   }
   return std::string(v->get_string());
+}
+
+// The same day of the next year, as YYYY-MM-DD (ISO dates compare as
+// text); 29 February becomes the 28th.
+std::string one_year_from(std::int64_t ms) {
+  auto day = store::model::format_utc_ms(ms).substr(0, 10);
+  auto next = std::to_string(std::stoi(day.substr(0, 4)) + 1) + day.substr(4);
+  if (next.ends_with("-02-29")) next.replace(8, 2, "28");
+  return next;
 }
 
 // Every field checked; the first problem is the answer, naming the field.
@@ -44,7 +55,8 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   c.valid_from_ms = now_ms();
   c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms;  // through that day
   if (c.valid_until_ms <= c.valid_from_ms) return why = "valid_until: " + until + " has passed", std::nullopt;
-  if (c.valid_until_ms - c.valid_from_ms > 367 * day_ms) return why = "valid_until: at most one year ahead", std::nullopt;
+  if (auto last = one_year_from(c.valid_from_ms); until > last)
+    return why = "valid_until: at most one year ahead (" + last + "), not " + until, std::nullopt;
   if (c.evidence.rfind("sha256:", 0) != 0 || c.evidence.size() != 71 ||
       c.evidence.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
     return why = "evidence: must be \"sha256:\" and 64 lower-case hex digits (the signed letter's hash)", std::nullopt;
@@ -57,6 +69,8 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   for (const auto& v : cats->get_array()) {
     if (!v.is_string() || !store::model::category_registry::builtin().find(std::string(v.get_string())))
       return why = "categories: unknown category " + json::serialize(v) + "; known: " + store::model::category_registry::builtin().names(), std::nullopt;
+    if (std::find(c.categories.begin(), c.categories.end(), v.get_string()) != c.categories.end())
+      return why = "categories: " + json::serialize(v) + " is listed twice", std::nullopt;
     c.categories.emplace_back(v.get_string());
   }
   return c;

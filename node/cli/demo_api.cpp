@@ -5,17 +5,27 @@
 // holds. Printed so a first-time reader sees the whole flow.
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <iostream>
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
 #include "node/net/client.hpp"
 #include "node/pki/pki.hpp"
+#include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
 #include "store/writer.hpp"
 
 namespace node::cli {
 namespace {
+
+// A consent's last day: the API takes at most a year ahead, so a fixed
+// date would stop the demo working one day.
+std::string half_a_year_ahead() {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>((system_clock::now() + days(182)).time_since_epoch()).count();
+  return store::model::format_utc_ms(ms).substr(0, 10);
+}
 
 namespace json = boost::json;
 
@@ -66,7 +76,7 @@ bool demo_bank_api(const config::node_config& cfg, const std::string& firm) {
                   R"({"subject":")" + firm + R"(","event_date":"2026-11-01","name":"南京示范科技有限公司","legal_rep_name":"张三丰","legal_rep_id":"320102199001011234","phone":"13812345678","division":")" + division + "\"}");
   std::cout << "  portal registers " << firm << ": " << reg.status << " " << reg.body << "\n";
   auto consent = call(portal, "POST", "/api/v1/consents",
-                      R"({"subject":")" + firm + R"(","grantee":"demo-bank","purpose":"credit_assessment","categories":["registration","tax"],"level":"detail","personal_data":false,"valid_until":"2027-06-30","evidence":"sha256:)" +
+                      R"({"subject":")" + firm + R"(","grantee":"demo-bank","purpose":"credit_assessment","categories":["registration","tax"],"level":"detail","personal_data":false,"valid_until":")" + half_a_year_ahead() + R"(","evidence":"sha256:)" +
                           pki::sha256_hex("signed authorization letter") + "\"}");
   std::cout << "  portal records the enterprise's consent (detail, no personal data): " << consent.status << "\n";
   auto target = "/api/v1/subjects/" + firm + "/records?purpose=credit_assessment";

@@ -7,6 +7,7 @@
 #include "node/net/client.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
+#include "store/model/record.hpp"
 #include "tree.hpp"
 
 using namespace itest;
@@ -16,6 +17,23 @@ namespace {
 
 const std::string raw_id = "320102199001011234", masked_id = "320102********1234";
 const std::string evidence = "sha256:" + std::string(64, 'a');
+
+// YYYY-MM-DD `n` days from now (UTC); a consent may end at most a year ahead.
+std::string days_ahead(int n) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>((system_clock::now() + days(n)).time_since_epoch()).count();
+  return store::model::format_utc_ms(ms).substr(0, 10);
+}
+
+// The same day next year, as the API counts "one year ahead".
+std::string a_year_ahead(int extra_days) {
+  using namespace std::chrono;
+  auto today = year_month_day(floor<days>(system_clock::now()));
+  auto next = year_month_day(today.year() + years(1), today.month(), today.day());
+  if (!next.ok()) next = year_month_day(next.year(), next.month(), day(28));  // 29 February
+  auto ms = duration_cast<milliseconds>((sys_days(next) + days(extra_days)).time_since_epoch()).count();
+  return store::model::format_utc_ms(ms).substr(0, 10);
+}
 
 struct api_node {
   network net;
@@ -58,7 +76,7 @@ struct api_node {
                       const std::string& purpose = "credit_assessment", const std::string& cats = R"(["tax","registration"])") {
     auto body = R"({"subject":")" + firm + R"(","grantee":"bank-a","purpose":")" + purpose + R"(","categories":)" + cats +
                 R"(,"level":")" + level + R"(","personal_data":)" + (personal ? "true" : "false") +
-                R"(,"valid_until":"2027-06-30","evidence":")" + evidence + "\"}";
+                R"(,"valid_until":")" + days_ahead(180) + R"(","evidence":")" + evidence + "\"}";
     auto r = call("portal", "POST", "/api/v1/consents", body);
     REQUIRE_MESSAGE(r.status == 201, r.body);
     return std::string(json::parse(r.body).at("id").as_string());
@@ -175,15 +193,26 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(marketing.body.find("wrong_purpose") != std::string::npos);
   // Consents: the portal only, every field checked.
   CHECK(a.call("bank-a", "POST", "/api/v1/consents", "{}").status == 403);
-  auto bad = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"valid_until":"2027-06-30","evidence":"sha256:xyz"})");
+  auto bad = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"valid_until":")" + days_ahead(180) + R"(","evidence":"sha256:xyz"})");
   CHECK(bad.status == 400);
   CHECK(bad.body.find("evidence") != std::string::npos);
+  auto consent_until = [&](const std::string& until, const std::string& cats) {
+    return a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","grantee":"bank-a","purpose":"credit_assessment","categories":)" + cats +
+                                                             R"(,"level":"verify","personal_data":false,"valid_until":")" + until + R"(","evidence":")" + evidence + "\"}");
+  };
+  auto listed_twice = consent_until(days_ahead(30), R"(["tax","registration","tax"])");
+  CHECK(listed_twice.status == 400);
+  CHECK_MESSAGE(listed_twice.body.find("categories: \\\"tax\\\" is listed twice") != std::string::npos, listed_twice.body);
+  CHECK_MESSAGE(consent_until(a_year_ahead(0), R"(["tax"])").status == 201, a_year_ahead(0));
+  auto too_long = consent_until(a_year_ahead(1), R"(["tax"])");
+  CHECK(too_long.status == 400);
+  CHECK_MESSAGE(too_long.body.find("valid_until: at most one year ahead (" + a_year_ahead(0) + "), not " + a_year_ahead(1)) != std::string::npos, too_long.body);
   auto extra = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","colour":"red"})");
   CHECK(extra.status == 400);
   CHECK(extra.body.find("unknown field \\\"colour\\\"") != std::string::npos);
   // A key named twice is refused, not read one way and stored the other.
   auto twice_named = a.call("portal", "POST", "/api/v1/consents",
-                            R"({"subject":")" + f[0] + R"(","grantee":"bank-b","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"personal_data":true,"valid_until":"2027-06-30","evidence":")" + evidence + "\"}");
+                            R"({"subject":")" + f[0] + R"(","grantee":"bank-b","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"personal_data":true,"valid_until":")" + days_ahead(180) + R"(","evidence":")" + evidence + "\"}");
   CHECK(twice_named.status == 400);
   CHECK_MESSAGE(twice_named.body.find("the key \\\"grantee\\\" is named twice in one object") != std::string::npos, twice_named.body);
   // Registration (portal) and loan feedback (bank) become records of this node.
