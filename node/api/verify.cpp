@@ -1,8 +1,6 @@
 // POST /api/v1/verify (核验比对): the bank's claims about an enterprise are
 // compared with the records; only match / mismatch / unknown goes back.
-#include <charconv>
-#include <cmath>
-
+#include "node/api/claims.hpp"
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
 #include "store/model/uscc.hpp"
@@ -11,24 +9,15 @@
 namespace node::api {
 namespace {
 
-// Decimals ("12000.00", "12000") compare as numbers; anything else (dates
-// YYYY-MM-DD, periods, codes) as text, which orders those correctly.
-std::optional<double> number(std::string_view s) {
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-int compare(std::string_view held, std::string_view claimed) {
-  auto a = number(held), b = number(claimed);
-  if (a && b) return *a < *b ? -1 : (*a > *b ? 1 : 0);
-  return held < claimed ? -1 : (held > claimed ? 1 : 0);
-}
-
 struct claim {
   std::string category, record_id, field, op, value;
 };
+
+std::string field_names(const store::model::category_def& cat) {
+  std::string out = "its fields:";
+  for (const auto& f : cat.fields) out += " " + f.name;
+  return out;
+}
 
 std::optional<std::vector<claim>> claims_of(const json::object& o, std::string& why) {
   auto* cs = o.if_contains("claims");
@@ -48,8 +37,11 @@ std::optional<std::vector<claim>> claims_of(const json::object& o, std::string& 
       *dst = f->get_string();
     }
     if (v.get_object().size() != 5) return why = at + ": only category, record_id, field, op and value", std::nullopt;
-    if (c.op != "eq" && c.op != "ge" && c.op != "le") return why = at + ".op: must be eq, ge or le", std::nullopt;
-    if (!store::model::category_registry::builtin().find(c.category)) return why = at + ".category: unknown '" + c.category + "'", std::nullopt;
+    const auto* cat = store::model::category_registry::builtin().find(c.category);
+    if (!cat) return why = at + ".category: unknown '" + c.category + "'", std::nullopt;
+    const auto* f = cat->find(c.field);
+    if (!f) return why = at + ".field: category " + c.category + " has no field '" + c.field + "' (" + field_names(*cat) + ")", std::nullopt;
+    if (auto e = check_claim(*f, c.op, c.value); !e.empty()) return why = at + "." + e, std::nullopt;
     out.push_back(std::move(c));
   }
   return out;
@@ -63,9 +55,8 @@ std::string judge(store::reader& rd, const std::string& subject, const claim& c)
   const auto* v = !ec && fields.is_object() ? fields.get_object().if_contains(c.field) : nullptr;
   if (!v || v->is_null()) return "unknown";
   std::string held = v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
-  int cmp = compare(held, c.value);
-  bool ok = c.op == "eq" ? cmp == 0 : (c.op == "ge" ? cmp >= 0 : cmp <= 0);
-  return ok ? "match" : "mismatch";
+  const auto* f = store::model::category_registry::builtin().find(c.category)->find(c.field);
+  return claim_holds(*f, held, c.op, c.value) ? "match" : "mismatch";
 }
 
 }  // namespace

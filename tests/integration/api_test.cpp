@@ -85,9 +85,10 @@ struct api_node {
   std::string records_target(const std::string& firm) {
     return "/api/v1/subjects/" + firm + "/records?purpose=credit_assessment&categories=tax,registration";
   }
-  std::string verify_body(const std::string& firm, const std::string& value = "12000", const std::string& field = "amount_paid") {
-    return R"({"subject":")" + firm + R"(","purpose":"credit_assessment","claims":[{"category":"tax","record_id":"2026-09-VAT","field":")" +
-           field + R"(","op":"eq","value":")" + value + "\"}]}";
+  std::string verify_body(const std::string& firm, const std::string& value = "12000", const std::string& field = "amount_paid",
+                          const std::string& op = "eq", const std::string& category = "tax", const std::string& record = "2026-09-VAT") {
+    return R"({"subject":")" + firm + R"(","purpose":"credit_assessment","claims":[{"category":")" + category + R"(","record_id":")" +
+           record + R"(","field":")" + field + R"(","op":")" + op + R"(","value":")" + value + "\"}]}";
   }
 };
 
@@ -186,6 +187,23 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(other.body.find("not_yours") != std::string::npos);
   // Claims answer only match / mismatch / unknown.
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "999")).body.find("\"mismatch\"") != std::string::npos);
+  // Judged by the field's type: an ID number a digit off, or spelt as a
+  // number, is no match (compared as doubles, all of these matched).
+  auto id_claim = [&](const std::string& value, const std::string& op = "eq") {
+    return a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[4], value, "legal_rep_id", op, "registration", "reg"));
+  };
+  CHECK(id_claim(raw_id).body.find("\"match\"") != std::string::npos);
+  for (auto near : {"320102199001011235", "0320102199001011234", "3.20102199001011234e17"})
+    CHECK_MESSAGE(id_claim(near).body.find("\"mismatch\"") != std::string::npos, near);
+  auto bisect = id_claim("3201", "ge");
+  CHECK(bisect.status == 400);
+  CHECK(bisect.body.find("claims[0].op: ge compares numbers and dates; field legal_rep_id is text: use eq") != std::string::npos);
+  auto field_typo = a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "1", "amount_payed"));
+  CHECK(field_typo.status == 400);
+  CHECK(field_typo.body.find("claims[0].field: category tax has no field 'amount_payed'") != std::string::npos);
+  auto not_a_number = a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "12000.0000000000001"));
+  CHECK(not_a_number.status == 400);
+  CHECK(not_a_number.body.find("claims[0].value: expected a decimal number") != std::string::npos);
   auto reasons = a.call("bank-a", "GET", a.records_target(f[7])).body;
   CHECK(reasons.find("is for purpose loan_approval") != std::string::npos);
   auto marketing = a.call("bank-a", "GET", "/api/v1/subjects/" + f[3] + "/records?purpose=marketing");
