@@ -50,7 +50,9 @@ std::optional<store::principal> authenticate(api_context& ctx, const net::http_r
            });
   };
   if (!auth || !bearer(*auth) || auth->size() > 512) return std::nullopt;
-  return rd.principal_by_token(pki::sha256_hex(std::string_view(*auth).substr(7)));
+  auto token = std::string_view(*auth).substr(7);
+  token.remove_prefix(std::min(token.find_first_not_of(' '), token.size()));  // RFC 7235 allows more than one space
+  return rd.principal_by_token(pki::sha256_hex(token));
 }
 
 // What the audit entry needs of the request, kept instead of the request.
@@ -227,8 +229,10 @@ net::http_handler audited(api_context& ctx, api_handler h) {
     if (auto limited = over_rate(ctx, req, call))
       resp = std::move(*limited);
     else if (call.who.id.empty())
+    {
       resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
-    else if (call.who.suspended)
+      resp.headers.push_back({"WWW-Authenticate", "Bearer realm=\"credit-node\""});
+    } else if (call.who.suspended)
       resp = refuse(call, 403, "suspended", call.who.kind + " " + call.who.id + " is suspended by this platform's operator: " +
                                                 call.who.suspended_reason + " (ask them to resume it)");
     else if (req.body.size() > max_api_body)

@@ -122,13 +122,14 @@ void count_records(store::reader& rd, const std::string& subject, summary& sum) 
 // Only `purpose` and `categories`, each once: a misspelt `category=tax`
 // was ignored and answered with every consented category.
 std::string query_problem(std::string_view q) {
-  std::vector<std::string_view> seen;
+  std::vector<std::string> seen;
   while (!q.empty()) {
     auto part = q.substr(0, q.find('&'));
-    auto name = part.substr(0, part.find('='));
+    auto raw = part.substr(0, part.find('='));
+    auto name = net::percent_decode(raw, true).value_or(std::string(raw));
     if (name != "purpose" && name != "categories")
       return "unknown query parameter '" + store::model::printable_prefix(name, 64) + "' (purpose, categories)";
-    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return "query parameter '" + std::string(name) + "' given twice";
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return "query parameter '" + name + "' given twice";
     seen.push_back(name);
     q = part.size() == q.size() ? std::string_view{} : q.substr(part.size() + 1);
   }

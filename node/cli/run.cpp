@@ -232,6 +232,7 @@ net::listener_config api_listener(api::api_context& actx, const net::tls_files& 
   api.router.add("GET", "/api/v1/categories",
                  [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
   api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
+  api.response_headers = {{"Cache-Control", "no-store"}};  // credit data and personal fields: no cache keeps a copy
   api::add_api_routes(api.router, actx);
   api.on_refusal = [&actx](const net::http_request& r, net::http_response refusal) {  // the HTTP layer's 413, audited too
     return api::audit_refusal(actx, r, std::move(refusal));

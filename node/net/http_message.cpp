@@ -70,6 +70,7 @@ std::string_view reason_phrase(int status) {
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return "";
   }
@@ -82,11 +83,36 @@ std::optional<std::uint64_t> whole_number(std::string_view s) {
   return v;
 }
 
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i] == '+' && plus_is_space ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     auto part = query.substr(0, query.find('&'));
     auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) return part.substr(eq + 1);
+    if (eq != std::string_view::npos && percent_decode(part.substr(0, eq), true) == name) {
+      auto raw = part.substr(eq + 1);
+      return percent_decode(raw, true).value_or(std::string(raw));
+    }
     query = part.size() == query.size() ? std::string_view{} : query.substr(part.size() + 1);
   }
   return std::nullopt;

@@ -63,9 +63,16 @@ struct http_response {
 // control characters escaped).
 std::string json_quote(std::string_view s);
 
-// The raw (not percent-decoded) value of `name` in a query string
-// "a=1&b=2", the first if repeated; nothing when absent.
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+// The value of `name` in a query string "a=1&b=2", the first if repeated;
+// nothing when absent. Names and values are percent-decoded ("+" is a
+// space), as client libraries encode them (a comma is often sent as %2C);
+// a value that is not valid percent-encoding is given as it came, so the
+// caller's check names it.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
+// `s` with %XX sequences decoded (and "+" as a space when `plus_is_space`);
+// nothing when a "%" is not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
 // `s` as a whole number 0..2^64-1; nothing for anything else ("", "-1",
 // "12abc", "+1", one past 2^64).

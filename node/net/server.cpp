@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -42,12 +43,28 @@ std::size_t server_core::count() {
   return sessions_.size();
 }
 
+// The path as routes name it: an absolute-form target ("https://host/p",
+// which a server must accept) loses its scheme and authority, and %XX is
+// decoded — except an encoded "/" or NUL, which would change the path's
+// segments: such a path stays as sent (and routes nowhere).
+std::string origin_path(std::string p) {
+  for (std::string_view scheme : {"https://", "http://"})
+    if (p.size() >= scheme.size() && boost::beast::iequals(std::string_view(p).substr(0, scheme.size()), scheme)) {
+      auto slash = p.find('/', scheme.size());
+      p = slash == std::string::npos ? "/" : p.substr(slash);
+    }
+  if (p.find('%') == std::string::npos) return p;
+  auto decoded = percent_decode(p, false);
+  bool same_segments = decoded && std::count(decoded->begin(), decoded->end(), '/') == std::count(p.begin(), p.end(), '/');
+  return same_segments && decoded->find('\0') == std::string::npos ? *decoded : p;
+}
+
 http_request to_request(http::request<http::string_body>& msg) {
   http_request q;
   q.method = std::string(msg.method_string());
   q.target = std::string(msg.target());
   auto qm = q.target.find('?');
-  q.path = q.target.substr(0, qm);
+  q.path = origin_path(q.target.substr(0, qm));
   if (qm != std::string::npos) q.query = q.target.substr(qm + 1);
   for (const auto& f : msg) q.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   q.body = std::move(msg.body());

@@ -48,6 +48,8 @@ struct listener_config {
   // without its body, and the refusal, which it returns or defers (the API
   // audits it). The connection closes after the answer.
   std::function<http_response(const http_request&, http_response)> on_refusal;
+  // Sent with every answer (the API: Cache-Control: no-store).
+  http_headers response_headers;
 };
 
 // A listener could not be opened; the message names it and its address.

@@ -6,6 +6,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -182,7 +183,46 @@ private:
     parser_->header_limit(static_cast<std::uint32_t>(opt().header_limit));
     parser_->body_limit(lst_->cfg.body_limit);
     lowest().expires_after(opt().read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_header, self()));
+  }
+
+  // Framing is settled before the body is read: a Transfer-Encoding that
+  // does not end in chunked leaves the body's length unknown, and reading
+  // it as the next request would let one request hide another (RFC 9112
+  // 6.3); an HTTP/1.1 request names its Host once. A client that asked to
+  // hear "100 Continue" before sending its body hears it.
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read(ec, n);
+    const auto& h = parser_->get();
+    if (h.version() == 11 && h.count(http::field::host) != 1)
+      return reply_error(400, "bad_request", "an HTTP/1.1 request names its Host exactly once (it named it " +
+                                                 std::to_string(h.count(http::field::host)) + " times)");
+    if (auto te = h.find(http::field::transfer_encoding); te != h.end() && !beast::iequals(trimmed(te->value()), "chunked")) {
+      auto sent = "Transfer-Encoding '" + std::string(te->value().substr(0, 100)) + "'";
+      if (parser_->chunked()) return reply_error(501, "not_implemented", sent + ": only chunked is supported");
+      return reply_error(400, "bad_request", sent + " does not end in chunked, so the body's length is unknown: send Content-Length or chunked");
+    }
+    bool wants_continue = h.version() == 11 && beast::iequals(trimmed(h[http::field::expect]), "100-continue");
+    if (parser_->is_done()) return on_read({}, 0);
+    if (!wants_continue) return read_body();
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_after(opt().write_timeout);
+    asio::async_write(stream_, asio::buffer(go_on.data(), go_on.size()), [self = self()](beast::error_code wec, std::size_t) {
+      if (wec) return self->fail(wec, "write");
+      self->read_body();
+    });
+  }
+
+  void read_body() {
+    lowest().expires_after(opt().read_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, self()));
+  }
+
+  static std::string_view trimmed(boost::beast::string_view v) {
+    std::string_view s(v.data(), v.size());
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -296,6 +336,7 @@ private:
 
   void send(http_response&& res, unsigned version, bool keep, bool head) {
     lst_->count(res.endpoint, res.status);
+    res.headers.insert(res.headers.end(), lst_->cfg.response_headers.begin(), lst_->cfg.response_headers.end());
     close_after_ = close_after_ || !keep;
     to_message(std::move(res), version, keep, head, res_);
     phase_ = phase::writing;

@@ -290,10 +290,25 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
     ++a.requests;
     auto lower = c->request({"GET", a.records_target(f[2]), "", "", {{"Authorization", "bearer " + a.token["bank-a"]}}});
     CHECK(lower.status == 200);
+    REQUIRE(lower.header("Cache-Control"));
+    CHECK(*lower.header("Cache-Control") == "no-store");  // credit data: no cache on the way keeps a copy
+    ++a.requests;
+    CHECK(c->request({"GET", a.records_target(f[2]), "", "", {{"Authorization", "Bearer   " + a.token["bank-a"]}}}).status == 200);
+    ++a.requests;
+    auto nobody = c->request({"GET", a.records_target(f[2]), "", "", {}});
+    CHECK(nobody.status == 401);
+    REQUIRE(nobody.header("WWW-Authenticate"));
+    CHECK(nobody.header("WWW-Authenticate")->rfind("Bearer", 0) == 0);
   }
   auto typo = a.call("bank-a", "GET", "/api/v1/subjects/" + f[2] + "/records?purpose=credit_assessment&category=tax");
   CHECK(typo.status == 400);
   CHECK(typo.body.find("unknown query parameter 'category' (purpose, categories)") != std::string::npos);
+  // As Python's urlencode or Java's URLEncoder send it: the comma and the
+  // underscore encoded, the code in the path too.
+  auto encoded = a.call("bank-a", "GET", "/api/v1/subjects/%3" + f[4].substr(0, 1) + f[4].substr(1) +  // %39 is "9"
+                                           "/records?purpose=credit%5Fassessment&categories=tax%2Cregistration");
+  CHECK_MESSAGE(encoded.status == 200, encoded.body);
+  CHECK(encoded.body.find("\"category\":\"registration\"") != std::string::npos);
   auto huge = a.call("bank-a", "POST", "/api/v1/loans", std::string(3u << 20, ' '));
   CHECK(huge.status == 413);
   CHECK(huge.body.find("body_too_large") != std::string::npos);

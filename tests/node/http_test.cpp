@@ -520,3 +520,71 @@ TEST_CASE("http: client pipelining — a server that closes after its answer kee
   CHECK(c->request(next).body == "js.nanjing local 320100");
   CHECK(c->connections_made() == 2);
 }
+
+TEST_CASE("http: query values and names are percent-decoded as client libraries encode them") {
+  using node::net::percent_decode;
+  using node::net::query_param;
+  CHECK(percent_decode("tax%2Cutility_payment", true) == "tax,utility_payment");
+  CHECK(percent_decode("a+b%20c", true) == "a b c");
+  CHECK(percent_decode("a+b", false) == "a+b");
+  CHECK(percent_decode("%e5%8d%97", false) == "\xe5\x8d\x97");
+  for (const char* bad : {"%", "%2", "%zz", "%2g", "ab%"}) CHECK_MESSAGE(!percent_decode(bad, true), bad);
+  CHECK(query_param("categories=tax%2Cloan&purpose=credit%5Fassessment", "categories") == "tax,loan");
+  CHECK(query_param("categories=tax%2Cloan&purpose=credit%5Fassessment", "purpose") == "credit_assessment");
+  CHECK(query_param("purpos%65=x", "purpose") == "x");
+  CHECK(query_param("purpose=%zz", "purpose") == "%zz");  // as sent: the caller's check names it
+  CHECK_FALSE(query_param("purposes=x", "purpose"));
+}
+
+namespace {
+
+// Writes `header`, waits for the server's first bytes (a 100 Continue, or a
+// final answer), then writes `body` and reads to the end.
+std::pair<std::string, std::string> two_step(const std::string& addr, const std::string& header, const std::string& body) {
+  int fd = tcp_connect(addr);
+  REQUIRE(fd >= 0);
+  auto read_some = [&] {
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    if (::poll(&p, 1, static_cast<int>(2000 * test::time_scale)) <= 0) return std::string("<nothing within 2 s>");
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("<closed>");
+  };
+  REQUIRE(::send(fd, header.data(), header.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(header.size()));
+  auto first = read_some();
+  REQUIRE(::send(fd, body.data(), body.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(body.size()));
+  auto second = read_some();
+  ::close(fd);
+  return {first, second};
+}
+
+}  // namespace
+
+TEST_CASE("http: framing — a body of unknown length is refused, not read as the next request; Host once; 100 Continue; absolute-form and encoded paths") {
+  served s(make_listener(nullptr));
+  const std::string hidden = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto smuggled = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n" + hidden);
+  CHECK(smuggled.got.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(smuggled.got.find("does not end in chunked") != std::string::npos);
+  CHECK(smuggled.got.find("\"hello\":true") == std::string::npos);  // the body was not run as a request
+  CHECK(smuggled.closed);
+  auto other_coding = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  CHECK(other_coding.got.rfind("HTTP/1.1 501", 0) == 0);
+  CHECK(other_coding.got.find("only chunked is supported") != std::string::npos);
+  auto chunked = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n4\r\nfits\r\n0\r\n\r\n");
+  CHECK(chunked.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(chunked.got.ends_with("fits"));
+  for (const std::string& hosts : {std::string(), std::string("Host: a\r\nHost: b\r\n")}) {
+    auto r = raw_exchange(s.addr, "GET /hello HTTP/1.1\r\n" + hosts + "\r\n");
+    CHECK(r.got.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(r.got.find("names its Host exactly once") != std::string::npos);
+  }
+  CHECK(raw_exchange(s.addr, "GET /hello HTTP/1.0\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+  auto [first, second] = two_step(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", "fits");
+  CHECK(first == "HTTP/1.1 100 Continue\r\n\r\n");
+  CHECK(second.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(second.ends_with("fits"));
+  CHECK(raw_exchange(s.addr, "GET http://x:1/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+  CHECK(raw_exchange(s.addr, "GET /h%65llo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+  CHECK(raw_exchange(s.addr, "GET /hello%2Fx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.rfind("HTTP/1.1 404", 0) == 0);
+}
