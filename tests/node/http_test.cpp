@@ -560,7 +560,7 @@ std::pair<std::string, std::string> two_step(const std::string& addr, const std:
 
 }  // namespace
 
-TEST_CASE("http: framing — a body of unknown length is refused, not read as the next request; Host once; 100 Continue; absolute-form and encoded paths") {
+TEST_CASE("http: framing — a body of unknown length is refused, not read as the next request, Host once, 100 Continue, absolute-form and encoded paths") {
   served s(make_listener(nullptr));
   const std::string hidden = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
   auto smuggled = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n" + hidden);
