@@ -30,7 +30,7 @@ TEST_CASE("claims: text is compared byte for byte, never as a number") {
   CHECK_FALSE(holds(phone, "13812345678", "eq", "1.3812345678e10"));
 }
 
-TEST_CASE("claims: ge and le only for numbers and dates; a text field cannot be bisected") {
+TEST_CASE("claims: ge and le only for numbers and dates, so a text field cannot be bisected") {
   for (const char* op : {"ge", "le"}) {
     auto e = node::api::check_claim(field("registration", "phone"), op, "138");
     CHECK(e.find("compares numbers and dates; field phone is text: use eq") != std::string::npos);
