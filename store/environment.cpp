@@ -15,7 +15,9 @@ namespace store {
 void throw_lmdb(int rc, const std::string& what) {
   std::string msg = "store: " + what + ": " + mdb_strerror(rc);
   if (rc == MDB_MAP_FULL)
-    msg += " (raise [store] map_size_mb in the config and restart)";
+    msg += " (raise [store] map_size_mb in the config, restart the node if it runs, then try again)";
+  else if (rc == MDB_MAP_RESIZED)
+    msg += " (another process grew the store beyond this one's map: restart this one)";
   else if (rc == EACCES)
     msg += " (the data directory must belong to the user running credit-node)";
   else if (rc == ENOSPC)

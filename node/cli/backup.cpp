@@ -68,6 +68,21 @@ int run_lock(const std::string& data_dir, std::string& why) {
   return fd;
 }
 
+void note_map_size(int lock_fd, std::uint64_t map_size_mb) {
+  auto line = "map_size_mb=" + std::to_string(map_size_mb) + "\n";
+  if (::write(lock_fd, line.data(), line.size()) < 0) {
+    // without it a CLI command maps what its config says, as before
+  }
+}
+
+std::optional<std::uint64_t> running_map_size(const std::string& data_dir) {
+  if (running_pid(data_dir).empty()) return std::nullopt;
+  std::ifstream in(data_dir + "/run.lock");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("map_size_mb=", 0) == 0) return std::stoull(line.substr(12));
+  return std::nullopt;
+}
+
 std::string running_pid(const std::string& data_dir) {
   int fd = ::open((data_dir + "/run.lock").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};

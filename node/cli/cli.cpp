@@ -52,7 +52,9 @@ constexpr const char* usage_text =
 config::node_config load_config(const args& a) { return config::load(a.config_path()); }
 
 std::unique_ptr<store::environment> open_store(const config::node_config& c) {
-  return store::environment::open({c.node.data_dir, c.store.map_size_mb});
+  auto mb = c.store.map_size_mb;
+  if (auto node_mb = running_map_size(c.node.data_dir); node_mb && *node_mb < mb) mb = *node_mb;  // see note_map_size
+  return store::environment::open({c.node.data_dir, mb});
 }
 
 int run(int argc, char** argv) {

@@ -40,6 +40,13 @@ int run_lock(const std::string& data_dir, std::string& why);
 // The pid of the credit-node running on `data_dir` (holding its run lock),
 // or empty when none is. Takes no lock and creates nothing.
 std::string running_pid(const std::string& data_dir);
+// `run` notes its [store] map_size_mb in the lock file; a CLI command on
+// the same store while it runs maps no more than that. LMDB takes the
+// larger map of the file's last writer, so an import with a raised
+// map_size_mb grew the store past the running node's map, and the node
+// answered every later read with MDB_MAP_RESIZED until restarted.
+void note_map_size(int lock_fd, std::uint64_t map_size_mb);
+std::optional<std::uint64_t> running_map_size(const std::string& data_dir);
 // The demo's bank API act (demo_api.cpp); true when every answer was as expected.
 bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).

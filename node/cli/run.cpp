@@ -334,6 +334,8 @@ int cmd_run(int argc, char** argv) {
     log::error(lock == -2 ? "data_dir_in_use" : "data_dir_unusable").kv("data_dir", cfg.node.data_dir)
         .kv("key", "[node] data_dir").kv("reason", why);
     return 1;
+  } else {
+    note_map_size(lock, cfg.store.map_size_mb);
   }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stderr pipe must not kill the node
   auto env = open_store(cfg);

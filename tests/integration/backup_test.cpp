@@ -280,3 +280,40 @@ TEST_CASE("backup: a restore carries the access log written since the backup, an
   CHECK(now.out.find("audit: 5 entries, the hash chain is intact") != std::string::npos);
   CHECK(test::run_cli({"audit", "verify", "--store", kept_store(n), "--head", head, "-c", n.cfg}).exit_code == 0);
 }
+
+// The store's map is per process and LMDB takes the larger one of the
+// file's last writer: an import run with a raised map_size_mb while the
+// node ran grew the store past the node's map, and the node then failed
+// every read (MDB_MAP_RESIZED) until restarted. A command beside a running
+// node maps no more than the node does: the import fails, saying to restart
+// the node, and the node goes on serving.
+TEST_CASE("backup: an import beside a running node never maps more than the node, so a raised map_size_mb cannot break it") {
+  network net;
+  auto& n = net.add("js.nanjing", "local", "320100");
+  auto set_map = [&](int mb) {
+    auto text = test::read_file(n.cfg);
+    auto p = text.find("\nmap_size_mb = ");
+    REQUIRE(p != std::string::npos);
+    text.replace(p + 1, text.find('\n', p + 1) - p - 1, "map_size_mb = " + std::to_string(mb));
+    test::write_file(n.cfg, text);
+  };
+  set_map(64);
+  child proc({"run", "-c", n.cfg});
+  wait_ready(n, proc);
+  set_map(1024);  // as the advice said, but without the restart
+  std::string rows = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  auto firms = codes("320102", 1000, 91);
+  for (int i = 0; i < 400'000; ++i)
+    rows += firms[static_cast<std::size_t>(i) % firms.size()] + ",r" + std::to_string(i) + ",2026-10-01,tax bureau of the district,2026-09,VAT,1.00\n";
+  test::write_file(net.d / "big.csv", rows);
+  auto r = test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "big.csv"});
+  CHECK(r.exit_code != 0);
+  CHECK_MESSAGE(r.err.find("MDB_MAP_FULL") != std::string::npos, r.err);
+  CHECK(r.err.find("restart the node if it runs") != std::string::npos);
+  // The node reads its store as before.
+  std::this_thread::sleep_for(1500ms);  // the node's store watcher looks at the new commits
+  CHECK(http_get(n.admin, "/readyz").status == 200);
+  CHECK(proc.err().find("MDB_MAP_RESIZED") == std::string::npos);
+  CHECK(proc.err().find("store_watch_read_failed") == std::string::npos);
+  CHECK(test::run_cli({"export", "-c", n.cfg}).exit_code == 0);
+}
