@@ -171,8 +171,26 @@ void* find_map_address(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+
+// A data file that exists but holds less than LMDB's two meta pages would
+// be taken for a new store (silently empty); one shorter than its last
+// page faults (SIGBUS) on the first read there. Both are refused by name.
+void check_file_size(const std::string& file, std::size_t needed) {
+  struct stat st{};
+  if (::stat(file.c_str(), &st) != 0) return;  // a new store
+  if (static_cast<std::size_t>(st.st_size) < needed)
+    throw store_error("store: " + file + " holds " + std::to_string(st.st_size) + " bytes, but the store needs at least " +
+                      std::to_string(needed) + ": it is damaged (truncated); stop the node and restore from a backup "
+                      "(credit-node restore FILE), or, for a node that never held data, delete it");
+}
+
+}  // namespace
+
 std::unique_ptr<environment> environment::open(const open_options& opt) {
   if (!opt.read_only_file) make_dir_0700(opt.dir);
+  auto file = opt.read_only_file ? opt.dir : opt.dir + "/data.mdb";
+  check_file_size(file, 2 * 4096);
   std::unique_ptr<environment> e(new environment);
   e->dir_ = opt.dir;
   e->impl_ = std::make_unique<impl>();
@@ -190,6 +208,11 @@ std::unique_ptr<environment> environment::open(const open_options& opt) {
     env = nullptr;
     throw_lmdb(rc, "open " + opt.dir);
   }
+  MDB_envinfo info;
+  MDB_stat est;
+  check(mdb_env_info(env, &info), "read environment info");
+  check(mdb_env_stat(env, &est), "read environment stats");
+  check_file_size(file, (info.me_last_pgno + 1) * est.ms_psize);
   const auto& migs = opt.migrations ? *opt.migrations : builtin_migrations();
   if (opt.read_only_file) {
     e->prepare_read_only(migs);

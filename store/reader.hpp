@@ -105,6 +105,11 @@ public:
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> digest(std::string_view division_prefix);
   // Cross-table consistency: what is wrong, empty when the store is sound.
   std::vector<std::string> integrity_problems();
+  // Reads every entry of every table (each page, values included) and
+  // compares the count with the table's own: what a damaged page looks
+  // like, short of crashing — LMDB asserts or faults on some damage, so
+  // `check` runs this in a child process (node/cli/check.cpp).
+  std::vector<std::string> walk_problems();
   // Quarantine entries (JSON objects), oldest first.
   void for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn);
 

@@ -113,3 +113,48 @@ TEST_CASE("cli: check reports a broken config as a failed check") {
   CHECK(r.out.find("FAIL  config:") != std::string::npos);
   CHECK(r.out.find("did you mean 'role'") != std::string::npos);
 }
+
+namespace {
+
+std::string integrity_reason(checked_node& n) {
+  auto v = n.check();
+  for (const auto& c : v.at("checks").as_array())
+    if (c.at("id").as_string() == "store.integrity") return std::string(c.at("status").as_string()) + " " + std::string(c.at("reason").as_string());
+  return "absent";
+}
+
+}  // namespace
+
+// A damaged store once passed `check` (which systemd runs before the node),
+// and the node then aborted on its first full read; a truncated one killed
+// every command with SIGBUS and no word; an emptied one became a new store.
+TEST_CASE("cli: check fails a store with damaged pages, a truncated one and an emptied one, and no command crashes on the last two") {
+  checked_node n;
+  std::string rows = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int i = 0; i < 20000; ++i) rows += "91320102MA1X00017W,r" + std::to_string(i) + ",2026-10-01,tax bureau,2026-09,VAT,1.00\n";
+  test::write_file(n.d / "tax.csv", rows);
+  REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", n.d / "tax.csv"}).exit_code == 0);
+  REQUIRE(integrity_reason(n).rfind("PASS", 0) == 0);
+  auto file = n.dir + "/data/data.mdb";
+  auto pristine = test::read_file(file);
+  SUBCASE("64 KiB of pages zeroed") {
+    auto bytes = pristine;
+    std::fill(bytes.begin() + 512 * 4096, bytes.begin() + 528 * 4096, '\0');
+    test::write_file(file, bytes);
+    CHECK(integrity_reason(n) == "FAIL reading every page of the store killed the reader (Aborted): it is damaged");
+  }
+  SUBCASE("truncated to 1 MiB") {
+    test::write_file(file, pristine.substr(0, 1 << 20));
+    auto why = integrity_reason(n);
+    CHECK(why.find("FAIL store: " + file + " holds 1048576 bytes, but the store needs at least") == 0);
+    auto st = test::run_cli({"status", "-c", n.cfg});
+    CHECK(st.exit_code == 1);  // not 135 (SIGBUS), and it says why
+    CHECK(st.err.find("it is damaged (truncated); stop the node and restore from a backup") != std::string::npos);
+  }
+  SUBCASE("emptied") {
+    test::write_file(file, "");
+    CHECK(integrity_reason(n).find("holds 0 bytes") != std::string::npos);
+    CHECK(test::run_cli({"status", "-c", n.cfg}).exit_code == 1);  // not a new, empty store
+    CHECK(test::read_file(file).empty());
+  }
+}
