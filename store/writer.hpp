@@ -54,6 +54,9 @@ struct write_batch {
   std::string origin;  // this node: the owner of imported records
   std::vector<import_row> rows;
   std::vector<quarantine_entry> quarantine;
+  // Empties the quarantine first (`import --clear-quarantine`, once the
+  // refused rows were read and fixed at their source).
+  bool clear_quarantine = false;
   // The order to apply rows in: indexes into `rows` sorted by key (ties in
   // file order); rows left out are not applied. Empty: all rows, in the
   // order the writer works out.
@@ -83,6 +86,7 @@ struct batch_result {
   std::uint64_t inserted = 0, updated = 0, unchanged = 0;
   std::uint64_t last_seq = 0;            // change log position after the commit
   std::vector<quarantine_entry> rejected;  // valid rows the store refused, now quarantined
+  std::uint64_t quarantine_cleared = 0;     // entries removed by clear_quarantine
   std::uint64_t ignored_older = 0;          // replicas older than what is held
   std::vector<std::string> events;          // integrity events raised (also in `events`)
   std::vector<std::string> suspended;       // children suspended automatically by this batch

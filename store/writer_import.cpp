@@ -82,6 +82,12 @@ void apply_row(txn_state& s, const std::string& origin, const import_row& row,
 
 batch_result apply_batch(txn_state& s, write_batch& b) {
   batch_result res;
+  if (b.clear_quarantine) {
+    MDB_stat st;
+    check(mdb_stat(s.t.get(), s.tb.quarantine, &st), "stat quarantine");
+    check(mdb_drop(s.t.get(), s.tb.quarantine, 0), "clear quarantine");
+    res.quarantine_cleared = st.ms_entries;
+  }
   if (b.order.empty()) b.order = key_order(b.rows);
   for (auto i : b.order) apply_row(s, b.origin, b.rows[i], b.rows[i].key, res);
   for (const auto& q : b.quarantine) s.put_quarantine(q);

@@ -19,6 +19,7 @@ constexpr const char* usage_text =
     "  init --role R --node-id ID --jurisdiction CODE --dir DIR   write a commented config and data dir\n"
     "  import --category C FILE [--format csv|jsonl]             validated, atomic-per-batch ingest\n"
     "  import --show-quarantine [--limit N]                      rows that were refused, and why\n"
+    "  import --clear-quarantine                                 forget the refused rows (once fixed at their source)\n"
     "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
     "  status                                                    node, store, counts by category\n"
     "  check                                                     pre-connection security self-assessment\n"

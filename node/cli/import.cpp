@@ -80,8 +80,17 @@ void print_summary(const args& a, const ingest::import_options& o, const ingest:
 }  // namespace
 
 int cmd_import(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{"--show-quarantine"}, {"--category", "--format", "--limit"}, 1});
+  auto a = parse(argc, argv, 2, {{"--show-quarantine", "--clear-quarantine"}, {"--category", "--format", "--limit"}, 1});
   if (a.has("--show-quarantine")) return show_quarantine(a);
+  if (a.has("--clear-quarantine")) {
+    if (!a.positional.empty()) throw usage_error("--clear-quarantine takes no FILE");
+    auto env = open_store(load_config(a));
+    store::write_batch b;
+    b.clear_quarantine = true;
+    auto r = store::writer(*env).submit(std::move(b)).get();
+    std::printf("quarantine: %llu refused rows cleared\n", static_cast<unsigned long long>(r.quarantine_cleared));
+    return 0;
+  }
   if (a.positional.size() != 1) throw usage_error("import needs exactly one FILE");
   auto cfg = load_config(a);
   if (service::recovery_pending(cfg))

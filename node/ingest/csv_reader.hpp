@@ -1,7 +1,7 @@
 // RFC 4180 CSV, one record at a time: quoted fields may hold commas, quotes
 // ("") and newlines; CRLF or LF line ends; a UTF-8 BOM at the start is
 // skipped. A record longer than the limit is an error for that record, not
-// an allocation: the reader skips to the next line and goes on.
+// an allocation: the reader skips to the record's end and goes on.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,7 @@ public:
 private:
   status parse_record();
   bool scan_quoted();
-  status too_long();
+  status too_long(bool in_quotes);
   status fail(std::string why);
   void skip_line();
   int take();  // next byte, counting lines and the record's size

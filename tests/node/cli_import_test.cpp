@@ -219,6 +219,27 @@ TEST_CASE("cli: a 10 MB CSV line is quarantined quickly, the rows around it are 
   CHECK(str(q[0].at("excerpt")).size() <= 200);  // not the whole 10 MB
 }
 
+// A quoted field of a thousand lines past the limit is one refused row,
+// not one per line; the quarantine can be emptied once it was read.
+TEST_CASE("cli: a quoted field of many lines past the limit is one quarantined row, and --clear-quarantine empties the quarantine") {
+  node n;
+  std::string lines;
+  for (int i = 0; i < 200'000; ++i) lines += "xxxxxx\n";
+  auto f = n.file("multi.csv", tax_header + "\n" + tax_row(A, "before") + "\n" +
+                                   row(B, "long", "2024-01-15", "\"" + lines + "\"", "1", "A") + "\n" + tax_row(C, "after") + "\n");
+  auto r = n.import("tax", f);
+  CHECK(r.exit_code == 1);
+  check_bad_row_printed(r.err, f, 3, "line", "lines 3-200003: the record is longer than 1048576 bytes");
+  CHECK(n.exported_ids() == std::set<std::string>{"before", "after"});
+  CHECK(n.quarantine().size() == 1);
+  auto cleared = n.run("import", {"--clear-quarantine"});
+  CHECK_MESSAGE(cleared.exit_code == 0, cleared.err);
+  CHECK(cleared.out == "quarantine: 1 refused rows cleared\n");
+  CHECK(n.quarantine().empty());
+  CHECK(n.exported_ids() == std::set<std::string>{"before", "after"});  // records stay
+  CHECK(n.run("import", {"--clear-quarantine", f}).exit_code == 2);
+}
+
 TEST_CASE("cli: CRLF line endings and a UTF-8 byte-order mark import fine") {
   node n;
   auto f = n.file("excel.csv", "\xEF\xBB\xBF" + tax_header + "\r\n" + tax_row(A, "w1", "5", "B") + "\r\n" +
