@@ -9,11 +9,16 @@
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
 #include "store/reader.hpp"
+#include "sync/routing.hpp"
 
 namespace node::api {
 namespace {
 
 constexpr std::int64_t day_ms = 86'400'000;
+// An enterprise's letter "valid until 2026-11-28" ends at midnight in China
+// (China Standard Time, UTC+8, no daylight saving), not in UTC: dates in
+// consents are China's.
+constexpr std::int64_t china_offset_ms = 8 * 3'600'000;
 
 std::string text_field(const json::object& o, const char* key, std::string& why) {
   auto* v = o.if_contains(key);
@@ -24,10 +29,10 @@ std::string text_field(const json::object& o, const char* key, std::string& why)
   return std::string(v->get_string());
 }
 
-// The same day of the next year, as YYYY-MM-DD (ISO dates compare as
-// text); 29 February becomes the 28th.
+// The same day of the next year in China, as YYYY-MM-DD (ISO dates
+// compare as text); 29 February becomes the 28th.
 std::string one_year_from(std::int64_t ms) {
-  auto day = store::model::format_utc_ms(ms).substr(0, 10);
+  auto day = store::model::format_utc_ms(ms + china_offset_ms).substr(0, 10);
   auto next = std::to_string(std::stoi(day.substr(0, 4)) + 1) + day.substr(4);
   if (next.ends_with("-02-29")) next.replace(8, 2, "28");
   return next;
@@ -44,6 +49,8 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   c.evidence = text_field(o, "evidence", why);
   if (!why.empty()) return std::nullopt;
   if (auto e = store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(c.subject); !e.empty()) why = "subject: " + e;
+  else if (auto out = replication::outside_jurisdiction(ctx.cfg.node.jurisdiction, c.subject); !out.empty())
+    why = "subject: " + out;
   else if (auto g = store::reader(ctx.env).principal_by_id(c.grantee); !g || g->kind != "bank")
     why = "grantee: no bank '" + c.grantee + "' is registered here (credit-node admin bank add)";
   else if (!financing_purpose(c.purpose))
@@ -53,8 +60,8 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   if (!why.empty()) return std::nullopt;
   if (auto e = store::model::check_date(until); !e.empty()) return why = "valid_until: " + e, std::nullopt;
   c.valid_from_ms = now_ms();
-  c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms;  // through that day
-  if (c.valid_until_ms <= c.valid_from_ms) return why = "valid_until: " + until + " has passed", std::nullopt;
+  c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms - china_offset_ms;  // through that day, in China
+  if (c.valid_until_ms <= c.valid_from_ms) return why = "valid_until: " + until + " has passed (in China Standard Time)", std::nullopt;
   if (auto last = one_year_from(c.valid_from_ms); until > last)
     return why = "valid_until: at most one year ahead (" + last + "), not " + until, std::nullopt;
   if (c.evidence.rfind("sha256:", 0) != 0 || c.evidence.size() != 71 ||

@@ -28,7 +28,7 @@ std::string days_ahead(int n) {
 // The same day next year, as the API counts "one year ahead".
 std::string a_year_ahead(int extra_days) {
   using namespace std::chrono;
-  auto today = year_month_day(floor<days>(system_clock::now()));
+  auto today = year_month_day(floor<days>(system_clock::now() + hours(8)));  // in China
   auto next = year_month_day(today.year() + years(1), today.month(), today.day());
   if (!next.ok()) next = year_month_day(next.year(), next.month(), day(28));  // 29 February
   auto ms = duration_cast<milliseconds>((sys_days(next) + days(extra_days)).time_since_epoch()).count();
@@ -222,6 +222,17 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(listed_twice.status == 400);
   CHECK_MESSAGE(listed_twice.body.find("categories: \\\"tax\\\" is listed twice") != std::string::npos, listed_twice.body);
   CHECK_MESSAGE(consent_until(a_year_ahead(0), R"(["tax"])").status == 201, a_year_ahead(0));
+  // Dates are China's (UTC+8): "until today" ends at 16:00 UTC today in
+  // China, and yesterday there has passed, whatever the hour in UTC.
+  auto china_today = a_year_ahead(-365), china_yesterday = a_year_ahead(-366);
+  if (china_today.substr(5) == a_year_ahead(0).substr(5)) {  // not across a 29 February
+    auto today = consent_until(china_today, R"(["tax"])");
+    CHECK_MESSAGE(today.status == 201, today.body);
+    CHECK_MESSAGE(today.body.find("\"valid_until\":\"" + china_today + "T16:00:00.000Z\"") != std::string::npos, today.body);
+    auto gone = consent_until(china_yesterday, R"(["tax"])");
+    CHECK(gone.status == 400);
+    CHECK(gone.body.find("has passed (in China Standard Time)") != std::string::npos);
+  }
   auto too_long = consent_until(a_year_ahead(1), R"(["tax"])");
   CHECK(too_long.status == 400);
   CHECK_MESSAGE(too_long.body.find("valid_until: at most one year ahead (" + a_year_ahead(0) + "), not " + a_year_ahead(1)) != std::string::npos, too_long.body);
@@ -258,7 +269,9 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   for (auto [who, path, body] : {std::tuple{"bank-a", "/api/v1/loans", R"({"subject":")" + canton +
                                      R"(","loan_id":"L-3","amount":"1.00","credit_loan":true,"first_loan":true,"granted_on":"2026-11-20"})"},
                                  {"portal", "/api/v1/registrations", R"({"subject":")" + canton +
-                                     R"(","event_date":"2026-11-01","name":"广州公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"440101"})"}}) {
+                                     R"(","event_date":"2026-11-01","name":"广州公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"440101"})"},
+                                 {"portal", "/api/v1/consents", R"({"subject":")" + canton + R"(","grantee":"bank-a","purpose":"credit_assessment","categories":["tax"],"level":"detail","personal_data":false,"valid_until":")" +
+                                     days_ahead(30) + R"(","evidence":")" + evidence + "\"}"}}) {
     auto r = a.call(who, "POST", path, body);
     CHECK_MESSAGE(r.status == 400, path);
     CHECK_MESSAGE(r.body.find("subject: registered in division 440101 (characters 3-8 of the code), outside this node's jurisdiction 320100") != std::string::npos, r.body);
