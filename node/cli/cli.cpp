@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "node/cli/commands.hpp"
 #include "store/environment.hpp"
@@ -58,12 +59,34 @@ std::unique_ptr<store::environment> open_store(const config::node_config& c) {
   return store::environment::open({c.node.data_dir, mb});
 }
 
+int print_help_for(const std::string& cmd) {
+  std::istringstream text(usage_text);
+  std::string mine;
+  bool last_mine = false;  // a line of only spaces before its text continues the line above
+  for (std::string line; std::getline(text, line);) {
+    bool continues = last_mine && line.rfind("      ", 0) == 0;
+    last_mine = line.rfind("  " + cmd + " ", 0) == 0 || continues;
+    if (last_mine) mine += line + "\n";
+  }
+  if (mine.empty()) {
+    std::cerr << "credit-node: unknown command '" << cmd << "'\n\n" << usage_text;
+    return 2;
+  }
+  std::cout << "usage: credit-node " << cmd << " ... [-c FILE] [--json]\n\n" << mine
+            << "\n-c FILE defaults to /etc/credit-node/node.toml; credit-node help lists every command.\n";
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << usage_text;
     return 2;
   }
   std::string cmd = argv[1];
+  // `credit-node import --help`: that command's lines of the usage, exit 0
+  // (each command otherwise refuses an option it does not know).
+  for (int i = 2; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") return print_help_for(cmd);
   try {
     if (cmd == "init") return cmd_init(argc, argv);
     if (cmd == "import") return cmd_import(argc, argv);

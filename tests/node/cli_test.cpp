@@ -148,6 +148,18 @@ TEST_CASE("cli: unknown commands and options are usage errors (exit 2)") {
   CHECK(r.err.find(n.tmp / "missing.toml") != std::string::npos);
 }
 
+TEST_CASE("cli: --help after a command prints that command's usage and exits 0") {
+  auto r = test::run_cli({"import", "--help"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("import --category C FILE") != std::string::npos);
+  CHECK(r.out.find("import --clear-quarantine") != std::string::npos);
+  CHECK(r.out.find("pki sign") == std::string::npos);  // only import's lines
+  auto pki = test::run_cli({"pki", "sign", "-h"});
+  CHECK(pki.exit_code == 0);
+  CHECK(pki.out.find("issue a certificate; R: local|provincial|national|bank|portal") != std::string::npos);  // a continued line
+  CHECK(test::run_cli({"nope", "--help"}).exit_code == 2);
+}
+
 TEST_CASE("cli: status --json names the node, its upstream, children and record counts") {
   node n;
   auto s = n.status();
