@@ -102,10 +102,12 @@ std::int64_t checked_not_after(const loaded_ca& ca, std::int64_t now, std::int64
     refuse("the CA certificate " + where + " is not valid before " + format_utc(mbed::unix_time(ca.cert->valid_from)) +
            "; check this machine's clock");
   std::int64_t not_after = start + std::int64_t{days} * 86400;
+  auto fitting = std::max<std::int64_t>(0, ca_end - start - 3600) / 86400;
   if (not_after > ca_end)
     refuse("refusing (not capping): a certificate valid for " + std::to_string(days) + " days would outlive the CA " +
-           "certificate " + where + ", which expires on " + format_utc(ca_end) + "; pass --days " +
-           std::to_string(std::max<std::int64_t>(0, ca_end - start - 3600) / 86400) + " or fewer, or renew the CA first");
+           "certificate " + where + ", which expires on " + format_utc(ca_end) + "; " +
+           (fitting >= 1 ? "pass --days " + std::to_string(fitting) + " or fewer, or renew the CA first"
+                         : std::string("no whole day is left in it: renew the CA first")));
   return not_after;
 }
 
