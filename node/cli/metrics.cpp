@@ -2,6 +2,7 @@
 // the registry, HTTP and TLS, the audit's commit latency and data quality.
 #include "node/cli/metrics.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
+#include "node/pki/pki.hpp"
 #include "store/model/category.hpp"
 #include "store/reader.hpp"
 #include "store/registry.hpp"
@@ -155,6 +157,21 @@ void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::
   }
 }
 
+// When this node's certificate and its CA's end (unix seconds): alert on
+// `credit_node_certificate_not_after_seconds - time() < 30 * 86400`. A
+// file that cannot be read is left out (the check and the log say why).
+void certificate_metrics(std::ostringstream& o, const config::node_config& cfg) {
+  metric_head(o, "credit_node_certificate_not_after_seconds", "gauge",
+              "When a certificate stops being valid (unix seconds): the node's own, and the latest CA in [tls] ca.");
+  try {
+    o << "credit_node_certificate_not_after_seconds{cert=\"node\"} " << pki::read_identity_pem(cfg.tls.cert).not_after << '\n';
+    std::int64_t ca_end = 0;
+    for (const auto& span : pki::read_bundle_spans(cfg.tls.ca)) ca_end = std::max(ca_end, span.not_after);
+    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << ca_end << '\n';
+  } catch (const std::exception&) {
+  }
+}
+
 }  // namespace
 
 net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv,
@@ -170,6 +187,7 @@ net::http_response metrics(const config::node_config& cfg, store::environment& e
   http_metrics(o, srv.stats());
   audit_metrics(o);
   quality_metrics(o, q);
+  certificate_metrics(o, cfg);
   auto r = net::http_response::text(200, o.str());
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;

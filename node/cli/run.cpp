@@ -323,6 +323,16 @@ int serve(const config::node_config& cfg, store::environment& env) {
 
 }  // namespace
 
+// The self-check's findings, in the log at start: a node with no parent
+// (which never waits on them) and a certificate or CA nearing its end are
+// seen by whoever reads the journal, not only by `check`.
+void log_check_findings(const config::node_config& cfg, store::environment& env) {
+  for (const auto& c : run_checks(cfg, &env).items) {
+    if (c.status == "FAIL") log::error("check_failed").kv("check", c.id).kv("reason", c.reason).kv("fix", c.fix);
+    else if (c.status == "WARN") log::warn("check_warning").kv("check", c.id).kv("reason", c.reason).kv("fix", c.fix);
+  }
+}
+
 int cmd_run(int argc, char** argv) {
   bound_malloc_arenas();
   auto a = parse(argc, argv, 2, {{}, {}, 0});
@@ -341,6 +351,7 @@ int cmd_run(int argc, char** argv) {
   auto env = open_store(cfg);
   log::info("start").kv("node", cfg.node.id).kv("role", cfg.node.role).kv("jurisdiction", cfg.node.jurisdiction)
       .kv("version", CREDIT_NODE_VERSION).kv("config", cfg.source_path).kv("data_dir", cfg.node.data_dir);
+  log_check_findings(cfg, *env);
   return serve(cfg, *env);
 }
 

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "node/net/client.hpp"
+#include "node/pki/pki.hpp"
 #include "node_process.hpp"
 
 namespace json = boost::json;
@@ -118,6 +119,10 @@ TEST_CASE("run: serves health, metrics and /sync/v1/hello, and SIGTERM stops it 
   CHECK(has_line(m.body, "credit_node_http_requests_total{listener=\"api\",endpoint=\"(no route)\",code=\"404\"} 1"));
   CHECK(has_line(m.body, refused));
   CHECK(has_line(m.body, "credit_node_tls_handshake_failures_total{listener=\"api\"} 0"));
+  // When the certificates end, for an alert rule weeks ahead.
+  auto not_after = node::pki::read_identity_pem(n.dir + "/tls/node.pem").not_after;
+  CHECK(has_line(m.body, "credit_node_certificate_not_after_seconds{cert=\"node\"} " + std::to_string(not_after)));
+  CHECK(m.body.find("credit_node_certificate_not_after_seconds{cert=\"ca\"} ") != std::string::npos);
 
   node.signal(SIGTERM);
   auto code = node.wait_exit(5s);
@@ -127,6 +132,7 @@ TEST_CASE("run: serves health, metrics and /sync/v1/hello, and SIGTERM stops it 
   CHECK(err.find("event=listen listener=sync addr=" + n.sync_addr) != std::string::npos);
   CHECK(err.find("event=listen listener=admin addr=" + n.admin_addr) != std::string::npos);
   CHECK(err.find("event=signal signal=SIGTERM") != std::string::npos);
+  CHECK(err.find("level=warn event=check_warning check=upstream") != std::string::npos);  // the self-check's findings, at start
   CHECK(err.find("event=exit code=0") != std::string::npos);
   CHECK(err.find("level=warn event=tls_handshake_failed listener=sync remote=127.0.0.1:") != std::string::npos);
 }

@@ -105,6 +105,20 @@ TEST_CASE("cli: check fails certificates from another CA, for another node, expi
   }
 }
 
+// The CA's end matters as much as the node's: past it every handshake
+// fails. A rotation bundle is good while one CA in it is.
+TEST_CASE("cli: check warns of a CA certificate ending within 30 days, unless the bundle holds a newer CA") {
+  checked_node n;
+  CHECK(n.status_of("tls.ca_validity") == "PASS");
+  node::pki::ca_init(n.d / "short", "Short CA", 10);
+  n.sign(n.d / "short", "js.nanjing", 0, 5);
+  test::write_file(n.dir + "/tls/ca.pem", test::read_file(n.d / "short/ca.pem"));
+  CHECK(n.status_of("tls.ca_validity") == "WARN");
+  CHECK(n.check().at("ok").as_bool());
+  test::write_file(n.dir + "/tls/ca.pem", test::read_file(n.d / "short/ca.pem") + test::read_file(n.ca + "/ca.pem"));
+  CHECK(n.status_of("tls.ca_validity") == "PASS");
+}
+
 TEST_CASE("cli: check reports a broken config as a failed check") {
   checked_node n;
   test::write_file(n.cfg, "[node]\nrol = \"local\"\n");
