@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <ctime>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
@@ -43,6 +44,7 @@ json::object identity_json(const pki::identity& id) {
           {"sha256", id.sha256_fingerprint_hex},
           {"not_before", pki::format_utc(id.not_before)},
           {"not_after", pki::format_utc(id.not_after)},
+          {"alt_names", json::value_from(id.alt_names)},
           {"not_before_unix", id.not_before},
           {"not_after_unix", id.not_after},
           {"is_ca", id.is_ca}};
@@ -54,6 +56,12 @@ void print_identity(const pki::identity& id) {
             << "  serial   " << id.serial_hex << "\n"
             << "  valid    " << pki::format_utc(id.not_before) << " .. " << pki::format_utc(id.not_after) << "\n"
             << "  sha256   " << id.sha256_fingerprint_hex << "\n";
+  if (!id.alt_names.empty()) {
+    std::cout << "  names   ";
+    for (const auto& n : id.alt_names) std::cout << " " << n;
+    std::cout << "\n";
+  }
+  if (id.not_after < static_cast<std::int64_t>(std::time(nullptr))) std::cout << "  EXPIRED on " << pki::format_utc(id.not_after) << "\n";
 }
 
 std::string sign_command(const std::string& ca, const std::string& csr, const std::string& out,
@@ -130,9 +138,20 @@ int csr(int argc, char** argv) {
   return 0;
 }
 
+std::vector<std::string> comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < s.size();) {
+    auto comma = s.find(',', at);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > at) out.push_back(s.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
 int sign(int argc, char** argv) {
   auto a = parse(argc, argv, 3,
-                 {{}, {"--ca", "--csr", "--out", "--role", "--node-id", "--jurisdiction", "--days"}, 0});
+                 {{}, {"--ca", "--csr", "--out", "--role", "--node-id", "--jurisdiction", "--days", "--dns", "--ip"}, 0});
   pki::sign_request req{a.require("--ca"),
                         a.require("--csr"),
                         a.require("--out"),
@@ -140,7 +159,7 @@ int sign(int argc, char** argv) {
                         a.require("--node-id"),
                         a.get("--jurisdiction").value_or(""),
                         days_option(a, pki::default_cert_days)};
-  auto r = pki::sign(req);
+  auto r = pki::sign(req, {comma_list(a.get("--dns").value_or("")), comma_list(a.get("--ip").value_or(""))});
   if (a.has("--json")) {
     auto o = identity_json(r.cert);
     o["cert"] = r.cert_path;

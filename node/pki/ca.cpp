@@ -1,4 +1,5 @@
 // `pki ca-init` and the certificate writer both it and `pki sign` use.
+#include <arpa/inet.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
@@ -71,6 +72,45 @@ void set_extensions(crt_writer& w, bool is_ca) {
   mbed::check(mbedtls_x509write_crt_set_authority_key_identifier(w.get()), "authorityKeyIdentifier");
 }
 
+void der_length(std::string& out, std::size_t n) {
+  if (n < 128) {
+    out += static_cast<char>(n);
+    return;
+  }
+  std::string bytes;
+  for (; n; n >>= 8) bytes.insert(bytes.begin(), static_cast<char>(n & 0xff));
+  out += static_cast<char>(0x80 | bytes.size());
+  out += bytes;
+}
+
+// GeneralNames: dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16
+// bytes), DER-encoded by hand: mbedTLS 2.28 has no writer for them.
+void set_subject_alt_names(crt_writer& w, const cert_spec& s) {
+  if (s.dns_names.empty() && s.ip_addresses.empty()) return;
+  std::string names;
+  for (const auto& d : s.dns_names) {
+    bool ok = !d.empty() && d.size() <= 253 && d.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") == std::string::npos;
+    if (!ok) refuse("--dns " + d + " is not a host name (letters, digits, '.', '-', a leading '*.')");
+    names += '\x82';
+    der_length(names, d.size());
+    names += d;
+  }
+  for (const auto& ip : s.ip_addresses) {
+    unsigned char raw[16];
+    int len = ::inet_pton(AF_INET, ip.c_str(), raw) == 1 ? 4 : ::inet_pton(AF_INET6, ip.c_str(), raw) == 1 ? 16 : 0;
+    if (!len) refuse("--ip " + ip + " is not an IPv4 or IPv6 address");
+    names += '\x87';
+    der_length(names, static_cast<std::size_t>(len));
+    names.append(reinterpret_cast<const char*>(raw), static_cast<std::size_t>(len));
+  }
+  std::string seq = "\x30";
+  der_length(seq, names.size());
+  seq += names;
+  mbed::check(mbedtls_x509write_crt_set_extension(w.get(), MBEDTLS_OID_SUBJECT_ALT_NAME, MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
+                                                  reinterpret_cast<const unsigned char*>(seq.data()), seq.size()),
+              "subjectAltName");
+}
+
 }  // namespace
 
 std::string write_cert_pem(const cert_spec& s, mbed::rng& r) {
@@ -86,6 +126,7 @@ std::string write_cert_pem(const cert_spec& s, mbed::rng& r) {
                                                  x509_time(s.not_after).c_str()),
               "validity");
   set_extensions(w, s.is_ca);
+  set_subject_alt_names(w, s);
   std::vector<unsigned char> buf(4096);
   mbed::check(mbedtls_x509write_crt_pem(w.get(), buf.data(), buf.size(), &mbed::rng::fill, &r),
               "signing the certificate");

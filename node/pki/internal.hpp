@@ -39,6 +39,9 @@ struct cert_spec {
   unsigned char serial[serial_bytes] = {};
   std::int64_t not_before = 0, not_after = 0;
   bool is_ca = false;
+  // subjectAltName: the host names and addresses clients reach the node by
+  // (a bank's HTTPS library checks the name it dialled there, not the CN).
+  std::vector<std::string> dns_names, ip_addresses;
 };
 
 // A random positive serial of exactly 16 bytes (top byte 0x40..0x7f, so the

@@ -39,6 +39,7 @@ struct identity {
   std::int64_t not_before = 0;         // unix seconds
   std::int64_t not_after = 0;
   bool is_ca = false;  // basicConstraints CA:TRUE: a CA, never a peer
+  std::vector<std::string> alt_names;  // subjectAltName: "DNS:name", "IP:addr"
 };
 
 // Roles a certificate may carry; nodes are the first three.
@@ -83,6 +84,12 @@ struct sign_request {
   std::int64_t not_before = 0;
 };
 
+// subjectAltName entries: the names and addresses banks dial the node's
+// API by (HTTPS clients check those, and some ignore the CN entirely).
+struct alt_names {
+  std::vector<std::string> dns, ip;
+};
+
 struct sign_result {
   std::string cert_path;
   identity cert;
@@ -92,7 +99,7 @@ struct sign_result {
 // Checks the CSR (its own signature, P-256 key, CN == node_id) and issues a
 // certificate whose subject the CA builds from the request, valid from now -
 // 5 minutes for `days` days, logged in CA_DIR/issued.tsv.
-sign_result sign(const sign_request& r);
+sign_result sign(const sign_request& r, const alt_names& names = {});
 
 // Parses a PEM certificate (given as text, or as the path of a file holding
 // it) and returns whom it names.

@@ -171,7 +171,7 @@ void self_check(mbed::crt& issued, loaded_ca& ca) {
 
 }  // namespace
 
-sign_result sign(const sign_request& req) {
+sign_result sign(const sign_request& req, const alt_names& names) {
   check_subject_values(req.node_id, req.role, req.jurisdiction);
   check_days(req.days);
   mbed::rng r;
@@ -186,6 +186,8 @@ sign_result sign(const sign_request& req) {
   s.issuer = issuer_string(ca.cert->subject);
   s.subject_key = &c->pk;
   s.issuer_key = ca.key.get();
+  s.dns_names = names.dns;
+  s.ip_addresses = names.ip;
   // By default valid from 5 minutes ago (peers' clocks run a little behind)
   // for `days` from now; an explicit start runs `days` from that start.
   std::int64_t start = req.not_before ? req.not_before : now();

@@ -1,5 +1,6 @@
 #include "node/pki/x509_identity.hpp"
 
+#include <arpa/inet.h>
 #include <mbedtls/oid.h>
 
 #include <cstring>
@@ -110,6 +111,14 @@ identity identity_of(const mbedtls_x509_crt& crt) {
   id.not_before = mbed::unix_time(crt.valid_from);
   id.not_after = mbed::unix_time(crt.valid_to);
   id.is_ca = crt.CN_MBED_PRIVATE(ca_istrue) != 0;
+  for (const mbedtls_x509_sequence* n = &crt.subject_alt_names; n && n->buf.p; n = n->next) {
+    std::string_view raw(reinterpret_cast<const char*>(n->buf.p), n->buf.len);
+    int kind = n->buf.tag & 0x1f;
+    char text[INET6_ADDRSTRLEN] = "";
+    if (kind == 2) id.alt_names.push_back("DNS:" + std::string(raw));
+    else if (kind == 7 && (raw.size() == 4 || raw.size() == 16) && ::inet_ntop(raw.size() == 4 ? AF_INET : AF_INET6, raw.data(), text, sizeof text))
+      id.alt_names.push_back(std::string("IP:") + text);
+  }
   return id;
 }
 

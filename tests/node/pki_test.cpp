@@ -428,3 +428,30 @@ TEST_CASE("pki: read_identity_pem takes PEM text or a path, and refuses what is 
   CHECK(junk.exit_code == 2);
   CHECK(contains(junk.err, "cannot parse the certificate in " + csr));
 }
+
+// Banks' HTTPS libraries check the host name they dialled against the
+// certificate's subjectAltName (Go ignores the CN altogether): the CA puts
+// the API's names and addresses there.
+TEST_CASE("pki: sign --dns and --ip put the API's names in subjectAltName, which hostname checks accept") {
+  ca_fixture ca;
+  cli_test::node n;
+  REQUIRE(csr_of(n).exit_code == 0);
+  auto cert = n.dir + "/tls/node.pem";
+  auto r = ca.sign(n.dir + "/tls/node.csr", cert, "local", "js.nanjing",
+                   {"--jurisdiction", "320100", "--dns", "credit.nanjing.example.cn,api.js.example.cn", "--ip", "10.0.0.5,::1"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto text = openssl({"x509", "-in", cert, "-noout", "-ext", "subjectAltName"}).out;
+  CHECK_MESSAGE(contains(text, "DNS:credit.nanjing.example.cn, DNS:api.js.example.cn, IP Address:10.0.0.5, IP Address:0:0:0:0:0:0:0:1"), text);
+  CHECK(openssl({"verify", "-CAfile", ca.ca_pem(), "-verify_hostname", "api.js.example.cn", cert}).exit_code == 0);
+  CHECK(openssl({"verify", "-CAfile", ca.ca_pem(), "-verify_ip", "10.0.0.5", cert}).exit_code == 0);
+  CHECK(openssl({"verify", "-CAfile", ca.ca_pem(), "-verify_hostname", "elsewhere.example.cn", cert}).exit_code != 0);
+  auto id = node::pki::read_identity_pem(cert);
+  CHECK(id.node_id == "js.nanjing");  // peers still read the node's id from the CN
+  CHECK(id.alt_names == std::vector<std::string>{"DNS:credit.nanjing.example.cn", "DNS:api.js.example.cn", "IP:10.0.0.5", "IP:::1"});
+  CHECK(contains(test::run_cli({"pki", "show", cert}).out, "names    DNS:credit.nanjing.example.cn DNS:api.js.example.cn IP:10.0.0.5 IP:::1"));
+  for (auto [opt, bad] : {std::pair{"--dns", "bad name!"}, {"--ip", "10.0.0.300"}}) {
+    auto refused = ca.sign(n.dir + "/tls/node.csr", n.tmp / "x.pem", "local", "js.nanjing", {"--jurisdiction", "320100", opt, bad});
+    CHECK(refused.exit_code == 2);
+    CHECK(contains(refused.err, std::string(opt) + " " + bad));
+  }
+}
