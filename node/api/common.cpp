@@ -280,7 +280,10 @@ consent_match find_consent(store::reader& rd, const std::string& bank, const std
                            store::consent_level at_least, std::int64_t now) {
   auto all = rd.consents_for(subject, bank);
   if (all.empty()) return {std::nullopt, "no consent from " + subject + " for " + bank};
+  // The refusal names what the closest consent lacks: one for this purpose
+  // before one for another, a live one before a withdrawn or expired one.
   std::string why;
+  int best = -1;
   for (const auto& c : all) {
     auto st = c.status(now);
     std::string miss;
@@ -292,7 +295,7 @@ consent_match find_consent(store::reader& rd, const std::string& bank, const std
       if (miss.empty() && std::find(c.categories.begin(), c.categories.end(), cat) == c.categories.end())
         miss = "consent " + c.id + " does not cover category " + cat;
     if (miss.empty()) return {c, ""};
-    if (why.empty() || st == "active") why = miss;  // prefer what an active consent lacks
+    if (int score = (c.purpose == purpose ? 2 : 0) + (st == "active" ? 1 : 0); score > best) best = score, why = miss;
   }
   return {std::nullopt, why};
 }

@@ -206,6 +206,11 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(not_a_number.body.find("claims[0].value: expected a decimal number") != std::string::npos);
   auto reasons = a.call("bank-a", "GET", a.records_target(f[7])).body;
   CHECK(reasons.find("is for purpose loan_approval") != std::string::npos);
+  // With a consent for this purpose too, the refusal names what that one
+  // lacks, not the other purpose's.
+  auto closer = a.consent(f[7], "verify");
+  auto closest = a.call("bank-a", "GET", a.records_target(f[7])).body;
+  CHECK_MESSAGE(closest.find("consent " + closer + " is at level verify, this needs summary") != std::string::npos, closest);
   auto marketing = a.call("bank-a", "GET", "/api/v1/subjects/" + f[3] + "/records?purpose=marketing");
   CHECK(marketing.status == 403);
   CHECK(marketing.body.find("wrong_purpose") != std::string::npos);
