@@ -253,7 +253,8 @@ void reader::for_each_audit(std::uint64_t first_seq, const std::function<bool(co
     if (!fn(decode_audit(read_be64(k), v))) return;
 }
 
-std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total) {
+std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total,
+                                                   std::size_t skip) {
   key_writer p;
   p.str8(subject);
   std::string prefix = p.take();
@@ -263,7 +264,7 @@ std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, s
   for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) seqs.push_back(read_be64(k.substr(prefix.size())));
   total = seqs.size();
   std::vector<audit_entry> out;
-  for (auto it = seqs.rbegin(); it != seqs.rend() && out.size() < limit; ++it)
+  for (auto it = seqs.rbegin() + static_cast<std::ptrdiff_t>(std::min(skip, seqs.size())); it != seqs.rend() && out.size() < limit; ++it)
     if (auto e = impl_->t.get(impl_->env.t.seq2audit, be64(*it))) out.push_back(decode_audit(*it, *e));
   return out;
 }

@@ -97,7 +97,8 @@ public:
   std::uint64_t last_audit_seq();  // 0 when the log is empty
   // The newest `limit` audit entries about `subject`, newest first; `total`
   // gets how many there are.
-  std::vector<audit_entry> audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total);
+  std::vector<audit_entry> audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total,
+                                             std::size_t skip = 0);  // `skip`: the newest that many left out
   bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).

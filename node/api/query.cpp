@@ -121,14 +121,17 @@ void count_records(store::reader& rd, const std::string& subject, summary& sum) 
 
 // Only `purpose` and `categories`, each once: a misspelt `category=tax`
 // was ignored and answered with every consented category.
-std::string query_problem(std::string_view q) {
+std::string query_problem(std::string_view q, std::initializer_list<std::string_view> known) {
   std::vector<std::string> seen;
   while (!q.empty()) {
     auto part = q.substr(0, q.find('&'));
     auto raw = part.substr(0, part.find('='));
     auto name = net::percent_decode(raw, true).value_or(std::string(raw));
-    if (name != "purpose" && name != "categories")
-      return "unknown query parameter '" + store::model::printable_prefix(name, 64) + "' (purpose, categories)";
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return "unknown query parameter '" + store::model::printable_prefix(name, 64) + "' (" + list + ")";
+    }
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) return "query parameter '" + name + "' given twice";
     seen.push_back(name);
     q = part.size() == q.size() ? std::string_view{} : q.substr(part.size() + 1);
@@ -138,7 +141,7 @@ std::string query_problem(std::string_view q) {
 
 net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
-  if (auto problem = query_problem(req.query); !problem.empty()) return refuse(call, 400, "bad_request", problem);
+  if (auto problem = query_problem(req.query, {"purpose", "categories"}); !problem.empty()) return refuse(call, 400, "bad_request", problem);
   auto purpose = query_param(req.query, "purpose");
   if (!financing_purpose(purpose))
     return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + purpose + "'");
@@ -178,11 +181,30 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   return net::http_response::json(200, std::move(text));
 }
 
-net::http_response access_log(api_context& ctx, api_call& call, const std::string& subject) {
+// `limit` (1-1000, default 1000) and `offset` (how many of the newest to
+// leave out): the log grows by one entry with every read of it.
+std::optional<std::size_t> page_param(const std::string& q, std::string_view name, std::size_t dflt, std::size_t max, std::string& why) {
+  auto v = net::query_param(q, name);
+  if (!v) return dflt;
+  auto n = net::whole_number(*v);
+  if (!n || *n > max || (name == "limit" && *n == 0)) {
+    why = std::string(name) + ": '" + store::model::printable_prefix(*v, 40) + "' is not a whole number from " +
+          (name == "limit" ? "1" : "0") + " to " + std::to_string(max);
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(*n);
+}
+
+net::http_response access_log(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "the access log is for the enterprise, through the portal");
-  // The newest 1,000, newest first, through the per-subject index.
+  if (auto problem = query_problem(req.query, {"limit", "offset"}); !problem.empty()) return refuse(call, 400, "bad_request", problem);
+  std::string why;
+  auto limit = page_param(req.query, "limit", 1000, 1000, why);
+  auto offset = limit ? page_param(req.query, "offset", 0, std::size_t{1} << 40, why) : std::nullopt;
+  if (!limit || !offset) return refuse(call, 400, "bad_request", why);
+  // Newest first, through the per-subject index.
   std::size_t total = 0;
-  auto last = store::reader(ctx.env).audit_for_subject(subject, 1000, total);
+  auto last = store::reader(ctx.env).audit_for_subject(subject, *limit, total, *offset);
   json::array out;
   for (auto it = last.begin(); it != last.end(); ++it)
     out.push_back(json::object{{"at", store::model::format_utc_ms(it->at_ms)}, {"principal", it->principal}, {"method", it->method},
@@ -200,7 +222,7 @@ net::http_response subjects(api_context& ctx, const net::http_request& req, api_
   if (auto e = store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(subject); !e.empty())
     return refuse(call, 400, "bad_subject", "subject: " + e);
   if (what == "records") return records(ctx, req, call, subject);
-  if (what == "access-log") return access_log(ctx, call, subject);
+  if (what == "access-log") return access_log(ctx, req, call, subject);
   return refuse(call, 404, "not_found", "no endpoint /api/v1/subjects/{uscc}/" + what + " (records, access-log)");
 }
 
