@@ -185,7 +185,18 @@ void dial_when_checks_pass(const config::node_config& cfg, store::environment& e
 // the API rate limit and [import] take effect at once (live_settings);
 // every other change is named as needing a restart, and a config that does
 // not parse changes nothing.
-void reload(config::live_settings& live, const std::string& path) {
+// What the TLS files hold: the node reads them once, at start, so a
+// renewed certificate put in place needs a restart — which a reload says.
+std::string tls_files_digest(const config::node_config& cfg) {
+  std::string all;
+  for (const auto& f : {cfg.tls.ca, cfg.tls.cert, cfg.tls.key}) {
+    std::ifstream in(f, std::ios::binary);
+    all += std::string((std::istreambuf_iterator<char>(in)), {}) + '\0';
+  }
+  return pki::sha256_hex(all);
+}
+
+void reload(config::live_settings& live, const std::string& path, const std::string& tls_at_start) {
   config::node_config fresh;
   try {
     fresh = config::load(path);
@@ -194,6 +205,11 @@ void reload(config::live_settings& live, const std::string& path) {
     return;
   }
   auto r = live.apply(fresh);
+  if (tls_files_digest(fresh) != tls_at_start && std::find(r.needs_restart.begin(), r.needs_restart.end(), "tls") == r.needs_restart.end()) {
+    r.needs_restart.push_back("tls");
+    log::warn("tls_files_changed").kv("reason", "the certificate, key or CA file changed on disk; the node still uses the ones it "
+                                                "started with: restart it to use them (systemctl restart credit-node)");
+  }
   auto joined = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -261,7 +277,7 @@ namespace {
 void serve_until_stopped(const config::node_config& cfg, store::environment& env, store::writer& writer,
                          service::change_signal& changed, config::live_settings& live, net::server& srv) {
   srv.stop_on_signals();
-  srv.on_reload([&live, path = cfg.source_path] { reload(live, path); });
+  srv.on_reload([&live, path = cfg.source_path, tls = tls_files_digest(cfg)] { reload(live, path, tls); });
   std::unique_ptr<service::parent_link> link;
   std::atomic<bool> stopping{false};
   // When a stop begins, long-polls here answer at once and the link to

@@ -202,6 +202,16 @@ TEST_CASE("run: SIGHUP reloads the log level and limits, names what needs a rest
     std::this_thread::sleep_for(100ms);
   CHECK(node.err().find("event=reload_refused") != std::string::npos);
   CHECK(http_get(n.admin_addr, "/healthz").status == 200);  // still serving
+  // A renewed certificate put in place is read at the next start: the
+  // reload says so rather than "applied" as if it were in use.
+  test::write_file(n.cfg, text);
+  REQUIRE(test::run_cli({"pki", "sign", "--ca", n.ca, "--csr", n.dir + "/tls/node.csr", "--out", n.dir + "/tls/node.pem",
+                         "--role", "provincial", "--node-id", "js.province", "--jurisdiction", "320000"}).exit_code == 0);
+  node.signal(SIGHUP);
+  for (int i = 0; i < 50 && node.err().find("event=tls_files_changed") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(node.err().find("level=warn event=tls_files_changed") != std::string::npos);
+  CHECK(node.err().find("needs_restart=tls") != std::string::npos);
   node.signal(SIGTERM);
   CHECK(node.wait_exit(5s) == 0);
 }
