@@ -42,6 +42,11 @@ std::optional<std::vector<claim>> claims_of(const json::object& o, std::string& 
     const auto* f = cat->find(c.field);
     if (!f) return why = at + ".field: category " + c.category + " has no field '" + c.field + "' (" + field_names(*cat) + ")", std::nullopt;
     if (auto e = check_claim(*f, c.op, c.value); !e.empty()) return why = at + "." + e, std::nullopt;
+    // One claim per field and operator: 100 eq guesses in one request
+    // would find a phone number's 4 masked digits in 100 requests.
+    for (const auto& o : out)
+      if (o.category == c.category && o.record_id == c.record_id && o.field == c.field && o.op == c.op)
+        return why = at + ": " + c.category + " " + c.record_id + " " + c.field + " " + c.op + " is claimed twice in one request", std::nullopt;
     out.push_back(std::move(c));
   }
   return out;

@@ -198,6 +198,11 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto bisect = id_claim("3201", "ge");
   CHECK(bisect.status == 400);
   CHECK(bisect.body.find("claims[0].op: ge compares numbers and dates; field legal_rep_id is text: use eq") != std::string::npos);
+  auto guesses = a.verify_body(f[4], "320102199001011230", "legal_rep_id", "eq", "registration", "reg");
+  guesses.insert(guesses.size() - 2, R"(,{"category":"registration","record_id":"reg","field":"legal_rep_id","op":"eq","value":"320102199001011231"})");
+  auto claimed_twice = a.call("bank-a", "POST", "/api/v1/verify", guesses);
+  CHECK(claimed_twice.status == 400);
+  CHECK_MESSAGE(claimed_twice.body.find("claims[1]: registration reg legal_rep_id eq is claimed twice in one request") != std::string::npos, claimed_twice.body);
   auto field_typo = a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "1", "amount_payed"));
   CHECK(field_typo.status == 400);
   CHECK(field_typo.body.find("claims[0].field: category tax has no field 'amount_payed'") != std::string::npos);
