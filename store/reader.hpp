@@ -2,6 +2,7 @@
 // readers may live at once, in any thread or process, beside the writer.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -110,7 +111,8 @@ public:
   // compares the count with the table's own: what a damaged page looks
   // like, short of crashing — LMDB asserts or faults on some damage, so
   // `check` runs this in a child process (node/cli/check.cpp).
-  std::vector<std::string> walk_problems();
+  // Stops at `until`, with `complete` false, if the store is that big.
+  std::vector<std::string> walk_problems(std::chrono::steady_clock::time_point until, bool& complete);
   // Quarantine entries (JSON objects), oldest first.
   void for_each_quarantine(const std::function<bool(std::uint64_t, std::string_view)>& fn);
 

@@ -4,6 +4,7 @@
 // break, naming the entry and what is wrong.
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "node/api/api.hpp"
@@ -33,6 +34,10 @@ int cmd_audit(int argc, char** argv) {
   auto expected = a.get("--head") ? std::optional(parse_head(*a.get("--head"))) : std::nullopt;
   // --store FILE: another copy of a store, read-only (a backup, or the
   // data.mdb.before-restore-* a restore kept).
+  if (auto file = a.get("--store"); file && !running_pid(cfg.node.data_dir).empty() &&
+                                     std::filesystem::exists(*file) &&
+                                     std::filesystem::equivalent(*file, cfg.node.data_dir + "/data.mdb"))
+    throw usage_error("--store " + *file + " is the running node's own store: run audit verify without --store");
   auto env = a.get("--store") ? store::environment::open({*a.get("--store"), cfg.store.map_size_mb, nullptr, true}) : open_store(cfg);
   std::uint64_t n = 0;
   api::audit_head head;

@@ -208,9 +208,9 @@ std::optional<store::audit_entry> audit_entry_at(store::reader& rd, std::uint64_
   return found;
 }
 
-// Writes `was`'s entries after `head` into `env`, 2,000 per transaction.
-std::uint64_t carry_entries_after(store::reader& was, std::uint64_t head, store::environment& env) {
-  std::uint64_t carried = 0;
+// Writes `was`'s entries after `head` into `env`, 2,000 per transaction;
+// `carried` counts what committed, also when a later chunk throws.
+void carry_entries_after(store::reader& was, std::uint64_t head, store::environment& env, std::uint64_t& carried) {
   std::vector<store::audit_entry> chunk;
   auto flush = [&] {
     store::write_batch b;
@@ -225,7 +225,6 @@ std::uint64_t carry_entries_after(store::reader& was, std::uint64_t head, store:
     return true;
   });
   if (!chunk.empty()) flush();
-  return carried;
 }
 
 audit_carry carry_audit_log(const config::node_config& cfg, store::environment& env, const std::string& kept) {
@@ -243,7 +242,7 @@ audit_carry carry_audit_log(const config::node_config& cfg, store::environment& 
         return out;
       }
     }
-    out.carried = carry_entries_after(was, head, env);
+    carry_entries_after(was, head, env, out.carried);
   } catch (const std::exception& e) {
     out.problem = e.what();
   }

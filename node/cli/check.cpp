@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -123,24 +124,38 @@ void check_store(report& r, store::environment& env) {
 
 // Every page read in a child process: LMDB asserts (SIGABRT) or faults on
 // some damage, and `check` must say FAIL, not crash — systemd runs it
-// before the node. Empty when every entry of every table was read.
-std::string walk_in_child(const config::node_config& cfg) {
+// before the node. Within `budget` (a huge store is read in part: systemd
+// gives a start 90 s); `check --deep` has none. The child answers with one
+// letter — D damaged, O cannot open, P partial, nothing: all read — then
+// the reason.
+struct walk_result {
+  char verdict = 0;
+  std::string reason;
+};
+
+walk_result walk_in_child(const config::node_config& cfg, std::chrono::seconds budget) {
   int fds[2];
   if (::pipe(fds) != 0) return {};
   pid_t pid = ::fork();
-  if (pid < 0) return {};  // no child: the other checks still run
+  if (pid < 0) {  // no child: the other checks still run
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return {};
+  }
   if (pid == 0) {
     ::close(fds[0]);
-    std::string problem;
+    std::string said;
     try {
       auto env = open_store(cfg);
-      auto found = store::reader(*env).walk_problems();
-      if (!found.empty()) problem = found.front();
+      bool complete = true;
+      auto found = store::reader(*env).walk_problems(std::chrono::steady_clock::now() + budget, complete);
+      if (!found.empty()) said = "D" + found.front();
+      else if (!complete) said = "P";
     } catch (const std::exception& e) {
-      problem = e.what();
+      said = std::string("O") + e.what();
     }
-    if (!problem.empty() && ::write(fds[1], problem.data(), problem.size()) < 0) problem.clear();
-    ::_exit(problem.empty() ? 0 : 1);
+    bool told = said.empty() || ::write(fds[1], said.data(), said.size()) == static_cast<ssize_t>(said.size());
+    ::_exit(told ? 0 : 1);
   }
   ::close(fds[1]);
   std::string got;
@@ -150,15 +165,22 @@ std::string walk_in_child(const config::node_config& cfg) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (WIFSIGNALED(status))
-    return "reading every page of the store killed the reader (" + std::string(::strsignal(WTERMSIG(status))) + "): it is damaged";
-  return got;
+    return {'D', "reading every page of the store killed the reader (" + std::string(::strsignal(WTERMSIG(status))) + "): it is damaged"};
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return {'O', "the store reader could not report"};
+  if (got.empty()) return {};
+  return {got[0], got.substr(1)};
 }
 
-void check_store(report& r, const config::node_config& cfg, store::environment* open) {
+void check_store(report& r, const config::node_config& cfg, store::environment* open, bool deep) {
   try {
     if (open) return check_store(r, *open);
-    if (auto damage = walk_in_child(cfg); !damage.empty())
-      return r.fail("store.integrity", damage, "stop the node and restore the store from a backup (credit-node restore FILE)");
+    auto walk = walk_in_child(cfg, deep ? std::chrono::hours(24 * 365) : std::chrono::seconds(30));
+    if (walk.verdict == 'D')
+      return r.fail("store.integrity", walk.reason, "stop the node and restore the store from a backup (credit-node restore FILE)");
+    if (walk.verdict == 'O') return r.fail("store.integrity", walk.reason, "check [node] data_dir and the disk");
+    if (walk.verdict == 'P')
+      r.warn("store.page_walk", "the store is larger than 30 s of reading: only part of its pages were read",
+             "read them all with credit-node check --deep (the node may run meanwhile)");
     auto env = open_store(cfg);
     check_store(r, *env);
   } catch (const std::exception& e) {
@@ -209,17 +231,17 @@ std::vector<std::string> check_report::failures() const {
   return out;
 }
 
-check_report run_checks(const config::node_config& cfg, store::environment* open) {
+check_report run_checks(const config::node_config& cfg, store::environment* open, bool deep) {
   report r;
   r.pass("config", "valid: " + cfg.source_path);
   check_certificate(r, cfg);
   check_rest(r, cfg);
-  check_store(r, cfg, open);
+  check_store(r, cfg, open, deep);
   return r;
 }
 
 int cmd_check(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{}, {}, 0});
+  auto a = parse(argc, argv, 2, {{"--deep"}, {}, 0});
   config::node_config cfg;
   try {
     cfg = load_config(a);
@@ -229,7 +251,7 @@ int cmd_check(int argc, char** argv) {
     print(r, a.has("--json"));
     return 1;
   }
-  auto r = run_checks(cfg, nullptr);
+  auto r = run_checks(cfg, nullptr, a.has("--deep"));
   print(r, a.has("--json"));
   return r.ok() ? 0 : 1;
 }

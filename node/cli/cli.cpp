@@ -23,7 +23,7 @@ constexpr const char* usage_text =
     "  import --clear-quarantine                                 forget the refused rows (once fixed at their source)\n"
     "  export [--category C] [--subject USCC] [--since DATE|SEQ] [--out FILE]   records as JSON Lines\n"
     "  status                                                    node, store, counts by category\n"
-    "  check                                                     pre-connection security self-assessment\n"
+    "  check [--deep]                                            pre-connection security self-assessment (--deep: read every page)\n"
     "  quality                                                   completeness, accuracy, continuity, timeliness per category\n"
     "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
     "  pki ca-init --dir DIR --name NAME [--days N]              make a CA (provincial or national operator)\n"

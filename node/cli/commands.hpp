@@ -76,7 +76,8 @@ struct check_report {
   bool ok() const;
   std::vector<std::string> failures() const;  // "id: reason" of each FAIL
 };
-check_report run_checks(const config::node_config& cfg, store::environment* open);
+// `deep`: the store's page walk has no time budget (check --deep).
+check_report run_checks(const config::node_config& cfg, store::environment* open, bool deep = false);
 
 // Loads the config named by -c (throws config::config_error / runtime_error).
 config::node_config load_config(const args& a);

@@ -95,18 +95,24 @@ bool csv_reader::scan_quoted() {
 // The lines it spanned are named, so rows an unclosed quote swallowed are
 // not lost unseen.
 csv_reader::status csv_reader::too_long(bool in_quotes) {
-  bool quoted = in_quotes, ended = false;
+  // As parse_record reads: a quote opens a field only at its start; a lone
+  // CR ends a line as LF and CRLF do.
+  bool quoted = in_quotes, field_start = false, ended = false, after_newline = false;
   for (int c; !ended && (c = src_.get()) >= 0;) {
-    if (c == '\n') ++line_;
+    bool newline = c == '\n' || (c == '\r' && src_.peek() != '\n');
+    if (newline) ++line_;
+    after_newline = newline;
     if (quoted) {
       if (c == '"' && src_.peek() == '"') src_.get();
       else if (c == '"') quoted = false;
+    } else if (c == '"' && field_start) {
+      quoted = true;
     } else {
-      quoted = c == '"';
-      ended = c == '\n';
+      ended = newline;
+      field_start = c == ',';
     }
   }
-  auto last = ended ? line_ - 1 : line_;
+  auto last = after_newline ? line_ - 1 : line_;
   auto lines = "lines " + std::to_string(record_line_) + "-" + std::to_string(last);
   if (quoted)
     return fail(lines + ": a quoted field is not closed before the end of the file; the record grew past " + std::to_string(max_) +

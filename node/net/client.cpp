@@ -92,6 +92,7 @@ public:
       read_ec = ec;
       if (ec) lowest().cancel();  // no answer: the server will not read `next` either
     });
+    if (interrupted_) lowest().cancel();  // as in run_op
     ioc_.restart();
     ioc_.run();  // until both are done
     if (read_ec) fail_connect("reading an answer from " + opt_.address + " failed: " + describe(read_ec));
@@ -147,6 +148,9 @@ private:
   beast::error_code run_op(Start&& start) {
     beast::error_code result = asio::error::operation_aborted;
     start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    // An interrupt whose posted cancel ran inside an earlier, already
+    // finished step found nothing to cancel: the flag catches it here.
+    if (interrupted_) lowest().cancel();
     ioc_.restart();
     ioc_.run();
     return result;

@@ -197,10 +197,15 @@ private:
     if (h.version() == 11 && h.count(http::field::host) != 1)
       return reply_error(400, "bad_request", "an HTTP/1.1 request names its Host exactly once (it named it " +
                                                  std::to_string(h.count(http::field::host)) + " times)");
-    if (auto te = h.find(http::field::transfer_encoding); te != h.end() && !beast::iequals(trimmed(te->value()), "chunked")) {
-      auto sent = "Transfer-Encoding '" + std::string(te->value().substr(0, 100)) + "'";
-      if (parser_->chunked()) return reply_error(501, "not_implemented", sent + ": only chunked is supported");
-      return reply_error(400, "bad_request", sent + " does not end in chunked, so the body's length is unknown: send Content-Length or chunked");
+    if (h.count(http::field::transfer_encoding) > 0) {
+      std::string all;  // every Transfer-Encoding field, as one list
+      for (auto f = h.find(http::field::transfer_encoding); f != h.end() && f->name() == http::field::transfer_encoding; ++f)
+        all += (all.empty() ? "" : ", ") + std::string(trimmed(f->value()));
+      if (!beast::iequals(all, "chunked")) {
+        auto sent = "Transfer-Encoding '" + all.substr(0, 100) + "'";
+        if (parser_->chunked()) return reply_error(501, "not_implemented", sent + ": only chunked, once, is supported");
+        return reply_error(400, "bad_request", sent + " does not end in chunked, so the body's length is unknown: send Content-Length or chunked");
+      }
     }
     bool wants_continue = h.version() == 11 && beast::iequals(trimmed(h[http::field::expect]), "100-continue");
     if (parser_->is_done()) return on_read({}, 0);

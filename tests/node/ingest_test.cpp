@@ -75,7 +75,7 @@ TEST_CASE("csv: an unclosed quote runs into the limit or the end of file, never 
     csv_fixture f("h\n\"" + std::string(3000, 'q') + "\nok\n", 1024);
     f.next_ok();
     REQUIRE(f.rd->next() == csv_reader::status::error);
-    CHECK(f.rd->error() == "lines 2-4: a quoted field is not closed before the end of the file; the record grew past 1024 bytes "
+    CHECK(f.rd->error() == "lines 2-3: a quoted field is not closed before the end of the file; the record grew past 1024 bytes "
                            "(limit [import] max_record_bytes) and everything from line 2 on was skipped: close the quote");
     CHECK(f.rd->next() == csv_reader::status::eof);
   }
@@ -97,6 +97,19 @@ TEST_CASE("csv: a quoted field past the limit is skipped whole, to its end, nami
   CHECK(f.next_ok() == sv{"after", "3"});
   CHECK(f.rd->line() == 2004);
   CHECK(f.rd->next() == csv_reader::status::eof);
+}
+
+// Past the limit in an unquoted field, a quote there is no field's start:
+// it must not open a quoted field that swallows the good rows after it.
+TEST_CASE("csv: an over-long unquoted line with a stray quote is skipped alone, with LF or lone CR line ends") {
+  for (std::string nl : {"\n", "\r"}) {
+    csv_fixture f("h,i" + nl + "before,1" + nl + std::string(2000, 'x') + "12\" pipe,2" + nl + "good,3" + nl + "\"" + nl + "after,4" + nl, 1024);
+    f.next_ok();
+    CHECK(f.next_ok() == sv{"before", "1"});
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK_MESSAGE(f.rd->error().rfind("lines 3-3: the record is longer than 1024 bytes", 0) == 0, f.rd->error());
+    CHECK(f.next_ok() == sv{"good", "3"});
+  }
 }
 
 TEST_CASE("csv: stray quotes are refused with the rule to follow") {
