@@ -14,9 +14,10 @@ bool ordered(field_type t) {
 }
 
 // A decimal (or whole number) as ten-thousandths: check_decimal allows 15
-// whole digits and 4 after the point, which fits 128 bits with room.
+// whole digits and 4 after the point, check_integer 18 whole digits; both
+// fit 128 bits with room.
 std::optional<__int128> scaled(std::string_view s) {
-  if (!store::model::check_decimal(s).empty()) return std::nullopt;
+  if (!store::model::check_decimal(s).empty() && !store::model::check_integer(s).empty()) return std::nullopt;
   bool negative = !s.empty() && s[0] == '-';
   if (negative) s.remove_prefix(1);
   __int128 v = 0;
@@ -35,12 +36,8 @@ std::optional<__int128> scaled(std::string_view s) {
 
 std::string check_value(field_type t, std::string_view v) {
   switch (t) {
-    case field_type::decimal:
-    case field_type::integer: {
-      auto e = store::model::check_decimal(v);
-      if (t == field_type::integer && e.empty() && v.find('.') != std::string_view::npos) e = "expected a whole number";
-      return e;
-    }
+    case field_type::decimal: return store::model::check_decimal(v);
+    case field_type::integer: return store::model::check_integer(v);
     case field_type::date: return store::model::check_date(v);
     case field_type::period: return store::model::check_period(v);
     case field_type::boolean: return v == "true" || v == "false" ? "" : "expected true or false";

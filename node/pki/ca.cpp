@@ -4,6 +4,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
+#include <cctype>
 #include <ctime>
 #include <vector>
 
@@ -83,13 +84,31 @@ void der_length(std::string& out, std::size_t n) {
   out += bytes;
 }
 
+// Letters, digits and '-' in dot-separated labels of 1-63, at most 253 in
+// all (a wildcard's "*." is taken off before).
+bool host_name(const std::string& d) {
+  if (d.empty() || d.size() > 253) return false;
+  std::size_t label = 0;
+  for (char c : d) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
 // GeneralNames: dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16
 // bytes), DER-encoded by hand: mbedTLS 2.28 has no writer for them.
 void set_subject_alt_names(crt_writer& w, const cert_spec& s) {
   if (s.dns_names.empty() && s.ip_addresses.empty()) return;
   std::string names;
   for (const auto& d : s.dns_names) {
-    bool ok = !d.empty() && d.size() <= 253 && d.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") == std::string::npos;
+    bool ok = host_name(d.rfind("*.", 0) == 0 ? d.substr(2) : d);
     if (!ok) refuse("--dns " + d + " is not a host name (letters, digits, '.', '-', a leading '*.')");
     names += '\x82';
     der_length(names, d.size());

@@ -59,11 +59,6 @@ std::string check_text(std::string_view s, std::size_t max, bool multiline, bool
   return utf8_checked ? std::string() : check_utf8(s);
 }
 
-std::string check_integer(std::string_view s) {
-  std::string_view d = (!s.empty() && s[0] == '-') ? s.substr(1) : s;
-  if (!all_digits(d) || d.size() > 18) return "expected a whole number, got '" + std::string(s) + "'";
-  return {};
-}
 
 std::string check_boolean(const raw_value& v, std::string& canon) {
   if (v.text == "true" || v.text == "1") return canon = "true", std::string();
@@ -344,6 +339,13 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
   }
   out += '}';
   return std::nullopt;
+}
+
+std::string check_integer(std::string_view s) {
+  std::string_view d = (!s.empty() && s[0] == '-') ? s.substr(1) : s;
+  if (d.empty() || d.find_first_not_of("0123456789") != std::string_view::npos || d.size() > 18)
+    return "expected a whole number, got '" + std::string(s.substr(0, 32)) + "'";
+  return {};
 }
 
 }  // namespace store::model

@@ -50,6 +50,7 @@ std::string check_utf8(std::string_view s);
 std::string check_date(std::string_view s);    // YYYY-MM-DD, a real day
 std::string check_period(std::string_view s);  // YYYY-MM
 std::string check_decimal(std::string_view s);
+std::string check_integer(std::string_view s);  // -?digits, at most 18
 
 // `s` with every byte that is not valid UTF-8 replaced by U+FFFD: for
 // messages and quarantine entries that quote bad input (they must stay

@@ -66,3 +66,11 @@ TEST_CASE("claims: dates and periods are checked and ordered, booleans are true 
   CHECK(holds(*flag, "true", "eq", "true"));
   CHECK_FALSE(holds(*flag, "false", "eq", "true"));
 }
+
+TEST_CASE("claims: whole numbers take the 18 digits an import takes, and compare as numbers") {
+  const store::model::field_def days{"days_overdue", store::model::field_type::integer, false, store::model::sensitivity::public_, {}};
+  CHECK(holds(days, "1000000000000000", "ge", "999999999999999"));
+  CHECK_FALSE(holds(days, "1000000000000000", "le", "999999999999999"));  // as text, "1…" < "9…" said match
+  CHECK(holds(days, "123456789012345678", "eq", "123456789012345678"));
+  CHECK(node::api::check_claim(days, "eq", "1.5").find("value: expected a whole number") != std::string::npos);
+}

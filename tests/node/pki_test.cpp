@@ -449,7 +449,7 @@ TEST_CASE("pki: sign --dns and --ip put the API's names in subjectAltName, which
   CHECK(id.node_id == "js.nanjing");  // peers still read the node's id from the CN
   CHECK(id.alt_names == std::vector<std::string>{"DNS:credit.nanjing.example.cn", "DNS:api.js.example.cn", "IP:10.0.0.5", "IP:::1"});
   CHECK(contains(test::run_cli({"pki", "show", cert}).out, "names    DNS:credit.nanjing.example.cn DNS:api.js.example.cn IP:10.0.0.5 IP:::1"));
-  for (auto [opt, bad] : {std::pair{"--dns", "bad name!"}, {"--ip", "10.0.0.300"}}) {
+  for (auto [opt, bad] : {std::pair{"--dns", "bad name!"}, {"--dns", "a*b.example.cn"}, {"--dns", "a..b"}, {"--dns", "*"}, {"--ip", "10.0.0.300"}}) {
     auto refused = ca.sign(n.dir + "/tls/node.csr", n.tmp / "x.pem", "local", "js.nanjing", {"--jurisdiction", "320100", opt, bad});
     CHECK(refused.exit_code == 2);
     CHECK(contains(refused.err, std::string(opt) + " " + bad));
