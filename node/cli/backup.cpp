@@ -168,23 +168,11 @@ std::size_t carry_access_state(store::environment& env, access_state st) {
   rev.revocations = std::move(st.revocations);
   b.registry.push_back(std::move(rev));
   for (auto& e : st.children) {
-    store::registry_op op;
-    op.what = store::registry_op::kind::carry_entry;
-    op.entry = std::move(e);
-    b.registry.push_back(std::move(op));
+    b.registry.emplace_back().what = store::registry_op::kind::carry_entry;
+    b.registry.back().entry = std::move(e);
   }
-  for (auto& p : st.principals) {
-    store::access_op op;
-    op.what = store::access_op::kind::carry_principal;
-    op.who = std::move(p);
-    b.access.push_back(std::move(op));
-  }
-  for (auto& c : st.consents) {
-    store::access_op op;
-    op.what = store::access_op::kind::put_consent;
-    op.grant = std::move(c);
-    b.access.push_back(std::move(op));
-  }
+  for (auto& p : st.principals) b.access.push_back({store::access_op::kind::carry_principal, std::move(p), {}, {}});
+  for (auto& c : st.consents) b.access.push_back({store::access_op::kind::put_consent, {}, std::move(c), {}});
   store::writer(env).submit(std::move(b)).get();
   return store::reader(env).revocations().size() - before;
 }

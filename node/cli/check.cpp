@@ -66,8 +66,7 @@ bool loopback_host(const std::string& addr) {
 // though each node's certificate is still valid. A bundle (old and new CA
 // during a rotation) is good while one of them is.
 void check_ca_validity(report& r, const config::node_config& cfg, std::int64_t now) {
-  std::int64_t last_end = 0;
-  for (const auto& span : pki::read_bundle_spans(cfg.tls.ca)) last_end = std::max(last_end, span.not_after);
+  auto last_end = pki::ca_bundle_not_after(cfg.tls.ca);
   const std::string fix = "install the network's renewed CA certificate at [tls] ca (a bundle may hold the old and the new)";
   if (now > last_end) r.fail("tls.ca_validity", "the CA certificate " + cfg.tls.ca + " expired on " + pki::format_utc(last_end) +
                                                     ": every TLS handshake with it fails", fix);

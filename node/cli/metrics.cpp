@@ -2,7 +2,6 @@
 // the registry, HTTP and TLS, the audit's commit latency and data quality.
 #include "node/cli/metrics.hpp"
 
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -165,9 +164,7 @@ void certificate_metrics(std::ostringstream& o, const config::node_config& cfg) 
               "When a certificate stops being valid (unix seconds): the node's own, and the latest CA in [tls] ca.");
   try {
     o << "credit_node_certificate_not_after_seconds{cert=\"node\"} " << pki::read_identity_pem(cfg.tls.cert).not_after << '\n';
-    std::int64_t ca_end = 0;
-    for (const auto& span : pki::read_bundle_spans(cfg.tls.ca)) ca_end = std::max(ca_end, span.not_after);
-    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << ca_end << '\n';
+    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << pki::ca_bundle_not_after(cfg.tls.ca) << '\n';
   } catch (const std::exception&) {
   }
 }

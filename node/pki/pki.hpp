@@ -105,13 +105,9 @@ sign_result sign(const sign_request& r, const alt_names& names = {});
 // it) and returns whom it names.
 identity read_identity_pem(const std::string& path_or_pem);
 
-// Each certificate of a CA file (a bundle holds the old and the new CA
-// during a rotation): its subject and validity, unix seconds.
-struct cert_span {
-  std::string subject;
-  std::int64_t not_before = 0, not_after = 0;
-};
-std::vector<cert_span> read_bundle_spans(const std::string& path);
+// When the last certificate of a CA file ends (unix seconds): a bundle
+// holds the old and the new CA during a rotation.
+std::int64_t ca_bundle_not_after(const std::string& path);
 
 // A node's certificate as `check` sees it. Throws pki_error when a file
 // cannot be read or parsed (the message names it).

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <mbedtls/oid.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
@@ -134,13 +135,12 @@ identity read_identity_pem(const std::string& path_or_pem) {
   return identity_of(*c.get());
 }
 
-std::vector<cert_span> read_bundle_spans(const std::string& path) {
+std::int64_t ca_bundle_not_after(const std::string& path) {
   mbed::crt c;
   mbed::parse_cert(c, files::read(path, "CA certificate"), path);
-  std::vector<cert_span> out;
-  for (const mbedtls_x509_crt* p = c.get(); p && p->raw.p; p = p->next)
-    out.push_back({dn_string(p->subject), mbed::unix_time(p->valid_from), mbed::unix_time(p->valid_to)});
-  return out;
+  std::int64_t last = 0;
+  for (const mbedtls_x509_crt* p = c.get(); p && p->raw.p; p = p->next) last = std::max(last, mbed::unix_time(p->valid_to));
+  return last;
 }
 
 }  // namespace node::pki
