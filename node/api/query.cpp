@@ -86,6 +86,9 @@ struct summary {
     ++count;
     if (latest < r.event_date) latest = r.event_date;
   }
+  bool empty() const {
+    return std::all_of(by_category.begin(), by_category.end(), [](const auto& c) { return c.second.first == 0; });
+  }
   json::object to_json() const {
     json::object out;
     for (const auto& [cat, s] : by_category)
@@ -108,6 +111,13 @@ bool shape_records(store::reader& rd, const std::string& subject, const std::vec
     });
   }
   return n < max_records;
+}
+
+// Any live record of the subject, in any category.
+bool holds_subject(store::reader& rd, const std::string& subject) {
+  bool any = false;
+  rd.for_each_record({"", subject, std::nullopt, std::nullopt, false}, [&](const store::model::record&) { return !(any = true); });
+  return any;
 }
 
 // Summary: every record counted, none kept, so no cap.
@@ -165,6 +175,12 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   rows.reserve(8192);  // a year of one enterprise's records, shaped, without regrowing
   summary sum(cats);
   bool truncated = detail ? !shape_records(rd, subject, cats, *m.granted, rows) : (count_records(rd, subject, sum), false);
+  // After the consent check, so only a bank the enterprise authorized
+  // learns whether this node holds anything of it (PRODUCT.md: 404 unknown
+  // subject); an empty list would read as "no tax records".
+  if (rows.empty() && sum.empty() && !holds_subject(rd, subject))
+    return refuse(call, 404, "unknown_subject",
+                  "this node holds no records of " + subject + ": none imported here, and none arrived by sync yet");
   call.used = true;
   json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
                  {"truncated", truncated}};

@@ -175,6 +175,22 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   }
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3])).body.find("\"match\"") != std::string::npos);
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "nan")).body.find("\"match\"") == std::string::npos);
+  // An enterprise this node holds nothing of is 404 to a bank it authorized
+  // (an empty list read as "no tax records"), at either level; a bank
+  // without its consent still learns nothing but 403.
+  auto stranger = codes("320102", 1, 4242)[0];
+  REQUIRE(std::find(f.begin(), f.end(), stranger) == f.end());
+  CHECK(a.call("bank-a", "GET", a.records_target(stranger)).status == 403);
+  a.consent(stranger, "detail");
+  auto unknown = a.call("bank-a", "GET", a.records_target(stranger));
+  CHECK(unknown.status == 404);
+  CHECK_MESSAGE(unknown.body.find("\"unknown_subject\"") != std::string::npos, unknown.body);
+  CHECK(unknown.body.find("this node holds no records of " + stranger) != std::string::npos);
+  CHECK(a.call("bank-b", "GET", a.records_target(stranger)).status == 403);
+  // A subject with records, none in the categories asked, is known: 200.
+  auto other_cat = a.call("bank-a", "GET", "/api/v1/subjects/" + f[8] + "/records?purpose=credit_assessment&categories=environment");
+  CHECK_MESSAGE(other_cat.status == 200, other_cat.body);
+  CHECK(other_cat.body.find("\"records\":[]") != std::string::npos);
   // A category named twice is counted once.
   auto twice = a.call("bank-a", "GET", "/api/v1/subjects/" + f[2] + "/records?purpose=credit_assessment&categories=tax,tax");
   CHECK(twice.body.find("\"count\":1") != std::string::npos);
