@@ -41,6 +41,7 @@ http_response http_router::on_route(const std::map<std::string, http_handler>& b
   if (h != by_method.end()) return h->second(req);
   std::string allow;
   for (const auto& [m, _] : by_method) allow += (allow.empty() ? "" : ", ") + m;
+  if (by_method.count("GET") && !by_method.count("HEAD")) allow += ", HEAD";  // answered as GET, above
   auto r = http_response::error(405, "method_not_allowed",
                                 req.method + " is not allowed on " + req.path + "; allowed: " + allow);
   r.headers.emplace_back("Allow", allow);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <ctime>
 #include <thread>
 
 #include "node/net/server_session.hpp"
@@ -71,12 +72,29 @@ http_request to_request(http::request<http::string_body>& msg) {
   return q;
 }
 
+// RFC 9110 6.6.1: an origin server with a clock sends Date. Formatted
+// once a second per thread, not per answer.
+const std::string& http_date() {
+  thread_local std::time_t shown = 0;
+  thread_local std::string text;
+  std::time_t now = std::time(nullptr);
+  if (now != shown) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[40];
+    text.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+    shown = now;
+  }
+  return text;
+}
+
 void to_message(http_response&& r, unsigned version, bool keep_alive, bool head,
                 http::response<http::string_body>& out) {
   out = {};
   out.version(version);
   out.result(r.status >= 100 && r.status <= 599 ? static_cast<unsigned>(r.status) : 500u);
   out.set(http::field::server, "credit-node");
+  out.set(http::field::date, http_date());
   if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
   for (auto& [k, v] : r.headers) out.insert(k, v);
   // prepare_payload() throws on a body where HTTP forbids one; a handler's

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -185,7 +187,7 @@ TEST_CASE("http: router — exact and prefix routes, 404 and 405 as JSON, HEAD a
   CHECK(na.status == 405);
   CHECK(na.body.find("\"error\":\"method_not_allowed\"") != std::string::npos);
   REQUIRE(na.header("allow"));
-  CHECK(*na.header("allow") == "GET");
+  CHECK(*na.header("allow") == "GET, HEAD");  // HEAD is answered as GET
   // on_unrouted sees exactly the 404s and 405s, and its answer is sent under the same endpoint.
   std::vector<int> seen;
   r.on_unrouted = [&](http_request&, http_response refusal) {
@@ -260,6 +262,13 @@ TEST_CASE("http: 404 and 405 answers are JSON, and Connection: close is honoured
   CHECK(nf.body.find("\"error\":\"not_found\"") != std::string::npos);
   auto na = c->request({"DELETE", "/hello", {}, {}, {}});
   CHECK(na.status == 405);
+  // Every answer carries Date (RFC 9110 6.6.1), in IMF-fixdate, and now.
+  REQUIRE(nf.header("date"));
+  std::tm tm{};
+  const char* end = strptime(nf.header("date")->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  REQUIRE(end);
+  CHECK(*end == '\0');
+  CHECK(std::abs(static_cast<long>(timegm(&tm) - std::time(nullptr))) <= 5);
   CHECK(na.body.find("\"error\":\"method_not_allowed\"") != std::string::npos);
   CHECK(c->connections_made() == 1);
   auto closing = c->request({"GET", "/hello", {}, {}, {{"Connection", "close"}}});
