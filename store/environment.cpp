@@ -1,5 +1,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -33,10 +34,35 @@ txn::txn(MDB_env* env, bool write) {
 txn::~txn() {
   if (t_) mdb_txn_abort(t_);
 }
+namespace {
+
+// LMDB reports a short write — what a filling disk gives — as EIO ("short
+// write, filesystem full?" in mdb_page_flush). Said as it is when the
+// store's filesystem has under 64 MiB left, so ops free space rather than
+// hunt for a failing disk.
+void throw_commit_failure(MDB_env* env, int rc) {
+  const char* path = nullptr;
+  struct statvfs fs {};
+  if ((rc == EIO || rc == ENOSPC) && mdb_env_get_path(env, &path) == 0 && path && ::statvfs(path, &fs) == 0) {
+    auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free_bytes < (std::uint64_t{64} << 20))
+      throw store_error("store: commit: the disk holding " + std::string(path) + " is full (" +
+                        std::to_string(free_bytes >> 10) + " KiB free): free disk space there, then try again; "
+                        "this transaction was not stored");
+  }
+  if (rc == EIO)
+    throw store_error("store: commit: Input/output error (a write to the store failed: the kernel log, dmesg, "
+                      "names the disk's errors; this transaction was not stored)");
+  check(rc, "commit");
+}
+
+}  // namespace
+
 void txn::commit() {
+  MDB_env* env = mdb_txn_env(t_);
   int rc = mdb_txn_commit(t_);
   t_ = nullptr;  // committed or freed by LMDB either way
-  check(rc, "commit");
+  if (rc) throw_commit_failure(env, rc);
 }
 std::optional<std::string_view> txn::get(MDB_dbi dbi, std::string_view key) const {
   MDB_val k = to_val(key), v;

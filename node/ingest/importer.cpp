@@ -50,13 +50,29 @@ public:
     env_.sync();  // durable once, at the end
   }
 
-  // On a fatal error mid-file: what was submitted still lands.
-  void drain() noexcept {
-    try {
-      while (!inflight_.empty()) collect();
-      env_.sync();
-    } catch (...) {
+  // On a fatal error mid-file: what was submitted still lands, and what
+  // landed is made durable (batches commit without fsync). Every batch is
+  // waited for, even after one failed: the report must count them all.
+  // Returns the first store failure met, empty when none.
+  std::string drain() noexcept {
+    std::string failure;
+    auto note = [&](const std::exception& e) {
+      if (failure.empty()) failure = e.what();
+    };
+    while (!inflight_.empty()) {
+      try {
+        collect();
+      } catch (const std::exception& e) {
+        inflight_.pop_front();
+        note(e);
+      }
     }
+    try {
+      env_.sync();
+    } catch (const std::exception& e) {
+      note(e);
+    }
+    return failure;
   }
 
 private:
@@ -102,7 +118,7 @@ private:
   }
 
   void collect() {
-    auto r = inflight_.front().get();
+    auto r = inflight_.front().get();  // a failed batch leaves its future here: drain() pops it
     inflight_.pop_front();
     rep_.inserted += r.inserted;
     rep_.updated += r.updated;
@@ -269,6 +285,18 @@ file_format detect(const import_options& opt, byte_source& src) {
   return src.peek() == '{' ? file_format::jsonl : file_format::csv;
 }
 
+// Disk full and the like: the operator must act. Said with what did land,
+// since the batches before the failure committed.
+import_report& store_failed(import_report& r, pipeline& pipe, const store::store_error& e) {
+  pipe.drain();
+  auto n = [](std::uint64_t v) { return std::to_string(v); };
+  r.fatal = std::string(e.what()) + "; of the " + n(r.rows) + " rows read, " + n(r.inserted + r.updated + r.unchanged) +
+            " are stored (" + n(r.inserted) + " new, " + n(r.updated) + " updated, " + n(r.unchanged) + " unchanged) and " +
+            n(r.quarantined) + " quarantined, the rest of the file is not: once that is fixed, import the same file "
+            "again (rows already stored count as unchanged)";
+  return r;
+}
+
 }  // namespace
 
 import_report run_import(store::environment& env, const import_options& opt) {
@@ -295,14 +323,19 @@ import_report run_import(store::environment& env, const import_options& opt) {
     rep = {};
     rep.fatal = opt.path + ": " + e.what();
     return rep;
-  } catch (const store::store_error&) {
-    throw;  // disk full and the like: the operator must act, not retry the row
+  } catch (const store::store_error& e) {
+    return store_failed(rep, pipe, e);
   } catch (const std::runtime_error& e) {  // read error mid-file
-    pipe.drain();
+    auto failed = pipe.drain();
     rep.fatal = std::string(e.what()) + "; rows before it were kept: import the file again when it is readable";
+    if (!failed.empty()) rep.fatal += "; and then the store failed: " + failed;
     return rep;
   }
-  pipe.finish();
+  try {
+    pipe.finish();
+  } catch (const store::store_error& e) {
+    return store_failed(rep, pipe, e);
+  }
   return rep;
 }
 

@@ -372,3 +372,43 @@ TEST_CASE("cli: a file larger than one write batch imports every row exactly onc
   CHECK(r.out.find("0 new, 0 updated, 100 unchanged") != std::string::npos);
   CHECK(n.last_seq() == 100);
 }
+
+// A full store (MAP_FULL, as a full disk) fails the import with exit 2, and
+// the message says how much of the file is stored — the batches before the
+// failure committed — so the operator knows a second run finishes it.
+TEST_CASE("cli: an import that fills the store says how many rows it stored, and the same file again stores the rest") {
+  node n;
+  seed(n);
+  auto set = [&](const std::string& key, const std::string& value) {
+    auto toml = test::read_file(n.cfg);
+    auto at = toml.find("\n" + key + " = ");
+    REQUIRE(at != std::string::npos);
+    toml.replace(at, toml.find('\n', at + 1) - at, "\n" + key + " = " + value);
+    test::write_file(n.cfg, toml);
+  };
+  set("map_size_mb", "64");  // the least allowed
+  set("batch_rows", "2000");
+  const std::string codes[] = {A, B, C}, source(500, 's');
+  std::string text = tax_header + "\n";
+  constexpr int rows = 150000;  // ~90 MB stored: past a 64 MiB map
+  for (int i = 0; i < rows; ++i)
+    text += codes[i % 3] + ",r" + std::to_string(i) + ",2024-01-15," + source + ",2024-01,VAT,1.00,,A\n";
+  auto f = n.file("big.csv", text);
+  auto r = n.import("tax", f);
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("MDB_MAP_FULL") != std::string::npos, r.err);
+  CHECK(r.err.find("raise [store] map_size_mb") != std::string::npos);
+  auto at = r.err.find(" are stored (");
+  REQUIRE_MESSAGE(at != std::string::npos, r.err);
+  auto stored = std::stoll(r.err.substr(r.err.rfind(' ', at - 1) + 1));
+  CHECK(stored > 0);
+  CHECK(stored < rows);
+  CHECK(r.err.find("import the same file again") != std::string::npos);
+  CHECK(n.total() == stored + 1);  // what it says is what is there, beside the seed
+  set("map_size_mb", "1024");
+  r = n.import("tax", f);
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find(std::to_string(rows - stored) + " new, 0 updated, " + std::to_string(stored) + " unchanged") !=
+        std::string::npos);
+  CHECK(n.total() == rows + 1);
+}
