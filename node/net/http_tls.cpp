@@ -8,12 +8,28 @@
 
 namespace node::net {
 
+namespace {
+
+// Whom a refused certificate names, so the log says which child or bank
+// to call, not just "bad certificate".
+std::string describe_cert(const mbedtls_x509_crt& crt) {
+  char dn[512];
+  int n = mbedtls_x509_dn_gets(dn, sizeof dn, &crt.subject);
+  std::string out = n > 0 ? std::string(dn, static_cast<std::size_t>(n)) : std::string("an unreadable subject");
+  char serial[128];
+  if (int m = mbedtls_x509_serial_gets(serial, sizeof serial, &crt.serial); m > 0)
+    out += " (serial " + std::string(serial, static_cast<std::size_t>(m)) + ")";
+  return out;
+}
+
+}  // namespace
+
 peer_check check_peer(mbedtls_ssl_context& ssl) {
   peer_check out;
   const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl);
   if (!crt) return out;
   if (auto flags = mbedtls_ssl_get_verify_result(&ssl); flags != 0) {
-    out.refusal = "certificate not accepted: " + verify_text(flags);
+    out.refusal = "certificate not accepted: " + verify_text(flags) + "; presented by " + describe_cert(*crt);
     return out;
   }
   try {
@@ -59,12 +75,24 @@ std::string alert_suffix(const mbedtls_ssl_context& ssl) {
 #endif
 }
 
+// A certificate refused inside the handshake is still in the session
+// being negotiated (mbedTLS 2.28 frees that only on reset).
+std::string refused_subject(const mbedtls_ssl_context& ssl) {
+#if MBEDTLS_VERSION_MAJOR < 3
+  const mbedtls_ssl_session* s = ssl.session_negotiate;
+  return s && s->peer_cert ? "; presented by " + describe_cert(*s->peer_cert) : "";
+#else
+  (void)ssl;
+  return "";
+#endif
+}
+
 }  // namespace
 
 std::string verify_suffix(mbedtls_ssl_context& ssl) {
   std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
   if (flags == 0 || flags == static_cast<std::uint32_t>(-1)) return alert_suffix(ssl);
-  return "; certificate: " + verify_text(flags) + alert_suffix(ssl);
+  return "; certificate: " + verify_text(flags) + refused_subject(ssl) + alert_suffix(ssl);
 }
 
 }  // namespace node::net

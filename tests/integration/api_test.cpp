@@ -518,6 +518,12 @@ TEST_CASE("api: a bank by client certificate is known, a stranger's certificate 
   } catch (const node::net::client_error&) {
     // refused in the handshake: also right
   }
+  // The node's log names whom the refused certificate belongs to.
+  CHECK_MESSAGE(eventually([&] {
+    auto err = proc.err();
+    auto at = err.find("event=tls_handshake_failed listener=api");
+    return at != std::string::npos && err.find("presented by CN=bank-c", at) != std::string::npos;
+  }), proc.err());
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
 }
