@@ -1,5 +1,7 @@
 #include "store/reader.hpp"
 
+#include <algorithm>
+
 #include <unordered_set>
 
 #include "store/key_codec.hpp"
@@ -254,7 +256,7 @@ void reader::for_each_audit(std::uint64_t first_seq, const std::function<bool(co
 }
 
 std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total,
-                                                   std::size_t skip) {
+                                                   std::size_t skip, std::uint64_t before, bool* more) {
   key_writer p;
   p.str8(subject);
   std::string prefix = p.take();
@@ -263,9 +265,12 @@ std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, s
   std::string_view k, v;
   for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) seqs.push_back(read_be64(k.substr(prefix.size())));
   total = seqs.size();
+  if (before) seqs.erase(std::lower_bound(seqs.begin(), seqs.end(), before), seqs.end());  // ascending
   std::vector<audit_entry> out;
-  for (auto it = seqs.rbegin() + static_cast<std::ptrdiff_t>(std::min(skip, seqs.size())); it != seqs.rend() && out.size() < limit; ++it)
+  auto it = seqs.rbegin() + static_cast<std::ptrdiff_t>(std::min(skip, seqs.size()));
+  for (; it != seqs.rend() && out.size() < limit; ++it)
     if (auto e = impl_->t.get(impl_->env.t.seq2audit, be64(*it))) out.push_back(decode_audit(*it, *e));
+  if (more) *more = it != seqs.rend();
   return out;
 }
 

@@ -96,10 +96,12 @@ public:
   // Audit entries in order, from `first_seq`, until fn returns false.
   void for_each_audit(std::uint64_t first_seq, const std::function<bool(const audit_entry&)>& fn);
   std::uint64_t last_audit_seq();  // 0 when the log is empty
-  // The newest `limit` audit entries about `subject`, newest first; `total`
-  // gets how many there are.
+  // The newest `limit` audit entries about `subject` older than entry
+  // `before` (0: all), newest first, the newest `skip` of them left out;
+  // `total` gets how many there are about `subject` in all, and `more`
+  // whether older ones follow the last returned.
   std::vector<audit_entry> audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total,
-                                             std::size_t skip = 0);  // `skip`: the newest that many left out
+                                             std::size_t skip = 0, std::uint64_t before = 0, bool* more = nullptr);
   bool is_revoked(const std::string& serial_hex);
   // Per category, live records and the sum of their digest hashes, over
   // subjects whose division starts with `division_prefix` ("" = all).

@@ -197,8 +197,8 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   return net::http_response::json(200, std::move(text));
 }
 
-// `limit` (1-1000, default 1000) and `offset` (how many of the newest to
-// leave out): the log grows by one entry with every read of it.
+// `limit` (1-1000, default 1000), `offset` (how many of the newest to
+// leave out) and `before` (entries older than this seq; 0 = none left out).
 std::optional<std::size_t> page_param(const std::string& q, std::string_view name, std::size_t dflt, std::size_t max, std::string& why) {
   auto v = net::query_param(q, name);
   if (!v) return dflt;
@@ -213,19 +213,26 @@ std::optional<std::size_t> page_param(const std::string& q, std::string_view nam
 
 net::http_response access_log(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "the access log is for the enterprise, through the portal");
-  if (auto problem = query_problem(req.query, {"limit", "offset"}); !problem.empty()) return refuse(call, 400, "bad_request", problem);
+  if (auto problem = query_problem(req.query, {"limit", "offset", "before"}); !problem.empty())
+    return refuse(call, 400, "bad_request", problem);
   std::string why;
   auto limit = page_param(req.query, "limit", 1000, 1000, why);
   auto offset = limit ? page_param(req.query, "offset", 0, std::size_t{1} << 40, why) : std::nullopt;
-  if (!limit || !offset) return refuse(call, 400, "bad_request", why);
-  // Newest first, through the per-subject index.
+  auto before = offset ? page_param(req.query, "before", 0, std::size_t{1} << 62, why) : std::nullopt;
+  if (!limit || !offset || !before) return refuse(call, 400, "bad_request", why);
+  // Newest first, through the per-subject index. `before` pages steadily:
+  // every read of this log is itself an entry, which shifts an offset.
   std::size_t total = 0;
-  auto last = store::reader(ctx.env).audit_for_subject(subject, *limit, total, *offset);
+  bool more = false;
+  auto last = store::reader(ctx.env).audit_for_subject(subject, *limit, total, *offset, *before, &more);
   json::array out;
   for (auto it = last.begin(); it != last.end(); ++it)
-    out.push_back(json::object{{"at", store::model::format_utc_ms(it->at_ms)}, {"principal", it->principal}, {"method", it->method},
-                               {"path", it->path}, {"consent", it->consent}, {"decision", it->decision}, {"status", it->status}});
-  return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"total", total}, {"accesses", std::move(out)}}));
+    out.push_back(json::object{{"seq", it->seq}, {"at", store::model::format_utc_ms(it->at_ms)}, {"principal", it->principal},
+                               {"method", it->method}, {"path", it->path}, {"consent", it->consent},
+                               {"decision", it->decision}, {"status", it->status}});
+  json::value next = more ? json::value(last.back().seq) : json::value(nullptr);
+  return net::http_response::json(200, json::serialize(json::object{
+      {"subject", subject}, {"total", total}, {"accesses", std::move(out)}, {"next_before", std::move(next)}}));
 }
 
 // /api/v1/subjects/{uscc}/records | access-log

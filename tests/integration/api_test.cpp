@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <set>
+
 #include "node/net/client.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
@@ -377,7 +379,26 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto second = json::parse(page("limit=2&offset=3").body).at("accesses").as_array();
   REQUIRE(second.size() == 2);
   CHECK(second[0].at("at").as_string() <= first[1].at("at").as_string());
-  for (auto bad : {"limit=0", "limit=1001", "offset=-1", "since=2026-01-01", "limit=2&limit=3"}) {
+  // `before` pages without that shift: each page continues exactly where
+  // the last ended, however many reads came between, down to the first entry.
+  std::vector<std::uint64_t> walked;
+  std::string q = "limit=3";
+  for (int pages = 0; pages < 100; ++pages) {
+    auto p = json::parse(page(q).body).as_object();
+    for (const auto& e : p.at("accesses").as_array()) walked.push_back(e.at("seq").to_number<std::uint64_t>());
+    if (p.at("next_before").is_null()) break;
+    CHECK(p.at("next_before").to_number<std::uint64_t>() == walked.back());
+    q = "limit=3&before=" + std::to_string(walked.back());
+  }
+  auto whole = json::parse(page("limit=1000").body).at("accesses").as_array();
+  REQUIRE(!walked.empty());
+  for (std::size_t i = 1; i < walked.size(); ++i) CHECK(walked[i] < walked[i - 1]);  // newest first, none twice
+  CHECK(walked.back() == whole.back().at("seq").to_number<std::uint64_t>());         // down to the oldest
+  std::set<std::uint64_t> in_whole;
+  for (const auto& e : whole) in_whole.insert(e.at("seq").to_number<std::uint64_t>());
+  for (auto s : walked) CHECK(in_whole.count(s) == 1);
+  CHECK(whole.size() == walked.size() + (walked.size() + 2) / 3);  // and, since, one read of it per page
+  for (auto bad : {"limit=0", "limit=1001", "offset=-1", "before=x", "since=2026-01-01", "limit=2&limit=3"}) {
     auto r = page(bad);
     CHECK_MESSAGE(r.status == 400, bad << ": " << r.body);
   }
