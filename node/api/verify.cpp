@@ -1,6 +1,9 @@
 // POST /api/v1/verify (核验比对): the bank's claims about an enterprise are
 // compared with the records; only match / mismatch / unknown goes back.
+#include <algorithm>
+
 #include "node/api/claims.hpp"
+#include "node/api/guess_budget.hpp"
 #include "node/api/internal.hpp"
 #include "store/model/category.hpp"
 #include "store/model/uscc.hpp"
@@ -64,6 +67,21 @@ std::string judge(store::reader& rd, const std::string& subject, const claim& c)
   return claim_holds(*f, held, c.op, c.value) ? "match" : "mismatch";
 }
 
+guess_budget guesses;  // per process: a restart forgets it
+
+net::http_response budget_spent(api_call& call, const claim& c, guess_budget::clock::time_point until,
+                                guess_budget::clock::time_point now) {
+  auto secs = std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(until - now).count());
+  auto r = refuse(call, 429, "verify_budget",
+                  "claims about " + c.category + " " + c.record_id + " " + c.field + " of this enterprise are refused for " +
+                      std::to_string(secs) + " s: at most " + std::to_string(guesses.bounds().mismatches) +
+                      " of a bank's claims about one field may mismatch in 24 hours, on at most " +
+                      std::to_string(guesses.bounds().fields_per_bank) +
+                      " fields (a bound on guessing values the consent does not show)");
+  r.headers.push_back({"Retry-After", std::to_string(secs)});
+  return r;
+}
+
 }  // namespace
 
 net::http_response verify(api_context& ctx, const net::http_request& req, api_call& call) {
@@ -102,8 +120,20 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
       return refuse(call, 403, "no_consent", "field " + c.field + " is a commercial secret: claims about it need a detail consent (consent " +
                                                  m.granted->id + " is " + std::string(store::to_string(m.granted->level)) + ")");
   }
+  // Below detail the bank may not read these fields: its wrong guesses at
+  // one of them are bounded (guess_budget.hpp). At detail it could read them.
+  bool budgeted = m.granted->level != store::consent_level::detail;
+  auto now = guess_budget::clock::now();
+  auto key = [&](const claim& c) { return subject + '\x1f' + c.category + '\x1f' + c.record_id + '\x1f' + c.field; };
+  for (const auto& c : *claims)
+    if (auto until = budgeted ? guesses.spent(call.who.id, key(c), now) : std::nullopt)
+      return budget_spent(call, c, *until, now);
   json::array results;
-  for (const auto& c : *claims) results.push_back(json::object{{"result", judge(rd, subject, c)}});
+  for (const auto& c : *claims) {
+    auto verdict = judge(rd, subject, c);
+    if (budgeted && verdict == "mismatch") guesses.mismatch(call.who.id, key(c), now);
+    results.push_back(json::object{{"result", std::move(verdict)}});
+  }
   return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"consent", m.granted->id},
                                                                    {"results", std::move(results)}}));
 }

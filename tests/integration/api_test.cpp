@@ -203,6 +203,20 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   auto other = a.call("portal-2", "DELETE", "/api/v1/consents/" + a.consent(f[0], "verify"));
   CHECK(other.status == 403);
   CHECK(other.body.find("not_yours") != std::string::npos);
+  // Below detail, a bank's wrong claims about one field are bounded: five
+  // mismatches in a day, then 429 with when to come back — whether the next
+  // guess is right or not. Another field, and a detail consent, are unbounded.
+  auto tax_type = [&](const std::string& firm, const std::string& v) {
+    return a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(firm, v, "tax_type"));
+  };
+  for (int i = 0; i < 5; ++i) CHECK(tax_type(f[1], "VAT" + std::to_string(i)).body.find("\"mismatch\"") != std::string::npos);
+  auto spent = tax_type(f[1], "VAT");
+  CHECK(spent.status == 429);
+  CHECK_MESSAGE(spent.body.find("\"verify_budget\"") != std::string::npos, spent.body);
+  REQUIRE(spent.header("Retry-After"));
+  CHECK(std::stol(*spent.header("Retry-After")) > 86000);
+  CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[1], "2026-09", "period")).body.find("\"match\"") != std::string::npos);
+  for (int i = 0; i < 7; ++i) CHECK(tax_type(f[3], "VAT" + std::to_string(i)).status == 200);
   // Claims answer only match / mismatch / unknown.
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "999")).body.find("\"mismatch\"") != std::string::npos);
   // Judged by the field's type: an ID number a digit off, or spelt as a
