@@ -63,16 +63,19 @@ bool loopback_host(const std::string& addr) {
 }
 
 // The CA's own end: once it passes, every handshake in the network fails,
-// though each node's certificate is still valid. A bundle (old and new CA
-// during a rotation) is good while one of them is.
-void check_ca_validity(report& r, const config::node_config& cfg, std::int64_t now) {
+// though each node's certificate is still valid. What counts is the CA that
+// signed this node's certificate: during a rotation the bundle holds the old
+// and the new, and a node still on the old one fails when it ends.
+void check_ca_validity(report& r, const config::node_config& cfg, std::int64_t now, std::int64_t issuer_end) {
   auto last_end = pki::ca_bundle_not_after(cfg.tls.ca);
-  const std::string fix = "install the network's renewed CA certificate at [tls] ca (a bundle may hold the old and the new)";
-  if (now > last_end) r.fail("tls.ca_validity", "the CA certificate " + cfg.tls.ca + " expired on " + pki::format_utc(last_end) +
-                                                    ": every TLS handshake with it fails", fix);
-  else if (last_end - now < 30 * 86400) r.warn("tls.ca_validity", "the CA certificate " + cfg.tls.ca + " expires on " +
-                                                                      pki::format_utc(last_end) + ", within 30 days", fix);
-  else r.pass("tls.ca_validity", "the CA certificate is valid until " + pki::format_utc(last_end));
+  auto end = issuer_end ? issuer_end : last_end;
+  bool newer = issuer_end && last_end > issuer_end;  // a renewed CA is already in the bundle
+  auto what = std::string(issuer_end ? "the CA that signed this node's certificate" : "the CA certificate") + " (" + cfg.tls.ca + ")";
+  auto fix = newer ? std::string("have the renewed CA sign a new certificate for this node (pki csr, then pki sign at the CA)")
+                   : "install the network's renewed CA certificate at [tls] ca (a bundle may hold the old and the new)";
+  if (now > end) r.fail("tls.ca_validity", what + " expired on " + pki::format_utc(end) + ": every TLS handshake with it fails", fix);
+  else if (end - now < 30 * 86400) r.warn("tls.ca_validity", what + " expires on " + pki::format_utc(end) + ", within 30 days", fix);
+  else r.pass("tls.ca_validity", what + " is valid until " + pki::format_utc(end));
 }
 
 void check_certificate(report& r, const config::node_config& cfg) {
@@ -94,7 +97,7 @@ void check_certificate(report& r, const config::node_config& cfg) {
   else if (now < st.id.not_before) r.fail("tls.validity", "the certificate is valid only from " + pki::format_utc(st.id.not_before), "check this machine's clock");
   else if (st.id.not_after - now < 30 * 86400) r.warn("tls.validity", "the certificate expires on " + pki::format_utc(st.id.not_after) + ", within 30 days", "renew it now: pki csr, then pki sign at the CA");
   else r.pass("tls.validity", "valid until " + pki::format_utc(st.id.not_after));
-  check_ca_validity(r, cfg, now);
+  check_ca_validity(r, cfg, now, st.issuer_not_after);
   bool same = st.id.node_id == cfg.node.id && st.id.role == cfg.node.role && st.id.jurisdiction == cfg.node.jurisdiction;
   if (same) r.pass("tls.identity", "the certificate names this node (" + cfg.node.id + ", " + cfg.node.role + ", " + cfg.node.jurisdiction + ")");
   else r.fail("tls.identity", "the certificate names " + st.id.node_id + " (" + st.id.role + ", " + st.id.jurisdiction + "), the config " +

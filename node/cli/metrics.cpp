@@ -161,10 +161,10 @@ void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::
 // file that cannot be read is left out (the check and the log say why).
 void certificate_metrics(std::ostringstream& o, const config::node_config& cfg) {
   metric_head(o, "credit_node_certificate_not_after_seconds", "gauge",
-              "When a certificate stops being valid (unix seconds): the node's own, and the latest CA in [tls] ca.");
+              "When a certificate stops being valid (unix seconds): the node's own, and the CA in [tls] ca that signed it.");
   try {
     o << "credit_node_certificate_not_after_seconds{cert=\"node\"} " << pki::read_identity_pem(cfg.tls.cert).not_after << '\n';
-    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << pki::ca_bundle_not_after(cfg.tls.ca) << '\n';
+    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << pki::issuing_ca_not_after(cfg.tls.ca, cfg.tls.cert) << '\n';
   } catch (const std::exception&) {
   }
 }

@@ -108,6 +108,10 @@ identity read_identity_pem(const std::string& path_or_pem);
 // When the last certificate of a CA file ends (unix seconds): a bundle
 // holds the old and the new CA during a rotation.
 std::int64_t ca_bundle_not_after(const std::string& path);
+// When the CA in the bundle that signed `cert_path` ends (unix seconds): a
+// node's handshakes fail when that CA ends, whatever newer CA the bundle
+// holds beside it. Falls back to the bundle's latest when none signed it.
+std::int64_t issuing_ca_not_after(const std::string& ca_path, const std::string& cert_path);
 
 // A node's certificate as `check` sees it. Throws pki_error when a file
 // cannot be read or parsed (the message names it).
@@ -116,6 +120,7 @@ struct cert_status {
   bool chains = false;      // signed by the CA (validity dates aside)
   std::string chain_error;  // why not, in mbedTLS's words
   bool key_matches = false; // the key file belongs to the certificate
+  std::int64_t issuer_not_after = 0;  // when the CA in the bundle that signed it ends; 0: none did
 };
 // `key_path` empty: the key is not checked (a bank's or portal's certificate).
 cert_status check_certificate(const std::string& ca_path, const std::string& cert_path, const std::string& key_path);

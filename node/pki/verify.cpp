@@ -2,10 +2,36 @@
 #include <mbedtls/x509_crt.h>
 
 #include "node/pki/files.hpp"
+#include "node/pki/pki.hpp"
 #include "node/pki/mbed.hpp"
 #include "node/pki/x509_identity.hpp"
 
 namespace node::pki {
+
+namespace {
+
+// The CA of `bundle` whose signature `cert` carries, tried one by one
+// (a renewed CA often keeps the old one's name, so names do not tell).
+std::int64_t issuer_end(mbed::crt& bundle, mbed::crt& cert) {
+  for (const mbedtls_x509_crt* p = bundle.get(); p && p->raw.p; p = p->next) {
+    mbed::crt one;
+    mbed::parse_cert(one, std::string_view(reinterpret_cast<const char*>(p->raw.p), p->raw.len), "a CA of the bundle");
+    std::uint32_t flags = 0;
+    mbedtls_x509_crt_verify(cert.get(), one.get(), nullptr, nullptr, &flags, nullptr, nullptr);
+    if (!(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)) return mbed::unix_time(p->valid_to);
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::int64_t issuing_ca_not_after(const std::string& ca_path, const std::string& cert_path) {
+  mbed::crt ca, cert;
+  mbed::parse_cert(ca, files::read(ca_path, "CA certificate"), ca_path);
+  mbed::parse_cert(cert, files::read(cert_path, "node certificate"), cert_path);
+  auto end = issuer_end(ca, cert);
+  return end ? end : ca_bundle_not_after(ca_path);
+}
 
 cert_status check_certificate(const std::string& ca_path, const std::string& cert_path, const std::string& key_path) {
   cert_status st;
@@ -19,6 +45,7 @@ cert_status check_certificate(const std::string& ca_path, const std::string& cer
   // operator); here only whether the chain itself holds.
   std::uint32_t chain_flags = flags & ~(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
   st.chains = rc == 0 || chain_flags == 0;
+  st.issuer_not_after = issuer_end(ca, cert);
   if (!st.chains) {
     char info[512] = "";
     mbedtls_x509_crt_verify_info(info, sizeof info, "", chain_flags);
