@@ -159,20 +159,26 @@ void sync_metrics(std::ostringstream& o, const config::node_config& cfg, store::
 // When this node's certificate and its CA's end (unix seconds): alert on
 // `credit_node_certificate_not_after_seconds - time() < 30 * 86400`. A
 // file that cannot be read is left out (the check and the log say why).
-void certificate_metrics(std::ostringstream& o, const config::node_config& cfg) {
+void certificate_metrics(std::ostringstream& o, const certificate_ends& in_use) {
   metric_head(o, "credit_node_certificate_not_after_seconds", "gauge",
-              "When a certificate stops being valid (unix seconds): the node's own, and the CA in [tls] ca that signed it.");
-  try {
-    o << "credit_node_certificate_not_after_seconds{cert=\"node\"} " << pki::read_identity_pem(cfg.tls.cert).not_after << '\n';
-    o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << pki::issuing_ca_not_after(cfg.tls.ca, cfg.tls.cert) << '\n';
-  } catch (const std::exception&) {
-  }
+              "When a certificate in use stops being valid (unix seconds): the node's own, and the CA in [tls] ca that signed it.");
+  if (!in_use.known) return;
+  o << "credit_node_certificate_not_after_seconds{cert=\"node\"} " << in_use.node << '\n';
+  o << "credit_node_certificate_not_after_seconds{cert=\"ca\"} " << in_use.ca << '\n';
 }
 
 }  // namespace
 
+certificate_ends read_certificate_ends(const config::node_config& cfg) {
+  try {
+    return {pki::read_identity_pem(cfg.tls.cert).not_after, pki::issuing_ca_not_after(cfg.tls.ca, cfg.tls.cert), true};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 net::http_response metrics(const config::node_config& cfg, store::environment& env, const net::server& srv,
-                           const quality::monitor& q) {
+                           const quality::monitor& q, const certificate_ends& in_use) {
   std::ostringstream o;
   metric_head(o, "credit_node_up", "gauge", "1 while the node is serving.");
   o << "credit_node_up 1\n";
@@ -184,7 +190,7 @@ net::http_response metrics(const config::node_config& cfg, store::environment& e
   http_metrics(o, srv.stats());
   audit_metrics(o);
   quality_metrics(o, q);
-  certificate_metrics(o, cfg);
+  certificate_metrics(o, in_use);
   auto r = net::http_response::text(200, o.str());
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;

@@ -135,7 +135,9 @@ net::listener_config admin_listener(const config::node_config& cfg, store::envir
   });
   l.router.add("GET", "/healthz", [](const net::http_request&) { return net::http_response::text(200, "ok\n"); });
   l.router.add("GET", "/readyz", [&cfg, &env](const net::http_request&) { return readyz(cfg, env); });
-  l.router.add("GET", "/metrics", [&cfg, &env, &srv, &q](const net::http_request&) { return metrics(cfg, env, srv, q); });
+  l.router.add("GET", "/metrics", [&cfg, &env, &srv, &q, ends = read_certificate_ends(cfg)](const net::http_request&) {
+    return metrics(cfg, env, srv, q, ends);
+  });
   return l;
 }
 

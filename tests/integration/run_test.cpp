@@ -205,13 +205,18 @@ TEST_CASE("run: SIGHUP reloads the log level and limits, names what needs a rest
   // A renewed certificate put in place is read at the next start: the
   // reload says so rather than "applied" as if it were in use.
   test::write_file(n.cfg, text);
+  auto in_use = node::pki::read_identity_pem(n.dir + "/tls/node.pem").not_after;
   REQUIRE(test::run_cli({"pki", "sign", "--ca", n.ca, "--csr", n.dir + "/tls/node.csr", "--out", n.dir + "/tls/node.pem",
-                         "--role", "provincial", "--node-id", "js.province", "--jurisdiction", "320000"}).exit_code == 0);
+                         "--role", "provincial", "--node-id", "js.province", "--jurisdiction", "320000", "--days", "30"}).exit_code == 0);
   node.signal(SIGHUP);
   for (int i = 0; i < 50 && node.err().find("event=tls_files_changed") == std::string::npos; ++i)
     std::this_thread::sleep_for(100ms);
   CHECK(node.err().find("level=warn event=tls_files_changed") != std::string::npos);
   CHECK(node.err().find("needs_restart=tls") != std::string::npos);
+  // The metric reports the certificate in use, not the file renewed on disk.
+  REQUIRE(node::pki::read_identity_pem(n.dir + "/tls/node.pem").not_after < in_use);
+  CHECK(has_line(http_get(n.admin_addr, "/metrics").body,
+                 "credit_node_certificate_not_after_seconds{cert=\"node\"} " + std::to_string(in_use)));
   node.signal(SIGTERM);
   CHECK(node.wait_exit(5s) == 0);
 }
