@@ -57,12 +57,13 @@ public:
       bool answered = false;
       auto res = exchange(r, deadline, ec, answered);
       if (!ec) return res;
+      auto alert = peer_alert();
       drop();
       if (reused && !answered && attempt == 0 && stale_connection(ec)) {
         log::debug("client_reconnect").kv("server", opt_.address).kv("reason", ec.message());
         continue;
       }
-      throw client_error(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
+      throw client_error(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec) + alert);
     }
   }
 
@@ -71,7 +72,7 @@ public:
     auto deadline = steady::now() + opt_.timeout;
     if (!stream_) connect(deadline);
     if (auto ec = write_request(r, deadline))
-      fail_connect(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec));
+      fail_connect(r.method + " " + path_only(r.target) + " to " + opt_.address + " failed: " + describe(ec) + peer_alert());
   }
 
   http_response receive(const client_request* next) override {
@@ -95,7 +96,7 @@ public:
     if (interrupted_) lowest().cancel();  // as in run_op
     ioc_.restart();
     ioc_.run();  // until both are done
-    if (read_ec) fail_connect("reading an answer from " + opt_.address + " failed: " + describe(read_ec));
+    if (read_ec) fail_connect("reading an answer from " + opt_.address + " failed: " + describe(read_ec) + peer_alert());
     --owed_;
     auto res = to_response(parser);  // drops the connection if the server said close
     if (next && !write_ec && stream_) ++owed_;
@@ -174,6 +175,10 @@ private:
     check_identity();
     ++connections_;
   }
+
+  // Why the server ended the connection, when it said (a fatal alert:
+  // "the peer says: unknown CA" when it refused our certificate).
+  std::string peer_alert() { return stream_ ? verify_suffix(stream_->native()) : ""; }
 
   // Also for a failed send or receive: the connection goes with it.
   void fail_connect(const std::string& why) {

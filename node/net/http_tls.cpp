@@ -28,8 +28,12 @@ peer_check check_peer(mbedtls_ssl_context& ssl) {
   peer_check out;
   const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl);
   if (!crt) return out;
+  out.alert = MBEDTLS_SSL_ALERT_MSG_BAD_CERT;
   if (auto flags = mbedtls_ssl_get_verify_result(&ssl); flags != 0) {
     out.refusal = "certificate not accepted: " + verify_text(flags) + "; presented by " + describe_cert(*crt);
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED) out.alert = MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED;
+    else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) out.alert = MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA;
+    else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) out.alert = MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED;
     return out;
   }
   try {
@@ -39,6 +43,7 @@ peer_check check_peer(mbedtls_ssl_context& ssl) {
       return out;
     }
     out.id = std::move(id);
+    out.alert = 0;
   } catch (const std::exception& e) {
     out.refusal = std::string("certificate refused: ") + e.what();
   }

@@ -16,6 +16,7 @@ namespace node::net {
 struct peer_check {
   std::optional<pki::identity> id;  // absent: no certificate, or refused
   std::string refusal;              // non-empty: refuse the connection, and why
+  unsigned char alert = 0;          // then the TLS alert that tells the peer (MBEDTLS_SSL_ALERT_MSG_*)
 };
 
 // After a completed handshake. A certificate that failed verification

@@ -149,7 +149,7 @@ private:
     if constexpr (is_tls) {
       if (ec && phase_ == phase::closing) return;  // we closed it (stop), not a TLS failure
       if (ec) return refuse(describe_tls_failure(ec, stream_.native(), opt()));
-      if (auto why = take_peer_identity(); !why.empty()) return refuse(why);
+      if (auto why = take_peer_identity(); !why.empty()) return refuse_with_alert(why);
       log::debug("tls_established")
           .kv("listener", lst_->cfg.name)
           .kv("remote", remote_)
@@ -164,6 +164,7 @@ private:
   std::string take_peer_identity() {
     if constexpr (is_tls) {
       auto checked = check_peer(stream_.native());
+      refusal_alert_ = checked.alert;
       if (!checked.refusal.empty()) return "client " + checked.refusal;
       peer_ = std::move(checked.id);
     }
@@ -174,6 +175,23 @@ private:
     lst_->tls_failures++;
     log::warn("tls_handshake_failed").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("reason", reason);
     close_now();
+  }
+
+  // A certificate mbedTLS let through (optional client authentication) but
+  // we refuse: the peer hears why (unknown CA, revoked, expired) rather
+  // than a bare close, within the handshake's time limit.
+  void refuse_with_alert(const std::string& reason) {
+    if constexpr (is_tls) {
+      lst_->tls_failures++;
+      log::warn("tls_handshake_failed").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("reason", reason);
+      phase_ = phase::closing;
+      // Then a lingering close, as after close_notify: closing with the
+      // client's first request unread would reset the alert away.
+      stream_.async_fatal_alert(refusal_alert_, [self = self()](beast::error_code ec, std::size_t) {
+        self->lowest().expires_after(self->opt().linger_timeout);
+        self->on_shutdown(ec, 0);
+      });
+    }
   }
 
   void do_read() {
@@ -424,6 +442,7 @@ private:
   phase phase_ = phase::reading;
   bool close_after_ = false;
   std::optional<pki::identity> peer_;
+  unsigned char refusal_alert_ = 0;  // the TLS alert a refused certificate hears
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;

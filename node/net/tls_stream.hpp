@@ -81,7 +81,7 @@ struct tls_state {
   }
 };
 
-enum class tls_op { handshake, read, write, shutdown };
+enum class tls_op { handshake, read, write, shutdown, alert };
 
 template <class NextLayer>
 class tls_stream {
@@ -126,6 +126,13 @@ public:
     return run(tls_op::shutdown, nullptr, 0, std::forward<Token>(token));
   }
 
+  // A fatal alert (MBEDTLS_SSL_ALERT_MSG_*): tells the peer why it is
+  // refused after a handshake that mbedTLS itself let through.
+  template <class Token>
+  auto async_fatal_alert(unsigned char alert, Token&& token) {
+    return run(tls_op::alert, nullptr, alert, std::forward<Token>(token));
+  }
+
 private:
   struct engine;
 
@@ -159,6 +166,8 @@ struct tls_stream<NextLayer>::engine {
       case tls_op::read: return size ? mbedtls_ssl_read(&s.ssl, data, size) : 0;
       case tls_op::write: return size ? mbedtls_ssl_write(&s.ssl, data, size) : 0;
       case tls_op::shutdown: return mbedtls_ssl_close_notify(&s.ssl);
+      case tls_op::alert:  // `size` carries the alert's code
+        return mbedtls_ssl_send_alert_message(&s.ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, static_cast<unsigned char>(size));
     }
     return 0;
   }
