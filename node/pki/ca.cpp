@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/x509_crt.h>
 
 #include <cctype>
@@ -106,6 +107,10 @@ bool host_name(const std::string& d) {
 // bytes), DER-encoded by hand: mbedTLS 2.28 has no writer for them.
 void set_subject_alt_names(crt_writer& w, const cert_spec& s) {
   if (s.dns_names.empty() && s.ip_addresses.empty()) return;
+  constexpr std::size_t max_names = 100;  // an API's host names, not a wildcard list
+  if (s.dns_names.size() + s.ip_addresses.size() > max_names)
+    refuse("--dns and --ip name " + std::to_string(s.dns_names.size() + s.ip_addresses.size()) + " names; at most " +
+           std::to_string(max_names) + " (use a wildcard such as *.bank.example for many hosts)");
   std::string names;
   for (const auto& d : s.dns_names) {
     bool ok = host_name(d.rfind("*.", 0) == 0 ? d.substr(2) : d);
@@ -146,10 +151,18 @@ std::string write_cert_pem(const cert_spec& s, mbed::rng& r) {
               "validity");
   set_extensions(w, s.is_ca);
   set_subject_alt_names(w, s);
-  std::vector<unsigned char> buf(4096);
-  mbed::check(mbedtls_x509write_crt_pem(w.get(), buf.data(), buf.size(), &mbed::rng::fill, &r),
-              "signing the certificate");
-  return reinterpret_cast<const char*>(buf.data());
+  // DER first, then PEM here: mbedTLS 2.28's own PEM writer stages the
+  // certificate in a fixed 4 KiB buffer, which ~80 subjectAltNames overflow.
+  std::vector<unsigned char> der(64 * 1024);
+  int len = mbedtls_x509write_crt_der(w.get(), der.data(), der.size(), &mbed::rng::fill, &r);
+  if (len < 0) mbed::check(len, "signing the certificate");
+  const unsigned char* start = der.data() + der.size() - static_cast<std::size_t>(len);  // written at the end
+  std::vector<unsigned char> pem(static_cast<std::size_t>(len) * 2 + 128);
+  std::size_t written = 0;
+  mbed::check(mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n", start,
+                                       static_cast<std::size_t>(len), pem.data(), pem.size(), &written),
+              "writing the certificate as PEM");
+  return reinterpret_cast<const char*>(pem.data());
 }
 
 }  // namespace detail

@@ -454,4 +454,17 @@ TEST_CASE("pki: sign --dns and --ip put the API's names in subjectAltName, which
     CHECK(refused.exit_code == 2);
     CHECK(contains(refused.err, std::string(opt) + " " + bad));
   }
+  // 100 long names fit (mbedTLS's own PEM writer overflowed at ~80); 101 are refused by count.
+  auto names = [](int n) {
+    std::string list;
+    for (int i = 0; i < n; ++i) list += (i ? "," : "") + std::string("branch-") + std::to_string(i) + ".credit.nanjing.example.cn";
+    return list;
+  };
+  auto many = ca.sign(n.dir + "/tls/node.csr", n.tmp / "many.pem", "local", "js.nanjing", {"--jurisdiction", "320100", "--dns", names(100)});
+  REQUIRE_MESSAGE(many.exit_code == 0, many.err);
+  CHECK(node::pki::read_identity_pem(n.tmp / "many.pem").alt_names.size() == 100);
+  CHECK(openssl({"verify", "-CAfile", ca.ca_pem(), "-verify_hostname", "branch-99.credit.nanjing.example.cn", n.tmp / "many.pem"}).exit_code == 0);
+  auto too_many = ca.sign(n.dir + "/tls/node.csr", n.tmp / "x.pem", "local", "js.nanjing", {"--jurisdiction", "320100", "--dns", names(101)});
+  CHECK(too_many.exit_code == 2);
+  CHECK_MESSAGE(contains(too_many.err, "name 101 names; at most 100"), too_many.err);
 }
