@@ -24,7 +24,8 @@ std::optional<consent_level> parse_consent_level(std::string_view s) {
 
 std::string consent::status(std::int64_t now_ms) const {
   if (withdrawn) return "withdrawn";
-  if (now_ms >= valid_until_ms || now_ms < valid_from_ms) return "expired";
+  if (now_ms < valid_from_ms) return "scheduled";  // valid_from is ahead
+  if (now_ms >= valid_until_ms) return "expired";
   return "active";
 }
 

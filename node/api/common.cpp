@@ -287,7 +287,10 @@ consent_match find_consent(store::reader& rd, const std::string& bank, const std
   for (const auto& c : all) {
     auto st = c.status(now);
     std::string miss;
-    if (st != "active") miss = "consent " + c.id + " is " + st;
+    if (st == "scheduled")
+      miss = "consent " + c.id + " takes effect on " + store::model::format_utc_ms(c.valid_from_ms + china_offset_ms).substr(0, 10) +
+             " (China Standard Time)";
+    else if (st != "active") miss = "consent " + c.id + " is " + st;
     else if (c.purpose != purpose) miss = "consent " + c.id + " is for purpose " + c.purpose + ", not " + purpose;
     else if (c.level < at_least) miss = "consent " + c.id + " is at level " + std::string(store::to_string(c.level)) +
                                        ", this needs " + std::string(store::to_string(at_least));

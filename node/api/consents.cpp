@@ -15,10 +15,6 @@ namespace node::api {
 namespace {
 
 constexpr std::int64_t day_ms = 86'400'000;
-// An enterprise's letter "valid until 2026-11-28" ends at midnight in China
-// (China Standard Time, UTC+8, no daylight saving), not in UTC: dates in
-// consents are China's.
-constexpr std::int64_t china_offset_ms = 8 * 3'600'000;
 
 std::string text_field(const json::object& o, const char* key, std::string& why) {
   auto* v = o.if_contains(key);
@@ -36,6 +32,28 @@ std::string one_year_from(std::int64_t ms) {
   auto next = std::to_string(std::stoi(day.substr(0, 4)) + 1) + day.substr(4);
   if (next.ends_with("-02-29")) next.replace(8, 2, "28");
   return next;
+}
+
+// valid_from (optional: from now; a past day also means from now, as the
+// consent is recorded now) and valid_until, days in China. A consent lasts
+// at most until the same day a year after it starts, and starts within a year.
+bool validity(const json::object& o, const std::string& until, store::consent& c, std::string& why) {
+  if (auto e = store::model::check_date(until); !e.empty()) return why = "valid_until: " + e, false;
+  auto now = now_ms();
+  c.valid_from_ms = now;
+  if (auto* f = o.if_contains("valid_from")) {
+    if (!f->is_string()) return why = "valid_from: must be a date, YYYY-MM-DD", false;
+    std::string from(f->get_string());
+    if (auto e = store::model::check_date(from); !e.empty()) return why = "valid_from: " + e, false;
+    if (auto last = one_year_from(now); from > last) return why = "valid_from: at most one year ahead (" + last + "), not " + from, false;
+    if (from > until) return why = "valid_from: " + from + " is after valid_until " + until, false;
+    c.valid_from_ms = std::max(now, store::model::utc_midnight_ms(from) - china_offset_ms);  // that day's start, in China
+  }
+  c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms - china_offset_ms;  // through that day, in China
+  if (c.valid_until_ms <= now) return why = "valid_until: " + until + " has passed (in China Standard Time)", false;
+  if (auto last = one_year_from(c.valid_from_ms); until > last)
+    return why = "valid_until: at most one year after the consent starts (" + last + "), not " + until, false;
+  return true;
 }
 
 // Every field checked; the first problem is the answer, naming the field.
@@ -58,12 +76,7 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
   else if (auto l = store::parse_consent_level(level)) c.level = *l;
   else why = "level: must be verify, summary or detail, not '" + level + "'";
   if (!why.empty()) return std::nullopt;
-  if (auto e = store::model::check_date(until); !e.empty()) return why = "valid_until: " + e, std::nullopt;
-  c.valid_from_ms = now_ms();
-  c.valid_until_ms = store::model::utc_midnight_ms(until) + day_ms - china_offset_ms;  // through that day, in China
-  if (c.valid_until_ms <= c.valid_from_ms) return why = "valid_until: " + until + " has passed (in China Standard Time)", std::nullopt;
-  if (auto last = one_year_from(c.valid_from_ms); until > last)
-    return why = "valid_until: at most one year ahead (" + last + "), not " + until, std::nullopt;
+  if (!validity(o, until, c, why)) return std::nullopt;
   if (c.evidence.rfind("sha256:", 0) != 0 || c.evidence.size() != 71 ||
       c.evidence.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
     return why = "evidence: must be \"sha256:\" and 64 lower-case hex digits (the signed letter's hash)", std::nullopt;
@@ -86,7 +99,7 @@ std::optional<store::consent> consent_from(api_context& ctx, const json::object&
 net::http_response create(api_context& ctx, const net::http_request& req, api_call& call) {
   if (call.who.kind != "portal") return refuse(call, 403, "portal_only", "only the enterprise portal records consents");
   std::string why;
-  auto o = body_object(req, {"subject", "grantee", "purpose", "categories", "level", "personal_data", "valid_until", "evidence"}, why);
+  auto o = body_object(req, {"subject", "grantee", "purpose", "categories", "level", "personal_data", "valid_from", "valid_until", "evidence"}, why);
   if (!o) return refuse(call, 400, "bad_request", why);
   auto c = consent_from(ctx, *o, why);
   if (!c) return refuse(call, 400, "bad_request", why);

@@ -47,6 +47,10 @@ std::string strict_json_problem(std::string_view text);
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
                                         std::string& why);
 
+// Dates in consents are China's (China Standard Time, UTC+8, no daylight
+// saving): "valid until 2026-11-28" ends at midnight there, not in UTC.
+constexpr std::int64_t china_offset_ms = 8 * 3'600'000;
+
 bool financing_purpose(std::string_view p);
 
 // The live consent covering (bank, subject, purpose, categories, level), or

@@ -277,7 +277,25 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   }
   auto too_long = consent_until(a_year_ahead(1), R"(["tax"])");
   CHECK(too_long.status == 400);
-  CHECK_MESSAGE(too_long.body.find("valid_until: at most one year ahead (" + a_year_ahead(0) + "), not " + a_year_ahead(1)) != std::string::npos, too_long.body);
+  CHECK_MESSAGE(too_long.body.find("valid_until: at most one year after the consent starts (" + a_year_ahead(0) + "), not " + a_year_ahead(1)) != std::string::npos, too_long.body);
+  // valid_from: a consent that starts later is "scheduled", and refused
+  // until then with the moment it starts; its year counts from that day.
+  auto starting = [&](const std::string& from, const std::string& until) {
+    return a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[3] + R"(","grantee":"bank-b","purpose":"credit_assessment","categories":["tax"],)" +
+                                                             R"("level":"detail","personal_data":false,"valid_from":")" + from + R"(","valid_until":")" + until +
+                                                             R"(","evidence":")" + evidence + "\"}");
+  };
+  auto later = starting(days_ahead(3), days_ahead(30));
+  CHECK_MESSAGE(later.status == 201, later.body);
+  CHECK(later.body.find("\"status\":\"scheduled\"") != std::string::npos);
+  auto not_yet = a.call("bank-b", "GET", "/api/v1/subjects/" + f[3] + "/records?purpose=credit_assessment&categories=tax");
+  CHECK(not_yet.status == 403);
+  CHECK_MESSAGE(not_yet.body.find("takes effect on " + days_ahead(3) + " (China Standard Time)") != std::string::npos, not_yet.body);
+  CHECK(starting(days_ahead(30), days_ahead(3)).body.find("valid_from: " + days_ahead(30) + " is after valid_until") != std::string::npos);
+  CHECK(starting(a_year_ahead(1), a_year_ahead(2)).body.find("valid_from: at most one year ahead") != std::string::npos);
+  CHECK(starting(days_ahead(30), a_year_ahead(20)).status == 201);  // more than a year from today, within one from its start
+  CHECK(starting(days_ahead(30), a_year_ahead(40)).status == 400);
+  CHECK(starting("2026-13-01", days_ahead(30)).body.find("valid_from: ") != std::string::npos);
   auto extra = a.call("portal", "POST", "/api/v1/consents", R"({"subject":")" + f[0] + R"(","colour":"red"})");
   CHECK(extra.status == 400);
   CHECK(extra.body.find("unknown field \\\"colour\\\"") != std::string::npos);
