@@ -141,41 +141,47 @@ net::listener_config admin_listener(const config::node_config& cfg, store::envir
   return l;
 }
 
+// The self-check as sent with every join (every 2 s while pending): the
+// checks re-hash the newest audit entries, so a result serves for a minute.
+std::function<std::vector<replication::posture_check>()> posture_of(const config::node_config& cfg, store::environment& env) {
+  struct cached {
+    std::mutex mu;
+    std::chrono::steady_clock::time_point at{};
+    std::vector<replication::posture_check> checks;
+  };
+  return [&cfg, &env, cache = std::make_shared<cached>()] {
+    std::lock_guard lk(cache->mu);
+    auto now = std::chrono::steady_clock::now();
+    if (cache->checks.empty() || now - cache->at > std::chrono::minutes(1)) {
+      cache->checks.clear();
+      for (const auto& c : run_checks(cfg, &env).items) cache->checks.push_back({c.id, c.status, c.reason});
+      cache->at = now;
+    }
+    return cache->checks;
+  };
+}
+
 // 接入前安全评估: the parent is not dialled while a required check fails.
 // The node says why (log and status) and looks again every 30 s, so fixing
 // a key's mode needs no restart.
 void dial_when_checks_pass(const config::node_config& cfg, store::environment& env, store::writer& writer,
                            service::change_signal& changed, std::unique_ptr<service::parent_link>& link,
                            std::atomic<bool>& stopping) {
+  std::vector<std::string> said;  // the failures last logged: a wait of days logs each once, not every 30 s
   while (!stopping) {
     auto report = run_checks(cfg, &env);
     if (report.ok()) {
-      // Sent with every join (every 2 s while pending): the checks re-hash
-      // the newest audit entries, so a result serves for a minute.
-      struct cached {
-        std::mutex mu;
-        std::chrono::steady_clock::time_point at{};
-        std::vector<replication::posture_check> checks;
-      };
-      auto posture = [&cfg, &env, cache = std::make_shared<cached>()] {
-        std::lock_guard lk(cache->mu);
-        auto now = std::chrono::steady_clock::now();
-        if (cache->checks.empty() || now - cache->at > std::chrono::minutes(1)) {
-          cache->checks.clear();
-          for (const auto& c : run_checks(cfg, &env).items) cache->checks.push_back({c.id, c.status, c.reason});
-          cache->at = now;
-        }
-        return cache->checks;
-      };
-      link = std::make_unique<service::parent_link>(cfg, env, writer, changed, posture);
+      link = std::make_unique<service::parent_link>(cfg, env, writer, changed, posture_of(cfg, env));
       link->start();
       return;
     }
     json::array reasons;
-    for (const auto& f : report.failures()) {
-      log::error("sync_blocked").kv("parent", cfg.upstream->node_id).kv("failed_check", f);
+    auto failures = report.failures();
+    for (const auto& f : failures) {
+      if (failures != said) log::error("sync_blocked").kv("parent", cfg.upstream->node_id).kv("failed_check", f);
       reasons.push_back(json::string("local check failed: " + f));
     }
+    said = std::move(failures);
     json::object state{{"parent", cfg.upstream->node_id}, {"url", cfg.upstream->url}, {"state", "refused"},
                        {"reasons", std::move(reasons)}};
     service::write_link_state(cfg, json::serialize(state));
