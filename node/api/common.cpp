@@ -298,7 +298,9 @@ consent_match find_consent(store::reader& rd, const std::string& bank, const std
       if (miss.empty() && std::find(c.categories.begin(), c.categories.end(), cat) == c.categories.end())
         miss = "consent " + c.id + " does not cover category " + cat;
     if (miss.empty()) return {c, ""};
-    if (int score = (c.purpose == purpose ? 2 : 0) + (st == "active" ? 1 : 0); score > best) best = score, why = miss;
+    // purpose first, then live before scheduled before withdrawn or expired
+    int score = (c.purpose == purpose ? 4 : 0) + (st == "active" ? 2 : st == "scheduled" ? 1 : 0);
+    if (score > best) best = score, why = miss;
   }
   return {std::nullopt, why};
 }

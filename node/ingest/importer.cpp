@@ -63,7 +63,6 @@ public:
       try {
         collect();
       } catch (const std::exception& e) {
-        inflight_.pop_front();
         note(e);
       }
     }
@@ -118,8 +117,9 @@ private:
   }
 
   void collect() {
-    auto r = inflight_.front().get();  // a failed batch leaves its future here: drain() pops it
-    inflight_.pop_front();
+    auto f = std::move(inflight_.front());
+    inflight_.pop_front();  // before get(): a batch that failed is settled too
+    auto r = f.get();
     rep_.inserted += r.inserted;
     rep_.updated += r.updated;
     rep_.unchanged += r.unchanged;
@@ -291,9 +291,8 @@ import_report& store_failed(import_report& r, pipeline& pipe, const store::store
   pipe.drain();
   auto n = [](std::uint64_t v) { return std::to_string(v); };
   r.fatal = std::string(e.what()) + "; of the " + n(r.rows) + " rows read, " + n(r.inserted + r.updated + r.unchanged) +
-            " are stored (" + n(r.inserted) + " new, " + n(r.updated) + " updated, " + n(r.unchanged) + " unchanged) and " +
-            n(r.quarantined) + " quarantined, the rest of the file is not: once that is fixed, import the same file "
-            "again (rows already stored count as unchanged)";
+            " are stored (" + n(r.inserted) + " new, " + n(r.updated) + " updated, " + n(r.unchanged) + " unchanged), "
+            "the others not: once that is fixed, import the same file again (rows already stored count as unchanged)";
   return r;
 }
 

@@ -67,6 +67,7 @@ namespace {
 std::string alert_suffix(const mbedtls_ssl_context& ssl) {
 #if MBEDTLS_VERSION_MAJOR < 3
   if (ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT || ssl.in_msg == nullptr) return "";
+  if (ssl.in_msg[0] != MBEDTLS_SSL_ALERT_LEVEL_FATAL) return "";  // close_notify and other warnings say no why
   switch (ssl.in_msg[1]) {
     case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED: return "; the peer says: certificate revoked";
     case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED: return "; the peer says: certificate expired";

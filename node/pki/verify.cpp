@@ -1,6 +1,8 @@
 // What `credit-node check` asks of a node's certificate files.
 #include <mbedtls/x509_crt.h>
 
+#include <algorithm>
+
 #include "node/pki/files.hpp"
 #include "node/pki/pki.hpp"
 #include "node/pki/mbed.hpp"
@@ -10,17 +12,19 @@ namespace node::pki {
 
 namespace {
 
-// The CA of `bundle` whose signature `cert` carries, tried one by one
-// (a renewed CA often keeps the old one's name, so names do not tell).
+// The latest end among the CAs of `bundle` whose signature `cert` carries,
+// tried one by one: a renewed CA often keeps the old one's name (and may
+// keep its key, so both verify; mbedTLS then uses the one still valid).
 std::int64_t issuer_end(mbed::crt& bundle, mbed::crt& cert) {
+  std::int64_t end = 0;
   for (const mbedtls_x509_crt* p = bundle.get(); p && p->raw.p; p = p->next) {
     mbed::crt one;
     mbed::parse_cert(one, std::string_view(reinterpret_cast<const char*>(p->raw.p), p->raw.len), "a CA of the bundle");
     std::uint32_t flags = 0;
     mbedtls_x509_crt_verify(cert.get(), one.get(), nullptr, nullptr, &flags, nullptr, nullptr);
-    if (!(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)) return mbed::unix_time(p->valid_to);
+    if (!(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)) end = std::max(end, mbed::unix_time(p->valid_to));
   }
-  return 0;
+  return end;
 }
 
 }  // namespace

@@ -467,4 +467,11 @@ TEST_CASE("pki: sign --dns and --ip put the API's names in subjectAltName, which
   auto too_many = ca.sign(n.dir + "/tls/node.csr", n.tmp / "x.pem", "local", "js.nanjing", {"--jurisdiction", "320100", "--dns", names(101)});
   CHECK(too_many.exit_code == 2);
   CHECK_MESSAGE(contains(too_many.err, "name 101 names; at most 100"), too_many.err);
+  // Long names are bounded by the certificate's size: past ~16 KiB no peer takes it in a handshake.
+  std::string longs;
+  for (int i = 0; i < 60; ++i)
+    longs += (i ? "," : "") + std::string(60, 'a') + "." + std::string(60, 'b') + "." + std::to_string(i) + ".example.cn";
+  auto too_big = ca.sign(n.dir + "/tls/node.csr", n.tmp / "x.pem", "local", "js.nanjing", {"--jurisdiction", "320100", "--dns", longs});
+  CHECK(too_big.exit_code == 2);
+  CHECK_MESSAGE(contains(too_big.err, "more than the 8192 a TLS handshake here takes"), too_big.err);
 }
