@@ -69,17 +69,55 @@ std::string judge(store::reader& rd, const std::string& subject, const claim& c)
 
 guess_budget guesses;  // per process: a restart forgets it
 
-net::http_response budget_spent(api_call& call, const claim& c, guess_budget::clock::time_point until,
-                                guess_budget::clock::time_point now) {
-  auto secs = std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(until - now).count());
+std::string budget_key(const std::string& subject, const claim& c) {
+  return subject + '\x1f' + c.category + '\x1f' + c.record_id + '\x1f' + c.field;
+}
+
+net::http_response budget_spent(api_call& call, const guess_budget::refusal& no, guess_budget::clock::time_point now) {
+  auto secs = std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(no.until - now).count());
+  const auto& b = guesses.bounds();
   auto r = refuse(call, 429, "verify_budget",
-                  "claims about " + c.category + " " + c.record_id + " " + c.field + " of this enterprise are refused for " +
-                      std::to_string(secs) + " s: at most " + std::to_string(guesses.bounds().mismatches) +
-                      " of a bank's claims about one field may mismatch in 24 hours, on at most " +
-                      std::to_string(guesses.bounds().fields_per_bank) +
-                      " fields (a bound on guessing values the consent does not show)");
+                  no.table_full ? "this bank holds charged claims on " + std::to_string(b.fields_per_bank) +
+                                      " fields within 24 hours: claims about other fields are refused for " + std::to_string(secs) + " s"
+                                : "a claim in this request is about a field with " + std::to_string(b.charges) +
+                                      " charged claims within 24 hours (a mismatched eq, or any ge / le: a bound on guessing "
+                                      "values the consent does not show): claims about it are refused for " +
+                                      std::to_string(secs) + " s");
   r.headers.push_back({"Retry-After", std::to_string(secs)});
   return r;
+}
+
+// A claim about a personal field needs the separate personal-data consent;
+// one about a commercial secret a detail consent: below it, ge / le would
+// bisect a secret amount in a few requests. "" when every claim may be made.
+std::string not_covered(const std::vector<claim>& claims, const store::consent& c) {
+  for (const auto& cl : claims) {
+    const auto* f = store::model::category_registry::builtin().find(cl.category)->find(cl.field);
+    if (f && f->klass == store::model::sensitivity::personal && !c.personal_data)
+      return "field " + cl.field + " is personal data, which consent " + c.id + " does not cover";
+    if (f && f->klass == store::model::sensitivity::commercial_secret && c.level != store::consent_level::detail)
+      return "field " + cl.field + " is a commercial secret: claims about it need a detail consent (consent " + c.id + " is " +
+             std::string(store::to_string(c.level)) + ")";
+  }
+  return {};
+}
+
+// Judged, and below detail charged (guess_budget.hpp): at detail the bank
+// could read the fields. A reservation first, so requests at once cannot
+// overdraw a field's budget.
+std::optional<json::array> judged(store::reader& rd, const std::string& bank, const std::string& subject,
+                                  const std::vector<claim>& claims, bool budgeted, std::optional<guess_budget::refusal>& no) {
+  auto now = guess_budget::clock::now();
+  std::vector<std::string> keys;
+  for (const auto& c : claims) keys.push_back(budget_key(subject, c));
+  if (budgeted && (no = guesses.reserve(bank, keys, now))) return std::nullopt;
+  json::array results;
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    auto verdict = judge(rd, subject, claims[i]);
+    if (budgeted) guesses.settle(bank, keys[i], verdict == "mismatch" || (claims[i].op != "eq" && verdict != "unknown"), now);
+    results.push_back(json::object{{"result", std::move(verdict)}});
+  }
+  return results;
 }
 
 }  // namespace
@@ -108,34 +146,12 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   call.used = true;
-  // A claim about a personal field needs the separate personal-data consent.
-  for (const auto& c : *claims) {
-    const auto* f = store::model::category_registry::builtin().find(c.category)->find(c.field);
-    if (f && f->klass == store::model::sensitivity::personal && !m.granted->personal_data)
-      return refuse(call, 403, "no_consent", "field " + c.field + " is personal data, which consent " + m.granted->id + " does not cover");
-    // Commercial secrets are for detail consents only: below it, ge / le
-    // would bisect a secret amount in a few requests, and eq claims (100 a
-    // request) would guess it.
-    if (f && f->klass == store::model::sensitivity::commercial_secret && m.granted->level != store::consent_level::detail)
-      return refuse(call, 403, "no_consent", "field " + c.field + " is a commercial secret: claims about it need a detail consent (consent " +
-                                                 m.granted->id + " is " + std::string(store::to_string(m.granted->level)) + ")");
-  }
-  // Below detail the bank may not read these fields: its wrong guesses at
-  // one of them are bounded (guess_budget.hpp). At detail it could read them.
-  bool budgeted = m.granted->level != store::consent_level::detail;
-  auto now = guess_budget::clock::now();
-  auto key = [&](const claim& c) { return subject + '\x1f' + c.category + '\x1f' + c.record_id + '\x1f' + c.field; };
-  for (const auto& c : *claims)
-    if (auto until = budgeted ? guesses.spent(call.who.id, key(c), now) : std::nullopt)
-      return budget_spent(call, c, *until, now);
-  json::array results;
-  for (const auto& c : *claims) {
-    auto verdict = judge(rd, subject, c);
-    if (budgeted && verdict == "mismatch") guesses.mismatch(call.who.id, key(c), now);
-    results.push_back(json::object{{"result", std::move(verdict)}});
-  }
+  if (auto no = not_covered(*claims, *m.granted); !no.empty()) return refuse(call, 403, "no_consent", no);
+  std::optional<guess_budget::refusal> spent;
+  auto results = judged(rd, call.who.id, subject, *claims, m.granted->level != store::consent_level::detail, spent);
+  if (!results) return budget_spent(call, *spent, guess_budget::clock::now());
   return net::http_response::json(200, json::serialize(json::object{{"subject", subject}, {"consent", m.granted->id},
-                                                                   {"results", std::move(results)}}));
+                                                                   {"results", std::move(*results)}}));
 }
 
 }  // namespace node::api

@@ -217,6 +217,10 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(std::stol(*spent.header("Retry-After")) > 86000);
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[1], "2026-09", "period")).body.find("\"match\"") != std::string::npos);
   for (int i = 0; i < 7; ++i) CHECK(tax_type(f[3], "VAT" + std::to_string(i)).status == 200);
+  // ge / le are charged whatever they answer: each is a bit of a bisection.
+  for (int i = 0; i < 5; ++i)
+    CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[2], "2026-0" + std::to_string(i + 1), "period", "ge")).body.find("\"match\"") != std::string::npos);
+  CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[2], "2026-09", "period", "le")).status == 429);
   // Claims answer only match / mismatch / unknown.
   CHECK(a.call("bank-a", "POST", "/api/v1/verify", a.verify_body(f[3], "999")).body.find("\"mismatch\"") != std::string::npos);
   // Judged by the field's type: an ID number a digit off, or spelt as a
