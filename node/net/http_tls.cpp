@@ -4,6 +4,7 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include "node/pki/mbed.hpp"
 #include "node/pki/x509_identity.hpp"
 
 namespace node::net {
@@ -81,19 +82,26 @@ std::string alert_suffix(const mbedtls_ssl_context& ssl) {
 #endif
 }
 
-// A certificate refused inside the handshake is still in the session
-// being negotiated (mbedTLS 2.28 frees that only on reset).
+int remember_peer(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
+  auto* seen = static_cast<peer_seen*>(self);
+  if (depth == 0) seen->subject = describe_cert(*crt);
+  const auto* c = seen->conf;
+  return c && c->CN_MBED_PRIVATE(f_vrfy) ? c->CN_MBED_PRIVATE(f_vrfy)(c->CN_MBED_PRIVATE(p_vrfy), crt, depth, flags) : 0;
+}
+
+// What remember_peer noted on this connection, if it is installed there.
 std::string refused_subject(const mbedtls_ssl_context& ssl) {
-#if MBEDTLS_VERSION_MAJOR < 3
-  const mbedtls_ssl_session* s = ssl.session_negotiate;
-  return s && s->peer_cert ? "; presented by " + describe_cert(*s->peer_cert) : "";
-#else
-  (void)ssl;
-  return "";
-#endif
+  if (ssl.CN_MBED_PRIVATE(f_vrfy) != &remember_peer) return "";
+  const auto* seen = static_cast<const peer_seen*>(ssl.CN_MBED_PRIVATE(p_vrfy));
+  return seen->subject.empty() ? "" : "; presented by " + seen->subject;
 }
 
 }  // namespace
+
+void peer_seen::install(mbedtls_ssl_context& ssl, const mbedtls_ssl_config& c) {
+  conf = &c;
+  mbedtls_ssl_set_verify(&ssl, &remember_peer, this);
+}
 
 std::string verify_suffix(mbedtls_ssl_context& ssl) {
   std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);

@@ -28,7 +28,17 @@ peer_check check_peer(mbedtls_ssl_context& ssl);
 std::string verify_text(std::uint32_t flags);
 
 // The verification verdict of a failed handshake, when there is one:
-// "; certificate: reason" or "".
+// "; certificate: reason; presented by SUBJECT (serial …)" or "".
 std::string verify_suffix(mbedtls_ssl_context& ssl);
+
+// Whom the peer's certificate names, noted as mbedTLS verifies it: after a
+// failed verification mbedTLS frees the certificate, and the log must still
+// say which child or bank to call. `install` puts it on one connection,
+// passing each call on to the config's own callback (revocation).
+struct peer_seen {
+  const mbedtls_ssl_config* conf = nullptr;
+  std::string subject;  // "CN=…, OU=…, L=… (serial …)"
+  void install(mbedtls_ssl_context& ssl, const mbedtls_ssl_config& c);
+};
 
 }  // namespace node::net

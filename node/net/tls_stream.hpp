@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "node/net/http_tls.hpp"
 #include "node/net/tls_context.hpp"
 #include "node/net/tls_context_impl.hpp"
 #include "node/net/tls_error.hpp"
@@ -56,12 +57,14 @@ struct tls_state {
   bool collided = false;         // two operations needed the same direction: the stream is done
   std::string plain;             // one coalesced write, stable across retries
   std::shared_ptr<tls_context> ctx;
+  peer_seen seen;                // whom the peer's certificate names, even when refused
 
   explicit tls_state(std::shared_ptr<tls_context> c) : ctx(std::move(c)) {
     mbedtls_ssl_init(&ssl);
     int rc = mbedtls_ssl_setup(&ssl, &ctx->internals().conf);
     if (rc != 0) throw boost::system::system_error(make_tls_error(rc), "TLS setup");
     mbedtls_ssl_set_bio(&ssl, this, &bio_send, &bio_recv, nullptr);
+    seen.install(ssl, ctx->internals().conf);
   }
   ~tls_state() { mbedtls_ssl_free(&ssl); }
   tls_state(const tls_state&) = delete;

@@ -124,6 +124,23 @@ TEST_CASE("run: serves health, metrics and /sync/v1/hello, and SIGTERM stops it 
   CHECK(has_line(m.body, "credit_node_certificate_not_after_seconds{cert=\"node\"} " + std::to_string(not_after)));
   CHECK(m.body.find("credit_node_certificate_not_after_seconds{cert=\"ca\"} ") != std::string::npos);
 
+  // A child whose certificate another CA signed is refused in the sync
+  // handshake, and the log names whom the certificate belongs to (mbedTLS
+  // has freed it by then: it is noted as it is verified).
+  must(test::run_cli({"pki", "ca-init", "--dir", n.tmp / "other-ca", "--name", "Other CA"}), "pki ca-init (other)");
+  must(test::run_cli({"pki", "sign", "--ca", n.tmp / "other-ca", "--csr", n.tmp / "child.csr", "--out", n.tmp / "rogue.pem", "--role",
+                      "local", "--node-id", "js.nanjing", "--jurisdiction", "320100"}), "pki sign (other CA)");
+  auto rogue = node::net::tls_context::make(node::net::tls_side::client, {n.ca + "/ca.pem", n.tmp / "rogue.pem", n.tmp / "child.key"});
+  CHECK_THROWS_AS(node::net::http_client::make({n.sync_addr, "js.province", rogue, 5000ms, 1u << 20})->get("/sync/v1/hello"),
+                  node::net::client_error);
+  auto named = [&] {
+    auto e = node.err();
+    auto at = e.find("presented by CN=js.nanjing");
+    return at != std::string::npos && e.rfind("event=tls_handshake_failed listener=sync", at) != std::string::npos;
+  };
+  for (int i = 0; i < 40 && !named(); ++i) std::this_thread::sleep_for(50ms);
+  CHECK_MESSAGE(named(), node.err());
+
   node.signal(SIGTERM);
   auto code = node.wait_exit(5s);
   REQUIRE_MESSAGE(code, "still running 5 s after SIGTERM:\n" << node.err());

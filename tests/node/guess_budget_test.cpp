@@ -15,7 +15,7 @@ bool claim(guess_budget& g, const std::string& bank, const std::string& key, boo
 }
 }  // namespace
 
-TEST_CASE("guess budget: five charges per field in any 24 hours, per bank and per field; matches cost nothing") {
+TEST_CASE("guess budget: five charges per field in any 24 hours, per bank and per field, and matches cost nothing") {
   guess_budget g;
   auto t0 = guess_budget::clock::now();
   for (int i = 0; i < 20; ++i) CHECK(claim(g, "bank-a", "f1", false, t0));  // matches
