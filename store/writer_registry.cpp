@@ -65,6 +65,13 @@ void set_state(txn_state& s, const registry_op& op) {
                          e->jurisdiction + ", not " + op.entry.role + " " + op.entry.jurisdiction +
                          ": check which node this is before approving it");
   }
+  // A revocation is of a certificate: without the serial it would list
+  // nothing, and the node would go on being admitted where it joins.
+  if (op.to == node_state::revoked && e->cert_serial.empty() && op.entry.cert_serial.empty())
+    throw registry_error("node '" + e->node_id + "' has never joined this node, so no certificate serial of it is known here: "
+                         "revoke it where it joins (its parent), or give the serial: admin revoke " + e->node_id +
+                         " --reason TEXT --serial HEX (its parent's `admin nodes` shows it)");
+  if (!op.entry.cert_serial.empty()) e->cert_serial = op.entry.cert_serial;
   auto from = e->state;
   bool fresh = e->changed_ms == 0;
   if (!fresh && (from == node_state::revoked || from == op.to || (op.only_from && *op.only_from != from)))

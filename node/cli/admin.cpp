@@ -8,7 +8,10 @@
 // next request, without a restart.
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "node/cli/commands.hpp"
@@ -106,6 +109,10 @@ store::registry_op state_change(const args& a, const config::node_config& cfg, c
     op.to = verb == "suspend" ? store::node_state::suspended : store::node_state::revoked;
     op.reason = a.require("--reason");
   }
+  if (auto serial = a.get("--serial")) {
+    if (verb != "revoke") throw usage_error("--serial goes with revoke only");
+    op.entry.cert_serial = *serial;
+  }
   auto role = a.get("--role"), jur = a.get("--jurisdiction");
   if (role || jur) {
     if (verb != "approve" || !role || !jur) throw usage_error("--role and --jurisdiction go together, with approve only");
@@ -132,6 +139,37 @@ int change_state(const config::node_config& cfg, store::registry_op op, const st
   return 0;
 }
 
+// A certificate revoked by its serial: the node may be a grandchild that
+// never joined here. The list goes down the tree with every pull, and each
+// node below refuses the certificate in the TLS handshake; a node in this
+// registry is marked revoked too.
+int revoke_serial(const config::node_config& cfg, store::registry_op op, bool as_json) {
+  auto serial = op.entry.cert_serial;
+  std::transform(serial.begin(), serial.end(), serial.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::erase(serial, ':');
+  if (serial.empty() || serial.size() > 64 || serial.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw usage_error("--serial takes the certificate's serial in hex (as `admin nodes` or `pki show` print it), not '" +
+                      op.entry.cert_serial + "'");
+  auto env = open_store(cfg);
+  auto id = op.entry.node_id;
+  bool known = store::reader(*env).node(id).has_value();
+  store::registry_op list;
+  list.what = store::registry_op::kind::merge_revocations;
+  list.revocations.push_back({serial, op.entry.node_id, op.reason, cfg.node.id, static_cast<std::int64_t>(std::time(nullptr)) * 1000});
+  op.entry.cert_serial = serial;
+  {
+    store::writer w(*env);
+    store::write_batch b;
+    b.registry.push_back(std::move(list));
+    if (known) b.registry.push_back(std::move(op));  // one transaction: both or neither
+    w.submit(std::move(b)).get();
+  }
+  if (as_json) std::cout << json::serialize(json::object{{"node_id", id}, {"serial", serial}, {"revoked", true}}) << "\n";
+  else std::cout << "certificate " << serial << " of " << id << " is revoked: each node below this one refuses it "
+                 << "in the TLS handshake once its next pull brings the list (seconds)\n";
+  return 0;
+}
+
 }  // namespace
 
 void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
@@ -151,7 +189,7 @@ void register_child(const config::node_config& parent, const std::string& id, co
 }
 
 int cmd_admin(int argc, char** argv) {
-  auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit", "--id", "--name", "--cert", "--token-out"}, 2});
+  auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit", "--id", "--name", "--cert", "--token-out", "--serial"}, 2});
   if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, revocations, approve, resume, suspend, revoke");
   const auto& verb = a.positional[0];
   auto cfg = load_config(a);
@@ -172,7 +210,9 @@ int cmd_admin(int argc, char** argv) {
   }
   if (verb == "approve" || verb == "resume" || verb == "suspend" || verb == "revoke") {
     if (cfg.node.role == "local") throw usage_error("a local node has no child nodes to " + verb);
-    return change_state(cfg, state_change(a, cfg, verb), verb, as_json);
+    auto op = state_change(a, cfg, verb);
+    if (verb == "revoke" && a.get("--serial")) return revoke_serial(cfg, std::move(op), as_json);
+    return change_state(cfg, std::move(op), verb, as_json);
   }
   throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, revocations, approve, resume, suspend or revoke");
 }

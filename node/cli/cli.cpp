@@ -38,6 +38,7 @@ constexpr const char* usage_text =
     "  admin approve NODE_ID [--role R --jurisdiction CODE]      admit a pending node (or register one before it joins)\n"
     "  admin resume NODE_ID                                      admit a suspended node again\n"
     "  admin suspend|revoke NODE_ID --reason TEXT                stop a child syncing; revoke is final and lists its certificate\n"
+    "  admin revoke NODE_ID --reason TEXT --serial HEX           revoke a certificate of a node further down (the list goes down the tree)\n"
     "  admin bank add --id ID --name NAME (--cert PEM | --token-out FILE)   register a bank for the API\n"
     "  admin portal add --id ID (--cert PEM | --token-out FILE)  register the enterprise portal\n"
     "  admin bank|portal suspend --id ID --reason TEXT | resume --id ID   refuse its requests (403 suspended), or admit them again\n"

@@ -151,6 +151,21 @@ TEST_CASE("admission: a revoked child is refused at its next request and in the 
   auto again = admin(prov, {"resume", "js.nanjing"});
   CHECK(again.exit_code == 1);
   CHECK(again.err.find("final") != std::string::npos);
+  // The national node revokes a grandchild: never joined there, so no serial
+  // is known — refused, naming --serial (it once said "revoked" and listed
+  // nothing) — then by its serial, which goes down and stops it at its parent.
+  REQUIRE(admin(nat, {"approve", "js.suzhou", "--role", "local", "--jurisdiction", "320500"}).exit_code == 0);
+  auto unknown = admin(nat, {"revoke", "js.suzhou", "--reason", "audit finding"});
+  CHECK(unknown.exit_code == 1);
+  CHECK_MESSAGE(unknown.err.find("--serial HEX") != std::string::npos, unknown.err);
+  CHECK(admin(nat, {"revocations", "--json"}).out.find("js.suzhou") == std::string::npos);
+  auto sz_serial = std::string(json::parse(test::run_cli({"pki", "show", sz.dir + "/tls/node.pem", "--json"}).out).at("serial").as_string());
+  auto by_serial = admin(nat, {"revoke", "js.suzhou", "--reason", "audit finding", "--serial", sz_serial});
+  CHECK_MESSAGE(by_serial.exit_code == 0, by_serial.err);
+  CHECK(admin(nat, {"revocations", "--json"}).out.find(sz_serial) != std::string::npos);
+  CHECK_MESSAGE(eventually([&] { return admin(prov, {"revocations", "--json"}).out.find(sz_serial) != std::string::npos; }, 15s),
+                "the province never heard of the national's revocation");
+  CHECK_MESSAGE(eventually([&] { return state_is(sz, "revoked"); }, 15s), json::serialize(upstream_of(sz)));
 }
 
 TEST_CASE("admission: the parent refuses with every reason — version below its minimum, a registry that disagrees with the certificate, a node that is no child") {
