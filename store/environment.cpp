@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 
 #include "store/key_codec.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/txn_state.hpp"
 
 namespace store {
 
@@ -280,6 +282,15 @@ void environment::renew_instance_id() {
   w.put(impl_->t.meta, "instance_id", id);
   w.commit();
   instance_id_ = id;
+}
+
+std::uint64_t environment::raise_version_floor() {
+  txn w(impl_->env, true);
+  std::uint64_t floor = static_cast<std::uint64_t>(now_ms()) * 1000;
+  if (auto held = w.get(impl_->t.meta, "version_floor"); held && held->size() == 8) floor = std::max(floor, read_be64(*held) + 1);
+  w.put(impl_->t.meta, "version_floor", be64(floor));
+  w.commit();
+  return floor;
 }
 
 }  // namespace store

@@ -86,6 +86,13 @@ public:
   // Gives the store a new random instance id: after a restore, so peers see
   // it is not the store they synced with and reconcile.
   void renew_instance_id();
+  // After restoring a node with no parent: the records it owns that changed
+  // since the backup are held by its children under versions it no longer
+  // knows. Its own changes from now on take versions from a floor above any
+  // it can have issued (the time in ms × 1000: monotonic, < 2^53 until the
+  // year 2255), so a re-import replaces those copies instead of reusing
+  // their versions with another body. Returns the floor.
+  std::uint64_t raise_version_floor();
 
   // Drops this process's page-table mappings of the store file. The pages
   // stay in the kernel's page cache; the next read maps them again. A bulk

@@ -2,6 +2,8 @@
 // shared by the ways rows are applied (import, replicas from peers).
 #pragma once
 
+#include <algorithm>
+
 #include <chrono>
 #include <map>
 #include <optional>
@@ -28,6 +30,10 @@ struct txn_state {
   tables& tb;
   std::uint64_t next_id, next_seq, next_q, next_event;
   std::int64_t now;
+  // The least version a record this node owns gets when it changes: set
+  // by restoring a node with no parent (environment::raise_version_floor),
+  // so re-imports cannot reuse versions the network already holds.
+  std::uint64_t version_floor = 0;
   std::map<std::string, std::int64_t> count_delta;
   std::string scratch;  // value encoding buffer, reused for every row
   // Appends to the two growing tables go through cursors parked at their
@@ -47,7 +53,10 @@ struct txn_state {
         now(now_ms()) {
     records_end.emplace(tx, tabs.id2record);
     changes_end.emplace(tx, tabs.seq2change);
+    if (auto f = tx.get(tabs.meta, "version_floor"); f && f->size() == 8) version_floor = read_be64(*f);
   }
+  // The version an owner's change gets after `held` (0: a new record).
+  std::uint64_t next_version(std::uint64_t held) const { return std::max(held + 1, version_floor); }
   void close() {
     records_end.reset();
     changes_end.reset();

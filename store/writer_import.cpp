@@ -41,10 +41,11 @@ bool same_content(const model::record& old, const import_row& row) {
 void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
                 const import_row& row, batch_result& res) {
   ++s.next_id;
-  s.records_end->append(be64(id), encode_row(s, origin, row, 1));
-  s.log_change(id, 1);
+  auto version = s.next_version(0);
+  s.records_end->append(be64(id), encode_row(s, origin, row, version));
+  s.log_change(id, version);
   ++s.count_delta[row.category];
-  s.digest_add(row.category, row.subject, row.record_id, origin, 1, false, +1);
+  s.digest_add(row.category, row.subject, row.record_id, origin, version, false, +1);
   ++res.inserted;
 }
 
@@ -69,12 +70,13 @@ void apply_row(txn_state& s, const std::string& origin, const import_row& row,
     return s.put_quarantine(std::move(q));
   }
   if (same_content(old, row)) { ++res.unchanged; return; }
+  auto version = s.next_version(old.version);
   s.t.put(s.tb.id2history, history_key(id, old.version), old_value);
-  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, old.version + 1));
-  s.log_change(id, old.version + 1);
+  s.t.put(s.tb.id2record, be64(id), encode_row(s, origin, row, version));
+  s.log_change(id, version);
   if (old.deleted) ++s.count_delta[row.category];
   s.digest_add(old, -1);
-  s.digest_add(row.category, row.subject, row.record_id, origin, old.version + 1, false, +1);
+  s.digest_add(row.category, row.subject, row.record_id, origin, version, false, +1);
   ++res.updated;
 }
 

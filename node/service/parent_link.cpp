@@ -469,6 +469,12 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
   if (recovering) recovered += res.inserted + res.updated;
   for (const auto& p : res.refused)
     net::log::warn("sync_change_refused").kv("parent", parent.node_id).kv("seq", p.seq).kv("reason", p.reason);
+  // Same origin and version, another body: the two stores now differ under
+  // one version (an owner that reused versions). Kept in `admin events`;
+  // said here, once a batch, with the first, so the log shows it too.
+  if (!res.events.empty())
+    net::log::error("sync_integrity_events").kv("parent", parent.node_id).kv("count", static_cast<long long>(res.events.size()))
+        .kv("first", res.events.front()).kv("see", "credit-node admin events");
   set("pull_cursor", last);
   return last;
 }
