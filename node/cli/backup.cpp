@@ -256,14 +256,17 @@ void mark_recovery(const config::node_config& cfg, const std::string& file) {
 }
 
 void print_restored(const config::node_config& cfg, const std::string& file, store::environment& env,
-                    const std::string& old_id, const std::string& kept, std::size_t carried) {
+                    const std::string& old_id, const std::string& kept, std::size_t carried, std::uint64_t floor) {
   std::cout << "restore: " << file << " is now the store in " << cfg.node.data_dir << " (format " << env.schema_version()
             << "); its instance id " << old_id << " became " << env.instance_id() << ", so its parent and children reconcile with it";
   if (cfg.upstream)
     std::cout << "; started, it first pulls back from " << cfg.upstream->node_id
               << " the records it owns that are newer than the backup (imports wait until then)";
   else
-    std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold them): import them again";
+    std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold them): "
+              << "import them again — a record this node changes from now on takes version " << floor
+              << " or above, past any its children hold, so the import replaces their copies rather than reusing a version "
+              << "with other content";
   if (!kept.empty())
     std::cout << "; the store it replaced is kept as " << kept << ", and its child registry, banks, portal, consents and "
               << carried << " certificate revocation(s) made since the backup were carried over from it";
@@ -294,10 +297,11 @@ int cmd_restore(int argc, char** argv) {
   auto env = open_store(cfg);
   auto old_id = env->instance_id();
   env->renew_instance_id();
+  std::uint64_t floor = cfg.upstream ? 0 : env->raise_version_floor();  // a parent gives the newer ones back instead
   auto carried = carry_access_state(*env, std::move(access));
   auto log = kept.empty() ? audit_carry{} : carry_audit_log(cfg, *env, kept);
   ::close(lock);
-  print_restored(cfg, file, *env, old_id, kept, carried);
+  print_restored(cfg, file, *env, old_id, kept, carried, floor);
   if (log.carried) std::cout << "restore: " << log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";
   if (!log.problem.empty())
     std::cerr << "restore: warning: the access log of the store it replaced was not carried over" << (log.carried ? " whole" : "")
