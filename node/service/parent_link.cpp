@@ -150,6 +150,11 @@ struct parent_link::impl {
   void ok(const char* dir) {
     std::lock_guard lk(mu);
     bool was_connected = state["state"] == "admitted";
+    // After an outage the log says the link is back, not only that it broke.
+    if (state["state"] == "unreachable")
+      net::log::info("sync_restored").kv("direction", dir).kv("parent", parent.node_id)
+          .kv("last_error_at", state.contains("last_error_at") && state["last_error_at"].is_string()
+                                ? std::string(state["last_error_at"].as_string()) : std::string("-"));
     state["state"] = "admitted";
     state["reasons"] = json::array{};
     state[std::string("last_") + dir + "_at"] = store::model::format_utc_ms(now_ms());

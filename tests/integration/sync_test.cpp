@@ -332,6 +332,11 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead 
   p = std::make_unique<child>(std::vector<std::string>{"run", "-c", prov.cfg});
   wait_ready(prov, *p);
   REQUIRE_MESSAGE(eventually([&] { return held() == 150000; }, 120s), p->err() << n.err());
+  // The child's log says the link broke and that it came back.
+  auto log = n.err();
+  auto broke = log.find("event=sync_failed");
+  REQUIRE_MESSAGE(broke != std::string::npos, log);
+  CHECK_MESSAGE(log.find("level=info event=sync_restored", broke) != std::string::npos, log);
   auto all = exported(prov);
   std::set<std::string> keys;
   for (const auto& r : all) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
