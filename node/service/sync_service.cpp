@@ -122,7 +122,10 @@ http_response join(sync_context& ctx, const http_request& req) {
   bool well_formed = jr.node_id == cert.node_id && config::check_node_id(cert.node_id).empty() &&
                      replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
   if (well_formed) record_join(ctx, cert, jr, a);
-  auto line = a.decision == "admitted" ? net::log::info("sync_join") : net::log::warn("sync_join");
+  // A pending child asks every 2 s: the same answer as last time is a debug
+  // line, so a child waiting a weekend for approval does not flood the log.
+  bool same = entry && entry->last_decision == a.decision && entry->last_reasons == a.reasons;
+  auto line = same ? net::log::debug("sync_join") : a.decision == "admitted" ? net::log::info("sync_join") : net::log::warn("sync_join");
   line.kv("peer", cert.node_id).kv("decision", a.decision).kv("version", jr.version);
   std::string all;
   for (const auto& r : a.reasons) all += (all.empty() ? "" : "; ") + r;

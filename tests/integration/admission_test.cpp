@@ -86,6 +86,16 @@ TEST_CASE("admission: an unknown node waits in pending and is told why, approval
   CHECK(pending[0].at("role").as_string() == "local");
   CHECK(pending[0].at("jurisdiction").as_string() == "320100");
   CHECK(exported(prov).empty());  // nothing crosses before approval
+  // The child asks again every 2 s; the parent's log says so once, not each time.
+  std::this_thread::sleep_for(4500ms);
+  auto warned = [](const std::string& log) {
+    std::size_t n = 0;
+    for (auto at = log.find("level=warn event=sync_join peer=js.nanjing decision=pending"); at != std::string::npos;
+         at = log.find("level=warn event=sync_join peer=js.nanjing decision=pending", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(warned(p.err()) == 1);
   REQUIRE(admin(prov, {"approve", "js.nanjing"}).exit_code == 0);
   CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 3; }, 10s), n.err());
   CHECK(eventually([&] { return state_is(nj, "admitted"); }, 5s));
