@@ -236,6 +236,12 @@ struct parent_link::impl {
   void take_revocations(const std::vector<store::revocation>& list);
   template <class Round>
   void loop(const char* dir, Round round);
+  // Revoked: dialling again only fills the parent's log with refused
+  // handshakes. A new certificate and node id are loaded by a restart.
+  void give_up(const char* dir) {
+    net::log::error("sync_stopped").kv("direction", dir).kv("parent", parent.node_id)
+        .kv("reason", "this node's certificate is revoked: it no longer dials its parent until it is restarted with a new node id and certificate");
+  }
 };
 
 template <class Round>
@@ -248,6 +254,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
     } catch (const admission_refused& e) {
       admitted = false;
       refused(e);
+      if (e.state == "revoked") return give_up(dir);
       auto d = b.next();
       for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
         std::this_thread::sleep_for(milliseconds(100));
@@ -257,6 +264,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
         admitted = false;  // the parent refused our certificate in the handshake
         refused(admission_refused("revoked", {std::string("the parent refuses this node's certificate as revoked (") + e.what() +
                                                   "): revocation is final for this node id; the platform needs a new node id, certificate and approval"}));
+        return give_up(dir);
       } else {
         failed(dir, e.what());
       }

@@ -142,6 +142,18 @@ TEST_CASE("admission: a revoked child is refused at its next request and in the 
   REQUIRE(eventually([&] { return state_is(nj, "admitted") && state_is(sz, "admitted") && state_is(prov, "admitted"); }));
   REQUIRE(admin(prov, {"revoke", "js.nanjing", "--reason", "key leaked"}).exit_code == 0);
   REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "revoked"); }, 10s), json::serialize(upstream_of(nj)) << c.err());
+  // Revoked, the child stops dialling (it kept on, two warn lines at the parent each time).
+  CHECK_MESSAGE(eventually([&] { return c.err().find("event=sync_stopped") != std::string::npos; }, 10s), c.err());
+  auto refusals = [&] {
+    std::size_t n = 0;
+    auto log = b.err();
+    for (auto at = log.find("event=tls_peer_revoked"); at != std::string::npos; at = log.find("event=tls_peer_revoked", at + 1)) ++n;
+    return n;
+  };
+  std::this_thread::sleep_for(1s);  // a dial under way when the list came
+  auto refused_before = refusals();
+  std::this_thread::sleep_for(4s);
+  CHECK(refusals() == refused_before);
   // Told by the list (with the operator's reason) or by the handshake, whichever comes first.
   auto why = reasons_of(nj);
   CHECK((why.find("key leaked") != std::string::npos || why.find("certificate revoked") != std::string::npos));
