@@ -113,11 +113,26 @@ bool shape_records(store::reader& rd, const std::string& subject, const std::vec
   return n < max_records;
 }
 
-// Any live record of the subject, in any category.
-bool holds_subject(store::reader& rd, const std::string& subject) {
+// Any live record of the subject in `cats` or its registration: the
+// categories the consent shows, and the portal registration it implies —
+// not whether other categories hold something.
+bool holds_subject(store::reader& rd, const std::string& subject, std::vector<std::string> cats) {
+  cats.push_back("registration");
   bool any = false;
-  rd.for_each_record({"", subject, std::nullopt, std::nullopt, false}, [&](const store::model::record&) { return !(any = true); });
+  for (const auto& c : cats)
+    if (!any) rd.for_each_record({c, subject, std::nullopt, std::nullopt, false}, [&](const store::model::record&) { return !(any = true); });
   return any;
+}
+
+// After the consent check, so only a bank the enterprise authorized learns
+// whether this node holds anything of it (PRODUCT.md: 404 unknown subject);
+// an empty list would read as "no tax records".
+std::optional<net::http_response> unknown_subject(store::reader& rd, api_call& call, const std::string& subject,
+                                                  const std::vector<std::string>& cats) {
+  if (holds_subject(rd, subject, cats)) return std::nullopt;
+  return refuse(call, 404, "unknown_subject",
+                "this node holds no live records of " + subject + " in the categories consented, nor its registration: "
+                "none imported here, and none arrived by sync yet");
 }
 
 // Summary: every record counted, none kept, so no cap.
@@ -149,20 +164,26 @@ std::string query_problem(std::string_view q, std::initializer_list<std::string_
   return {};
 }
 
+// `categories=a,b`: known names, each once (sorted); else what is wrong.
+std::string categories_asked(const std::string& query, std::vector<std::string>& cats) {
+  cats = split(query_param(query, "categories"));
+  for (const auto& c : cats) {
+    if (c.empty()) return "categories: an empty name (a stray comma?)";
+    if (!store::model::category_registry::builtin().find(c)) return "categories: unknown category '" + c + "' (names are not percent-decoded)";
+  }
+  std::sort(cats.begin(), cats.end());
+  cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
+  return {};
+}
+
 net::http_response records(api_context& ctx, const net::http_request& req, api_call& call, const std::string& subject) {
   if (call.who.kind != "bank") return refuse(call, 403, "bank_only", "records are for banks, with the enterprise's consent");
   if (auto problem = query_problem(req.query, {"purpose", "categories"}); !problem.empty()) return refuse(call, 400, "bad_request", problem);
   auto purpose = query_param(req.query, "purpose");
   if (!financing_purpose(purpose))
     return refuse(call, 403, "wrong_purpose", "purpose must be credit_assessment, loan_approval or post_loan_monitoring (financing only), not '" + purpose + "'");
-  auto cats = split(query_param(req.query, "categories"));
-  for (const auto& c : cats) {
-    if (c.empty()) return refuse(call, 400, "bad_request", "categories: an empty name (a stray comma?)");
-    if (!store::model::category_registry::builtin().find(c))
-      return refuse(call, 400, "bad_request", "categories: unknown category '" + c + "' (names are not percent-decoded)");
-  }
-  std::sort(cats.begin(), cats.end());
-  cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
+  std::vector<std::string> cats;
+  if (auto problem = categories_asked(req.query, cats); !problem.empty()) return refuse(call, 400, "bad_request", problem);
   // One snapshot for the consent check and the records: a withdrawal
   // either came before both or after both.
   store::reader rd(ctx.env);
@@ -175,12 +196,8 @@ net::http_response records(api_context& ctx, const net::http_request& req, api_c
   rows.reserve(8192);  // a year of one enterprise's records, shaped, without regrowing
   summary sum(cats);
   bool truncated = detail ? !shape_records(rd, subject, cats, *m.granted, rows) : (count_records(rd, subject, sum), false);
-  // After the consent check, so only a bank the enterprise authorized
-  // learns whether this node holds anything of it (PRODUCT.md: 404 unknown
-  // subject); an empty list would read as "no tax records".
-  if (rows.empty() && sum.empty() && !holds_subject(rd, subject))
-    return refuse(call, 404, "unknown_subject",
-                  "this node holds no records of " + subject + ": none imported here, and none arrived by sync yet");
+  if (rows.empty() && sum.empty())
+    if (auto no = unknown_subject(rd, call, subject, m.granted->categories)) return *no;
   call.used = true;
   json::object o{{"subject", subject}, {"consent", m.granted->id}, {"level", std::string(store::to_string(m.granted->level))},
                  {"truncated", truncated}};
