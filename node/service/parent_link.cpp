@@ -389,6 +389,7 @@ std::uint64_t parent_link::impl::recheck_ack(net::http_client& c, std::uint64_t 
 
 void parent_link::impl::push_loop() {
   loop("up", [this] {
+    push_idle = false;  // until a round finds nothing to send: not from before an outage
     auto c = client(milliseconds(30'000));
     ensure_admitted(*c);
     std::uint64_t acked = ask_ack(*c);
