@@ -106,6 +106,20 @@ struct parent_link::impl {
     own_serial = pki::read_identity_pem(c.tls.cert).serial_hex;
     state = {{"parent", parent.node_id}, {"url", c.upstream->url}, {"state", "unreachable"},
              {"reasons", json::array{"not connected yet"}}};
+    carry_last_known();
+  }
+  // What the previous run last heard from the same parent, until this one
+  // hears it again: a node restarted during an outage kept no cursors, and
+  // its lag went blank in status and /metrics.
+  void carry_last_known() {
+    json::error_code ec;
+    auto old = json::parse(read_link_state(cfg), ec);
+    if (ec || !old.is_object() || old.as_object().if_contains("parent") == nullptr ||
+        old.at("parent") != json::value(parent.node_id) || old.as_object().if_contains("url") == nullptr ||
+        old.at("url") != json::value(cfg.upstream->url))
+      return;
+    for (const char* k : {"push_acked", "pull_cursor", "last_push_at", "last_pull_at", "last_error", "last_error_at"})
+      if (auto* v = old.as_object().if_contains(k)) state[k] = *v;
   }
 
   // The clients in use, so that stop() interrupts a long-poll or a batch

@@ -382,3 +382,40 @@ TEST_CASE("sync: SIGTERM stops each node of a tree at once, its long-poll interr
     CHECK_MESSAGE(c->err().find("event=sync_failed", logged) == std::string::npos, c->err());  // an interrupted request is not a failure
   }
 }
+
+// A child restarted while its parent is down still shows how far behind it
+// is, from what the previous run last heard; its lag went blank (null) in
+// status and out of /metrics, silencing a lag alert during the outage.
+TEST_CASE("sync: a child restarted during its parent's outage keeps showing its cursors and lag") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  auto import = [&](const std::string& name, const std::string& prefix) {
+    test::write_file(net.d / name, csv(codes("320102", 5, 7), prefix, "1.00"));
+    REQUIRE(test::run_cli({"import", "-c", nj.cfg, "--category", "tax", net.d / name}).exit_code == 0);
+  };
+  import("a.csv", "a-");
+  auto p = std::make_unique<child>(std::vector<std::string>{"run", "-c", prov.cfg});
+  auto n = std::make_unique<child>(std::vector<std::string>{"run", "-c", nj.cfg});
+  wait_ready(prov, *p);
+  wait_ready(nj, *n);
+  auto acked = [&] {
+    auto* v = upstream_of(nj).if_contains("push_acked");
+    return v && v->is_number() ? v->to_number<std::int64_t>() : -1;
+  };
+  REQUIRE_MESSAGE(eventually([&] { return acked() == 5; }, 15s), n->err());
+  p->signal(SIGTERM);
+  REQUIRE(p->wait_exit(5s));
+  n->signal(SIGTERM);
+  REQUIRE(n->wait_exit(5s));
+  import("b.csv", "b-");  // 5 more, waiting for the parent
+  n = std::make_unique<child>(std::vector<std::string>{"run", "-c", nj.cfg});
+  wait_ready(nj, *n);
+  REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "unreachable") && upstream_of(nj).at("running").as_bool(); }, 10s), n->err());
+  std::this_thread::sleep_for(1s);
+  auto up = upstream_of(nj);
+  CHECK(acked() == 5);
+  REQUIRE(up.at("lag_changes").is_number());
+  CHECK(up.at("lag_changes").to_number<std::int64_t>() == 5);
+  CHECK(http_get(nj.admin, "/metrics").body.find("credit_node_upstream_lag_changes") != std::string::npos);
+}
