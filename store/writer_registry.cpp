@@ -61,9 +61,15 @@ void set_state(txn_state& s, const registry_op& op) {
     e = op.entry;
     e->first_seen_ms = s.now;
   } else if (op.create && (e->role != op.entry.role || e->jurisdiction != op.entry.jurisdiction)) {
-    throw registry_error("node '" + e->node_id + "' asked to join as role " + e->role + ", jurisdiction " +
-                         e->jurisdiction + ", not " + op.entry.role + " " + op.entry.jurisdiction +
-                         ": check which node this is before approving it");
+    // A registration never admitted by a join (a typo in a pre-registration,
+    // say) may be corrected; one a join was admitted under may not.
+    if (e->last_decision == "admitted" || e->state == node_state::revoked)
+      throw registry_error("node '" + e->node_id + "' is registered here as role " + e->role + ", jurisdiction " + e->jurisdiction +
+                           " and has joined so, not as " + op.entry.role + " " + op.entry.jurisdiction +
+                           ": check which node this is before approving it");
+    e->role = op.entry.role;
+    e->jurisdiction = op.entry.jurisdiction;
+    e->changed_ms = 0;  // a fresh registration: approve takes it from any state but revoked
   }
   // A revocation is of a certificate: without the serial it would list
   // nothing, and the node would go on being admitted where it joins.

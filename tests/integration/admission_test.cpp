@@ -212,6 +212,14 @@ TEST_CASE("admission: the parent refuses with every reason — version below its
   CHECK(exported(prov).empty());
   // A node that is no child is not put in the registry either.
   CHECK(admin(prov, {"nodes", "--json"}).out.find("zj.province") == std::string::npos);
+  // The mistyped registration, never admitted by a join, is corrected by
+  // approving again with the right jurisdiction (it could not be: only a
+  // new node id got out of it).
+  auto fixed = admin(prov, {"approve", "js.nanjing", "--role", "local", "--jurisdiction", "320100"});
+  CHECK_MESSAGE(fixed.exit_code == 0, fixed.err);
+  CHECK(admin(prov, {"nodes", "--json"}).out.find("\"jurisdiction\":\"320100\"") != std::string::npos);
+  CHECK_MESSAGE(eventually([&] { return reasons_of(nj).find("registry:") == std::string::npos; }, 10s), reasons_of(nj));
+  CHECK(reasons_of(nj).find("version:") != std::string::npos);  // the minimum version still refuses it
 }
 
 TEST_CASE("admission: a policy lowered by SIGHUP admits the refused child at its next join, without a restart of either") {
