@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -80,6 +81,11 @@ void check_ca_validity(report& r, const config::node_config& cfg, std::int64_t n
 
 void check_certificate(report& r, const config::node_config& cfg) {
   pki::cert_status st;
+  // The CA file alone missing is the CA operator's file to copy, not a
+  // reason to make a new key and CSR.
+  if (std::error_code ec; !std::filesystem::exists(cfg.tls.ca, ec) && std::filesystem::exists(cfg.tls.cert, ec))
+    return r.fail("tls.ca", "the CA certificate [tls] ca = " + cfg.tls.ca + " does not exist",
+                  "copy the network's CA certificate (ca.pem, from the CA's operator) to " + cfg.tls.ca);
   try {
     st = pki::check_certificate(cfg.tls.ca, cfg.tls.cert, cfg.tls.key);
   } catch (const std::exception& e) {

@@ -77,6 +77,14 @@ TEST_CASE("cli: check fails — key mode, data dir mode, admin off loopback, mis
     std::remove((n.dir + "/tls/node.pem").c_str());
     CHECK(n.status_of("tls.certificate") == "FAIL");
   }
+  SUBCASE("no CA file: named as such, with the CA operator's file to copy, not a new CSR") {
+    std::remove((n.dir + "/tls/ca.pem").c_str());
+    CHECK(n.status_of("tls.ca") == "FAIL");
+    auto v = n.check();
+    for (const auto& c : v.at("checks").as_array())
+      if (c.at("id").as_string() == "tls.ca")
+        CHECK(std::string(c.at("fix").as_string()).find("copy the network's CA certificate") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: check fails certificates from another CA, for another node, expired, and warns when expiring") {
