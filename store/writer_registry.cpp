@@ -49,6 +49,24 @@ void add_revocation(txn_state& s, const revocation& r) {
   s.t.put(s.tb.serial2revocation, r.serial, encode_revocation(r));
 }
 
+// `approve --role --jurisdiction` over an entry that says otherwise.
+void correct_registration(node_entry& e, const registry_op& op) {
+  // A pending entry is what the node asked as (its certificate); an
+  // operator's registration never admitted by a join (a typo in a
+  // pre-registration, say) may be corrected; one a join was admitted
+  // under may not.
+  if (e.state == node_state::pending)
+    throw registry_error("node '" + e.node_id + "' asked to join as role " + e.role + ", jurisdiction " + e.jurisdiction +
+                       ", not " + op.entry.role + " " + op.entry.jurisdiction + ": check which node this is before approving it");
+  if (e.last_decision == "admitted" || e.state == node_state::revoked)
+    throw registry_error("node '" + e.node_id + "' is registered here as role " + e.role + ", jurisdiction " + e.jurisdiction +
+                       " and has joined so, not as " + op.entry.role + " " + op.entry.jurisdiction +
+                       ": check which node this is before approving it");
+  e.role = op.entry.role;
+  e.jurisdiction = op.entry.jurisdiction;
+  e.changed_ms = 0;  // a fresh registration: approve takes it from any state but revoked
+}
+
 // Which moves an operator may make: approve a pending node (or register
 // one), resume a suspended one, suspend or revoke one. Revoked is final;
 // anything else is refused naming the state the node is in.
@@ -61,15 +79,7 @@ void set_state(txn_state& s, const registry_op& op) {
     e = op.entry;
     e->first_seen_ms = s.now;
   } else if (op.create && (e->role != op.entry.role || e->jurisdiction != op.entry.jurisdiction)) {
-    // A registration never admitted by a join (a typo in a pre-registration,
-    // say) may be corrected; one a join was admitted under may not.
-    if (e->last_decision == "admitted" || e->state == node_state::revoked)
-      throw registry_error("node '" + e->node_id + "' is registered here as role " + e->role + ", jurisdiction " + e->jurisdiction +
-                           " and has joined so, not as " + op.entry.role + " " + op.entry.jurisdiction +
-                           ": check which node this is before approving it");
-    e->role = op.entry.role;
-    e->jurisdiction = op.entry.jurisdiction;
-    e->changed_ms = 0;  // a fresh registration: approve takes it from any state but revoked
+    correct_registration(*e, op);
   }
   // A revocation is of a certificate: without the serial it would list
   // nothing, and the node would go on being admitted where it joins.
