@@ -124,7 +124,8 @@ http_response join(sync_context& ctx, const http_request& req) {
   if (well_formed) record_join(ctx, cert, jr, a);
   // A pending child asks every 2 s: the same answer as last time is a debug
   // line, so a child waiting a weekend for approval does not flood the log.
-  bool same = entry && entry->last_decision == a.decision && entry->last_reasons == a.reasons;
+  // An admitted join (once a connection) stays info: it says the child is back.
+  bool same = entry && a.decision != "admitted" && entry->last_decision == a.decision && entry->last_reasons == a.reasons;
   auto line = same ? net::log::debug("sync_join") : a.decision == "admitted" ? net::log::info("sync_join") : net::log::warn("sync_join");
   line.kv("peer", cert.node_id).kv("decision", a.decision).kv("version", jr.version);
   std::string all;
