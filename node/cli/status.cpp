@@ -35,6 +35,14 @@ json::object upstream_json(const config::node_config& cfg) {
   auto v = json::parse(service::read_link_state(cfg), ec);
   if (!ec && v.is_object())
     for (const auto& [k, val] : v.get_object()) up[k] = val;
+  // Between an [upstream] edit (with SIGHUP) and the restart that takes
+  // it, the running link is the old one: say which is which, not a mix.
+  if (auto* p = up.if_contains("parent"); p && p->is_string() && (*p != json::value(cfg.upstream->node_id) ||
+                                                                 up.at("url") != json::value(cfg.upstream->url))) {
+    up["node_id"] = *p;
+    up["config_upstream"] = json::object{{"node_id", cfg.upstream->node_id}, {"url", cfg.upstream->url},
+                                         {"note", "in the config, taken at the next restart of the node"}};
+  }
   // The file outlives the node: a stopped (or killed) node's last word is
   // not a link that stands. (The state stays one PRODUCT.md names.)
   up["running"] = !running_pid(cfg.node.data_dir).empty();
@@ -124,6 +132,9 @@ void print_upstream(const json::object& up) {
   std::printf("\n");
   if (!up.contains("url")) return;
   std::printf("  parent              %s at %s\n", text_of(up, "node_id").c_str(), text_of(up, "url").c_str());
+  if (auto* c = up.if_contains("config_upstream"); c && c->is_object())
+    std::printf("  config names        %s at %s (taken at the next restart)\n", text_of(c->as_object(), "node_id").c_str(),
+                text_of(c->as_object(), "url").c_str());
   std::printf("  up                  acknowledged to %s, lag %s changes / %s s, last push %s\n", text_of(up, "push_acked").c_str(),
               text_of(up, "lag_changes").c_str(), text_of(up, "lag_seconds").c_str(), text_of(up, "last_push_at").c_str());
   std::printf("  down                cursor %s, last pull %s\n", text_of(up, "pull_cursor").c_str(), text_of(up, "last_pull_at").c_str());

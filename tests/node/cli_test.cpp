@@ -196,6 +196,17 @@ TEST_CASE("cli: status --json names the node, its upstream, children and record 
   auto text = n.run("status");
   CHECK(text.exit_code == 0);
   CHECK(text.out.find("js.nanjing") != std::string::npos);
+  // After an [upstream] edit, until the restart, the running link (here as
+  // a running node would have written it) is the old parent: status says
+  // which is which instead of the new id beside the old address.
+  test::write_file(n.dir + "/data/link-state.json",
+                   R"({"parent":"cn.national","url":"https://sync.national.example:7443","state":"admitted","reasons":[]})");
+  s = n.status();
+  CHECK(str(s.at("upstream").at("node_id")) == "cn.national");
+  CHECK(str(s.at("upstream").at("url")) == "https://sync.national.example:7443");
+  CHECK(str(s.at("upstream").at("config_upstream").at("node_id")) == "js.province");
+  CHECK(n.run("status").out.find("config names        js.province at https://sync.js.example:7443 (taken at the next restart)") !=
+        std::string::npos);
 }
 
 TEST_CASE("cli: export filters by category, subject and since — output is JSON Lines") {
