@@ -227,6 +227,10 @@ void reload(config::live_settings& live, const std::string& path, const std::str
     auto line = log::info("reloaded");  // said before a new level could hide it
     line.kv("config", path).kv("log_level", fresh.log.level).kv("applied", joined(r.applied));
     if (!r.needs_restart.empty()) line.kv("needs_restart", joined(r.needs_restart));
+    // A child is judged by the policy when it joins: one connected now keeps
+    // syncing under the old policy until it reconnects or restarts.
+    if (std::find(r.applied.begin(), r.applied.end(), "admission") != r.applied.end())
+      line.kv("admission", "applies at each child's next join (a connected child is judged again when it reconnects)");
   }
   log::level lvl = log::level::info;
   if (log::parse_level(fresh.log.level, lvl)) log::set_level(lvl);

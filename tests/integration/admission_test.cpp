@@ -237,6 +237,7 @@ TEST_CASE("admission: a policy lowered by SIGHUP admits the refused child at its
   test::write_file(prov.cfg, original + "\n[admission]\nmin_version = \"0.1.0\"\n");
   p.signal(SIGHUP);
   REQUIRE_MESSAGE(eventually([&] { return p.err().find("applied=admission") != std::string::npos; }, 5s), p.err());
+  CHECK(p.err().find("admission=\"applies at each child's next join") != std::string::npos);  // not to connected children at once
   CHECK_MESSAGE(eventually([&] { return state_is(nj, "admitted"); }, 40s), n.err());
   CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 2; }, 10s), n.err());
 }
