@@ -82,11 +82,16 @@ std::string alert_suffix(const mbedtls_ssl_context& ssl) {
 #endif
 }
 
+// mbedTLS calls this from the top of the chain down to the peer's own
+// certificate (depth 0). Only a refused chain is described: a handshake
+// that verifies pays nothing here.
 int remember_peer(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
   auto* seen = static_cast<peer_seen*>(self);
-  if (depth == 0) seen->subject = describe_cert(*crt);
   const auto* c = seen->conf;
-  return c && c->CN_MBED_PRIVATE(f_vrfy) ? c->CN_MBED_PRIVATE(f_vrfy)(c->CN_MBED_PRIVATE(p_vrfy), crt, depth, flags) : 0;
+  int rc = c && c->CN_MBED_PRIVATE(f_vrfy) ? c->CN_MBED_PRIVATE(f_vrfy)(c->CN_MBED_PRIVATE(p_vrfy), crt, depth, flags) : 0;
+  seen->chain_flags |= *flags;
+  if (depth == 0 && seen->chain_flags) seen->subject = describe_cert(*crt);
+  return rc;
 }
 
 // What remember_peer noted on this connection, if it is installed there.

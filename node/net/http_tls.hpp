@@ -37,7 +37,8 @@ std::string verify_suffix(mbedtls_ssl_context& ssl);
 // passing each call on to the config's own callback (revocation).
 struct peer_seen {
   const mbedtls_ssl_config* conf = nullptr;
-  std::string subject;  // "CN=…, OU=…, L=… (serial …)"
+  std::string subject;  // "CN=…, OU=…, L=… (serial …)", when the chain was refused
+  std::uint32_t chain_flags = 0;  // every certificate's verification flags, or-ed
   void install(mbedtls_ssl_context& ssl, const mbedtls_ssl_config& c);
 };
 
