@@ -4,6 +4,8 @@
 # answer — over TLS keep-alive, beside nginx serving a static JSON of the
 # same size from the same certificate, both loaded by the same wrk in the
 # same run. Prints figures; never fails on a number. Needs: nginx-light wrk.
+# API_BENCH_PERF=FILE records a call-graph profile (perf record -g) of the
+# node during the detail run (API_BENCH_PERF_RUN=NAME: another run's name).
 #
 #   bench/api.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
@@ -58,7 +60,7 @@ echo "api: detail answer of $(stat -c %s "$W/body.json") bytes; wrk -t2 -c64, ${
 cpu_ticks() { for p in "$1" $(pgrep -P "$1"); do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'; }
 # With perf: futex calls and context switches per answer, counts that vary
 # less than time does here (threads queueing for a lock show in both).
-HAVE_PERF=$(command -v perf > /dev/null && perf stat -e context-switches,syscalls:sys_enter_futex -- true > /dev/null 2>&1 && echo 1 || true)
+HAVE_PERF=$(command -v perf > /dev/null && perf stat -e context-switches,syscalls:sys_enter_futex,syscalls:sys_enter_fdatasync -- true > /dev/null 2>&1 && echo 1 || true)
 run() {  # name server-pid url [extra wrk args]
   local name=$1 pid=$2 url=$3; shift 3
   local t0; t0=$(cpu_ticks "$pid")
@@ -66,11 +68,17 @@ run() {  # name server-pid url [extra wrk args]
   local counter=""
   rm -f "$W/perf.txt"
   if [ -n "$HAVE_PERF" ]; then
-    perf stat -x, -e context-switches,syscalls:sys_enter_futex -p "$pids" -o "$W/perf.txt" -- sleep "$SECS" 2> /dev/null &
+    perf stat -x, -e context-switches,syscalls:sys_enter_futex,syscalls:sys_enter_fdatasync -p "$pids" -o "$W/perf.txt" -- sleep "$SECS" 2> /dev/null &
     counter=$!
+  fi
+  local recorder=""
+  if [ -n "${API_BENCH_PERF:-}" ] && [ "$name" = "${API_BENCH_PERF_RUN:-credit-node (consent+mask+audit)}" ]; then
+    perf record -q -F 1999 -g -p "$pids" -o "$API_BENCH_PERF" -- sleep "$SECS" > /dev/null 2>&1 &
+    recorder=$!
   fi
   local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url" 2>&1)
   [ -z "$counter" ] || wait "$counter" || true
+  [ -z "$recorder" ] || wait "$recorder" || true
   local t1; t1=$(cpu_ticks "$pid")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
   # The server's CPU per answer: what a faster path has to cut.
@@ -79,8 +87,9 @@ run() {  # name server-pid url [extra wrk args]
   local counts=""
   if [ -n "$HAVE_PERF" ] && [ -s "$W/perf.txt" ]; then
     counts=$(awk -F, -v n="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" \
-      '/context-switches/ {c=$1} /sys_enter_futex/ {f=$1}  # "<not counted>" is no figure
-       END {if (n > 0 && c ~ /^[0-9]+$/ && f ~ /^[0-9]+$/) printf "   futex %.2f, switches %.2f /answer", f/n, c/n}' "$W/perf.txt")
+      '/context-switches/ {c=$1} /sys_enter_futex/ {f=$1} /sys_enter_fdatasync/ {d=$1}  # "<not counted>" is no figure
+       END {if (n > 0 && c ~ /^[0-9]+$/ && f ~ /^[0-9]+$/ && d ~ /^[0-9]+$/)
+              printf "   futex %.2f, switches %.2f, fdatasync %.3f /answer", f/n, c/n, d/n}' "$W/perf.txt")
   fi
   printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer%s   non-2xx %s\n' "$name" "$rps" \
     "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" "$counts" \
