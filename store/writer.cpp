@@ -10,7 +10,9 @@
 #include <optional>
 #include <thread>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "store/txn_state.hpp"
 
@@ -56,15 +58,17 @@ struct writer::impl {
   std::deque<job> queue;
   bool stopping = false;
   std::function<void(std::uint64_t)> committed;
+  std::string signal_file;  // empty: commits are not announced
   std::atomic<std::size_t> replicas{0};  // queued or committing
   std::thread thread;
 
-  explicit impl(environment& e) : env(e), thread([this] { run(); }) {}
+  impl(environment& e, std::string signal) : env(e), signal_file(std::move(signal)), thread([this] { run(); }) {}
 
   void run();
   void enqueue(job j);  // counts its replicas, wakes the thread
   std::vector<job> take_group();
   void commit_group(std::vector<job>& group);
+  void committed_now(std::uint64_t id);
   std::uint64_t commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
 };
 
@@ -111,6 +115,14 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
   return id;
 }
 
+// Setting the signal file's times is an inotify event for a running node
+// (IN_ATTRIB); the file does not grow. No file (no node ever ran here) or
+// no permission: nobody to tell, and the node's waiters have timeouts.
+void writer::impl::committed_now(std::uint64_t id) {
+  if (!signal_file.empty()) (void)::utimensat(AT_FDCWD, signal_file.c_str(), nullptr, 0);
+  if (committed) committed(id);
+}
+
 void writer::impl::commit_group(std::vector<job>& group) {
   std::vector<job*> all;
   for (auto& j : group) all.push_back(&j);
@@ -122,7 +134,7 @@ void writer::impl::commit_group(std::vector<job>& group) {
     if (group.size() == 1) return group[0].fail(std::current_exception());
   }
   if (id) {  // outside the try: what runs after a commit must never cause a second one
-    if (committed) committed(*id);
+    committed_now(*id);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].succeed(std::move(results[i]));
     return;
   }
@@ -135,7 +147,7 @@ void writer::impl::commit_group(std::vector<job>& group) {
       j.fail(std::current_exception());
       continue;
     }
-    if (committed) committed(*id);
+    committed_now(*id);
     j.succeed(std::move(results[0]));
   }
 }
@@ -152,7 +164,10 @@ void writer::impl::run() {
   }
 }
 
-writer::writer(environment& env) : impl_(std::make_unique<impl>(env)) {}
+std::string commit_signal_file(const environment& env) { return env.dir() + "/commit.signal"; }
+
+writer::writer(environment& env, announce a)
+    : impl_(std::make_unique<impl>(env, a == announce::commits ? commit_signal_file(env) : std::string())) {}
 
 writer::~writer() {
   {

@@ -113,9 +113,17 @@ private:
   std::exception_ptr error_;
 };
 
+// Where a writer announces its commits to a running node of the same
+// store (node/service/store_watch watches it): its times are set after
+// each commit. The node's own writer does not: its commits wake its
+// waiters directly.
+std::string commit_signal_file(const environment& env);
+
 class writer {
 public:
-  explicit writer(environment& env);
+  enum class announce { commits, none };
+  // `announce::none` only for the running node's own writer.
+  explicit writer(environment& env, announce a = announce::commits);
   ~writer();  // drains what is queued, then stops
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;

@@ -323,7 +323,7 @@ int serve(const config::node_config& cfg, store::environment& env) {
   // (and notify) what is queued.
   service::change_signal changed;
   service::store_watch watch(env, changed);  // commits by other processes; outlives the writer's last commit
-  store::writer writer(env);
+  store::writer writer(env, store::writer::announce::none);  // its commits wake the waiters below
   writer.on_commit([&changed, &watch](std::uint64_t commit) {
     watch.own_commit(commit);
     changed.notify();

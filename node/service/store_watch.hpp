@@ -1,7 +1,7 @@
 // Wakes a change_signal when another process commits to the store (a CLI
-// import while `run` is live): LMDB writes its data file, inotify reports
-// the writes, and the waiters are woken once the commit is visible — no
-// polling delay on the sync path.
+// import while `run` is live): its writer sets the times of the store's
+// commit signal file after each commit, inotify reports it, and the
+// waiters are woken — no polling delay on the sync path.
 #pragma once
 
 #include <atomic>
@@ -15,7 +15,7 @@ namespace node::service {
 
 class store_watch {
 public:
-  // Watches ENV's data.mdb; when inotify is unavailable the signal's
+  // Creates and watches ENV's commit signal file; when inotify is unavailable the signal's
   // waiters fall back to their timeouts (logged once).
   store_watch(store::environment& env, change_signal& signal);
   ~store_watch();
