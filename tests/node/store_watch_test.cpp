@@ -55,7 +55,7 @@ bool woken_within(node::service::change_signal& signal, std::uint64_t gen, std::
 // not wake them again for each of its writes (under API load, a commit
 // every 2 ms: the watch's wake-ups were a sixth of the node's context
 // switches). Another writer of the same store announces its commits.
-TEST_CASE("store_watch: the node's own writer (announce::none) wakes no one through the watch; another writer does") {
+TEST_CASE("store_watch: the node's own writer (announce::none) wakes no one through the watch, another writer does") {
   test::temp_dir dir;
   auto env = store::environment::open({dir.path().string()});
   node::service::change_signal signal;
