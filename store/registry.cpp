@@ -28,6 +28,9 @@ std::string encode_node_entry(const node_entry& e) {
   w.u64(n);
   for (std::size_t i = 0; i < n; ++i) w.str16(e.last_reasons[i].substr(0, 2048));
   w.u64(e.violations);
+  // Appended after format 1's fields: an older binary reads the entry and
+  // leaves the rest.
+  w.i64(e.last_contact_ms);
   return w.take();
 }
 
@@ -52,6 +55,7 @@ node_entry decode_node_entry(std::string_view v) {
   if (n > 1000) throw codec_error("registry entry: too many reasons");
   for (std::uint64_t i = 0; i < n; ++i) e.last_reasons.emplace_back(r.str16());
   e.violations = r.u64();
+  if (!r.done()) e.last_contact_ms = r.i64();  // written before it existed: never heard from since
   return e;
 }
 

@@ -24,6 +24,9 @@ struct node_entry {
   std::string last_decision;  // admitted | pending | refused
   std::vector<std::string> last_reasons;
   std::uint64_t violations = 0;  // security events charged to this child
+  // The child's last request here (a join or any sync request), stored at
+  // most once a minute by the running parent: a silent child shows.
+  std::int64_t last_contact_ms = 0;
 };
 
 struct revocation {
@@ -37,6 +40,7 @@ struct revocation {
 struct registry_op {
   enum class kind : std::uint8_t {
     join_seen,   // entry: id, role, jurisdiction, serial, version, decision, reasons; unknown → pending
+    contact,     // entry.node_id was heard from at entry.last_contact_ms (a known node only; never moves back)
     set_state,   // entry.node_id → `to`, with `reason`; revoke also lists entry's serial
     violations,  // entry.node_id: +count; at `threshold` an admitted child is suspended
     merge_revocations,  // revocations from the parent

@@ -40,7 +40,14 @@ void join_seen(txn_state& s, const registry_op& op) {
   e->version = op.entry.version;
   e->last_decision = op.entry.last_decision;
   e->last_reasons = op.entry.last_reasons;
-  e->last_join_ms = s.now;
+  e->last_join_ms = e->last_contact_ms = s.now;
+  save(s, *e);
+}
+
+void contact(txn_state& s, const registry_op& op) {
+  auto e = load(s, op.entry.node_id);
+  if (!e || e->last_contact_ms >= op.entry.last_contact_ms) return;
+  e->last_contact_ms = op.entry.last_contact_ms;
   save(s, *e);
 }
 
@@ -123,6 +130,7 @@ void apply_registry(txn_state& s, const write_batch& b, batch_result& res) {
   for (const auto& op : b.registry) {
     switch (op.what) {
       case registry_op::kind::join_seen: join_seen(s, op); break;
+      case registry_op::kind::contact: contact(s, op); break;
       case registry_op::kind::set_state: set_state(s, op); break;
       case registry_op::kind::violations: violations(s, op, res); break;
       case registry_op::kind::merge_revocations:

@@ -6,6 +6,7 @@
 // Works on the store directly, beside a running node: the node reads the
 // registry on every sync request, so a change takes effect on the child's
 // next request, without a restart.
+#include <chrono>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -27,12 +28,29 @@ namespace json = boost::json;
 
 std::string when(std::int64_t ms) { return ms ? store::model::format_utc_ms(ms) : "-"; }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 json::object entry_json(const store::node_entry& e) {
   return {{"node_id", e.node_id}, {"role", e.role}, {"jurisdiction", e.jurisdiction},
           {"state", std::string(store::to_string(e.state))}, {"reason", e.reason}, {"cert_serial", e.cert_serial},
           {"version", e.version}, {"first_seen", when(e.first_seen_ms)}, {"changed", when(e.changed_ms)},
           {"last_join", when(e.last_join_ms)}, {"last_decision", e.last_decision},
-          {"last_reasons", json::value_from(e.last_reasons)}, {"violations", e.violations}};
+          {"last_reasons", json::value_from(e.last_reasons)}, {"violations", e.violations},
+          {"last_contact", when(e.last_contact_ms)},
+          {"last_contact_age", age_text(e.last_contact_ms, now_ms())}};
+}
+
+// Registered, but its last join was not admitted (a policy it fails, a
+// certificate that no longer matches): its state alone would say all is well.
+void print_refused_join(const json::object& o) {
+  auto decision = std::string(o.at("last_decision").as_string());
+  if (decision.empty() || decision == "admitted" || o.at("state").as_string() != "admitted") return;
+  std::string why;
+  for (const auto& r : o.at("last_reasons").as_array()) why += (why.empty() ? "" : "; ") + std::string(r.as_string());
+  std::printf("    its last join (%s) was %s%s%s\n", std::string(o.at("last_join").as_string()).c_str(), decision.c_str(),
+              why.empty() ? "" : ": ", why.c_str());
 }
 
 int list_nodes(const config::node_config& cfg, bool only_pending, bool as_json) {
@@ -48,10 +66,11 @@ int list_nodes(const config::node_config& cfg, bool only_pending, bool as_json) 
   for (const auto& v : out) {
     const auto& o = v.as_object();
     auto s = [&](const char* k) { return std::string(o.at(k).as_string()); };
-    std::printf("%-24s %-10s %-6s %-9s v%-8s last join %s  violations %llu\n", s("node_id").c_str(), s("role").c_str(),
-                s("jurisdiction").c_str(), s("state").c_str(), s("version").c_str(), s("last_join").c_str(),
+    std::printf("%-24s %-10s %-6s %-9s v%-8s last contact %s  violations %llu\n", s("node_id").c_str(), s("role").c_str(),
+                s("jurisdiction").c_str(), s("state").c_str(), s("version").c_str(), s("last_contact_age").c_str(),
                 static_cast<unsigned long long>(o.at("violations").to_number<std::uint64_t>()));
     if (!s("reason").empty()) std::printf("    %s\n", s("reason").c_str());
+    print_refused_join(o);
     if (only_pending) std::printf("    approve with: credit-node admin approve %s\n", s("node_id").c_str());
   }
   return 0;

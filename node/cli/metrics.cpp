@@ -44,6 +44,13 @@ void registry_metrics(std::ostringstream& o, store::environment& env) {
   metric_head(o, "credit_node_child_violations_total", "counter", "Refused changes (security violations) charged to each child.");
   for (const auto& n : nodes)
     o << "credit_node_child_violations_total{node_id=\"" << label_value(n.node_id) << "\"} " << n.violations << '\n';
+  // Alert on time() minus this: a child that went quiet (its node down, its
+  // link cut) shows here, not only at the child. Stored once a minute.
+  metric_head(o, "credit_node_child_last_contact_timestamp_seconds", "gauge",
+              "When each child's last join or sync request reached this node (0: never).");
+  for (const auto& n : nodes)
+    o << "credit_node_child_last_contact_timestamp_seconds{node_id=\"" << label_value(n.node_id) << "\"} "
+      << n.last_contact_ms / 1000 << '\n';
   metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
   o << "credit_node_revoked_certificates " << rd.revocation_count() << '\n';
   metric_head(o, "credit_node_security_events", "gauge", "Integrity and security events held (credit-node admin events).");

@@ -334,7 +334,8 @@ int serve(const config::node_config& cfg, store::environment& env) {
   // I/O threads stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
   quality::monitor quality_mon(env, quality_interval);
-  service::sync_context sctx{cfg, live, env, writer, changed, sync_workers};
+  service::contact_book contacts;
+  service::sync_context sctx{cfg, live, env, writer, changed, sync_workers, contacts};
   api::api_context actx{cfg, live, env, writer};
   try {
     srv->add_listener(sync_listener(sctx, files));

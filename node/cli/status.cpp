@@ -11,6 +11,7 @@
 
 #include "node/cli/commands.hpp"
 #include "node/service/parent_link.hpp"
+#include "store/model/record.hpp"
 #include "store/reader.hpp"
 
 namespace node::cli {
@@ -83,12 +84,24 @@ void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
 
 // Children: each one in the registry, with its state, and how far its
 // pushes have come (the cursor), if it has pushed.
+// The last contact (stored once a minute by the running parent) and, for
+// a registered child whose last join was refused, that answer: its state
+// alone would read "admitted" while nothing crosses.
+json::object child_json(const store::node_entry& n, std::int64_t now) {
+  json::object o{{"node_id", n.node_id}, {"role", n.role}, {"jurisdiction", n.jurisdiction},
+                 {"state", std::string(store::to_string(n.state))}, {"reason", n.reason},
+                 {"violations", n.violations}, {"acked_seq", nullptr},
+                 {"last_contact", n.last_contact_ms ? json::value(store::model::format_utc_ms(n.last_contact_ms)) : nullptr},
+                 {"last_contact_age", age_text(n.last_contact_ms, now)}};
+  if (!n.last_decision.empty() && n.last_decision != "admitted")
+    o["last_join"] = json::object{{"decision", n.last_decision}, {"reasons", json::value_from(n.last_reasons)}};
+  return o;
+}
+
 json::array children_json(store::reader& rd) {
   std::map<std::string, json::object> by_id;
-  for (const auto& n : rd.nodes())
-    by_id[n.node_id] = json::object{{"node_id", n.node_id}, {"role", n.role}, {"jurisdiction", n.jurisdiction},
-                                    {"state", std::string(store::to_string(n.state))}, {"reason", n.reason},
-                                    {"violations", n.violations}, {"acked_seq", nullptr}};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& n : rd.nodes()) by_id[n.node_id] = child_json(n, now);
   rd.for_each_cursor([&](const std::string& key, const store::peer_cursor_state& c) {
     if (key.rfind("up:", 0) != 0) return;
     auto& o = by_id[key.substr(3)];
@@ -100,6 +113,19 @@ json::array children_json(store::reader& rd) {
   for (auto& [id, o] : by_id) out.push_back(std::move(o));
   return out;
 }
+
+}  // namespace
+
+std::string age_text(std::int64_t ms, std::int64_t now_ms) {
+  if (ms == 0) return "never";
+  auto s = std::max<std::int64_t>(0, (now_ms - ms) / 1000);
+  if (s < 120) return std::to_string(s) + " s ago";
+  if (s < 2 * 3600) return std::to_string(s / 60) + " min ago";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + " h ago";
+  return std::to_string(s / 86400) + " d ago";
+}
+
+namespace {
 
 json::object status_json(const config::node_config& cfg, store::environment& env) {
   store::reader rd(env);
@@ -168,10 +194,14 @@ void print_human(const json::object& s) {
   print_upstream(up);
   for (const auto& c : s.at("children").as_array()) {
     const auto& o = c.as_object();
-    std::printf("child       %s (%s, %s): %s, %s changes acknowledged, %s violations%s%s\n", str(o.at("node_id")).c_str(),
-                text_of(o, "role").c_str(), text_of(o, "jurisdiction").c_str(), text_of(o, "state").c_str(),
-                text_of(o, "acked_seq").c_str(), text_of(o, "violations").c_str(),
-                text_of(o, "reason") == "-" ? "" : " — ", text_of(o, "reason") == "-" ? "" : text_of(o, "reason").c_str());
+    std::printf("child       %s (%s, %s): %s, last contact %s, %s changes acknowledged, %s violations%s%s\n",
+                str(o.at("node_id")).c_str(), text_of(o, "role").c_str(), text_of(o, "jurisdiction").c_str(),
+                text_of(o, "state").c_str(), text_of(o, "last_contact_age").c_str(), text_of(o, "acked_seq").c_str(),
+                text_of(o, "violations").c_str(), text_of(o, "reason") == "-" ? "" : " — ",
+                text_of(o, "reason") == "-" ? "" : text_of(o, "reason").c_str());
+    if (auto* j = o.if_contains("last_join"))
+      std::printf("  its last join was %s: %s\n", text_of(j->as_object(), "decision").c_str(),
+                  json::serialize(j->as_object().at("reasons")).c_str());
   }
 }
 

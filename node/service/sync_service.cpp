@@ -83,6 +83,20 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
   return std::nullopt;
 }
 
+// An admitted child's request: its contact goes to the registry when due
+// (a minute after the last), without waiting for the commit. A lost write
+// is made good by the next contact.
+void heard_from(sync_context& ctx, const std::string& child) {
+  auto now = wall_ms();
+  if (!ctx.contacts.heard(child, now)) return;
+  store::write_batch b;
+  auto& op = b.registry.emplace_back();
+  op.what = store::registry_op::kind::contact;
+  op.entry.node_id = child;
+  op.entry.last_contact_ms = now;
+  ctx.writer.submit_then(std::move(b), [](store::settled_batch) {});
+}
+
 // Origins a child may not claim: this node, its parent, and every other
 // child registered here whose jurisdiction is not under the sender's (a
 // sibling's records never come up through this child).
@@ -121,7 +135,10 @@ http_response join(sync_context& ctx, const http_request& req) {
   auto a = replication::decide_join(*policy, cert, jr, entry, revoked, wall_ms());
   bool well_formed = jr.node_id == cert.node_id && config::check_node_id(cert.node_id).empty() &&
                      replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
-  if (well_formed) record_join(ctx, cert, jr, a);
+  if (well_formed) {
+    record_join(ctx, cert, jr, a);  // its registry entry takes the contact too
+    ctx.contacts.heard(cert.node_id, wall_ms());
+  }
   // A pending child asks every 2 s: the same answer as last time is a debug
   // line, so a child waiting a weekend for approval does not flood the log.
   // An admitted join (once a connection) stays info: it says the child is back.
@@ -136,6 +153,7 @@ http_response join(sync_context& ctx, const http_request& req) {
 
 http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
+  heard_from(ctx, req.peer->node_id);
   replication::change_batch b;
   try {
     b = replication::decode_batch(req.body, max_batch_changes);
@@ -161,6 +179,7 @@ pull_params pull_params_of(const http_request& req) {
 
 http_response pull(sync_context& ctx, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
+  heard_from(ctx, req.peer->node_id);
   pull_params q;
   try {
     q = pull_params_of(req);
@@ -203,6 +222,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
 
 http_response digest(sync_context& ctx, const http_request& req) {
   if (auto r = refuse_peer(ctx, req)) return *r;
+  heard_from(ctx, req.peer->node_id);
   return http_response::json(200, replication::digest_json(replication::compute_digest(ctx.env, req.peer->jurisdiction)));
 }
 

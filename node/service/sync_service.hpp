@@ -3,6 +3,7 @@
 // is decided by sync/ (routing, exchange, digest).
 #pragma once
 
+#include "node/service/contact_book.hpp"
 #include "config/config.hpp"
 #include "config/live.hpp"
 #include "node/net/http_router.hpp"
@@ -21,6 +22,7 @@ struct sync_context {
   store::writer& writer;
   change_signal& changed;
   worker_pool& workers;  // where the handlers run (they block)
+  contact_book& contacts;  // when each child was last heard from
 };
 
 // Adds POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/digest.

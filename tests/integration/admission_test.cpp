@@ -23,6 +23,15 @@ std::string reasons_of(const tree_node& n) {
   return all;
 }
 
+// A child as its parent's `status --json` shows it.
+json::object child_of(const tree_node& parent, const std::string& id) {
+  auto st = json::parse(test::run_cli({"status", "--json", "-c", parent.cfg}).out);
+  for (const auto& c : st.at("children").as_array())
+    if (c.at("node_id").as_string() == id) return c.as_object();
+  FAIL("no child " << id << " in " << json::serialize(st));
+  return {};
+}
+
 test::run_result admin(const tree_node& at, std::vector<std::string> args) {
   args.insert(args.begin(), "admin");
   args.insert(args.end(), {"-c", at.cfg});
@@ -234,12 +243,32 @@ TEST_CASE("admission: a policy lowered by SIGHUP admits the refused child at its
   wait_ready(nj, n);
   REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "refused"); }, 10s), n.err());
   CHECK(reasons_of(nj).find("older than this parent's minimum 9.0.0") != std::string::npos);
+  // At the parent the child is registered (admitted), yet nothing crosses:
+  // its refused join shows beside that state, and so does its contact.
+  auto child_at_parent = [&] { return child_of(prov, "js.nanjing"); };
+  auto c = child_at_parent();
+  CHECK(c.at("state").as_string() == "admitted");
+  REQUIRE(c.contains("last_join"));
+  CHECK(c.at("last_join").at("decision").as_string() == "refused");
+  CHECK(json::serialize(c.at("last_join").at("reasons")).find("older than this parent's minimum 9.0.0") != std::string::npos);
+  CHECK_FALSE(c.at("last_contact").is_null());
+  auto nodes = admin(prov, {"nodes"});
+  CHECK_MESSAGE(nodes.out.find("was refused: version: credit-node 0.1.0 is older") != std::string::npos, nodes.out);
+  CHECK_MESSAGE(nodes.out.find("last contact never") == std::string::npos, nodes.out);
   test::write_file(prov.cfg, original + "\n[admission]\nmin_version = \"0.1.0\"\n");
   p.signal(SIGHUP);
   REQUIRE_MESSAGE(eventually([&] { return p.err().find("applied=admission") != std::string::npos; }, 5s), p.err());
   CHECK(p.err().find("admission=\"applies at each child's next join") != std::string::npos);  // not to connected children at once
   CHECK_MESSAGE(eventually([&] { return state_is(nj, "admitted"); }, 40s), n.err());
   CHECK_MESSAGE(eventually([&] { return exported(prov).size() == 2; }, 10s), n.err());
+  CHECK_FALSE(child_at_parent().contains("last_join"));  // admitted now: nothing to say
+  auto metrics = http_get(prov.admin, "/metrics").body;
+  auto line = metrics.find("credit_node_child_last_contact_timestamp_seconds{node_id=\"js.nanjing\"} ");
+  REQUIRE_MESSAGE(line != std::string::npos, metrics);
+  auto stamp = std::stoll(metrics.substr(line + std::string("credit_node_child_last_contact_timestamp_seconds{node_id=\"js.nanjing\"} ").size()));
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(stamp > now - 120);
+  CHECK(stamp <= now);
 }
 
 TEST_CASE("admission: changes outside a child's jurisdiction are security events, and past the threshold the child is suspended") {
