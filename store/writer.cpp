@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/txn_state.hpp"
 
@@ -116,10 +117,16 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
 }
 
 // Setting the signal file's times is an inotify event for a running node
-// (IN_ATTRIB); the file does not grow. No file (no node ever ran here) or
-// no permission: nobody to tell, and the node's waiters have timeouts.
+// (IN_ATTRIB, or IN_CREATE when it was missing); the file does not grow.
+// No permission: the node's waiters have timeouts.
 void writer::impl::committed_now(std::uint64_t id) {
-  if (!signal_file.empty()) (void)::utimensat(AT_FDCWD, signal_file.c_str(), nullptr, 0);
+  if (!signal_file.empty()) {
+    int fd = ::open(signal_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      (void)::futimens(fd, nullptr);
+      ::close(fd);
+    }
+  }
   if (committed) committed(id);
 }
 
@@ -164,7 +171,7 @@ void writer::impl::run() {
   }
 }
 
-std::string commit_signal_file(const environment& env) { return env.dir() + "/commit.signal"; }
+std::string commit_signal_file(const environment& env) { return env.dir() + "/" + commit_signal_name; }
 
 writer::writer(environment& env, announce a)
     : impl_(std::make_unique<impl>(env, a == announce::commits ? commit_signal_file(env) : std::string())) {}

@@ -117,6 +117,7 @@ private:
 // store (node/service/store_watch watches it): its times are set after
 // each commit. The node's own writer does not: its commits wake its
 // waiters directly.
+inline constexpr const char* commit_signal_name = "commit.signal";
 std::string commit_signal_file(const environment& env);
 
 class writer {

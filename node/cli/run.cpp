@@ -1,6 +1,6 @@
 // `credit-node run`: the node in the foreground, logging to stderr. Opens
 // the store, starts the sync (mutual TLS), api (TLS) and admin (plain HTTP,
-// loopback) listeners on one io_context, and stops gracefully on SIGTERM or
+// loopback) listeners on one server (an io_context per I/O thread), and stops gracefully on SIGTERM or
 // SIGINT (exit 0). A listener that cannot be opened is exit 1.
 //
 // Routes: admin /healthz, /readyz (store answers, parent admitted us), /metrics; sync /sync/v1/*;

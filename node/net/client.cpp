@@ -169,6 +169,11 @@ private:
     if (ec) return fail_connect("cannot connect to " + opt_.address + ": " + describe(ec));
     lowest().socket().set_option(tcp::no_delay(true), ec);  // as the server does: no wait on delayed ACKs
     ec = run_op([&](auto h) { stream_->async_handshake(std::move(h)); });
+    if (ec && answered_plain_http(stream_->native())) {
+      drop();
+      throw client_error("TLS handshake with " + opt_.address + " failed: the server answered in plain HTTP, not TLS " +
+                         "(a plain-HTTP port, such as a node's admin listener)", client_error::kind::plain_http);
+    }
     if (ec)
       return fail_connect("TLS handshake with " + opt_.address + " failed: " + describe(ec) +
                           verify_suffix(stream_->native()));

@@ -42,6 +42,11 @@ struct client_request {
 class client_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
+  enum class kind { other, plain_http };
+  client_error(const std::string& what, kind k) : std::runtime_error(what), why(k) {}
+  // plain_http: the address answered a TLS handshake in plain HTTP (a
+  // plain-HTTP port: a node's admin listener, say) — a configuration slip.
+  kind why = kind::other;
 };
 
 class http_client {

@@ -1,3 +1,4 @@
+#include <cstring>
 #include "node/net/http_tls.hpp"
 
 #include <mbedtls/ssl.h>
@@ -112,6 +113,10 @@ std::string verify_suffix(mbedtls_ssl_context& ssl) {
   std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
   if (flags == 0 || flags == static_cast<std::uint32_t>(-1)) return alert_suffix(ssl);
   return "; certificate: " + verify_text(flags) + refused_subject(ssl) + alert_suffix(ssl);
+}
+
+bool answered_plain_http(const mbedtls_ssl_context& ssl) {
+  return ssl.in_hdr != nullptr && ssl.in_left >= 5 && std::memcmp(ssl.in_hdr, "HTTP/", 5) == 0;
 }
 
 }  // namespace node::net

@@ -31,6 +31,10 @@ std::string verify_text(std::uint32_t flags);
 // "; certificate: reason; presented by SUBJECT (serial …)" or "".
 std::string verify_suffix(mbedtls_ssl_context& ssl);
 
+// After a failed handshake: the first bytes the server sent were an HTTP
+// answer ("HTTP/"), not a TLS record — mbedTLS says only "invalid SSL record".
+bool answered_plain_http(const mbedtls_ssl_context& ssl);
+
 // Whom the peer's certificate names, noted as mbedTLS verifies it: after a
 // failed verification mbedTLS frees the certificate, and the log must still
 // say which child or bank to call. `install` puts it on one connection,

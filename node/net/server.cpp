@@ -397,9 +397,11 @@ private:
   }
 
   // Each context is run by one thread: concurrency hint 1 (a handler posted
-  // from its own thread skips the lock).
-  asio::io_context ioc_{1};  // first member: destroyed last
+  // from its own thread skips the lock). The further threads' contexts are
+  // destroyed last: a pending accept on ioc_ holds a socket bound to one of
+  // them (after a run limit ran out).
   std::vector<std::unique_ptr<asio::io_context>> extra_;  // one per further I/O thread
+  asio::io_context ioc_{1};
   context_pool pool_;
   std::shared_ptr<server_core> core_;
   asio::strand<asio::io_context::executor_type> strand_;

@@ -1,5 +1,5 @@
 // The HTTP/1.1 server: listeners (TLS over mbedTLS, or plain for the
-// loopback admin face) on one io_context. No Beast or Asio types here: the
+// loopback admin face), one io_context per I/O thread. No Beast or Asio types here: the
 // whole server is one translation unit, server.cpp (ARCHITECTURE.md,
 // compile time). See node/net/README.md for threads, limits and timeouts.
 #pragma once

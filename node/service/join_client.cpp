@@ -16,7 +16,13 @@ replication::join_answer join_parent(net::http_client& c, const config::node_con
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch()).count(),
                                 posture ? posture() : std::vector<replication::posture_check>{}};
-  auto resp = c.request({"POST", "/sync/v1/join", replication::encode_join_request(req), "application/json", {}});
+  net::http_response resp;
+  try {
+    resp = c.request({"POST", "/sync/v1/join", replication::encode_join_request(req), "application/json", {}});
+  } catch (const net::client_error& e) {
+    if (e.why != net::client_error::kind::plain_http) throw;
+    throw std::runtime_error(std::string(e.what()) + "; [upstream] url must name the parent's [listen] sync address");
+  }
   // 404 / 405: something answers there, but not a parent's sync listener
   // (its API or admin port, or another server): say which key to check.
   if (resp.status == 404 || resp.status == 405)

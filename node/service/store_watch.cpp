@@ -14,14 +14,14 @@
 
 namespace node::service {
 
+// The store's directory is watched, not the signal file: a deleted or
+// replaced file (a clean-up, an rsync) would take a file's watch with it,
+// silently. Writers create the file when it is missing.
 store_watch::store_watch(store::environment& env, change_signal& signal) : env_(env), signal_(signal) {
-  auto file = store::commit_signal_file(env);
-  int made = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);  // other writers only touch it
-  if (made >= 0) ::close(made);
   fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (made < 0 || fd_ < 0 || ::inotify_add_watch(fd_, file.c_str(), IN_ATTRIB | IN_MODIFY) < 0 ||
+  if (fd_ < 0 || ::inotify_add_watch(fd_, env.dir().c_str(), IN_ATTRIB | IN_CREATE | IN_MOVED_TO) < 0 ||
       ::pipe2(stop_pipe_, O_CLOEXEC) != 0) {
-    net::log::warn("store_watch_unavailable").kv("file", file).kv("reason", std::strerror(errno))
+    net::log::warn("store_watch_unavailable").kv("dir", env.dir()).kv("reason", std::strerror(errno))
         .kv("effect", "changes made by other processes are seen within 250 ms instead of at once");
     return;
   }
@@ -58,20 +58,26 @@ bool store_watch::commit_moved() {
 }
 
 // Another process's writer sets the signal file's times after each commit
-// (store::writer), so at an event its commit is visible. Watching the data
+// (store::writer), so at its event the commit is visible. Watching the data
 // file's writes instead woke this thread for each of this process's own
 // writes too, and before a commit was visible: under API load (a commit
 // every 2 ms) that was a sixth of the process's context switches.
 void store_watch::run() {
   alignas(inotify_event) char buf[4096];
+  const std::string name = store::commit_signal_name;
   for (;;) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     int n = ::ppoll(fds, 2, nullptr, nullptr);
     if (n < 0 && errno != EINTR) return;
     if (n > 0 && fds[1].revents) return;
-    if (n > 0 && (fds[0].revents & POLLIN))
-      while (::read(fd_, buf, sizeof buf) > 0) {}  // a burst of commits is one look
-    if (commit_moved()) signal_.notify();
+    bool signalled = false;  // a burst of commits is one look; other files' events none
+    for (ssize_t got; n > 0 && (got = ::read(fd_, buf, sizeof buf)) > 0;)
+      for (ssize_t at = 0; at < got;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(buf + at);
+        if (e->len > 0 && name == e->name) signalled = true;
+        at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+      }
+    if (signalled && commit_moved()) signal_.notify();
   }
 }
 

@@ -15,7 +15,7 @@ namespace node::service {
 
 class store_watch {
 public:
-  // Creates and watches ENV's commit signal file; when inotify is unavailable the signal's
+  // Watches ENV's directory for its commit signal file; when inotify is unavailable the signal's
   // waiters fall back to their timeouts (logged once).
   store_watch(store::environment& env, change_signal& signal);
   ~store_watch();

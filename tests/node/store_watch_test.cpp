@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -76,6 +77,13 @@ TEST_CASE("store_watch: the node's own writer (announce::none) wakes no one thro
   REQUIRE(other.submit(rows(20, 100)).get().inserted == 20);
   CHECK(woken_within(signal, gen, 2000ms * test::time_scale));
   CHECK(env->last_commit() > before);
+  // The signal file deleted (a clean-up): the next commit makes it again,
+  // and the watch, on the directory, still hears it.
+  std::filesystem::remove(store::commit_signal_file(*env));
+  gen = signal.generation();
+  REQUIRE(other.submit(rows(20, 120)).get().inserted == 20);
+  CHECK(woken_within(signal, gen, 2000ms * test::time_scale));
+  CHECK(std::filesystem::exists(store::commit_signal_file(*env)));
 }
 
 TEST_CASE("store_watch: each wake-up for another process's commit finds a new commit visible") {
