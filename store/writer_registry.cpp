@@ -44,9 +44,11 @@ void join_seen(txn_state& s, const registry_op& op) {
   save(s, *e);
 }
 
+// Never back, except from a time in the future (a clock set ahead, then
+// corrected): kept, that would show the child heard from until then.
 void contact(txn_state& s, const registry_op& op) {
   auto e = load(s, op.entry.node_id);
-  if (!e || e->last_contact_ms >= op.entry.last_contact_ms) return;
+  if (!e || (e->last_contact_ms >= op.entry.last_contact_ms && e->last_contact_ms <= s.now)) return;
   e->last_contact_ms = op.entry.last_contact_ms;
   save(s, *e);
 }
@@ -140,7 +142,14 @@ void apply_registry(txn_state& s, const write_batch& b, batch_result& res) {
         // A restore must not undo a suspension or a revocation made since
         // the backup: the replaced store's entry wins when it changed later.
         auto e = load(s, op.entry.node_id);
-        if (!e || e->changed_ms < op.entry.changed_ms || e->last_join_ms < op.entry.last_join_ms) save(s, op.entry);
+        if (!e || e->changed_ms < op.entry.changed_ms || e->last_join_ms < op.entry.last_join_ms) {
+          auto carried = op.entry;
+          if (e) carried.last_contact_ms = std::max(carried.last_contact_ms, e->last_contact_ms);
+          save(s, carried);
+        } else if (e->last_contact_ms < op.entry.last_contact_ms) {  // heard from since the backup
+          e->last_contact_ms = op.entry.last_contact_ms;
+          save(s, *e);
+        }
         break;
       }
     }

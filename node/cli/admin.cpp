@@ -66,8 +66,9 @@ int list_nodes(const config::node_config& cfg, bool only_pending, bool as_json) 
   for (const auto& v : out) {
     const auto& o = v.as_object();
     auto s = [&](const char* k) { return std::string(o.at(k).as_string()); };
-    std::printf("%-24s %-10s %-6s %-9s v%-8s last contact %s  violations %llu\n", s("node_id").c_str(), s("role").c_str(),
-                s("jurisdiction").c_str(), s("state").c_str(), s("version").c_str(), s("last_contact_age").c_str(),
+    std::printf("%-24s %-10s %-6s %-9s v%-8s last join %s  last contact %s  violations %llu\n", s("node_id").c_str(),
+                s("role").c_str(), s("jurisdiction").c_str(), s("state").c_str(), s("version").c_str(), s("last_join").c_str(),
+                s("last_contact_age").c_str(),
                 static_cast<unsigned long long>(o.at("violations").to_number<std::uint64_t>()));
     if (!s("reason").empty()) std::printf("    %s\n", s("reason").c_str());
     print_refused_join(o);

@@ -48,9 +48,11 @@ void registry_metrics(std::ostringstream& o, store::environment& env) {
   // link cut) shows here, not only at the child. Stored once a minute.
   metric_head(o, "credit_node_child_last_contact_timestamp_seconds", "gauge",
               "When each child's last join or sync request reached this node (0: never).");
+  // With the registry state: suspended, revoked and pending children are
+  // expected to go quiet, and an alert rule leaves them out by it.
   for (const auto& n : nodes)
-    o << "credit_node_child_last_contact_timestamp_seconds{node_id=\"" << label_value(n.node_id) << "\"} "
-      << n.last_contact_ms / 1000 << '\n';
+    o << "credit_node_child_last_contact_timestamp_seconds{node_id=\"" << label_value(n.node_id) << "\",state=\""
+      << store::to_string(n.state) << "\"} " << n.last_contact_ms / 1000 << '\n';
   metric_head(o, "credit_node_revoked_certificates", "gauge", "Certificates on the network's revocation list, as held here.");
   o << "credit_node_revoked_certificates " << rd.revocation_count() << '\n';
   metric_head(o, "credit_node_security_events", "gauge", "Integrity and security events held (credit-node admin events).");

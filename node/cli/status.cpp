@@ -92,9 +92,10 @@ json::object child_json(const store::node_entry& n, std::int64_t now) {
                  {"state", std::string(store::to_string(n.state))}, {"reason", n.reason},
                  {"violations", n.violations}, {"acked_seq", nullptr},
                  {"last_contact", n.last_contact_ms ? json::value(store::model::format_utc_ms(n.last_contact_ms)) : nullptr},
-                 {"last_contact_age", age_text(n.last_contact_ms, now)}};
+                 {"last_contact_age_s", n.last_contact_ms ? json::value(std::max<std::int64_t>(0, (now - n.last_contact_ms) / 1000))
+                                                          : nullptr}};
   if (!n.last_decision.empty() && n.last_decision != "admitted")
-    o["last_join"] = json::object{{"decision", n.last_decision}, {"reasons", json::value_from(n.last_reasons)}};
+    o["refused_join"] = json::object{{"decision", n.last_decision}, {"reasons", json::value_from(n.last_reasons)}};
   return o;
 }
 
@@ -175,6 +176,14 @@ void print_upstream(const json::object& up) {
     std::printf("  last error          %s (at %s)\n", text_of(up, "last_error").c_str(), text_of(up, "last_error_at").c_str());
 }
 
+// "12 s ago" from last_contact_age_s; "never" for null.
+std::string contact_age(const json::object& child) {
+  const auto* v = child.if_contains("last_contact_age_s");
+  if (!v || v->is_null()) return "never";
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return age_text(now - v->to_number<std::int64_t>() * 1000, now);
+}
+
 void print_human(const json::object& s) {
   auto str = [](const json::value& v) { return std::string(v.as_string()); };
   const auto& node = s.at("node").as_object();
@@ -196,10 +205,10 @@ void print_human(const json::object& s) {
     const auto& o = c.as_object();
     std::printf("child       %s (%s, %s): %s, last contact %s, %s changes acknowledged, %s violations%s%s\n",
                 str(o.at("node_id")).c_str(), text_of(o, "role").c_str(), text_of(o, "jurisdiction").c_str(),
-                text_of(o, "state").c_str(), text_of(o, "last_contact_age").c_str(), text_of(o, "acked_seq").c_str(),
+                text_of(o, "state").c_str(), contact_age(o).c_str(), text_of(o, "acked_seq").c_str(),
                 text_of(o, "violations").c_str(), text_of(o, "reason") == "-" ? "" : " — ",
                 text_of(o, "reason") == "-" ? "" : text_of(o, "reason").c_str());
-    if (auto* j = o.if_contains("last_join"))
+    if (auto* j = o.if_contains("refused_join"))
       std::printf("  its last join was %s: %s\n", text_of(j->as_object(), "decision").c_str(),
                   json::serialize(j->as_object().at("reasons")).c_str());
   }

@@ -83,17 +83,19 @@ std::optional<http_response> refuse_peer(const sync_context& ctx, const http_req
   return std::nullopt;
 }
 
-// An admitted child's request: its contact goes to the registry when due
-// (a minute after the last), without waiting for the commit. A lost write
-// is made good by the next contact.
+// A child's request: the contacts heard since the last batch go to the
+// registry when one is due (contact_book), in one commit, without waiting
+// for it. A lost write is made good by the next batch.
 void heard_from(sync_context& ctx, const std::string& child) {
-  auto now = wall_ms();
-  if (!ctx.contacts.heard(child, now)) return;
+  auto due = ctx.contacts.heard(child, wall_ms());
+  if (due.empty()) return;
   store::write_batch b;
-  auto& op = b.registry.emplace_back();
-  op.what = store::registry_op::kind::contact;
-  op.entry.node_id = child;
-  op.entry.last_contact_ms = now;
+  for (auto& [id, at] : due) {
+    auto& op = b.registry.emplace_back();
+    op.what = store::registry_op::kind::contact;
+    op.entry.node_id = std::move(id);
+    op.entry.last_contact_ms = at;
+  }
   ctx.writer.submit_then(std::move(b), [](store::settled_batch) {});
 }
 
@@ -136,8 +138,8 @@ http_response join(sync_context& ctx, const http_request& req) {
   bool well_formed = jr.node_id == cert.node_id && config::check_node_id(cert.node_id).empty() &&
                      replication::child_problem(ctx.cfg, cert.node_id, cert.role, cert.jurisdiction).empty();
   if (well_formed) {
-    record_join(ctx, cert, jr, a);  // its registry entry takes the contact too
-    ctx.contacts.heard(cert.node_id, wall_ms());
+    record_join(ctx, cert, jr, a);  // a written entry takes the contact too; a repeat within the minute is not written
+    heard_from(ctx, cert.node_id);
   }
   // A pending child asks every 2 s: the same answer as last time is a debug
   // line, so a child waiting a weekend for approval does not flood the log.

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "test_util.hpp"
@@ -109,4 +112,59 @@ TEST_CASE("registry: violations past the threshold suspend an admitted child aut
   CHECK(e->state == node_state::suspended);
   CHECK(e->violations == 5);
   CHECK(e->reason.find("5 security violations") != std::string::npos);
+}
+
+namespace {
+
+registry_op contact(const std::string& id, std::int64_t at_ms) {
+  registry_op op;
+  op.what = registry_op::kind::contact;
+  op.entry.node_id = id;
+  op.entry.last_contact_ms = at_ms;
+  return op;
+}
+
+std::int64_t contact_of(environment& env, const std::string& id) { return reader(env).node(id).value().last_contact_ms; }
+
+}  // namespace
+
+// The entry's format gained last_contact_ms at its end: an entry written
+// before reads as never heard from, and one written now reads in an older
+// binary, which stops before the field (the same bytes without the last 8).
+TEST_CASE("registry: last contact is appended to the entry — old entries read as 0, new ones without it still read") {
+  node_entry e = join("js.nanjing").entry;
+  e.last_contact_ms = 1'700'000'000'123;
+  auto bytes = encode_node_entry(e);
+  CHECK(decode_node_entry(bytes).last_contact_ms == 1'700'000'000'123);
+  auto older = decode_node_entry(std::string_view(bytes).substr(0, bytes.size() - 8));
+  CHECK(older.last_contact_ms == 0);
+  CHECK(older.node_id == "js.nanjing");
+  CHECK(older.last_reasons == e.last_reasons);
+}
+
+TEST_CASE("registry: a contact moves a known child's last contact forward only, and never makes an entry") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  apply(*env, contact("js.unknown", 5'000));
+  CHECK_FALSE(reader(*env).node("js.unknown"));
+  apply(*env, join("js.nanjing"));
+  auto joined = contact_of(*env, "js.nanjing");
+  CHECK(joined > 0);  // a join is a contact
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the contacts below are past, not future
+  apply(*env, contact("js.nanjing", joined + 20));
+  CHECK(contact_of(*env, "js.nanjing") == joined + 20);
+  apply(*env, contact("js.nanjing", joined + 10));  // late, out of order
+  CHECK(contact_of(*env, "js.nanjing") == joined + 20);
+}
+
+TEST_CASE("registry: a last contact in the future (a clock set ahead, then corrected) is replaced by the next one") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  apply(*env, join("js.nanjing"));
+  auto far = contact_of(*env, "js.nanjing") + 10LL * 365 * 86'400'000;
+  apply(*env, contact("js.nanjing", far));
+  CHECK(contact_of(*env, "js.nanjing") == far);
+  auto now = contact_of(*env, "js.nanjing") - 10LL * 365 * 86'400'000 + 5'000;
+  apply(*env, contact("js.nanjing", now));
+  CHECK(contact_of(*env, "js.nanjing") == now);
 }
