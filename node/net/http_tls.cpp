@@ -75,6 +75,7 @@ std::string alert_suffix(const mbedtls_ssl_context& ssl) {
     case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED: return "; the peer says: certificate expired";
     case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA: return "; the peer says: unknown CA";
     case MBEDTLS_SSL_ALERT_MSG_BAD_CERT: return "; the peer says: bad certificate";
+    case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE: return "; the peer says: handshake failure (it may require a client certificate)";
     default: return "; the peer sent alert " + std::to_string(ssl.in_msg[1]);
   }
 #else

@@ -148,6 +148,12 @@ private:
   void on_handshake(beast::error_code ec, std::size_t) {
     if constexpr (is_tls) {
       if (ec && phase_ == phase::closing) return;  // we closed it (stop), not a TLS failure
+      // No certificate on a listener that requires one: mbedTLS 2.28 closes
+      // without an alert, and the client (openssl, curl) sees only an EOF.
+      if (ec.category() == tls_category() && ec.value() == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+        refusal_alert_ = MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
+        return refuse_with_alert(describe_tls_failure(ec, stream_.native(), opt()));
+      }
       if (ec) return refuse(describe_tls_failure(ec, stream_.native(), opt()));
       if (auto why = take_peer_identity(); !why.empty()) return refuse_with_alert(why);
       log::debug("tls_established")
@@ -178,8 +184,9 @@ private:
   }
 
   // A certificate mbedTLS let through (optional client authentication) but
-  // we refuse: the peer hears why (unknown CA, revoked, expired) rather
-  // than a bare close, within the handshake's time limit.
+  // we refuse, or none where one is required: the peer hears why (unknown
+  // CA, revoked, expired, handshake failure) rather than a bare close,
+  // within the handshake's time limit.
   void refuse_with_alert(const std::string& reason) {
     if constexpr (is_tls) {
       lst_->tls_failures++;
