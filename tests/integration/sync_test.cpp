@@ -223,36 +223,30 @@ TEST_CASE("sync: re-parenting a local from the national node to its province los
   }
 }
 
-TEST_CASE("sync: an upstream url naming the parent's API port says which key to fix") {
+// A child dialling another of its parent's listeners: the error says what
+// answered there and which key to fix.
+static void check_wrong_upstream_port(const std::string& which, const std::string& said) {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");
-  auto& nj = net.add("js.nanjing", "local", "320100", net.api_addr(prov), "js.province");
+  auto& nj = net.add("js.nanjing", "local", "320100", which == "api" ? net.api_addr(prov) : prov.admin, "js.province");
   child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
   wait_ready(prov, p);
   wait_ready(nj, n);
   CHECK_MESSAGE(eventually([&] {
     auto up = upstream_of(nj);
-    return up.contains("last_error") &&
-           std::string(up.at("last_error").as_string()).find("not a credit-node sync listener (its API or admin port?); "
-                                                             "[upstream] url must name the parent's [listen] sync address") != std::string::npos;
+    return up.contains("last_error") && std::string(up.at("last_error").as_string()).find(said) != std::string::npos;
   }, 10s), n.err());
+}
+
+TEST_CASE("sync: an upstream url naming the parent's API port says which key to fix") {
+  check_wrong_upstream_port("api", "not a credit-node sync listener (its API or admin port?); "
+                                   "[upstream] url must name the parent's [listen] sync address");
 }
 
 // The admin listener speaks plain HTTP: mbedTLS alone says "invalid SSL record".
 TEST_CASE("sync: an upstream url naming the parent's plain-HTTP admin port says so, and which key to fix") {
-  network net;
-  auto& prov = net.add("js.province", "provincial", "320000");
-  auto& nj = net.add("js.nanjing", "local", "320100", prov.admin, "js.province");
-  child p({"run", "-c", prov.cfg}), n({"run", "-c", nj.cfg});
-  wait_ready(prov, p);
-  wait_ready(nj, n);
-  CHECK_MESSAGE(eventually([&] {
-    auto up = upstream_of(nj);
-    return up.contains("last_error") &&
-           std::string(up.at("last_error").as_string()).find("answered in plain HTTP, not TLS (a plain-HTTP port, such as a "
-                                                             "node's admin listener); [upstream] url must name the parent's "
-                                                             "[listen] sync address") != std::string::npos;
-  }, 10s), n.err());
+  check_wrong_upstream_port("admin", "answered in plain HTTP, not TLS (a plain-HTTP port, such as a node's admin listener); "
+                                     "[upstream] url must name the parent's [listen] sync address");
 }
 
 TEST_CASE("sync: a node whose self-check fails does not dial its parent, and says why") {

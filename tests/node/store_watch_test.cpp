@@ -7,40 +7,17 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "node/cli_support.hpp"
-#include "node/demo/sample_data.hpp"
 #include "node/service/store_watch.hpp"
 #include "store/writer.hpp"
+#include "replica_batch.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// n replicated rows continuing a child's change log from `from`.
-store::write_batch rows(std::size_t n, std::uint64_t from) {
-  std::mt19937_64 rng(11);
-  auto firm = node::demo::make_enterprises(1, {"320106"}, rng)[0];
-  store::write_batch b;
-  b.via = "js.nanjing";
-  for (std::size_t i = 0; i < n; ++i) {
-    store::model::record r;
-    r.category = "tax";
-    r.subject = firm;
-    r.record_id = "r" + std::to_string(from + i);
-    r.origin = "js.nanjing";
-    r.version = 1;
-    r.event_date = "2026-10-15";
-    r.source = "tax bureau";
-    r.fields_json = R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})";
-    b.replicas.push_back(std::move(r));
-  }
-  b.cursor = store::peer_cursor{"up:js.nanjing", "inst-1", from + n, from};
-  return b;
-}
 
 bool woken_within(node::service::change_signal& signal, std::uint64_t gen, std::chrono::milliseconds limit) {
   for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
@@ -68,20 +45,20 @@ TEST_CASE("store_watch: the node's own writer (announce::none) wakes no one thro
   {
     store::writer own(*env, store::writer::announce::none);
     auto gen = signal.generation();
-    for (std::uint64_t k = 0; k < 5; ++k) REQUIRE(own.submit(rows(20, k * 20)).get().inserted == 20);
+    for (std::uint64_t k = 0; k < 5; ++k) REQUIRE(own.submit(test::replica_batch(20, k * 20)).get().inserted == 20);
     CHECK_FALSE(woken_within(signal, gen, 300ms));
   }
   store::writer other(*env);
   auto gen = signal.generation();
   auto before = env->last_commit();
-  REQUIRE(other.submit(rows(20, 100)).get().inserted == 20);
+  REQUIRE(other.submit(test::replica_batch(20, 100)).get().inserted == 20);
   CHECK(woken_within(signal, gen, 2000ms * test::time_scale));
   CHECK(env->last_commit() > before);
   // The signal file deleted (a clean-up): the next commit makes it again,
   // and the watch, on the directory, still hears it.
   std::filesystem::remove(store::commit_signal_file(*env));
   gen = signal.generation();
-  REQUIRE(other.submit(rows(20, 120)).get().inserted == 20);
+  REQUIRE(other.submit(test::replica_batch(20, 120)).get().inserted == 20);
   CHECK(woken_within(signal, gen, 2000ms * test::time_scale));
   CHECK(std::filesystem::exists(store::commit_signal_file(*env)));
 }
