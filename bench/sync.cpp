@@ -95,7 +95,7 @@ bnode make(const std::string& id, const std::string& role, const std::string& ju
   set("sync", n.sync);
   set("api", "127.0.0.1:" + std::to_string(port_seq++));
   set("admin", "127.0.0.1:" + std::to_string(port_seq++));
-  set("level", "warn");
+  set("level", std::getenv("BENCH_LOG_LEVEL") ? std::getenv("BENCH_LOG_LEVEL") : "warn");
   if (parent) t += "\n[upstream]\nurl = \"https://" + parent->sync + "\"\nnode_id = \"" + parent->id + "\"\n";
   std::ofstream(n.cfg, std::ios::trunc) << t;
   if (parent) run({"admin", "approve", id, "--role", role, "--jurisdiction", jur, "-c", parent->cfg});
@@ -124,7 +124,7 @@ double wait_total(const bnode& n, std::uint64_t want, clk::time_point since) {
       std::exit(1);
     }
     sample_memory();
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(gap);
   }
   return std::chrono::duration<double>(clk::now() - since).count();
 }
@@ -192,6 +192,9 @@ int main(int argc, char** argv) {
   auto firm = node::demo::make_enterprises(1, {"320105"}, rng)[0];
   std::vector<double> one, two;
   std::vector<std::pair<double, double>> slow;  // (seconds into (c), ms to the national) of changes over 10 ms
+  // BENCH_GAP_MS: the pause between changes — slow changes that keep their
+  // spacing in time when it changes come from something periodic.
+  const auto gap = std::chrono::milliseconds(std::getenv("BENCH_GAP_MS") ? std::atoi(std::getenv("BENCH_GAP_MS")) : 20);
   auto c0 = clk::now();
   for (std::size_t i = 0; i < k; ++i) {
     store::write_batch batch;
@@ -214,7 +217,7 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_for(200us);
     }
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(gap);
   }
   if (!one.empty() && !two.empty())
     std::printf("sync: (c) single change over %zu changes: local -> provincial p50 %.1f ms p90 %.1f ms p99 %.1f ms; "
