@@ -6,7 +6,6 @@
 // Works on the store directly, beside a running node: the node reads the
 // registry on every sync request, so a change takes effect on the child's
 // next request, without a restart.
-#include <chrono>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -28,10 +27,6 @@ namespace json = boost::json;
 
 std::string when(std::int64_t ms) { return ms ? store::model::format_utc_ms(ms) : "-"; }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 json::object entry_json(const store::node_entry& e) {
   return {{"node_id", e.node_id}, {"role", e.role}, {"jurisdiction", e.jurisdiction},
           {"state", std::string(store::to_string(e.state))}, {"reason", e.reason}, {"cert_serial", e.cert_serial},
@@ -39,7 +34,7 @@ json::object entry_json(const store::node_entry& e) {
           {"last_join", when(e.last_join_ms)}, {"last_decision", e.last_decision},
           {"last_reasons", json::value_from(e.last_reasons)}, {"violations", e.violations},
           {"last_contact", when(e.last_contact_ms)},
-          {"last_contact_age", age_text(e.last_contact_ms, now_ms())}};
+          {"last_contact_age", age_text(seconds_since(e.last_contact_ms))}};
 }
 
 // Registered, but its last join was not admitted (a policy it fails, a

@@ -62,9 +62,10 @@ int cmd_quality(int argc, char** argv);
 // Writes the config and creates the directories it names (init and demo).
 config::node_config init_node(config::init_params p, const std::optional<std::string>& cfg_file);
 
-// "12 s ago", "5 min ago", "3 h ago", "2 d ago" — how long since `ms`
-// (epoch milliseconds) at `now_ms`; "never" for 0.
-std::string age_text(std::int64_t ms, std::int64_t now_ms);
+// Whole seconds from `ms` (epoch milliseconds) to now; none for 0 (never).
+std::optional<std::int64_t> seconds_since(std::int64_t ms);
+// "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "never" for none.
+std::string age_text(std::optional<std::int64_t> seconds);
 
 // Prints `status` for an open store, as text or JSON.
 void print_status(const config::node_config& cfg, store::environment& env, bool as_json);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "node/cli/commands.hpp"
 #include "node/service/parent_link.hpp"
@@ -87,13 +88,13 @@ void add_lag(json::object& up, std::uint64_t last_seq, store::reader& rd) {
 // The last contact (stored once a minute by the running parent) and, for
 // a registered child whose last join was refused, that answer: its state
 // alone would read "admitted" while nothing crosses.
-json::object child_json(const store::node_entry& n, std::int64_t now) {
+json::object child_json(const store::node_entry& n) {
+  auto age = seconds_since(n.last_contact_ms);
   json::object o{{"node_id", n.node_id}, {"role", n.role}, {"jurisdiction", n.jurisdiction},
                  {"state", std::string(store::to_string(n.state))}, {"reason", n.reason},
                  {"violations", n.violations}, {"acked_seq", nullptr},
                  {"last_contact", n.last_contact_ms ? json::value(store::model::format_utc_ms(n.last_contact_ms)) : nullptr},
-                 {"last_contact_age_s", n.last_contact_ms ? json::value(std::max<std::int64_t>(0, (now - n.last_contact_ms) / 1000))
-                                                          : nullptr}};
+                 {"last_contact_age_s", age ? json::value(*age) : nullptr}};
   if (!n.last_decision.empty() && n.last_decision != "admitted")
     o["refused_join"] = json::object{{"decision", n.last_decision}, {"reasons", json::value_from(n.last_reasons)}};
   return o;
@@ -101,8 +102,7 @@ json::object child_json(const store::node_entry& n, std::int64_t now) {
 
 json::array children_json(store::reader& rd) {
   std::map<std::string, json::object> by_id;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  for (const auto& n : rd.nodes()) by_id[n.node_id] = child_json(n, now);
+  for (const auto& n : rd.nodes()) by_id[n.node_id] = child_json(n);
   rd.for_each_cursor([&](const std::string& key, const store::peer_cursor_state& c) {
     if (key.rfind("up:", 0) != 0) return;
     auto& o = by_id[key.substr(3)];
@@ -117,13 +117,18 @@ json::array children_json(store::reader& rd) {
 
 }  // namespace
 
-std::string age_text(std::int64_t ms, std::int64_t now_ms) {
-  if (ms == 0) return "never";
-  auto s = std::max<std::int64_t>(0, (now_ms - ms) / 1000);
-  if (s < 120) return std::to_string(s) + " s ago";
-  if (s < 2 * 3600) return std::to_string(s / 60) + " min ago";
-  if (s < 2 * 86400) return std::to_string(s / 3600) + " h ago";
-  return std::to_string(s / 86400) + " d ago";
+std::optional<std::int64_t> seconds_since(std::int64_t ms) {
+  if (ms == 0) return std::nullopt;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::max<std::int64_t>(0, (now - ms) / 1000);
+}
+
+std::string age_text(std::optional<std::int64_t> s) {
+  if (!s) return "never";
+  if (*s < 120) return std::to_string(*s) + " s ago";
+  if (*s < 2 * 3600) return std::to_string(*s / 60) + " min ago";
+  if (*s < 2 * 86400) return std::to_string(*s / 3600) + " h ago";
+  return std::to_string(*s / 86400) + " d ago";
 }
 
 namespace {
@@ -179,9 +184,7 @@ void print_upstream(const json::object& up) {
 // "12 s ago" from last_contact_age_s; "never" for null.
 std::string contact_age(const json::object& child) {
   const auto* v = child.if_contains("last_contact_age_s");
-  if (!v || v->is_null()) return "never";
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return age_text(now - v->to_number<std::int64_t>() * 1000, now);
+  return age_text(v && !v->is_null() ? std::optional(v->to_number<std::int64_t>()) : std::nullopt);
 }
 
 void print_human(const json::object& s) {

@@ -28,15 +28,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-server_options short_options() {
-  server_options o;
-  o.handshake_timeout = 300ms * test::time_scale;
-  o.read_timeout = 1000ms * test::time_scale;
-  o.write_timeout = 1000ms * test::time_scale;
-  o.shutdown_deadline = 2000ms * test::time_scale;
-  o.linger_timeout = 300ms * test::time_scale;
-  return o;
-}
+server_options short_options() { return test::short_server_options(); }
 
 // Whom the handler saw, as "node_id role jurisdiction" or "anonymous".
 http_response whoami(const http_request& r) {

@@ -22,15 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-server_options quick() {
-  server_options o;
-  o.handshake_timeout = 300ms * test::time_scale;
-  o.read_timeout = 1000ms * test::time_scale;
-  o.write_timeout = 1000ms * test::time_scale;
-  o.shutdown_deadline = 2000ms * test::time_scale;
-  return o;
-}
-
 std::string this_thread_text() {
   std::ostringstream o;
   o << std::this_thread::get_id();
@@ -41,7 +32,7 @@ struct two_threads {
   test::pki_fixture pki;
   tls_files server_files = pki.issue("js.province", "provincial", "320000");
   tls_files client_files = pki.issue("js.nanjing", "local", "320100");
-  std::unique_ptr<server> srv = server::make(quick());
+  std::unique_ptr<server> srv = server::make(test::short_server_options());
   std::string addr;
   std::atomic<bool> entered{false};
 

@@ -4,11 +4,24 @@
 
 #include <string>
 
+#include "node/net/server.hpp"
 #include "node/net/tls_context.hpp"
 #include "node/pki/pki.hpp"
 #include "test_util.hpp"
 
 namespace test {
+
+// Server timeouts shortened to a few hundred ms (times the slow-machine scale).
+inline node::net::server_options short_server_options() {
+  using namespace std::chrono_literals;
+  node::net::server_options o;
+  o.handshake_timeout = 300ms * time_scale;
+  o.read_timeout = 1000ms * time_scale;
+  o.write_timeout = 1000ms * time_scale;
+  o.shutdown_deadline = 2000ms * time_scale;
+  o.linger_timeout = 300ms * time_scale;
+  return o;
+}
 
 struct pki_fixture {
   temp_dir dir;
