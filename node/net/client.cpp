@@ -89,6 +89,7 @@ public:
     }
     http::response_parser<http::string_body> parser;
     limit(parser);
+    buffer_.reserve(body_read_step);  // answers can be megabytes (a pull)
     http::async_read(*stream_, buffer_, parser, [&](beast::error_code ec, std::size_t) {
       read_ec = ec;
       if (ec) lowest().cancel();  // no answer: the server will not read `next` either
@@ -225,6 +226,7 @@ private:
     if (ec) return {};
     http::response_parser<http::string_body> parser;
     limit(parser);
+    buffer_.reserve(body_read_step);  // answers can be megabytes (a pull)
     ec = run_op([&](auto h) { http::async_read(*stream_, buffer_, parser, std::move(h)); });
     answered = parser.got_some();
     if (ec) return {};

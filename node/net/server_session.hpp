@@ -244,6 +244,8 @@ private:
   }
 
   void read_body() {
+    auto length = parser_->content_length();
+    if (!length || *length > body_read_step / 4) buffer_.reserve(body_read_step);
     lowest().expires_after(opt().read_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, self()));
   }

@@ -7,6 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <ctime>
+#include <functional>
 #include <thread>
 
 #include "node/net/tls_stream.hpp"
@@ -246,4 +247,50 @@ TEST_CASE("tls: two reads at once on one stream fail rather than share the socke
   CHECK(second == asio::error::in_progress);
   CHECK(first == asio::error::in_progress);  // its data came, but the stream had failed
   CHECK(later == asio::error::in_progress);
+}
+
+// Sync batches are megabytes: one write call encrypts several records and
+// one read decrypts every record already received, and a close_notify that
+// came in the same socket read as the last records loses none of them.
+TEST_CASE("tls: a megabyte goes several records per call each way, arrives whole, and the close after it is seen") {
+  test::pki_fixture pki;
+  auto srv = tls_context::make(tls_side::server, pki.issue("s.node", "provincial", "320000"));
+  auto cli = tls_context::make(tls_side::client, pki.issue("c.node", "local", "320100"));
+  asio::io_context ioc;
+  tls_stream<beast::test::stream> server(srv, ioc), client(cli, ioc);
+  client.next_layer().connect(server.next_layer());
+  std::string sent((1u << 20) + 7, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::string got, buf(256 * 1024, '\0');
+  std::size_t first_write = 0, largest_read = 0;
+  beast::error_code write_ec = asio::error::would_block, read_ec = asio::error::would_block;
+  std::function<void()> read_on = [&] {
+    server.async_read_some(asio::buffer(buf), [&](beast::error_code ec, std::size_t n) {
+      got.append(buf.data(), n);
+      largest_read = std::max(largest_read, n);
+      if (ec) { read_ec = ec; return; }
+      read_on();
+    });
+  };
+  server.async_handshake([](beast::error_code ec, std::size_t) { REQUIRE_FALSE(ec); });
+  client.async_handshake([&](beast::error_code ec, std::size_t) {
+    REQUIRE_FALSE(ec);
+    client.async_write_some(asio::buffer(sent), [&](beast::error_code ec, std::size_t n) {
+      REQUIRE_FALSE(ec);
+      first_write = n;
+      asio::async_write(client, asio::buffer(sent.data() + n, sent.size() - n), [&](beast::error_code ec, std::size_t) {
+        write_ec = ec;
+        // Everything and the close wait in the server's buffer: its reads
+        // find many whole records at once.
+        client.async_shutdown([&](beast::error_code, std::size_t) { read_on(); });
+      });
+    });
+  });
+  ioc.run_for(std::chrono::seconds(10));
+  CHECK_FALSE(write_ec);
+  CHECK(first_write == node::net::tls_write_max);
+  CHECK(largest_read > node::net::tls_record_max);
+  CHECK(read_ec == asio::error::eof);
+  CHECK(got.size() == sent.size());
+  CHECK(got == sent);
 }
