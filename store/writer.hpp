@@ -4,6 +4,7 @@
 // share the commit and its fsync (strfry's RelayWriter does the same).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -65,6 +66,9 @@ struct write_batch {
   // owner-authoritatively (newer version wins, older is ignored).
   std::string via;
   std::vector<model::record> replicas;
+  // The order to apply replicas in (indexes into `replicas`, all of them);
+  // empty: as received. See key_order below.
+  std::vector<std::uint32_t> replica_order;
   // This node's id, when set: a replica it owns (recovered from the parent
   // after a restore) is logged with no `via`, as this node's own change.
   std::string self;
@@ -76,11 +80,18 @@ struct write_batch {
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.
   bool durable = true;
+  // The sender has more right behind this batch (a child catching up): the
+  // writer may wait a moment for it and commit both in one transaction.
+  bool more_coming = false;
 };
 
 // Indexes of `rows` in key order, equal keys in their original order.
 // Sorted keys walk the B-tree in order: far fewer pages touched per commit.
 std::vector<std::uint32_t> key_order(std::vector<import_row>& rows);
+// The same for replicas: a child's batch in its log order lands all over
+// the subject index; in key order neighbouring changes share its pages.
+// Equal keys (two versions of one record) keep their order.
+std::vector<std::uint32_t> key_order(const std::vector<model::record>& replicas);
 
 struct batch_result {
   std::uint64_t inserted = 0, updated = 0, unchanged = 0;
@@ -144,6 +155,12 @@ public:
   // Replicas handed to the writer and not yet committed or failed: what a
   // parent holds decoded for its children (node/service/push_pipeline).
   std::size_t queued_replicas() const;
+  // Someone waits on what is queued (a push answer held for durability):
+  // the writer commits it now instead of waiting for a catch-up's next
+  // batch to join it.
+  void hurry();
+  // How long a commit waits for a catch-up's next batch (default 100 ms).
+  void group_wait(std::chrono::milliseconds wait);
 
 private:
   struct impl;

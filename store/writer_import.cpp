@@ -124,7 +124,51 @@ std::uint64_t be_prefix(std::string_view k, std::size_t from) {
   return v;
 }
 
+// The first 16 bytes of the subject key of (subject, category, record_id)
+// as two big-endian integers, without building the key.
+std::pair<std::uint64_t, std::uint64_t> prefix_of(const model::record& r) {
+  unsigned char k[16] = {};
+  std::size_t n = 0;
+  for (const std::string* part : {&r.subject, &r.category, &r.record_id}) {
+    if (n < 16) k[n++] = static_cast<unsigned char>(part->size());
+    for (std::size_t i = 0; i < part->size() && n < 16; ++i) k[n++] = static_cast<unsigned char>((*part)[i]);
+  }
+  auto be = [&](std::size_t from) {
+    std::uint64_t v = 0;
+    for (std::size_t i = from; i < from + 8; ++i) v = (v << 8) | k[i];
+    return v;
+  };
+  return {be(0), be(8)};
+}
+
+// Subject keys compare as memcmp of their encoding: each part's length
+// byte first, then its bytes.
+int compare_keys(const model::record& a, const model::record& b) {
+  for (auto [x, y] : {std::pair{&a.subject, &b.subject}, {&a.category, &b.category}, {&a.record_id, &b.record_id}}) {
+    if (x->size() != y->size()) return x->size() < y->size() ? -1 : 1;
+    if (int c = x->compare(*y); c != 0) return c;
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::vector<std::uint32_t> key_order(const std::vector<model::record>& replicas) {
+  std::vector<sort_item> items(replicas.size());
+  for (std::uint32_t i = 0; i < replicas.size(); ++i) {
+    auto [hi, lo] = prefix_of(replicas[i]);
+    items[i] = {hi, lo, i};
+  }
+  std::sort(items.begin(), items.end(), [&](const sort_item& x, const sort_item& y) {
+    if (x.hi != y.hi) return x.hi < y.hi;
+    if (x.lo != y.lo) return x.lo < y.lo;
+    int c = compare_keys(replicas[x.index], replicas[y.index]);
+    return c < 0 || (c == 0 && x.index < y.index);
+  });
+  std::vector<std::uint32_t> order(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) order[i] = items[i].index;
+  return order;
+}
 
 std::vector<std::uint32_t> key_order(std::vector<import_row>& rows) {
   std::vector<sort_item> items(rows.size());

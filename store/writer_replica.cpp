@@ -123,7 +123,11 @@ void apply_replicas(txn_state& s, const write_batch& b, batch_result& res) {
     check_admitted(s, *b.cursor);
   }
   static const std::string own;
-  for (const auto& r : b.replicas) apply_replica(s, !b.self.empty() && r.origin == b.self ? own : b.via, r, res);
+  auto one = [&](const model::record& r) { apply_replica(s, !b.self.empty() && r.origin == b.self ? own : b.via, r, res); };
+  if (b.replica_order.empty())
+    for (const auto& r : b.replicas) one(r);
+  else
+    for (auto i : b.replica_order) one(b.replicas.at(i));
   if (b.cursor) move_cursor(s, *b.cursor);
 }
 

@@ -106,6 +106,8 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
     wb.replicas.push_back(std::move(c.rec));
   }
   wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0)};
+  wb.more_coming = b.more && b.after_seq.has_value();  // a pipelined push with more behind it
+  wb.replica_order = store::key_order(wb.replicas);  // here, on the request's thread, not the writer's
   if (from_child && !p.refused.empty()) {
     store::registry_op op;
     op.what = store::registry_op::kind::violations;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <optional>
 
 #include "node/net/log.hpp"
@@ -58,6 +59,9 @@ void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
   while (c.inflight.size() > keep || (!out.failure.empty() && !c.inflight.empty())) {
     auto f = std::move(c.inflight.front());
     c.inflight.pop_front();
+    // The writer may be waiting for this child's next batch to join the
+    // commit, which will not come before this answer: commit now.
+    if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) writer_.hurry();
     try {
       auto r = f.get();
       out.inserted += r.inserted;

@@ -26,16 +26,21 @@ namespace node::service {
 class push_pipeline {
 public:
   // Batches of one child that may still be committing when its next one is
-  // answered: more than one lets the writer group them into one commit
-  // (bench_sync, 300k records: 33,700 records/s with 1, 47,600 with 3,
-  // no better with 8).
-  static constexpr std::size_t depth = 3;
+  // answered: more than one lets the writer group them into one commit.
+  // Enough that while the writer commits up to 100,000 changes (five
+  // 20,000-change batches) the next five decode and queue behind it
+  // (bench_sync (a), 1M records: 116,000-122,000 records/s with 3 and
+  // commits of 20,000-40,000; 133,000-163,000 with 8 and the writer's
+  // group wait, commits of 80,000-100,000).
+  static constexpr std::size_t depth = 8;
   // Across all children: once this many replicas wait on the writer
   // (queued or committing), a push is answered only when its own batches
   // have committed. Children catching up at once then hold about this many
   // decoded changes in memory (plus a batch each), not `depth` full
-  // batches each.
-  static constexpr std::size_t max_queued_changes = 100000;
+  // batches each: ~200 MB at bench_sync's ~330-byte records (the
+  // provincial's peak there rose from ~340 to ~420 MB with this at 200,000
+  // and depth 8).
+  static constexpr std::size_t max_queued_changes = 200000;
 
   // `suspend_after` says, at each batch, how many refused changes (security
   // violations) suspend a child; 0 = never. A function: SIGHUP may change it.
@@ -58,7 +63,7 @@ private:
   };
   struct drained;
   child& child_of(const std::string& node_id);
-  static void drain(child& c, std::size_t keep, drained& out);
+  void drain(child& c, std::size_t keep, drained& out);
   std::vector<replication::poison> enqueue(child& c, const replication::peer& from, replication::change_batch& b,
                                            const std::string& key, drained& d);
   net::http_response answer(const std::string& from, const std::string& key, std::uint64_t queued,

@@ -178,3 +178,30 @@ TEST_CASE("push pipeline: a batch still queued when its child is suspended is no
   CHECK(s.held() == 10);  // b1 only
   CHECK(store::reader(*s.prov).cursor_of("up:js.nanjing")->seq == 10);
 }
+
+// Each batch of a catch-up says more is coming, so the parent's writer waits
+// for the next to join its commit — but the next is not sent until this
+// answer goes out, and past `depth` an answer waits for a commit: the
+// pipeline must hurry the writer rather than both waiting on each other.
+TEST_CASE("push pipeline: an answer that waits for a commit hurries a writer waiting for the next batch") {
+  using namespace std::chrono_literals;
+  two_stores s;
+  s.prov_w->group_wait(600s);  // a writer left waiting would outlast the test
+  const std::size_t n = push_pipeline::depth + 2;
+  s.import(10 * n);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  std::vector<replication::change_batch> b;
+  for (std::size_t i = 0; i < n; ++i) b.push_back(s.batch(i ? b.back().last_seq : 0, 10));
+  for (std::size_t i = 0; i + 1 < n; ++i) REQUIRE(b[i].more);
+  auto all = std::async(std::launch::async, [&] {
+    for (auto& x : b) REQUIRE(pipes.push(s.nanjing, x).status == 200);
+    return pipes.push(s.nanjing, s.batch(b.back().last_seq, 10));
+  });
+  bool in_time = all.wait_for(30s) == std::future_status::ready;
+  if (!in_time) s.prov_w->group_wait(0ms), s.prov_w->hurry();  // let the test end
+  REQUIRE(in_time);
+  auto last = all.get();
+  REQUIRE(last.status == 200);
+  CHECK(body(last).at("ack").to_number<std::uint64_t>() == 10 * n);
+  CHECK(s.held() == 10 * n);
+}

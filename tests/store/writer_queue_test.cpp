@@ -4,6 +4,7 @@
 // child's pipelining for good.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -31,4 +32,42 @@ TEST_CASE("writer: queued replicas count what waits or commits, and return to 0 
   for (int i = 0; i < 200 * test::time_scale && w.queued_replicas() != 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(w.queued_replicas() == 0);
   CHECK(store::reader(*env).stats().total == 3);
+}
+
+// A child catching up sends batch after batch: the writer waits a moment
+// for the next to join the commit (fewer, larger commits rewrite the
+// subject index less often). It must never wait when the sender has
+// nothing more behind, nor when someone waits on it (hurry).
+TEST_CASE("writer: a catch-up's batches join one commit, and no more behind or a hurry commits at once") {
+  using namespace std::chrono_literals;
+  test::temp_dir dir;
+  auto env = store::environment::open({dir.path().string()});
+  store::writer w(*env);
+  std::atomic<int> commits{0};
+  w.on_commit([&](std::uint64_t) { ++commits; });
+  w.group_wait(600s);  // far longer than any test may take: a wait that should not happen shows
+  auto more = [](std::size_t n, std::uint64_t from) {
+    auto b = test::replica_batch(n, from);
+    b.more_coming = true;
+    return b;
+  };
+  auto a = w.submit(more(3, 0));
+  auto b = w.submit(more(3, 3));
+  auto c = w.submit(test::replica_batch(3, 6));  // the last of the run
+  REQUIRE(c.wait_for(60s) == std::future_status::ready);
+  CHECK(a.get().inserted == 3);
+  CHECK(b.get().inserted == 3);
+  CHECK(c.get().inserted == 3);
+  CHECK(commits == 1);
+
+  auto d = w.submit(more(3, 9));
+  CHECK(d.wait_for(200ms) == std::future_status::timeout);  // waiting for the next batch
+  w.hurry();
+  REQUIRE(d.wait_for(60s) == std::future_status::ready);
+  CHECK(d.get().inserted == 3);
+  CHECK(commits == 2);
+  auto e = w.submit(test::replica_batch(3, 12));
+  REQUIRE(e.wait_for(60s) == std::future_status::ready);
+  CHECK(e.get().inserted == 3);
+  CHECK(store::reader(*env).stats().total == 15);
 }
