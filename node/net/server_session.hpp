@@ -322,9 +322,12 @@ private:
       // body is not kept for that: only the log line needs the request.
       req.body = {};
       req.headers = {};
+      http_request named;  // what the failure path below logs, if `later` throws
+      named.method = req.method;
+      named.path = req.path;
       auto later = std::move(res.later);
       try {
-        later([self = self(), req, started, version, last, head, endpoint = std::move(res.endpoint)](http_response r) mutable {
+        later([self = self(), req = std::move(req), started, version, last, head, endpoint = std::move(res.endpoint)](http_response r) mutable {
           if (!self) return;
           if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
           auto ex = self->stream_.get_executor();
@@ -333,8 +336,8 @@ private:
           });
         });
       } catch (const std::exception& e) {
-        log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", req.path).kv("reason", e.what());
-        finish(req, http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"),
+        log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", named.path).kv("reason", e.what());
+        finish(named, http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"),
                started, version, last, head);
       }
       return;

@@ -45,6 +45,11 @@ listener_config make_listener(std::shared_ptr<tls_context> tls) {
   l.router.add("POST", "/echo", [](const http_request& r) { return http_response::text(200, r.body); });
   l.router.add("GET", "/whoami", &whoami);
   l.router.add("GET", "/boom", [](const http_request&) -> http_response { throw std::runtime_error("boom"); });
+  l.router.add("GET", "/later-boom", [](const http_request&) {  // an answer deferred to a writer that refuses it
+    http_response r;
+    r.later = [](std::function<void(http_response)>) { throw std::runtime_error("no writer"); };
+    return r;
+  });
   return l;
 }
 
@@ -296,6 +301,11 @@ TEST_CASE("http: a handler that throws is answered 500 and logged") {
   CHECK(r.body.find("\"error\":\"internal\"") != std::string::npos);
   CHECK(c->get("/hello").status == 200);  // same connection, still fine
   CHECK(logs.find({"level=error", "event=handler_failed", "path=/boom", "reason=boom"}) != "");
+  auto later = c->get("/later-boom");  // the deferral itself throws: the same answer, and the log names the path
+  CHECK(later.status == 500);
+  CHECK(later.body.find("\"error\":\"internal\"") != std::string::npos);
+  CHECK(c->get("/hello").status == 200);
+  CHECK(logs.find({"level=error", "event=handler_failed", "path=/later-boom", "reason=\"no writer\""}) != "");
 }
 
 TEST_CASE("http: garbage and plaintext HTTP on the TLS port are closed, and good clients are still served") {
