@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,6 +99,7 @@ bnode make(const std::string& id, const std::string& role, const std::string& ju
   set("level", std::getenv("BENCH_LOG_LEVEL") ? std::getenv("BENCH_LOG_LEVEL") : "warn");
   if (auto* rows = std::getenv("BENCH_IMPORT_BATCH_ROWS")) {  // [import] batch_rows (a number, not a string)
     auto p = t.find("\nbatch_rows = ");
+    if (p == std::string::npos) throw std::runtime_error("BENCH_IMPORT_BATCH_ROWS: no batch_rows line in " + n.cfg);
     t.replace(p + 1, t.find('\n', p + 1) - p - 1, std::string("batch_rows = ") + rows);
   }
   if (parent) t += "\n[upstream]\nurl = \"https://" + parent->sync + "\"\nnode_id = \"" + parent->id + "\"\n";

@@ -37,6 +37,7 @@ struct job {
   // called on the writer thread with the outcome.
   std::optional<std::promise<batch_result>> done;
   std::function<void(settled_batch)> then;
+  std::uint64_t ticket = 0;  // its place in the queue's order (writer::hurry)
 
   void succeed(batch_result r) {
     if (done) return done->set_value(std::move(r));
@@ -65,7 +66,8 @@ struct writer::impl {
   std::condition_variable cv;
   std::deque<job> queue;
   bool stopping = false;
-  bool hurry = false;  // someone waits on what is queued: no waiting for more
+  std::uint64_t tickets = 0;        // handed out by enqueue, in order
+  std::uint64_t hurry_through = 0;  // someone waits on the jobs up to this ticket
   std::chrono::milliseconds group_wait = default_group_wait;
   std::function<void(std::uint64_t)> committed;
   std::string signal_file;  // empty: commits are not announced
@@ -76,35 +78,49 @@ struct writer::impl {
 
   void run();
   void enqueue(job j);  // counts its replicas, wakes the thread
+  struct group {
+    std::vector<job> jobs;
+    std::size_t rows = 0;
+    bool all_more = true;  // every job says its sender has more behind it
+  };
+  void take(group& g);
   std::vector<job> take_group();
   void commit_group(std::vector<job>& group);
   void committed_now(std::uint64_t id);
   std::uint64_t commit(std::vector<job*>& jobs, std::vector<batch_result>& out);
 };
 
+// Moves queued jobs into `g` while they fit. Replicas count like rows:
+// many children's batches queued at once make no commit bigger than this.
+void writer::impl::take(group& g) {
+  auto size = [](const job& j) { return j.batch.rows.size() + j.batch.replicas.size(); };
+  while (!queue.empty() && (g.jobs.empty() || g.rows + size(queue.front()) <= max_rows_per_commit)) {
+    g.rows += size(queue.front());
+    g.all_more = g.all_more && queue.front().batch.more_coming;
+    g.jobs.push_back(std::move(queue.front()));
+    queue.pop_front();
+  }
+}
+
 std::vector<job> writer::impl::take_group() {
   std::unique_lock lk(mu);
   cv.wait(lk, [&] { return stopping || !queue.empty(); });
-  std::vector<job> group;
-  std::size_t rows = 0;
-  // Replicas count like rows: many children's batches queued at once make
-  // no commit bigger than this.
-  auto size = [](const job& j) { return j.batch.rows.size() + j.batch.replicas.size(); };
-  auto take = [&] {
-    while (!queue.empty() && (group.empty() || rows + size(queue.front()) <= max_rows_per_commit)) {
-      rows += size(queue.front());
-      group.push_back(std::move(queue.front()));
-      queue.pop_front();
-    }
-  };
-  take();
+  group g;
+  take(g);
+  // Wait for more only while every job taken says more is coming (no one
+  // else's write sits in the group), no one waits on any of them (hurry),
+  // and the next batch could still join.
   auto until = std::chrono::steady_clock::now() + group_wait;
-  while (!group.empty() && group.back().batch.more_coming && rows < group_target && queue.empty()) {
-    if (!cv.wait_until(lk, until, [&] { return stopping || hurry || !queue.empty(); }) || stopping || hurry) break;
-    take();
+  auto may_wait = [&] {
+    return !stopping && !g.jobs.empty() && g.all_more && g.rows < group_target && queue.empty() &&
+           g.jobs.front().ticket > hurry_through;
+  };
+  while (may_wait()) {
+    auto seen = hurry_through;
+    if (!cv.wait_until(lk, until, [&] { return stopping || hurry_through != seen || !queue.empty(); })) break;
+    take(g);
   }
-  hurry = false;
-  return group;
+  return std::move(g.jobs);
 }
 
 // One transaction for all `jobs`; throws (and writes nothing) on failure.
@@ -215,7 +231,7 @@ void writer::group_wait(std::chrono::milliseconds wait) {
 void writer::hurry() {
   {
     std::lock_guard lk(impl_->mu);
-    impl_->hurry = true;
+    impl_->hurry_through = impl_->tickets;
   }
   impl_->cv.notify_one();
 }
@@ -224,6 +240,7 @@ void writer::impl::enqueue(job j) {
   replicas += j.batch.replicas.size();
   {
     std::lock_guard lk(mu);
+    j.ticket = ++tickets;
     queue.push_back(std::move(j));
   }
   cv.notify_one();

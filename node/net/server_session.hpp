@@ -204,6 +204,10 @@ private:
   void do_read() {
     if (close_after_ || core_->stopping) return do_close();
     phase_ = phase::reading;
+    // A large message's buffers go back between messages: a child's
+    // long-poll connection may stay open for days.
+    if constexpr (requires { stream_.release_buffers(); }) stream_.release_buffers();
+    if (buffer_.size() == 0 && buffer_.capacity() > body_read_step / 4) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opt().header_limit));
     parser_->body_limit(lst_->cfg.body_limit);

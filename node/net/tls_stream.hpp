@@ -72,6 +72,7 @@ struct tls_state {
   std::string plain;             // one coalesced write, stable across retries
   std::size_t read_size = tls_read_first;  // the next socket read's size
   int read_rc = 0;               // an error met after a read had data: the next read's result
+  int write_rc = 0;              // the same for writes
   std::shared_ptr<tls_context> ctx;
   peer_seen seen;                // whom the peer's certificate names, even when refused
 
@@ -117,6 +118,18 @@ public:
   const NextLayer& next_layer() const noexcept { return next_; }
   mbedtls_ssl_context& native() noexcept { return state_->ssl; }
 
+  // Gives back what a large message grew (a connection that carried a sync
+  // batch would otherwise keep ~0.5 MB for as long as it stays open) once
+  // nothing is buffered or moving. Costs two comparisons when small.
+  void release_buffers() {
+    auto& s = *state_;
+    if (s.reading || s.writing) return;
+    if (s.in.size() == 0 && s.in.capacity() > tls_read_first) s.in.shrink_to_fit();
+    s.read_size = tls_read_first;
+    for (std::string* b : {&s.out, &s.out_read, &s.plain})
+      if (b->capacity() > 2 * tls_record_max && (b->empty() || b == &s.plain)) std::string().swap(*b);
+  }
+
   template <class Token>
   auto async_handshake(Token&& token) {
     return run(tls_op::handshake, nullptr, 0, std::forward<Token>(token));
@@ -132,7 +145,8 @@ public:
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    // Coalesce the sequence (an HTTP header and body, say) into one record.
+    // Coalesce the sequence (an HTTP header and body, say): small messages
+    // go as one record, large ones up to eight at a time.
     auto& plain = state_->plain;
     plain.resize(std::min(asio::buffer_size(buffers), tls_write_max));
     asio::buffer_copy(asio::buffer(plain), buffers);
@@ -214,9 +228,11 @@ struct tls_stream<NextLayer>::engine {
   // Encrypts all of `data` (at most tls_write_max), a record at a time;
   // the BIO never blocks, so mbedTLS takes every record.
   int write_records() {
+    if (s.write_rc != 0) return s.write_rc;
     std::size_t done = 0;
     while (done < size) {
       int rc = mbedtls_ssl_write(&s.ssl, data + done, size - done);
+      if (rc < 0 && done > 0 && rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) s.write_rc = rc;
       if (rc <= 0) return done > 0 ? static_cast<int>(done) : rc;
       done += static_cast<std::size_t>(rc);
     }

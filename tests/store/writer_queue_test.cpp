@@ -69,5 +69,22 @@ TEST_CASE("writer: a catch-up's batches join one commit, and no more behind or a
   auto e = w.submit(test::replica_batch(3, 12));
   REQUIRE(e.wait_for(60s) == std::future_status::ready);
   CHECK(e.get().inserted == 3);
-  CHECK(store::reader(*env).stats().total == 15);
+
+  // Another write taken into the same group is not held for the catch-up.
+  std::promise<void> open;
+  auto gate = open.get_future().share();
+  w.submit_then({}, [gate](store::settled_batch) { gate.wait(); });  // holds the writer while both queue
+  auto other = w.submit(test::replica_batch(3, 15));
+  auto f = w.submit(more(3, 18));
+  open.set_value();
+  REQUIRE(other.wait_for(60s) == std::future_status::ready);
+  REQUIRE(f.wait_for(60s) == std::future_status::ready);
+
+  // A hurry with nothing queued is spent: the next catch-up batch still waits.
+  w.hurry();
+  auto g = w.submit(more(3, 21));
+  CHECK(g.wait_for(200ms) == std::future_status::timeout);
+  w.hurry();
+  REQUIRE(g.wait_for(60s) == std::future_status::ready);
+  CHECK(store::reader(*env).stats().total == 24);
 }
