@@ -255,8 +255,26 @@ environment::~environment() {
   if (impl_ && impl_->env) mdb_env_close(impl_->env);
 }
 
-void environment::release_mapped_pages() {
+namespace {
+
+// The process's resident file-backed memory (RssFile in /proc/self/status),
+// in bytes; 0 when it cannot be read.
+std::size_t resident_file_bytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return 0;
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "RssFile: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+}  // namespace
+
+void environment::release_mapped_pages(std::size_t budget) {
   if (!impl_->map) return;
+  if (budget && resident_file_bytes() <= budget) return;
   MDB_envinfo info;
   MDB_stat st;
   check(mdb_env_info(impl_->env, &info), "read environment info");

@@ -30,6 +30,8 @@ constexpr std::size_t max_rows_per_commit = 100000;
 // one waits on any of them, the writer waits this long for the next to join.
 constexpr std::size_t group_target = max_rows_per_commit;
 constexpr auto default_group_wait = std::chrono::milliseconds(100);
+// A bulk import lets the store's pages it mapped stay mapped up to this.
+constexpr std::size_t release_budget = std::size_t{256} << 20;
 
 struct job {
   write_batch batch;
@@ -146,7 +148,7 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
   std::uint64_t id = mdb_txn_id(t.get());
   t.commit();
   for (std::size_t i = 0; i < jobs.size(); ++i) out[i].recycled = std::move(jobs[i]->batch.rows);
-  if (!durable) env.release_mapped_pages();  // bulk import: keep resident memory bounded
+  if (!durable) env.release_mapped_pages(release_budget);  // bulk import: keep resident memory bounded
   return id;
 }
 
