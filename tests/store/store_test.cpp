@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include "store/environment.hpp"
 #include "store/key_codec.hpp"
 #include "store/record_codec.hpp"
@@ -256,4 +258,46 @@ TEST_CASE("store: a record decoded into one that held another is exactly the new
   CHECK(r.ingested_at_ms == 0);
   CHECK_FALSE(r.deleted);
   CHECK(r.fields_json == "{}");
+}
+
+namespace {
+
+std::size_t rss_file_kb() {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  REQUIRE(f);
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "RssFile: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb;
+}
+
+}  // namespace
+
+// A bulk import drops its mappings of the store between commits only past a
+// budget: under it they stay (mapping the index again after every commit
+// was most of a large import's time), over it they go.
+TEST_CASE("store: mapped store pages are dropped past the budget, kept under it") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  std::vector<import_row> rows;
+  const std::string pad(3000, 'x');  // ~3 KB per record: ~24 MB of store
+  for (int i = 0; i < 8000; ++i) rows.push_back(tax_row(A, "r" + std::to_string(i), pad + std::to_string(i)));
+  write(*env, std::move(rows));
+  auto read_all = [&] {
+    std::size_t n = 0;
+    reader(*env).scan_records(0, [&](std::uint64_t, const model::record&) { return ++n > 0; });
+    return n;
+  };
+  REQUIRE(read_all() == 8000);
+  auto mapped = rss_file_kb();
+  env->release_mapped_pages(std::size_t{1} << 40);  // far over what is mapped: kept
+  CHECK(rss_file_kb() + 1024 > mapped);
+  env->release_mapped_pages(std::size_t{1} << 20);  // 1 MB: dropped
+  auto after = rss_file_kb();
+  CAPTURE(mapped);
+  CAPTURE(after);
+  CHECK(after + 16 * 1024 < mapped);  // the ~24 MB the scan mapped are gone
+  CHECK(read_all() == 8000);          // and mapped again on the next read
 }
