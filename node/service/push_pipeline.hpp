@@ -37,9 +37,8 @@ public:
   // (queued or committing), a push is answered only when its own batches
   // have committed. Children catching up at once then hold about this many
   // decoded changes in memory (plus a batch each), not `depth` full
-  // batches each: ~200 MB at bench_sync's ~330-byte records (the
-  // provincial's peak there rose from ~340 to ~420 MB with this at 200,000
-  // and depth 8).
+  // batches each (bench_sync: the provincial's peak rose from ~340 to
+  // ~420 MB with this at 200,000 and depth 8).
   static constexpr std::size_t max_queued_changes = 200000;
 
   // `suspend_after` says, at each batch, how many refused changes (security
