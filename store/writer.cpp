@@ -28,7 +28,6 @@ constexpr std::size_t max_rows_per_commit = 100000;
 // records: ~7 us per change in 20,000-change commits, ~4.5 us in
 // 80,000-change ones), so while every batch taken says more is coming and no
 // one waits on any of them, the writer waits this long for the next to join.
-constexpr std::size_t group_target = max_rows_per_commit;
 constexpr auto default_group_wait = std::chrono::milliseconds(100);
 // A bulk import lets the store's pages it mapped stay mapped up to this.
 constexpr std::size_t release_budget = std::size_t{256} << 20;
@@ -114,7 +113,7 @@ std::vector<job> writer::impl::take_group() {
   // and the next batch could still join.
   auto until = std::chrono::steady_clock::now() + group_wait;
   auto may_wait = [&] {
-    return !stopping && !g.jobs.empty() && g.all_more && g.rows < group_target && queue.empty() &&
+    return !stopping && !g.jobs.empty() && g.all_more && g.rows < max_rows_per_commit && queue.empty() &&
            g.jobs.front().ticket > hurry_through;
   };
   while (may_wait()) {

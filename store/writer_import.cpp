@@ -124,21 +124,17 @@ std::uint64_t be_prefix(std::string_view k, std::size_t from) {
   return v;
 }
 
-// The first 16 bytes of the subject key of (subject, category, record_id)
-// as two big-endian integers, without building the key.
+// The first 16 bytes of the subject key of (subject, category, record_id),
+// without building the key.
 std::pair<std::uint64_t, std::uint64_t> prefix_of(const model::record& r) {
-  unsigned char k[16] = {};
+  char k[16] = {};
   std::size_t n = 0;
   for (const std::string* part : {&r.subject, &r.category, &r.record_id}) {
-    if (n < 16) k[n++] = static_cast<unsigned char>(part->size());
-    for (std::size_t i = 0; i < part->size() && n < 16; ++i) k[n++] = static_cast<unsigned char>((*part)[i]);
+    if (n < 16) k[n++] = static_cast<char>(part->size());
+    for (std::size_t i = 0; i < part->size() && n < 16; ++i) k[n++] = (*part)[i];
   }
-  auto be = [&](std::size_t from) {
-    std::uint64_t v = 0;
-    for (std::size_t i = from; i < from + 8; ++i) v = (v << 8) | k[i];
-    return v;
-  };
-  return {be(0), be(8)};
+  std::string_view key(k, 16);
+  return {be_prefix(key, 0), be_prefix(key, 8)};
 }
 
 // Subject keys compare as memcmp of their encoding: each part's length
@@ -151,42 +147,40 @@ int compare_keys(const model::record& a, const model::record& b) {
   return 0;
 }
 
-}  // namespace
-
-std::vector<std::uint32_t> key_order(const std::vector<model::record>& replicas) {
-  std::vector<sort_item> items(replicas.size());
-  for (std::uint32_t i = 0; i < replicas.size(); ++i) {
-    auto [hi, lo] = prefix_of(replicas[i]);
+// Indexes 0..n-1 in key order: by the 16-byte prefix, ties by the whole
+// key (`compare`), then by index, so equal keys keep their order and a
+// later row or version of the same record is applied last.
+template <class Prefix, class Compare>
+std::vector<std::uint32_t> order_by_key(std::size_t n, Prefix prefix, Compare compare) {
+  std::vector<sort_item> items(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto [hi, lo] = prefix(i);
     items[i] = {hi, lo, i};
   }
   std::sort(items.begin(), items.end(), [&](const sort_item& x, const sort_item& y) {
     if (x.hi != y.hi) return x.hi < y.hi;
     if (x.lo != y.lo) return x.lo < y.lo;
-    int c = compare_keys(replicas[x.index], replicas[y.index]);
+    int c = compare(x.index, y.index);
     return c < 0 || (c == 0 && x.index < y.index);
   });
-  std::vector<std::uint32_t> order(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) order[i] = items[i].index;
+  std::vector<std::uint32_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = items[i].index;
   return order;
 }
 
+}  // namespace
+
+std::vector<std::uint32_t> key_order(const std::vector<model::record>& replicas) {
+  return order_by_key(replicas.size(), [&](std::uint32_t i) { return prefix_of(replicas[i]); },
+                      [&](std::uint32_t x, std::uint32_t y) { return compare_keys(replicas[x], replicas[y]); });
+}
+
 std::vector<std::uint32_t> key_order(std::vector<import_row>& rows) {
-  std::vector<sort_item> items(rows.size());
-  for (std::uint32_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].key.empty()) rows[i].make_key();
-    items[i] = {be_prefix(rows[i].key, 0), be_prefix(rows[i].key, 8), i};
-  }
-  // Ties on the prefix fall back to the whole key, then to the index, so
-  // equal keys keep file order and a later row of the same record wins.
-  std::sort(items.begin(), items.end(), [&](const sort_item& x, const sort_item& y) {
-    if (x.hi != y.hi) return x.hi < y.hi;
-    if (x.lo != y.lo) return x.lo < y.lo;
-    int c = rows[x.index].key.compare(rows[y.index].key);
-    return c < 0 || (c == 0 && x.index < y.index);
-  });
-  std::vector<std::uint32_t> order(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) order[i] = items[i].index;
-  return order;
+  for (auto& r : rows)
+    if (r.key.empty()) r.make_key();
+  return order_by_key(
+      rows.size(), [&](std::uint32_t i) { return std::pair{be_prefix(rows[i].key, 0), be_prefix(rows[i].key, 8)}; },
+      [&](std::uint32_t x, std::uint32_t y) { return rows[x].key.compare(rows[y].key); });
 }
 
 }  // namespace store
