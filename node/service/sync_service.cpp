@@ -174,9 +174,16 @@ struct pull_params {
   std::uint64_t cursor = 0, max = 1000, wait_ms = 0, seen = 0, own = 0;
 };
 
+// `max` above this parent's limit is lowered to it (a child sends what it
+// can take; the answer's size says what came); 0 asks for nothing and is
+// refused rather than read as 1.
 pull_params pull_params_of(const http_request& req) {
-  return {query_u64(req.query, "cursor", 0), query_u64(req.query, "max", 1000), query_u64(req.query, "wait_ms", 0),
-          query_u64(req.query, "revoked_seen", 0), query_u64(req.query, "own", 0)};
+  pull_params q{query_u64(req.query, "cursor", 0), query_u64(req.query, "max", 1000), query_u64(req.query, "wait_ms", 0),
+                query_u64(req.query, "revoked_seen", 0), query_u64(req.query, "own", 0)};
+  if (q.max == 0)
+    throw bad_query{"max: 0 asks for no changes; give 1 to " + std::to_string(max_batch_changes) +
+                    " (changes per answer), or leave it out for 1000"};
+  return q;
 }
 
 http_response pull(sync_context& ctx, const http_request& req) {
@@ -190,7 +197,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   }
   auto [cursor, max, wait_ms, seen, own] = q;
   auto lim = replication::batch_limits::large();
-  lim.max_changes = std::clamp<std::uint64_t>(max, 1, max_batch_changes);
+  lim.max_changes = std::min<std::uint64_t>(max, max_batch_changes);
   auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(wait_ms, max_wait_ms));
   // A cursor past our newest change: our store went back in time (restored
   // from an older backup). Say so; the child reconciles from the start

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "node/net/client.hpp"
 #include "store/reader.hpp"
 #include "tree.hpp"
 
@@ -269,6 +270,52 @@ TEST_CASE("sync: a node whose self-check fails does not dial its parent, and say
   CHECK(n.err().find("event=sync_blocked") != std::string::npos);
   std::this_thread::sleep_for(1s);
   CHECK(exported(prov).empty());  // nothing went up
+}
+
+// What a child asks a pull for is checked before anything is read: a
+// number that is not one, or a max of 0, is 400 naming the parameter (never
+// read as 0 or 1); a cursor past the parent's newest change is 409.
+TEST_CASE("sync: a pull's cursor and max are checked: 400 naming the parameter, 409 for a cursor ahead of the parent") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  test::write_file(net.d / "a.csv", csv(codes("320102", 3, 41), "a-", "1.00"));
+  REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / "a.csv"}).exit_code == 0);
+  child p({"run", "-c", prov.cfg});
+  wait_ready(prov, p);
+  {  // the child joins once (a pull needs an admitted join), then stops
+    child n({"run", "-c", nj.cfg});
+    REQUIRE_MESSAGE(eventually([&] { return state_is(nj, "admitted"); }, 10s), n.err());
+  }
+  // The child's own certificate, from the test.
+  auto tls = node::net::tls_context::make(node::net::tls_side::client,
+                                          {nj.dir + "/tls/ca.pem", nj.dir + "/tls/node.pem", nj.dir + "/tls/node.key"});
+  auto c = node::net::http_client::make({net.sync_addr(prov), "js.province", tls, 5s, 16u << 20});
+  auto error_of = [](const node::net::http_response& r) { return std::string(json::parse(r.body).at("error").as_string()); };
+  auto detail_of = [](const node::net::http_response& r) { return std::string(json::parse(r.body).at("detail").as_string()); };
+
+  auto zero = c->get("/sync/v1/pull?cursor=0&max=0");
+  CHECK(zero.status == 400);
+  CHECK(error_of(zero) == "bad_query");
+  CHECK(detail_of(zero).find("max: 0 asks for no changes; give 1 to 20000") == 0);
+  for (const char* bad : {"cursor=-1", "cursor=abc", "max=1.5", "wait_ms=-5"}) {
+    auto r = c->get(std::string("/sync/v1/pull?") + bad);
+    CHECK_MESSAGE(r.status == 400, bad);
+    CHECK_MESSAGE(detail_of(r).find(std::string(bad).substr(0, std::string(bad).find('=')) + ": '") == 0, bad << ": " << r.body);
+  }
+  auto ahead = c->get("/sync/v1/pull?cursor=999999");
+  CHECK(ahead.status == 409);
+  CHECK(error_of(ahead) == "cursor_ahead");
+
+  // The same child asking properly gets the three records, one per answer with max=1.
+  auto one = c->get("/sync/v1/pull?cursor=0&max=1");
+  REQUIRE_MESSAGE(one.status == 200, one.body);
+  auto b = json::parse(one.body).as_object();
+  CHECK(b.at("changes").as_array().size() == 1);
+  CHECK(b.at("more").as_bool());
+  auto all = c->get("/sync/v1/pull?cursor=0&max=100000");  // over the limit: lowered to it, not refused
+  REQUIRE(all.status == 200);
+  CHECK(json::parse(all.body).at("changes").as_array().size() == 3);
 }
 
 TEST_CASE("sync: a pull that only moves past the child's own changes commits nothing at the child, one with changes does") {
