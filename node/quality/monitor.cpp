@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include "node/net/log.hpp"
+#include "store/reader.hpp"
 
 namespace node::quality {
 
-monitor::monitor(store::environment& env, std::chrono::seconds interval)
-    : env_(env), interval_(interval), thread_([this] { loop(); }) {}
+monitor::monitor(store::environment& env, std::chrono::seconds interval, std::chrono::seconds first_delay,
+                 std::uint64_t large_store)
+    : env_(env), interval_(interval), first_delay_(first_delay), large_store_(large_store), thread_([this] { loop(); }) {}
 
 monitor::~monitor() {
   stop_scan_ = true;
@@ -26,6 +28,11 @@ std::shared_ptr<const report> monitor::latest() const {
   return latest_;
 }
 
+bool monitor::wait(std::chrono::seconds d) {
+  std::unique_lock lk(mu_);
+  return !wake_.wait_for(lk, d, [this] { return stopping_; });
+}
+
 void monitor::loop() {
   // The scan reads every record: at the lowest nice level it yields the CPU
   // to catch-up sync and the bank API. Not SCHED_IDLE: a thread starved
@@ -33,6 +40,10 @@ void monitor::loop() {
   // LMDB's reader-table lock that every new reader takes.
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
   pthread_setname_np(pthread_self(), "cn-quality");
+  try {
+    if (store::reader(env_).stats().total > large_store_ && !wait(first_delay_)) return;
+  } catch (const std::exception&) {  // the scan below meets the same problem and logs it
+  }
   for (;;) {
     std::shared_ptr<const report> r;
     try {
@@ -44,9 +55,11 @@ void monitor::loop() {
       // The last good report stays; /metrics shows how old it is.
       net::log::error("quality_scan_failed").kv("reason", e.what());
     }
-    std::unique_lock lk(mu_);
-    if (r) latest_ = std::move(r);
-    if (wake_.wait_for(lk, interval_, [this] { return stopping_; })) return;
+    if (r) {
+      std::lock_guard lk(mu_);
+      latest_ = std::move(r);
+    }
+    if (!wait(interval_)) return;
   }
 }
 

@@ -103,3 +103,24 @@ TEST_CASE("quality: the monitor's scan thread runs at the lowest nice level") {
   }
   CHECK(nice == 19);
 }
+
+// A restart usually brings a catch-up: a large store's first scan waits,
+// a small one's does not (its scan is cheap), and stopping ends the wait.
+TEST_CASE("quality: the monitor scans a small store at once and a large one only after its first delay") {
+  cli_test::node n;
+  REQUIRE(n.import("tax", n.file("tax.csv", tax_header + "\n" + tax_row(A, "i1") + "\n" + tax_row(A, "i2"))).exit_code == 0);
+  auto env = store::environment::open({n.dir + "/data"});
+  using std::chrono::seconds;
+  auto reported = [](const ::node::quality::monitor& m, int tries = 500) {  // within tries x 10 ms
+    for (; tries > 0 && !m.latest(); --tries) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return m.latest() != nullptr;
+  };
+  {
+    ::node::quality::monitor small(*env, seconds(3600), seconds(3600), 2);  // 2 records: not over 2
+    CHECK(reported(small));
+  }
+  ::node::quality::monitor large(*env, seconds(3600), seconds(3600), 1);  // 2 records: over 1
+  CHECK_FALSE(reported(large, 150));  // 1.5 s without a report (the small store's came well within that)
+  ::node::quality::monitor soon(*env, seconds(3600), seconds(1), 1);
+  CHECK(reported(soon));  // after its one-second delay
+}  // the destructors end the hour-long waits at once
