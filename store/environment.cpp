@@ -114,6 +114,7 @@ void cursor::append(std::string_view key, std::string_view value) {
   check(mdb_cursor_put(c_, &k, &v, MDB_APPEND), "append");
 }
 bool cursor::last(std::string_view& k, std::string_view& v) { return op(MDB_LAST, k, v); }
+bool cursor::prev(std::string_view& k, std::string_view& v) { return op(MDB_PREV, k, v); }
 
 std::uint64_t next_u64_key(const txn& t, MDB_dbi dbi) {
   auto last = t.last_key(dbi);

@@ -86,6 +86,7 @@ public:
   bool seek(std::string_view key, std::string_view& k, std::string_view& v);
   bool next(std::string_view& k, std::string_view& v);
   bool last(std::string_view& k, std::string_view& v);
+  bool prev(std::string_view& k, std::string_view& v);
   // Appends past the last key. A cursor kept open for a whole transaction
   // stays at the end, so each append skips the search from the root.
   void append(std::string_view key, std::string_view value);

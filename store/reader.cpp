@@ -255,22 +255,28 @@ void reader::for_each_audit(std::uint64_t first_seq, const std::function<bool(co
     if (!fn(decode_audit(read_be64(k), v))) return;
 }
 
+// Counts by walking the subject's keys (no copy of them), then reads only
+// the page, stepping back from just below `before`: a subject with a long
+// history costs the page's memory, not the history's.
 std::vector<audit_entry> reader::audit_for_subject(const std::string& subject, std::size_t limit, std::size_t& total,
                                                    std::size_t skip, std::uint64_t before, bool* more) {
-  key_writer p;
-  p.str8(subject);
-  std::string prefix = p.take();
-  std::vector<std::uint64_t> seqs;
+  std::string prefix = key_writer().str8(subject).take();
   cursor c(impl_->t, impl_->env.t.subject2audit);
   std::string_view k, v;
-  for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) seqs.push_back(read_be64(k.substr(prefix.size())));
-  total = seqs.size();
-  if (before) seqs.erase(std::lower_bound(seqs.begin(), seqs.end(), before), seqs.end());  // ascending
+  total = 0;
+  for (bool ok = c.seek(prefix, k, v); ok && k.starts_with(prefix); ok = c.next(k, v)) ++total;
+  std::string from = prefix + (before ? be64(before) : std::string(8, '\xff'));
+  bool ok = c.seek(from, k, v) ? c.prev(k, v) : c.last(k, v);
   std::vector<audit_entry> out;
-  auto it = seqs.rbegin() + static_cast<std::ptrdiff_t>(std::min(skip, seqs.size()));
-  for (; it != seqs.rend() && out.size() < limit; ++it)
-    if (auto e = impl_->t.get(impl_->env.t.seq2audit, be64(*it))) out.push_back(decode_audit(*it, *e));
-  if (more) *more = it != seqs.rend();
+  for (; ok && k.starts_with(prefix) && out.size() < limit; ok = c.prev(k, v)) {
+    if (skip) {
+      --skip;
+      continue;
+    }
+    auto seq = read_be64(k.substr(prefix.size()));
+    if (auto e = impl_->t.get(impl_->env.t.seq2audit, be64(seq))) out.push_back(decode_audit(seq, *e));
+  }
+  if (more) *more = ok && k.starts_with(prefix);
   return out;
 }
 

@@ -202,3 +202,59 @@ TEST_CASE("audit: fields full of invalid bytes are bounded as hashed, and the ch
     return true;
   });
 }
+
+// The portal's access log reads a page without copying the subject's
+// history: next to subjects that sort just before and after it ("w", and
+// "xy", which shares its first letter), newest first, from below `before`,
+// after `skip`, with `more` and `total` right at each edge.
+TEST_CASE("audit: a subject's access log pages newest first, and stops at its neighbours' entries") {
+  test::temp_dir d;
+  store::set_chain_hash(&node::api::chain_hash);
+  auto env = store::environment::open({d / "s"});
+  std::vector<std::uint64_t> x_seqs;  // oldest first
+  {
+    store::writer w(*env);
+    for (int i = 0; i < 10; ++i)
+      for (const char* subject : {"w", "x", "xy"}) {
+        if (std::string(subject) == "w" && i >= 3) continue;
+        store::write_batch b;
+        store::access_op op;
+        op.entry = {0, 0, "bank-a", "GET", "/api/v1/subjects/" + std::string(subject) + "/records", subject, "c-1", "allowed", 200, "", "", ""};
+        b.access.push_back(std::move(op));
+        w.submit(std::move(b)).get();
+        if (std::string(subject) == "x") x_seqs.push_back(store::reader(*env).last_audit_seq());
+      }
+  }
+  store::reader rd(*env);
+  auto seqs = [](const std::vector<store::audit_entry>& es) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : es) out.push_back(e.seq);
+    return out;
+  };
+  std::size_t total = 0;
+  bool more = false;
+  auto newest = rd.audit_for_subject("x", 3, total, 0, 0, &more);
+  CHECK(total == 10);
+  CHECK(more);
+  CHECK(seqs(newest) == std::vector<std::uint64_t>{x_seqs[9], x_seqs[8], x_seqs[7]});
+  for (const auto& e : newest) CHECK(e.subject == "x");
+  auto next = rd.audit_for_subject("x", 3, total, 0, x_seqs[7], &more);
+  CHECK(seqs(next) == std::vector<std::uint64_t>{x_seqs[6], x_seqs[5], x_seqs[4]});
+  auto tail = rd.audit_for_subject("x", 5, total, 8, 0, &more);  // the newest 8 left out: the oldest two
+  CHECK(seqs(tail) == std::vector<std::uint64_t>{x_seqs[1], x_seqs[0]});
+  CHECK_FALSE(more);
+  auto exact = rd.audit_for_subject("x", 2, total, 8, 0, &more);  // the page ends at the first entry
+  CHECK(exact.size() == 2);
+  CHECK_FALSE(more);
+  CHECK(rd.audit_for_subject("x", 3, total, 0, x_seqs[0], &more).empty());  // nothing older than the first
+  CHECK_FALSE(more);
+  CHECK(total == 10);
+  CHECK(rd.audit_for_subject("xy", 100, total, 0, 0, &more).size() == 10);
+  CHECK(total == 10);
+  CHECK(rd.audit_for_subject("w", 100, total, 0, 0, &more).size() == 3);
+  CHECK(rd.audit_for_subject("z", 100, total, 0, 0, &more).empty());  // past every key
+  CHECK(total == 0);
+  CHECK_FALSE(more);
+  CHECK(rd.audit_for_subject("a", 100, total, 0, 0, &more).empty());  // before every key
+  CHECK(total == 0);
+}
