@@ -8,6 +8,7 @@
 #include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
+#include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "sync/routing.hpp"
 
@@ -43,6 +44,13 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   if (service::recovery_pending(ctx.cfg))
     return refuse(call, 503, "recovering", "this node was restored from a backup and is getting back its newer records "
                                            "from its parent; retry in a minute");
+  // Only the owner changes a record (the writer refuses it too): said here
+  // as a conflict, not as a 200 whose body says "refused". A record that
+  // arrives between this look and the commit still gets that body.
+  if (auto held = store::reader(ctx.env).get(category, subject, record_id); held && held->origin != ctx.cfg.node.id)
+    return refuse(call, 409, "not_owner", "record_id: " + subject + "'s " + category + " record '" + record_id +
+                                              "' is owned by node '" + held->origin +
+                                              "'; only its owner changes it: send this there");
   // The record commits with the request's audit entry; the answer says
   // what the commit did.
   call.changes.origin = ctx.cfg.node.id;

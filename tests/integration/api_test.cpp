@@ -225,6 +225,22 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(bad_loan.status == 400);
   CHECK(bad_loan.body.find("amount") != std::string::npos);
   CHECK(a.call("portal", "POST", "/api/v1/loans", "{}").status == 403);
+  {  // a registration of f[2] that came down from the province: this node does not own it
+    auto env = store::environment::open({a.n.dir + "/data"});
+    store::write_batch b;
+    b.origin = "js.province";
+    b.rows.push_back({"registration", f[2], "registration", "2026-10-01", "province", R"({"name":"省里的公司"})", 0, {}});
+    REQUIRE(store::writer(*env).submit(std::move(b)).get().inserted == 1);
+  }
+  auto not_ours = a.call("portal", "POST", "/api/v1/registrations", R"({"subject":")" + f[2] +
+                         R"(","event_date":"2026-11-01","name":"新公司","legal_rep_name":"李四","legal_rep_id":"320102198001011111","division":"320102"})");
+  CHECK(not_ours.status == 409);
+  CHECK_MESSAGE(not_ours.body.find("\"error\":\"not_owner\"") != std::string::npos, not_ours.body);
+  CHECK_MESSAGE(not_ours.body.find("'registration' is owned by node 'js.province'; only its owner changes it") != std::string::npos,
+                not_ours.body);
+  for (const auto& r : exported(a.n, f[2]))
+    if (r.at("category").as_string() == "registration" && r.at("record_id").as_string() == "registration")
+      CHECK(r.at("fields").at("name").as_string() == "省里的公司");  // untouched
   // A firm registered outside the node's jurisdiction (Guangzhou at a Nanjing
   // node) is refused here, not taken and then refused by the parent as this
   // node's violation.
