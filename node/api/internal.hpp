@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "node/api/api.hpp"
+#include "node/api/strict_json.hpp"
 #include "node/net/http_message.hpp"
 #include "store/access.hpp"
 #include "store/reader.hpp"
@@ -41,9 +42,6 @@ net::http_handler audited(api_context& ctx, api_handler h);
 net::http_response refuse(api_call& call, int status, std::string_view code, const std::string& detail);
 
 // The request body as a JSON object with only `allowed` keys, or a 400.
-// Why `text` is not strict JSON — a syntax error and the byte it is at, or
-// a key named twice in one object; empty when it is (strict_json.cpp).
-std::string strict_json_problem(std::string_view text);
 std::optional<json::object> body_object(const net::http_request& req, std::initializer_list<std::string_view> allowed,
                                         std::string& why);
 

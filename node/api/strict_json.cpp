@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "node/api/internal.hpp"
+#include "node/api/strict_json.hpp"
 #include "store/model/validate.hpp"
 
 namespace node::api {

@@ -2,8 +2,9 @@
 
 #include <boost/json.hpp>
 
-#include <charconv>
 #include <deque>
+
+#include "node/api/strict_json.hpp"
 
 namespace node::ingest {
 
@@ -47,14 +48,12 @@ jsonl_reader::status jsonl_reader::read_line() {
 
 namespace {
 
-// A number's own spelling: integers exactly, doubles in shortest fixed form
-// (never 1.2E4), so decimal checks see what the sender meant.
+// An integer's own spelling. A number with a fraction or an exponent (or
+// past 64 bits) is held as a double, which keeps ~15 digits: 9999999999999.9999
+// would be stored as 10000000000000 without a word, so it is refused.
 std::string number_text(const json::value& v) {
   if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v.get_double(), std::chars_format::fixed);
-  return std::string(buf, r.ptr);
+  return std::to_string(v.get_uint64());
 }
 
 }  // namespace
@@ -83,6 +82,9 @@ jsonl_reader::status jsonl_reader::convert() {
   for (auto& [key, val] : *fields) {
     raw_value rv;
     if (val.is_string()) rv = {raw_value::kind::string, val.get_string()};
+    else if (val.is_double())
+      return fail("fields." + std::string(key), "send a number with a fraction as a string, e.g. \"12000.50\" "
+                                                 "(a JSON number with a fraction can lose digits)");
     else if (val.is_number()) rv = {raw_value::kind::number, doc_->numbers.emplace_back(number_text(val))};
     else if (val.is_bool()) rv = {raw_value::kind::boolean, val.get_bool() ? "true" : "false"};
     else if (val.is_null()) rv = {raw_value::kind::null, {}};
@@ -97,6 +99,9 @@ jsonl_reader::status jsonl_reader::next() {
     auto s = read_line();
     if (s != status::ok) return s;
     if (line_.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
+    // A key named twice would be taken silently (the last one) by the
+    // parser below: a record under another firm, or another amount.
+    if (auto problem = api::strict_json_problem(line_); !problem.empty()) return fail("line", "not valid JSON: " + problem);
     doc_->numbers.clear();
     doc_->parser.reset();
     json::error_code ec;

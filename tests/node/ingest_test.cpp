@@ -145,7 +145,7 @@ TEST_CASE("csv: stray quotes are refused with the rule to follow") {
 TEST_CASE("jsonl: rows, unknown keys, bad JSON and over-long lines") {
   test::temp_dir d;
   test::write_file(d / "f.jsonl",
-                   R"({"subject":"S","record_id":"r","event_date":"2026-01-01","source":"x","fields":{"a":"1","n":12.50,"b":true,"z":null}})"
+                   R"({"subject":"S","record_id":"r","event_date":"2026-01-01","source":"x","fields":{"a":"1","n":1250,"b":true,"z":null}})"
                    "\n\n"
                    R"({"subject":"S","colour":"red","fields":{}})" "\n"
                    "{not json}\n" +
@@ -155,7 +155,7 @@ TEST_CASE("jsonl: rows, unknown keys, bad JSON and over-long lines") {
   REQUIRE(rd.next() == jsonl_reader::status::ok);
   CHECK(rd.row().subject == "S");
   REQUIRE(rd.row().fields.size() == 4);
-  CHECK(rd.row().fields[1].second.text == "12.5");  // fixed notation, never 1.25E1
+  CHECK(rd.row().fields[1].second.text == "1250");
   CHECK(rd.row().fields[2].second.k == store::model::raw_value::kind::boolean);
   CHECK(rd.row().fields[3].second.k == store::model::raw_value::kind::null);
   REQUIRE(rd.next() == jsonl_reader::status::error);
@@ -168,6 +168,42 @@ TEST_CASE("jsonl: rows, unknown keys, bad JSON and over-long lines") {
   REQUIRE(rd.next() == jsonl_reader::status::error);
   CHECK(rd.error().field == "subject");
   CHECK(rd.line() == 6);
+  CHECK(rd.next() == jsonl_reader::status::eof);
+}
+
+// What json::parse would take silently: a key named twice (the last one
+// wins: a record filed under another firm, or another amount) and a number
+// with a fraction (a double: 9999999999999.9999 becomes 10000000000000).
+TEST_CASE("jsonl: a key named twice and a number with a fraction are refused, naming them, and the next line is read") {
+  test::temp_dir d;
+  const std::string head = R"({"record_id":"r","event_date":"2026-01-01","source":"x",)";
+  test::write_file(d / "f.jsonl",
+                   head + R"("subject":"A","subject":"B","fields":{}})" "\n" +
+                   head + R"("subject":"A","fields":{"amount_paid":"100","amount_paid":"1000000"}})" "\n" +
+                   head + R"("subject":"A","fields":{"amount_paid":9999999999999.9999}})" "\n" +
+                   head + R"("subject":"A","fields":{"amount_paid":1e3}})" "\n" +
+                   head + R"("subject":"A","fields":{"amount_paid":"9999999999999.9999","count":12}})" "\n" +
+                   head + R"("subject":"A","fields":{"amount_paid":"1"}, })" "\n");
+  byte_source src(d / "f.jsonl");
+  jsonl_reader rd(src, 1 << 20);
+  for (const char* key : {"subject", "amount_paid"}) {
+    REQUIRE(rd.next() == jsonl_reader::status::error);
+    CHECK(rd.error().field == "line");
+    CHECK_MESSAGE(rd.error().reason == std::string("not valid JSON: the key \"") + key + "\" is named twice in one object",
+                  rd.error().reason);
+  }
+  for (int line : {3, 4}) {
+    REQUIRE(rd.next() == jsonl_reader::status::error);
+    CHECK(rd.line() == line);
+    CHECK(rd.error().field == "fields.amount_paid");
+    CHECK(rd.error().reason.find("send a number with a fraction as a string, e.g. \"12000.50\"") == 0);
+  }
+  REQUIRE(rd.next() == jsonl_reader::status::ok);  // as a string it is kept digit for digit; an integer is fine
+  REQUIRE(rd.row().fields.size() == 2);
+  CHECK(rd.row().fields[0].second.text == "9999999999999.9999");
+  CHECK(rd.row().fields[1].second.text == "12");
+  REQUIRE(rd.next() == jsonl_reader::status::error);  // a syntax error says where
+  CHECK_MESSAGE(rd.error().reason.find("not valid JSON: syntax error at byte ") == 0, rd.error().reason);
   CHECK(rd.next() == jsonl_reader::status::eof);
 }
 
