@@ -40,6 +40,12 @@ void csv_reader::skip_line() {
   }
 }
 
+// "line 3", or "lines 3-7" for a record that ran over several.
+std::string csv_reader::span_of(std::uint64_t last) const {
+  if (last <= record_line_) return "line " + std::to_string(record_line_);
+  return "lines " + std::to_string(record_line_) + "-" + std::to_string(last);
+}
+
 csv_reader::status csv_reader::fail(std::string why) {
   error_ = std::move(why);
   // The start of what was read, for the quarantine entry.
@@ -136,12 +142,19 @@ csv_reader::status csv_reader::parse_record() {
       take();
       if (!scan_quoted()) {
         if (record_bytes_ > max_) return too_long(true);
-        return fail("quoted field is not closed before the end of the file");
+        // Every line after the quote was read into the field: say which,
+        // or rows the quote swallowed go unseen behind one quarantine entry.
+        bool ended_line = !arena_.empty() && arena_.back() == '\n';
+        return fail(span_of(ended_line ? line_ - 1 : line_) + ": a quoted field opened on line " +
+                    std::to_string(record_line_) + " is not closed before the end of the file, so the rest of "
+                    "the file was read as one field and skipped: close the quote (a quote inside a field must be doubled: \"\")");
       }
       int c = src_.peek();
       if (c >= 0 && c != ',' && c != '\n' && c != '\r') {
+        auto lines = span_of(line_);  // the field may have run over several lines
         skip_line();
-        return fail("text after a closing quote (a quote inside a field must be doubled: \"\")");
+        return fail(lines + ": text after a closing quote (a quote inside a field must be doubled: \"\"); "
+                            "the record was skipped whole");
       }
     } else {
       for (auto w = src_.window(); !w.empty(); w = src_.window()) {

@@ -33,6 +33,7 @@ private:
   bool scan_quoted();
   status too_long(bool in_quotes);
   status fail(std::string why);
+  std::string span_of(std::uint64_t last) const;
   void skip_line();
   int take();  // next byte, counting lines and the record's size
   // Bytes the record may still grow by before it is one past the limit.

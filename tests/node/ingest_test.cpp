@@ -131,6 +131,38 @@ TEST_CASE("csv: an over-long unquoted line with a stray quote is skipped alone, 
   }
 }
 
+// The rows a stray quote swallowed are named, not hidden behind the one
+// quarantine entry of the record that holds them.
+TEST_CASE("csv: a quote that runs over lines names every line it skipped") {
+  SUBCASE("never closed: to the end of the file") {
+    csv_fixture f("h\nok\n\"opened,1\nrow,4\nrow,5\nrow,6\n");
+    f.next_ok();
+    CHECK(f.next_ok() == sv{"ok"});
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->line() == 3);
+    CHECK_MESSAGE(f.rd->error() == "lines 3-6: a quoted field opened on line 3 is not closed before the end of the file, so the "
+                                   "rest of the file was read as one field and skipped: close the quote (a quote inside a "
+                                   "field must be doubled: \"\")", f.rd->error());
+    CHECK(f.rd->next() == csv_reader::status::eof);
+  }
+  SUBCASE("never closed, no newline at the end, on its own line") {
+    csv_fixture f("h\n\"opened");
+    f.next_ok();
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->error().rfind("line 2: a quoted field opened on line 2", 0) == 0);
+  }
+  SUBCASE("closed lines later, then text after it") {
+    csv_fixture f("h\n\"a\nb\nc\"x,1\ngood,2\n");
+    f.next_ok();
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->line() == 2);
+    CHECK_MESSAGE(f.rd->error() == "lines 2-4: text after a closing quote (a quote inside a field must be doubled: \"\"); the "
+                                   "record was skipped whole", f.rd->error());
+    CHECK(f.next_ok() == sv{"good", "2"});
+    CHECK(f.rd->line() == 5);
+  }
+}
+
 TEST_CASE("csv: stray quotes are refused with the rule to follow") {
   csv_fixture f("h\nab\"c\n\"x\"y\ngood\n");
   f.next_ok();
