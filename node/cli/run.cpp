@@ -248,7 +248,10 @@ net::listener_config sync_listener(service::sync_context& sctx, const net::tls_f
   auto tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::required);
   tls->refuse_serials([&env = sctx.env](const std::string& serial) { return store::reader(env).is_revoked(serial); });
   auto sync = listener("sync", sctx.cfg.listen.sync, tls);
-  sync.body_limit = 64u << 20;  // a push batch: at most max_batch_changes changes
+  sync.body_limit = service::max_push_body;  // each route's own limit: service::before_body
+  sync.before_body = [&sctx](const net::http_request& head, std::size_t& limit) {
+    return service::before_body(sctx, head, limit);
+  };
   sync.router.add("GET", "/sync/v1/hello", [&cfg = sctx.cfg](const net::http_request& r) { return hello(cfg, r); });
   service::add_sync_routes(sync.router, sctx);
   return sync;

@@ -48,6 +48,13 @@ struct listener_config {
   // without its body, and the refusal, which it returns or defers (the API
   // audits it). The connection closes after the answer.
   std::function<http_response(const http_request&, http_response)> on_refusal;
+  // Once a request's header is read, before its body: a refusal to answer
+  // with the body unread (the connection then closes), or none; `limit`
+  // (body_limit on the way in) may be lowered for this request, and a body
+  // declared over it is refused 413 unread. The sync listener checks the
+  // peer and the route here: a certificate from the network's CA is not
+  // yet an admitted child.
+  std::function<std::optional<http_response>(const http_request& head, std::size_t& limit)> before_body;
   // Sent with every answer (the API: Cache-Control: no-store).
   http_headers response_headers;
 };

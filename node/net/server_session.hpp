@@ -210,7 +210,8 @@ private:
     if (buffer_.size() == 0 && buffer_.capacity() > body_read_step / 4) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opt().header_limit));
-    parser_->body_limit(lst_->cfg.body_limit);
+    limit_ = lst_->cfg.body_limit;
+    parser_->body_limit(limit_);
     lowest().expires_after(opt().read_timeout);
     http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_header, self()));
   }
@@ -236,6 +237,7 @@ private:
         return reply_error(400, "bad_request", sent + " does not end in chunked, so the body's length is unknown: send Content-Length or chunked");
       }
     }
+    if (refused_before_body()) return;
     bool wants_continue = h.version() == 11 && beast::iequals(trimmed(h[http::field::expect]), "100-continue");
     if (parser_->is_done()) return on_read({}, 0);
     if (!wants_continue) return read_body();
@@ -245,6 +247,40 @@ private:
       if (wec) return self->fail(wec, "write");
       self->read_body();
     });
+  }
+
+  // The listener's look at the request before its body (before_body): a
+  // refusal, or a body declared over this request's limit, is answered
+  // with the body unread; a chunked one is cut off at the limit.
+  bool refused_before_body() {
+    if (!lst_->cfg.before_body) return false;
+    http_request head = to_request(parser_->get());
+    head.body.clear();
+    head.remote = remote_;
+    head.listener = lst_->cfg.name;
+    head.peer = peer_;
+    std::size_t limit = lst_->cfg.body_limit;
+    std::optional<http_response> refusal;
+    try {
+      refusal = lst_->cfg.before_body(head, limit);
+    } catch (const std::exception& e) {
+      log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", head.path).kv("reason", e.what());
+      refusal = http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+    }
+    if (!refusal) {
+      auto length = parser_->content_length();
+      if (!length || *length <= limit) {
+        parser_->body_limit(limit_ = limit);
+        return false;
+      }
+      refusal = http_response::error(413, "body_too_large", "request body of " + std::to_string(*length) + " bytes exceeds " +
+                                                                std::to_string(limit) + " for " + head.method + " " + head.path);
+    }
+    log::info("request_refused").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("status", refusal->status)
+        .kv("path", head.path);
+    if (refusal->endpoint.empty()) refusal->endpoint = "(http)";
+    send(std::move(*refusal), 11, false, false);
+    return true;
   }
 
   void read_body() {
@@ -268,7 +304,7 @@ private:
                          "request line and headers exceed " + std::to_string(opt().header_limit) + " bytes");
     if (ec == http::error::body_limit)
       return refuse_request(413, "body_too_large",
-                         "request body exceeds " + std::to_string(lst_->cfg.body_limit) + " bytes on the " +
+                         "request body exceeds " + std::to_string(limit_) + " bytes on the " +
                              lst_->cfg.name + " listener");
     if (ec && ec != http::error::partial_message && ec.category() == http::make_error_code(http::error::bad_method).category())
       return reply_error(400, "bad_request", "malformed HTTP request: " + ec.message());
@@ -461,6 +497,7 @@ private:
   unsigned char refusal_alert_ = 0;  // the TLS alert a refused certificate hears
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::size_t limit_ = 0;  // this request's body limit (the listener's, or what before_body set)
   http::response<http::string_body> res_;
   std::array<char, 4096> drain_{};
   std::size_t drained_ = 0;

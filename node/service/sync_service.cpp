@@ -118,7 +118,7 @@ replication::peer as_peer(const sync_context& ctx, const pki::identity& id) {
 // registry, landing in `pending` the first time.
 http_response join(sync_context& ctx, const http_request& req) {
   if (!req.peer) return http_response::error(401, "no_certificate", "joining needs a client certificate");
-  if (req.body.size() > 1 << 20) return http_response::error(413, "too_large", "a join request is at most 1 MiB");
+  if (req.body.size() > max_join_body) return http_response::error(413, "too_large", "a join request is at most 1 MiB");
   replication::join_request jr;
   try {
     jr = replication::decode_join_request(req.body);
@@ -236,6 +236,16 @@ http_response digest(sync_context& ctx, const http_request& req) {
 }
 
 }  // namespace
+
+std::optional<http_response> before_body(sync_context& ctx, const http_request& head, std::size_t& limit) {
+  bool post = head.method == "POST";
+  if (post && head.path == "/sync/v1/push") {
+    limit = std::min(limit, max_push_body);
+    return refuse_peer(ctx, head);
+  }
+  limit = post && head.path == "/sync/v1/join" ? std::min(limit, max_join_body) : 0;
+  return std::nullopt;
+}
 
 void add_sync_routes(net::http_router& r, sync_context& ctx) {
   auto pipes = std::make_shared<push_pipeline>(

@@ -3,6 +3,8 @@
 // is decided by sync/ (routing, exchange, digest).
 #pragma once
 
+#include <optional>
+
 #include "node/service/contact_book.hpp"
 #include "config/config.hpp"
 #include "config/live.hpp"
@@ -32,5 +34,15 @@ void add_sync_routes(net::http_router& r, sync_context& ctx);
 
 inline constexpr int max_wait_ms = 5000;
 inline constexpr std::size_t max_batch_changes = replication::batch_limits::large().max_changes;
+// A push body: twice the batch's byte bound (its records' estimated size),
+// for JSON escapes the estimate does not count. A join: its posture report.
+inline constexpr std::size_t max_push_body = 2 * replication::batch_limits::large().max_bytes;
+inline constexpr std::size_t max_join_body = 1 << 20;
+
+// The sync listener's look at a request before its body is read
+// (listener_config::before_body): a push from a certificate that is not an
+// admitted child here is refused unread, and each route gets its own body
+// limit (push max_push_body, join max_join_body, anything else none).
+std::optional<net::http_response> before_body(sync_context& ctx, const net::http_request& head, std::size_t& limit);
 
 }  // namespace node::service

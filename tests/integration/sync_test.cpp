@@ -318,6 +318,45 @@ TEST_CASE("sync: a pull's cursor and max are checked: 400 naming the parameter, 
   CHECK(json::parse(all.body).at("changes").as_array().size() == 3);
 }
 
+// Each sync route's body limit holds before the body is read, and a push
+// from a certificate of the network's CA that is not an admitted child (a
+// bank's) is refused unread: it could otherwise make a parent read tens
+// of MiB per connection.
+TEST_CASE("sync: the sync listener bounds each route's body and refuses a push from a non-child before reading it") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  child p({"run", "-c", prov.cfg});
+  wait_ready(prov, p);
+  auto key = net.d / "bank.key", csr = net.d / "bank.csr", pem = net.d / "bank.pem";
+  REQUIRE(test::run_cli({"pki", "csr", "--key", key, "--out", csr, "--node-id", "bank-a", "--role", "bank"}).exit_code == 0);
+  REQUIRE(test::run_cli({"pki", "sign", "--ca", net.ca, "--csr", csr, "--out", pem, "--role", "bank", "--node-id", "bank-a"}).exit_code == 0);
+  auto client_as = [&](const std::string& cert, const std::string& k) {
+    auto tls = node::net::tls_context::make(node::net::tls_side::client, {nj.dir + "/tls/ca.pem", cert, k});
+    return node::net::http_client::make({net.sync_addr(prov), "js.province", tls, 5s, 16u << 20});
+  };
+  auto detail_of = [](const node::net::http_response& r) { return std::string(json::parse(r.body).at("detail").as_string()); };
+
+  auto bank = client_as(pem, key)->request({"POST", "/sync/v1/push", std::string(8u << 20, 'x'), "application/json", {}});
+  CHECK(bank.status == 403);
+  CHECK_MESSAGE(json::parse(bank.body).at("error").as_string() == "not_a_child", bank.body);
+  CHECK(p.err().find("event=request_refused listener=sync") != std::string::npos);
+
+  auto c = client_as(nj.dir + "/tls/node.pem", nj.dir + "/tls/node.key");
+  auto join = c->request({"POST", "/sync/v1/join", std::string((1u << 20) + 1, ' '), "application/json", {}});
+  CHECK(join.status == 413);
+  CHECK_MESSAGE(detail_of(join) == "request body of 1048577 bytes exceeds 1048576 for POST /sync/v1/join", join.body);
+  auto c2 = client_as(nj.dir + "/tls/node.pem", nj.dir + "/tls/node.key");  // a refusal closes its connection
+  auto pull = c2->request({"GET", "/sync/v1/pull?cursor=0", "x", "text/plain", {}});
+  CHECK(pull.status == 413);
+  CHECK(detail_of(pull) == "request body of 1 bytes exceeds 0 for GET /sync/v1/pull");
+  // The child is approved but has not joined: its push is refused unread too.
+  auto c3 = client_as(nj.dir + "/tls/node.pem", nj.dir + "/tls/node.key");
+  auto early = c3->request({"POST", "/sync/v1/push", "{}", "application/json", {}});
+  CHECK(early.status == 403);
+  CHECK_MESSAGE(json::parse(early.body).at("error").as_string() == "not_admitted", early.body);
+}
+
 TEST_CASE("sync: a pull that only moves past the child's own changes commits nothing at the child, one with changes does") {
   network net;
   auto& prov = net.add("js.province", "provincial", "320000");

@@ -601,3 +601,39 @@ TEST_CASE("http: framing — a body of unknown length is refused, not read as th
   CHECK(raw_exchange(s.addr, "GET /h%65llo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
   CHECK(raw_exchange(s.addr, "GET /hello%2Fx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.rfind("HTTP/1.1 404", 0) == 0);
 }
+
+// A listener's look before the body (the sync listener: is this an
+// admitted child, and how large may this route's body be): a refusal goes
+// out without waiting for the body, and a lowered limit holds for declared
+// and chunked bodies alike.
+TEST_CASE("http: before_body refuses with the body unread, and lowers one route's body limit") {
+  auto l = make_listener(nullptr);
+  l.router.add("POST", "/guarded", [](const http_request&) { return http_response::text(200, "read it"); });
+  l.before_body = [](const http_request& head, std::size_t& limit) -> std::optional<http_response> {
+    if (head.path == "/guarded") return http_response::error(403, "not_admitted", "no body from you");
+    if (head.path == "/throws") throw std::runtime_error("hook failed");
+    if (head.path == "/echo") limit = 10;
+    return std::nullopt;
+  };
+  served s(std::move(l));
+  // 500,000 bytes declared (under the listener's 1 MiB), 3 sent: a server
+  // waiting for the body would say nothing until its read timeout.
+  auto guarded = raw_exchange(s.addr, "POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\nabc");
+  CHECK(guarded.got.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(guarded.got.find("no body from you") != std::string::npos);
+  CHECK(guarded.got.find("read it") == std::string::npos);
+  CHECK(guarded.closed);
+  auto declared = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  CHECK(declared.got.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK_MESSAGE(declared.got.find("request body of 11 bytes exceeds 10 for POST /echo") != std::string::npos, declared.got);
+  auto chunked = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n");
+  CHECK(chunked.got.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK_MESSAGE(chunked.got.find("request body exceeds 10 bytes on the sync listener") != std::string::npos, chunked.got);
+  auto fits = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfits");
+  CHECK(fits.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(fits.got.ends_with("fits"));
+  auto thrown = raw_exchange(s.addr, "POST /throws HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+  CHECK(thrown.got.rfind("HTTP/1.1 500", 0) == 0);
+  auto other = raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");  // untouched routes
+  CHECK(other.got.find("\"hello\":true") != std::string::npos);
+}
