@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "node/api/internal.hpp"
+#include "node/api/rate_limiter.hpp"
 #include "node/net/log.hpp"
 #include "node/pki/pki.hpp"
 #include "store/model/record.hpp"
@@ -11,30 +12,6 @@
 
 namespace node::api {
 namespace {
-
-// Token buckets per principal: `rate` per second, bursts of two seconds.
-class rate_limiter {
-public:
-  bool allow(const std::string& who, double requests_per_second) {
-    std::lock_guard lk(mu_);
-    auto now = std::chrono::steady_clock::now();
-    auto& b = buckets_.try_emplace(who, bucket{2 * requests_per_second, now}).first->second;
-    b.tokens = std::min(2 * requests_per_second,
-                        b.tokens + std::chrono::duration<double>(now - b.at).count() * requests_per_second);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-private:
-  struct bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::mutex mu_;
-  std::map<std::string, bucket> buckets_;  // one per registered principal: bounded by the registry
-};
 
 // Client certificate first (its fingerprint registered with `admin bank
 // add --cert`), then a bearer token (stored only as its SHA-256).
