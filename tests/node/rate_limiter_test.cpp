@@ -6,7 +6,7 @@
 using node::api::rate_limiter;
 using namespace std::chrono_literals;
 
-TEST_CASE("rate limit: a burst of two seconds, then the rate; strangers' idle buckets are dropped, a busy one is kept") {
+TEST_CASE("rate limit: a burst of two seconds, then the rate, and strangers' idle buckets are dropped, a busy one is kept") {
   rate_limiter l;
   auto t0 = rate_limiter::clock::now();
   int allowed = 0;
