@@ -424,9 +424,21 @@ void read_admission(reader& r, const toml::table& root, admission_section& out) 
   if (n == nullptr) return;
   const toml::array& arr = *n->as_array();
   for (std::size_t i = 0; i < arr.size(); ++i) {
-    if (arr[i].is_string() && !arr[i].as_string()->get().empty()) out.required_checks.push_back(arr[i].as_string()->get());
-    else r.add(arr[i].source(), "admission.required_checks[" + std::to_string(i) + "]",
-               "expected a check id as `credit-node check` prints it (e.g. \"tls.validity\"), found " + describe(arr[i]));
+    auto key = "admission.required_checks[" + std::to_string(i) + "]";
+    if (!arr[i].is_string() || arr[i].as_string()->get().empty()) {
+      r.add(arr[i].source(), key, "expected a check id as `credit-node check` prints it (e.g. \"tls.validity\"), found " + describe(arr[i]));
+      continue;
+    }
+    const std::string& id = arr[i].as_string()->get();
+    // A typo would refuse every child at its next join, telling its operator
+    // to upgrade: said here, at the parent, instead.
+    if (std::find(std::begin(posture_check_ids), std::end(posture_check_ids), id) == std::end(posture_check_ids)) {
+      std::string msg = "unknown check id \"" + id + "\"";
+      if (auto near = closest(id, posture_check_ids); !near.empty()) msg += "; did you mean '" + std::string(near) + "'?";
+      r.add(arr[i].source(), key, msg + " (known: " + join(posture_check_ids) + ")");
+      continue;
+    }
+    out.required_checks.push_back(id);
   }
 }
 

@@ -497,4 +497,13 @@ TEST_CASE("the [admission] policy is read, and each bad value is named with its 
   CHECK(issues[2].key == "admission.required_checks[0]");
   CHECK(issues[3].key == "admission.required_checks[1]");
   CHECK(issues[4].message.find("did you mean 'suspend_after_violations'?") != std::string::npos);
+  // A check id no `credit-node check` reports would refuse every child at
+  // its next join, telling the child to upgrade: refused here instead.
+  auto typo = issues_of(minimal + "[admission]\nrequired_checks = [\"tls.validity\", \"tls.validty\", \"firewall\"]\n");
+  REQUIRE(typo.size() == 2);
+  CHECK(typo[0].key == "admission.required_checks[1]");
+  CHECK(typo[0].where == "node.toml:11:36");  // the quote opening "tls.validty"
+  CHECK_MESSAGE(typo[0].message.rfind("unknown check id \"tls.validty\"; did you mean 'tls.validity'? (known: config, tls.ca, ", 0) == 0,
+                typo[0].message);
+  CHECK(typo[1].message.rfind("unknown check id \"firewall\" (known: ", 0) == 0);
 }

@@ -1,4 +1,8 @@
 #include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "config/config.hpp"
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
@@ -29,6 +33,13 @@ struct checked_node {
     auto r = test::run_cli({"check", "--json", "-c", cfg});
     auto v = json::parse(r.out).as_object();
     CHECK((r.exit_code == 0) == v.at("ok").as_bool());
+    // Every id a parent's admission.required_checks may name: the config
+    // refuses any other, so the two lists must not drift apart.
+    for (const auto& c : v.at("checks").as_array()) {
+      std::string_view id = c.at("id").as_string();
+      CHECK_MESSAGE(std::find(std::begin(config::posture_check_ids), std::end(config::posture_check_ids), id) !=
+                        std::end(config::posture_check_ids), id << " is missing from config::posture_check_ids");
+    }
     return v;
   }
   std::string status_of(const std::string& id) {
