@@ -297,6 +297,35 @@ import_report& store_failed(import_report& r, pipeline& pipe, const store::store
   return r;
 }
 
+// A whole file in another encoding (GBK / GB18030, as Excel saves CSV in
+// China; UTF-16) would become one quarantined row per line of Chinese text,
+// each saying only "invalid UTF-8 at byte N". Judged on the first buffer:
+// a file is refused whole when most of its lines with non-ASCII bytes are
+// not UTF-8 (one damaged line in a UTF-8 file is that line's problem).
+std::string encoding_problem(byte_source& src, const std::string& path) {
+  auto w = src.window();
+  if (w.starts_with("\xFF\xFE") || w.starts_with("\xFE\xFF"))
+    return path + " is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8: save it as UTF-8 (Excel: \"CSV UTF-8\"), "
+                  "or convert it: iconv -f UTF-16 -t UTF-8 " + path + " > " + path + ".utf8; nothing was imported";
+  if (src.size() == 0 || w.size() < src.size()) w = w.substr(0, w.rfind('\n') + 1);  // whole lines only
+  std::size_t non_ascii = 0, bad = 0, line = 0, first_bad = 0;
+  std::string first_why;
+  for (std::size_t at = 0; at < w.size();) {
+    auto nl = w.find('\n', at);
+    auto text = w.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    at = nl == std::string_view::npos ? w.size() : nl + 1;
+    ++line;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) continue;
+    ++non_ascii;
+    if (auto why = store::model::check_utf8(text); !why.empty() && !bad++) first_bad = line, first_why = why;
+  }
+  if (bad == 0 || bad * 2 < non_ascii) return {};
+  return path + " is not UTF-8: " + std::to_string(bad) + " of the " + std::to_string(non_ascii) +
+         " lines with non-ASCII text at its start are not (the first, line " + std::to_string(first_bad) + ": " + first_why +
+         "). GBK / GB18030, as Excel saves CSV? Save it as UTF-8 (Excel: \"CSV UTF-8\"), or convert it: iconv -f GB18030 "
+         "-t UTF-8 " + path + " > " + path + ".utf8; nothing was imported";
+}
+
 // The last step failed: every row is committed and visible, but the flush
 // to disk did not happen, so a power loss could still take some away.
 // Not "the others not stored", which would send the operator after rows
@@ -324,6 +353,10 @@ import_report run_import(store::environment& env, const import_options& opt) {
     src = std::make_unique<byte_source>(opt.path);
   } catch (const std::exception& e) {
     rep.fatal = e.what();
+    return rep;
+  }
+  if (auto e = encoding_problem(*src, opt.path); !e.empty()) {
+    rep.fatal = e;
     return rep;
   }
   store::model::uscc_policy no_legacy;

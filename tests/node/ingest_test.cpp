@@ -296,6 +296,41 @@ TEST_CASE("importer: a failed flush at the end says every row is committed but m
   CHECK(again.unchanged == 10);
 }
 
+// Excel in China saves CSV as GBK: every line with Chinese text would be
+// its own "invalid UTF-8" quarantine entry. The file is refused whole,
+// with the way to convert it; one damaged line in a UTF-8 file is not.
+TEST_CASE("importer: a file in GBK or UTF-16 is refused whole, saying how to convert it, and a UTF-8 file with one bad line is not") {
+  test::temp_dir d;
+  auto env = store::environment::open({d / "data"});
+  const std::string head = "subject,record_id,event_date,source,name,legal_rep_name,legal_rep_id,phone,division\n";
+  auto row = [](const std::string& id, const std::string& name) {
+    return "91350200776049653A," + id + ",2020-01-01,regulator," + name + ",x,350203199001011234,13812345678,350200\n";
+  };
+  auto run = [&](const std::string& file, const std::string& content) {
+    test::write_file(d / file, content);
+    import_options o;
+    o.path = d / file;
+    o.category = "registration";
+    o.origin = "js.xiamen";
+    return run_import(*env, o);
+  };
+  const std::string gbk_name = "\xC4\xFE\xB2\xA8\xB9\xAB\xCB\xBE";  // 宁波公司 in GBK
+  auto gbk = run("gbk.csv", head + row("r1", gbk_name) + row("r2", gbk_name) + row("r3", "ascii"));
+  CHECK_MESSAGE(gbk.fatal.find("gbk.csv is not UTF-8: 2 of the 2 lines with non-ASCII text at its start are not (the first, "
+                               "line 2: invalid UTF-8 at byte ") != std::string::npos, gbk.fatal);
+  CHECK(gbk.fatal.find("iconv -f GB18030 -t UTF-8 ") != std::string::npos);
+  CHECK(gbk.fatal.ends_with("nothing was imported"));
+  CHECK(gbk.rows + gbk.quarantined + gbk.inserted == 0);
+  auto utf16 = run("u16.csv", std::string("\xFF\xFEs\0u\0") + "\n");
+  CHECK(utf16.fatal.find("u16.csv is UTF-16 (it starts with a UTF-16 byte-order mark)") != std::string::npos);
+  CHECK(store::reader(*env).stats().total == 0);
+  // UTF-8 with one damaged line among three with Chinese text: that row alone.
+  auto mixed = run("mixed.csv", head + row("r1", "宁波公司") + row("r2", gbk_name) + row("r3", "厦门公司"));
+  CHECK(mixed.fatal == "");
+  CHECK(mixed.inserted == 2);
+  CHECK(mixed.quarantined == 1);
+}
+
 TEST_CASE("importer: a row about a firm registered outside the node's jurisdiction is refused, naming both") {
   test::temp_dir d;
   std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
