@@ -1,5 +1,7 @@
 #include "node/cli/args.hpp"
 
+#include <cstdint>
+
 namespace node::cli {
 
 std::optional<std::string> args::get(const std::string& opt) const {
@@ -12,6 +14,28 @@ std::string args::require(const std::string& opt) const {
   auto v = get(opt);
   if (!v) throw usage_error("missing " + opt);
   return *v;
+}
+
+std::uint64_t whole_number(const std::string& what, const std::string& text, std::uint64_t least, std::uint64_t most) {
+  std::uint64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+  for (char c : ok ? text : std::string()) {
+    unsigned d = static_cast<unsigned>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) {
+      ok = false;
+      break;
+    }
+    v = v * 10 + d;
+  }
+  if (!ok || v < least || v > most)
+    throw usage_error(what + " takes a whole number from " + std::to_string(least) + " to " + std::to_string(most) +
+                      ", not '" + text.substr(0, 40) + "'");
+  return v;
+}
+
+std::uint64_t args::number(const std::string& opt, std::uint64_t fallback, std::uint64_t least, std::uint64_t most) const {
+  auto v = get(opt);
+  return v ? whole_number(opt, *v, least, most) : fallback;
 }
 
 std::string args::config_path() const { return get("-c").value_or("/etc/credit-node/node.toml"); }
@@ -35,7 +59,11 @@ args parse(int argc, char** argv, int first, const spec& s) {
         if (i + 1 >= argc) throw usage_error(arg + " needs a value");
         value = argv[++i];
       }
-      a.options[arg == "--config" ? "-c" : arg] = value;
+      auto key = arg == "--config" ? "-c" : arg;
+      // The last one silently winning would import into another category.
+      if (auto was = a.options.find(key); was != a.options.end())
+        throw usage_error(arg + " is given twice ('" + was->second + "' and '" + value + "'): give it once");
+      a.options[key] = value;
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw usage_error("unknown option " + arg);
     } else {

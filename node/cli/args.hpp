@@ -2,6 +2,7 @@
 // (exit 2), never ignored.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -31,7 +32,13 @@ struct args {
   std::optional<std::string> get(const std::string& opt) const;
   std::string require(const std::string& opt) const;  // usage_error if absent
   std::string config_path() const;                     // -c, or the default
+  // A whole number from `least` to `most` (`fallback` when absent); anything
+  // else (-1, 10x, 1e3, past 2^64) is a usage error naming the option.
+  std::uint64_t number(const std::string& opt, std::uint64_t fallback, std::uint64_t least, std::uint64_t most) const;
 };
+
+// `text` as a whole number from `least` to `most`, or a usage error naming `what`.
+std::uint64_t whole_number(const std::string& what, const std::string& text, std::uint64_t least, std::uint64_t most);
 
 // Parses argv[first..argc). "-c FILE" and "--json" are always accepted.
 args parse(int argc, char** argv, int first, const spec& s);

@@ -22,7 +22,7 @@ void parse_since(const std::string& v, store::record_filter& f) {
   }
   if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
     throw usage_error("--since takes a date YYYY-MM-DD or a change sequence number, not '" + v + "'");
-  f.after_seq = std::stoull(v);
+  f.after_seq = whole_number("--since", v, 0, UINT64_MAX);
 }
 
 }  // namespace

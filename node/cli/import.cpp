@@ -43,7 +43,7 @@ int show_quarantine(const args& a) {
   auto cfg = load_config(a);
   auto env = open_store(cfg);
   store::reader rd(*env);
-  std::uint64_t limit = std::stoull(a.get("--limit").value_or("1000")), n = 0;
+  std::uint64_t limit = a.number("--limit", 1000, 1, UINT64_MAX), n = 0;
   rd.for_each_quarantine([&](std::uint64_t seq, std::string_view json) {
     if (a.has("--json")) std::cout << "{\"seq\":" << seq << "," << json.substr(1) << "\n";
     else std::cout << "#" << seq << " " << json << "\n";
@@ -92,6 +92,7 @@ int cmd_import(int argc, char** argv) {
     return 0;
   }
   if (a.positional.size() != 1) throw usage_error("import needs exactly one FILE");
+  if (a.get("--limit")) throw usage_error("--limit goes with --show-quarantine (how many refused rows to show); an import reads the whole FILE");
   auto cfg = load_config(a);
   if (service::recovery_pending(cfg))
     throw std::runtime_error("this store was restored from a backup, and the records this node owns that are newer than "

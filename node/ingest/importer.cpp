@@ -297,11 +297,25 @@ import_report& store_failed(import_report& r, pipeline& pipe, const store::store
   return r;
 }
 
+// Whether every non-ASCII byte of `text` pairs as GBK does: a lead byte
+// 81-FE and a trail byte 40-FE (not 7F).
+bool reads_as_gbk(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) continue;
+    if (c == 0x80 || c == 0xFF || i + 1 == text.size()) return false;
+    auto t = static_cast<unsigned char>(text[++i]);
+    if (t < 0x40 || t == 0x7F || t == 0xFF) return false;
+  }
+  return true;
+}
+
 // A whole file in another encoding (GBK / GB18030, as Excel saves CSV in
 // China; UTF-16) would become one quarantined row per line of Chinese text,
 // each saying only "invalid UTF-8 at byte N". Judged on the first buffer:
 // a file is refused whole when most of its lines with non-ASCII bytes are
-// not UTF-8 (one damaged line in a UTF-8 file is that line's problem).
+// not UTF-8 but read as GBK (a damaged line in a UTF-8 file is that line's
+// problem, and stray bytes that are not GBK either are left to the rows).
 std::string encoding_problem(byte_source& src, const std::string& path) {
   auto w = src.window();
   if (w.starts_with("\xFF\xFE") || w.starts_with("\xFE\xFF"))
@@ -317,11 +331,11 @@ std::string encoding_problem(byte_source& src, const std::string& path) {
     ++line;
     if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) continue;
     ++non_ascii;
-    if (auto why = store::model::check_utf8(text); !why.empty() && !bad++) first_bad = line, first_why = why;
+    if (auto why = store::model::check_utf8(text); !why.empty() && reads_as_gbk(text) && !bad++) first_bad = line, first_why = why;
   }
   if (bad == 0 || bad * 2 < non_ascii) return {};
   return path + " is not UTF-8: " + std::to_string(bad) + " of the " + std::to_string(non_ascii) +
-         " lines with non-ASCII text at its start are not (the first, line " + std::to_string(first_bad) + ": " + first_why +
+         " lines with non-ASCII text at its start are not, and read as GBK (the first, line " + std::to_string(first_bad) + ": " + first_why +
          "). GBK / GB18030, as Excel saves CSV? Save it as UTF-8 (Excel: \"CSV UTF-8\"), or convert it: iconv -f GB18030 "
          "-t UTF-8 " + path + " > " + path + ".utf8; nothing was imported";
 }

@@ -146,6 +146,26 @@ TEST_CASE("cli: unknown commands and options are usage errors (exit 2)") {
   r = test::run_cli({"status", "-c", n.tmp / "missing.toml"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find(n.tmp / "missing.toml") != std::string::npos);
+  // Numbers are numbers, an option is given once, and an option that does
+  // not apply is refused rather than ignored.
+  test::write_file(n.tmp / "a.csv", "subject,record_id,event_date,source,period,tax_type,amount_paid\n");
+  for (auto [args, says] : std::initializer_list<std::pair<std::vector<std::string>, std::string>>{
+           {{"--show-quarantine", "--limit", "abc"}, "--limit takes a whole number from 1 to 18446744073709551615, not 'abc'"},
+           {{"--show-quarantine", "--limit", "-1"}, "not '-1'"},
+           {{"--show-quarantine", "--limit", "10x"}, "not '10x'"},
+           {{"--show-quarantine", "--limit", "0"}, "not '0'"},
+           {{"--category", "tax", "--category", "loan", n.tmp / "a.csv"}, "--category is given twice ('tax' and 'loan'): give it once"},
+           {{"--category", "tax", "--limit", "100", n.tmp / "a.csv"}, "--limit goes with --show-quarantine"}}) {
+    r = n.run("import", args);
+    CHECK_MESSAGE(r.exit_code == 2, says);
+    CHECK_MESSAGE(r.err.find(says) != std::string::npos, r.err);
+  }
+  r = n.run("export", {"--since", "123456789012345678901"});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("--since takes a whole number from 0 to 18446744073709551615, not '123456789012345678901'") !=
+                    std::string::npos, r.err);
+  CHECK(n.run("export", {"--since", "18446744073709551615"}).exit_code == 0);
+  CHECK(n.run("import", {"--show-quarantine", "--limit", "5"}).exit_code == 0);
 }
 
 TEST_CASE("cli: --help after a command prints that command's usage and exits 0") {

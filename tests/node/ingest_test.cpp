@@ -316,7 +316,7 @@ TEST_CASE("importer: a file in GBK or UTF-16 is refused whole, saying how to con
   };
   const std::string gbk_name = "\xC4\xFE\xB2\xA8\xB9\xAB\xCB\xBE";  // 宁波公司 in GBK
   auto gbk = run("gbk.csv", head + row("r1", gbk_name) + row("r2", gbk_name) + row("r3", "ascii"));
-  CHECK_MESSAGE(gbk.fatal.find("gbk.csv is not UTF-8: 2 of the 2 lines with non-ASCII text at its start are not (the first, "
+  CHECK_MESSAGE(gbk.fatal.find("gbk.csv is not UTF-8: 2 of the 2 lines with non-ASCII text at its start are not, and read as GBK (the first, "
                                "line 2: invalid UTF-8 at byte ") != std::string::npos, gbk.fatal);
   CHECK(gbk.fatal.find("iconv -f GB18030 -t UTF-8 ") != std::string::npos);
   CHECK(gbk.fatal.ends_with("nothing was imported"));
