@@ -25,6 +25,11 @@ struct server_options {
   milliseconds read_timeout{30'000};       // a whole request; also idle keep-alive
   milliseconds write_timeout{30'000};      // a whole response
   milliseconds shutdown_deadline{10'000};  // in-flight requests get this long on stop()
+  // A handler's deferred answer (an audit commit, a push waiting on the
+  // writer, a long-poll): beyond this, 503 `timeout` and the connection
+  // closes; what the handler answers later is dropped. A stalled disk then
+  // costs a bank 30 s, not a connection held forever.
+  milliseconds answer_timeout{30'000};
   // After an error response (413, 431, 400) the rest of what the client sent
   // is read and dropped for this long before closing, so the client reads
   // our answer instead of a connection reset.

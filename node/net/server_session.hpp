@@ -6,6 +6,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -108,7 +109,7 @@ public:
   session(std::shared_ptr<server_core> core, std::shared_ptr<listener_state> l, std::string remote,
           StreamArgs&&... args)
       : core_(std::move(core)), lst_(std::move(l)), remote_(std::move(remote)),
-        stream_(std::forward<StreamArgs>(args)...) {
+        stream_(std::forward<StreamArgs>(args)...), answer_timer_(stream_.get_executor()) {
     lst_->active++;
   }
   ~session() override {
@@ -366,9 +367,14 @@ private:
       named.method = req.method;
       named.path = req.path;
       auto later = std::move(res.later);
+      // Whichever comes first, the answer or the timeout, is sent; the
+      // other finds `settled` set and does nothing.
+      auto settled = std::make_shared<std::atomic<bool>>(false);
+      wait_for_answer(settled, named, started, version, head);
       try {
-        later([self = self(), req = std::move(req), started, version, last, head, endpoint = std::move(res.endpoint)](http_response r) mutable {
-          if (!self) return;
+        later([self = self(), req = std::move(req), started, version, last, head, endpoint = std::move(res.endpoint),
+               settled](http_response r) mutable {
+          if (!self || settled->exchange(true)) return;
           if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
           auto ex = self->stream_.get_executor();
           asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
@@ -377,6 +383,7 @@ private:
         });
       } catch (const std::exception& e) {
         log::error("handler_failed").kv("listener", lst_->cfg.name).kv("path", named.path).kv("reason", e.what());
+        if (settled->exchange(true)) return;  // answered before it threw
         finish(named, http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"),
                started, version, last, head);
       }
@@ -385,8 +392,28 @@ private:
     finish(req, std::move(res), started, version, last, head);
   }
 
+  void wait_for_answer(std::shared_ptr<std::atomic<bool>> settled, const http_request& named,
+                       std::chrono::steady_clock::time_point started, unsigned version, bool head) {
+    answer_timer_.expires_after(opt().answer_timeout);
+    answer_timer_.async_wait([self = self(), settled, method = named.method, path = named.path, started, version,
+                              head](beast::error_code ec) {
+      if (ec || settled->exchange(true)) return;  // answered (and the timer cancelled), or stopping
+      auto s = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(self->opt().answer_timeout).count());
+      log::error("answer_timeout").kv("listener", self->lst_->cfg.name).kv("method", method).kv("path", path).kv("after_s", s);
+      http_request named;
+      named.method = method;
+      named.path = path;
+      self->close_after_ = true;  // the late answer will not come on this connection
+      self->finish(named, http_response::error(503, "timeout", "the answer was not ready within " + s +
+                                                                   " s (a commit or a wait that did not end); retry, and "
+                                                                   "if it persists the node's log says what it waited on"),
+                   started, version, true, head);
+    });
+  }
+
   void finish(const http_request& req, http_response res, std::chrono::steady_clock::time_point started,
               unsigned version, bool last, bool head) {
+    answer_timer_.cancel();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     log::debug("request")
         .kv("listener", lst_->cfg.name)
@@ -467,6 +494,7 @@ private:
 
   void close_now() {
     phase_ = phase::closing;
+    answer_timer_.cancel();  // a forced stop does not wait out an answer's timeout
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().close();
@@ -490,6 +518,7 @@ private:
   std::shared_ptr<listener_state> lst_;
   std::string remote_;
   Stream stream_;
+  asio::steady_timer answer_timer_;  // bounds a deferred answer (answer_timeout)
   std::uint64_t id_ = 0;
   phase phase_ = phase::reading;
   bool close_after_ = false;

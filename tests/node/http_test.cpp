@@ -637,3 +637,43 @@ TEST_CASE("http: before_body refuses with the body unread, and lowers one route'
   auto other = raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");  // untouched routes
   CHECK(other.got.find("\"hello\":true") != std::string::npos);
 }
+
+// A deferred answer that never comes (a commit on a stalled disk) is
+// answered 503 after answer_timeout and the connection closes; the late
+// answer, when it comes, is dropped.
+TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, and the late one is dropped") {
+  auto l = make_listener(nullptr);
+  std::mutex mu;
+  std::function<void(http_response)> parked;
+  l.router.add("GET", "/stalls", [&](const http_request&) {
+    http_response r;
+    r.later = [&](std::function<void(http_response)> done) {
+      std::lock_guard lk(mu);
+      parked = std::move(done);
+    };
+    return r;
+  });
+  l.router.add("GET", "/soon", [](const http_request&) {
+    http_response r;
+    r.later = [](std::function<void(http_response)> done) { done(http_response::text(200, "in time")); };
+    return r;
+  });
+  auto o = short_options();
+  o.answer_timeout = 300ms * test::time_scale;
+  served s(std::move(l), o);
+  auto soon = raw_exchange(s.addr, "GET /soon HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(soon.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(soon.got.ends_with("in time"));
+  auto stalled = raw_exchange(s.addr, "GET /stalls HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive asked for
+  CHECK(stalled.got.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(stalled.got.find("\"error\":\"timeout\"") != std::string::npos);
+  CHECK(stalled.closed);
+  std::function<void(http_response)> late;
+  {
+    std::lock_guard lk(mu);
+    late = std::move(parked);
+  }
+  REQUIRE(late);
+  late(http_response::text(200, "too late"));  // dropped: no second answer, no crash
+  CHECK(raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+}
