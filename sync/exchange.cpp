@@ -98,9 +98,13 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
   wb.replicas.reserve(b.changes.size());
   for (auto& c : b.changes) {
     if (auto why = check_change(from, from_child, c); !why.empty()) {
+      // What a child sent is bounded here, as an import's excerpt is: a
+      // faulty child's megabyte of "category" must not become a
+      // megabyte in the quarantine (and in its answer) per change.
+      why = store::model::printable_prefix(why, 400);
       p.refused.push_back({c.seq, why});
-      wb.quarantine.push_back({"sync from " + from.node_id, c.seq, c.rec.category, "change", why,
-                               c.rec.subject + "/" + c.rec.record_id, 0});
+      wb.quarantine.push_back({"sync from " + from.node_id, c.seq, store::model::printable_prefix(c.rec.category, 64), "change",
+                               why, store::model::printable_prefix(c.rec.subject + "/" + c.rec.record_id, 200), 0});
       continue;
     }
     wb.replicas.push_back(std::move(c.rec));

@@ -36,7 +36,7 @@ std::uint64_t num(const json::object& o, const char* name, const std::string& wh
 std::string check_parsed(const store::model::record& r, const json::object& f, std::string& canonical,
                          bool utf8_checked) {
   const auto* cat = store::model::category_registry::builtin().find(r.category);
-  if (!cat) return "unknown category '" + r.category + "'";
+  if (!cat) return "unknown category '" + store::model::printable_prefix(r.category, 64) + "'";
   store::model::raw_row row{r.subject, r.record_id, r.event_date, r.source, {}, utf8_checked};
   std::vector<std::string> numbers;
   numbers.reserve(f.size());

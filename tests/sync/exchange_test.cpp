@@ -118,6 +118,32 @@ TEST_CASE("exchange: a poison change is quarantined with its reason and the curs
   CHECK(store::reader(*province.env).cursor_of("up:js.nanjing")->seq == b.last_seq);
 }
 
+// A faulty child's oversized strings are cut to a readable prefix in the
+// quarantine entry and in the refusal it hears, not stored whole per change.
+TEST_CASE("exchange: a refused change's quarantine entry and reason are bounded, whatever the child sent") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
+  nanjing.import(code_in("320104", 6), "ok", "1.00");
+  nanjing.import(code_in("320104", 7), "ok2", "1.00");
+  auto b = collect_up(*nanjing.env, nanjing.id, 0, {});
+  REQUIRE(b.changes.size() == 2);
+  b.changes[0].rec.category = std::string(1 << 20, 'c');  // unknown, and a megabyte long
+  b.changes[0].schema_checked = false;
+  b.changes[1].rec.subject = std::string(100000, '9');  // not a credit code, 100 KB
+  b.changes[1].rec.record_id = std::string(100000, 'r');
+  auto r = apply_batch(*province.w, nanjing.as_peer, true, b, "up:js.nanjing");
+  REQUIRE(r.refused.size() == 2);
+  for (const auto& p : r.refused) CHECK(p.reason.size() <= 400);
+  CHECK(r.refused[0].reason.rfind("unknown category 'cccc", 0) == 0);
+  std::size_t entries = 0;
+  store::reader(*province.env).for_each_quarantine([&](std::uint64_t, std::string_view json) {
+    ++entries;
+    CHECK(json.size() < 2000);
+    return true;
+  });
+  CHECK(entries == 2);
+}
+
 TEST_CASE("exchange: a child claiming a record owned by a node outside its subtree is refused, and charged with the batch") {
   test::temp_dir d;
   node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000");
