@@ -71,12 +71,14 @@ struct admission_section {
   std::uint64_t suspend_after_violations = 100;  // refused changes before a child is suspended; 0 = never
 };
 
-// The ids `credit-node check` reports (node/cli/check.cpp; a test keeps the
-// two in step): what admission.required_checks may name.
+// The ids a healthy node's posture always reports (node/cli/check.cpp; a
+// test keeps the two in step): what admission.required_checks may name.
+// Not tls.ca, store.page_walk or upstream: reported only when they fail or
+// warn, so requiring one would refuse every healthy child as "missing".
 inline constexpr std::string_view posture_check_ids[] = {
-    "config",        "tls.ca",          "tls.ca_validity", "tls.certificate", "tls.chain",     "tls.key_pair",
-    "tls.validity",  "tls.identity",    "tls.key_mode",    "data_dir.mode",   "audit_masking", "store.integrity",
-    "store.page_walk", "listen.plaintext", "clock",        "upstream"};
+    "config",       "tls.ca_validity", "tls.certificate", "tls.chain",     "tls.key_pair",    "tls.validity",
+    "tls.identity", "tls.key_mode",    "data_dir.mode",   "audit_masking", "store.integrity", "listen.plaintext",
+    "clock"};
 
 // The bank-facing API (PRODUCT.md §8).
 struct api_section {

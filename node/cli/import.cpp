@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -81,8 +82,19 @@ void print_summary(const args& a, const ingest::import_options& o, const ingest:
 
 int cmd_import(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{"--show-quarantine", "--clear-quarantine"}, {"--category", "--format", "--limit"}, 1});
-  if (a.has("--show-quarantine")) return show_quarantine(a);
+  // An option that does not apply is refused, not ignored.
+  auto only = [&](const char* mode, std::initializer_list<const char*> allowed) {
+    for (const auto& [opt, _] : a.options)
+      if (opt != "-c" && std::find_if(allowed.begin(), allowed.end(), [&](const char* o) { return opt == o; }) == allowed.end())
+        throw usage_error(opt + " does not go with " + mode);
+  };
+  if (a.has("--show-quarantine")) {
+    only("--show-quarantine", {"--limit"});
+    if (!a.positional.empty()) throw usage_error("--show-quarantine takes no FILE");
+    return show_quarantine(a);
+  }
   if (a.has("--clear-quarantine")) {
+    only("--clear-quarantine", {});
     if (!a.positional.empty()) throw usage_error("--clear-quarantine takes no FILE");
     auto env = open_store(load_config(a));
     store::write_batch b;

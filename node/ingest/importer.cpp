@@ -313,9 +313,10 @@ bool reads_as_gbk(std::string_view text) {
 // A whole file in another encoding (GBK / GB18030, as Excel saves CSV in
 // China; UTF-16) would become one quarantined row per line of Chinese text,
 // each saying only "invalid UTF-8 at byte N". Judged on the first buffer:
-// a file is refused whole when most of its lines with non-ASCII bytes are
-// not UTF-8 but read as GBK (a damaged line in a UTF-8 file is that line's
-// problem, and stray bytes that are not GBK either are left to the rows).
+// a file is refused whole when at least three, and most, of its lines with
+// non-ASCII bytes are not UTF-8 but read as GBK (a damaged line or two is
+// those rows' problem, and stray bytes that are not GBK either are left to
+// the rows).
 std::string encoding_problem(byte_source& src, const std::string& path) {
   auto w = src.window();
   if (w.starts_with("\xFF\xFE") || w.starts_with("\xFE\xFF"))
@@ -333,7 +334,7 @@ std::string encoding_problem(byte_source& src, const std::string& path) {
     ++non_ascii;
     if (auto why = store::model::check_utf8(text); !why.empty() && reads_as_gbk(text) && !bad++) first_bad = line, first_why = why;
   }
-  if (bad == 0 || bad * 2 < non_ascii) return {};
+  if (bad < 3 || bad * 2 < non_ascii) return {};  // a line or two: those rows' problem (cp1252 "Müller" pairs as GBK too)
   return path + " is not UTF-8: " + std::to_string(bad) + " of the " + std::to_string(non_ascii) +
          " lines with non-ASCII text at its start are not, and read as GBK (the first, line " + std::to_string(first_bad) + ": " + first_why +
          "). GBK / GB18030, as Excel saves CSV? Save it as UTF-8 (Excel: \"CSV UTF-8\"), or convert it: iconv -f GB18030 "

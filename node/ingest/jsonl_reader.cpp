@@ -83,8 +83,8 @@ jsonl_reader::status jsonl_reader::convert() {
     raw_value rv;
     if (val.is_string()) rv = {raw_value::kind::string, val.get_string()};
     else if (val.is_double())
-      return fail("fields." + std::string(key), "send a number with a fraction as a string, e.g. \"12000.50\" "
-                                                 "(a JSON number with a fraction can lose digits)");
+      return fail("fields." + std::string(key), "send a number with a fraction or an exponent (or past 64 bits) as a "
+                                                 "string, e.g. \"12000.50\" (such a JSON number can lose digits)");
     else if (val.is_number()) rv = {raw_value::kind::number, doc_->numbers.emplace_back(number_text(val))};
     else if (val.is_bool()) rv = {raw_value::kind::boolean, val.get_bool() ? "true" : "false"};
     else if (val.is_null()) rv = {raw_value::kind::null, {}};

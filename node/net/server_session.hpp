@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -279,6 +280,10 @@ private:
     }
     log::info("request_refused").kv("listener", lst_->cfg.name).kv("remote", remote_).kv("status", refusal->status)
         .kv("path", head.path);
+    // The client writes its whole body before it reads: drop up to what it
+    // declared (within the listener's limit) so the refusal is read, not reset.
+    if (auto length = parser_->content_length(); length && *length <= lst_->cfg.body_limit)
+      linger_cap_ = std::max<std::size_t>(linger_cap, *length + buffer_.size() + 65536);
     if (refusal->endpoint.empty()) refusal->endpoint = "(http)";
     send(std::move(*refusal), 11, false, false);
     return true;
@@ -370,10 +375,14 @@ private:
       // Whichever comes first, the answer or the timeout, is sent; the
       // other finds `settled` set and does nothing.
       auto settled = std::make_shared<std::atomic<bool>>(false);
-      wait_for_answer(settled, named, started, version, head);
+      wait_for_answer(settled, named, res.endpoint, started, version, head);
       try {
-        later([self = self(), req = std::move(req), started, version, last, head, endpoint = std::move(res.endpoint),
-               settled](http_response r) mutable {
+        // Weak: the pending timer keeps the session alive until the answer
+        // or the timeout; after a timeout the closed session is freed (its
+        // connection slot too) although the late answer is still queued.
+        later([weak = this->weak_from_this(), req = std::move(req), started, version, last, head,
+               endpoint = std::move(res.endpoint), settled](http_response r) mutable {
+          auto self = weak.lock();
           if (!self || settled->exchange(true)) return;
           if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
           auto ex = self->stream_.get_executor();
@@ -392,10 +401,10 @@ private:
     finish(req, std::move(res), started, version, last, head);
   }
 
-  void wait_for_answer(std::shared_ptr<std::atomic<bool>> settled, const http_request& named,
+  void wait_for_answer(std::shared_ptr<std::atomic<bool>> settled, const http_request& named, const std::string& endpoint,
                        std::chrono::steady_clock::time_point started, unsigned version, bool head) {
     answer_timer_.expires_after(opt().answer_timeout);
-    answer_timer_.async_wait([self = self(), settled, method = named.method, path = named.path, started, version,
+    answer_timer_.async_wait([self = self(), settled, method = named.method, path = named.path, endpoint, started, version,
                               head](beast::error_code ec) {
       if (ec || settled->exchange(true)) return;  // answered (and the timer cancelled), or stopping
       auto s = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(self->opt().answer_timeout).count());
@@ -404,10 +413,11 @@ private:
       named.method = method;
       named.path = path;
       self->close_after_ = true;  // the late answer will not come on this connection
-      self->finish(named, http_response::error(503, "timeout", "the answer was not ready within " + s +
-                                                                   " s (a commit or a wait that did not end); retry, and "
-                                                                   "if it persists the node's log says what it waited on"),
-                   started, version, true, head);
+      auto res = http_response::error(503, "timeout", "the answer was not ready within " + s +
+                                                          " s (a commit or a wait that did not end); retry, and if it "
+                                                          "persists the node's log says what it waited on");
+      res.endpoint = endpoint;
+      self->finish(named, std::move(res), started, version, true, head);
     });
   }
 
@@ -474,7 +484,7 @@ private:
   void do_drain() {
     lowest().async_read_some(asio::buffer(drain_), [self = self()](beast::error_code ec, std::size_t n) {
       self->drained_ += n;
-      if (ec || self->drained_ > linger_cap) return self->close_now();
+      if (ec || self->drained_ > self->linger_cap_) return self->close_now();
       self->do_drain();
     });
   }
@@ -530,6 +540,7 @@ private:
   http::response<http::string_body> res_;
   std::array<char, 4096> drain_{};
   std::size_t drained_ = 0;
+  std::size_t linger_cap_ = linger_cap;  // raised to a refused body's declared length
 };
 
 }  // namespace node::net::detail

@@ -241,7 +241,9 @@ std::optional<http_response> before_body(sync_context& ctx, const http_request& 
   bool post = head.method == "POST";
   if (post && head.path == "/sync/v1/push") {
     limit = std::min(limit, max_push_body);
-    return refuse_peer(ctx, head);
+    auto refused = refuse_peer(ctx, head);
+    if (refused) refused->endpoint = head.path;  // counted with the route's other answers
+    return refused;
   }
   limit = post && head.path == "/sync/v1/join" ? std::min(limit, max_join_body) : 0;
   return std::nullopt;

@@ -155,7 +155,10 @@ TEST_CASE("cli: unknown commands and options are usage errors (exit 2)") {
            {{"--show-quarantine", "--limit", "10x"}, "not '10x'"},
            {{"--show-quarantine", "--limit", "0"}, "not '0'"},
            {{"--category", "tax", "--category", "loan", n.tmp / "a.csv"}, "--category is given twice ('tax' and 'loan'): give it once"},
-           {{"--category", "tax", "--limit", "100", n.tmp / "a.csv"}, "--limit goes with --show-quarantine"}}) {
+           {{"--category", "tax", "--limit", "100", n.tmp / "a.csv"}, "--limit goes with --show-quarantine"},
+           {{"--clear-quarantine", "--limit", "5"}, "--limit does not go with --clear-quarantine"},
+           {{"--show-quarantine", "--category", "tax"}, "--category does not go with --show-quarantine"},
+           {{"--show-quarantine", n.tmp / "a.csv"}, "--show-quarantine takes no FILE"}}) {
     r = n.run("import", args);
     CHECK_MESSAGE(r.exit_code == 2, says);
     CHECK_MESSAGE(r.err.find(says) != std::string::npos, r.err);

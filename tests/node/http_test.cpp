@@ -668,6 +668,11 @@ TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, an
   CHECK(stalled.got.rfind("HTTP/1.1 503", 0) == 0);
   CHECK(stalled.got.find("\"error\":\"timeout\"") != std::string::npos);
   CHECK(stalled.closed);
+  // The closed session is gone although its late answer is still parked:
+  // a stalled disk must not hold connection slots.
+  bool released = false;
+  for (int i = 0; i < 200 && !released; ++i, std::this_thread::sleep_for(10ms)) released = s.stats().active_connections == 0;
+  CHECK(released);
   std::function<void(http_response)> late;
   {
     std::lock_guard lk(mu);

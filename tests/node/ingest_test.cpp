@@ -228,7 +228,7 @@ TEST_CASE("jsonl: a key named twice and a number with a fraction are refused, na
     REQUIRE(rd.next() == jsonl_reader::status::error);
     CHECK(rd.line() == line);
     CHECK(rd.error().field == "fields.amount_paid");
-    CHECK(rd.error().reason.find("send a number with a fraction as a string, e.g. \"12000.50\"") == 0);
+    CHECK(rd.error().reason.find("send a number with a fraction or an exponent (or past 64 bits) as a string, e.g. \"12000.50\"") == 0);
   }
   REQUIRE(rd.next() == jsonl_reader::status::ok);  // as a string it is kept digit for digit; an integer is fine
   REQUIRE(rd.row().fields.size() == 2);
@@ -315,8 +315,8 @@ TEST_CASE("importer: a file in GBK or UTF-16 is refused whole, saying how to con
     return run_import(*env, o);
   };
   const std::string gbk_name = "\xC4\xFE\xB2\xA8\xB9\xAB\xCB\xBE";  // 宁波公司 in GBK
-  auto gbk = run("gbk.csv", head + row("r1", gbk_name) + row("r2", gbk_name) + row("r3", "ascii"));
-  CHECK_MESSAGE(gbk.fatal.find("gbk.csv is not UTF-8: 2 of the 2 lines with non-ASCII text at its start are not, and read as GBK (the first, "
+  auto gbk = run("gbk.csv", head + row("r1", gbk_name) + row("r2", gbk_name) + row("r3", "ascii") + row("r4", gbk_name));
+  CHECK_MESSAGE(gbk.fatal.find("gbk.csv is not UTF-8: 3 of the 3 lines with non-ASCII text at its start are not, and read as GBK (the first, "
                                "line 2: invalid UTF-8 at byte ") != std::string::npos, gbk.fatal);
   CHECK(gbk.fatal.find("iconv -f GB18030 -t UTF-8 ") != std::string::npos);
   CHECK(gbk.fatal.ends_with("nothing was imported"));
@@ -329,6 +329,11 @@ TEST_CASE("importer: a file in GBK or UTF-16 is refused whole, saying how to con
   CHECK(mixed.fatal == "");
   CHECK(mixed.inserted == 2);
   CHECK(mixed.quarantined == 1);
+  // An ASCII file whose one non-ASCII line is cp1252 (which pairs as GBK): that row alone, not "convert from GBK".
+  auto latin = run("latin.csv", head + row("l1", "M\xFCller GmbH") + row("l2", "plain"));
+  CHECK(latin.fatal == "");
+  CHECK(latin.inserted == 1);
+  CHECK(latin.quarantined == 1);
 }
 
 TEST_CASE("importer: a row about a firm registered outside the node's jurisdiction is refused, naming both") {

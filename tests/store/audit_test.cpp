@@ -252,7 +252,10 @@ TEST_CASE("audit: a subject's access log pages newest first, and stops at its ne
   CHECK(rd.audit_for_subject("xy", 100, total, 0, 0, &more).size() == 10);
   CHECK(total == 10);
   CHECK(rd.audit_for_subject("w", 100, total, 0, 0, &more).size() == 3);
-  CHECK(rd.audit_for_subject("z", 100, total, 0, 0, &more).empty());  // past every key
+  CHECK(rd.audit_for_subject("z", 100, total, 0, 0, &more).empty());  // between keys ("\x01z" sorts before "\x02xy")
+  CHECK(total == 0);
+  CHECK_FALSE(more);
+  CHECK(rd.audit_for_subject("zzz", 100, total, 0, 0, &more).empty());  // past every key: the walk starts at the last
   CHECK(total == 0);
   CHECK_FALSE(more);
   CHECK(rd.audit_for_subject("a", 100, total, 0, 0, &more).empty());  // before every key
