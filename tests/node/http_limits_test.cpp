@@ -1,0 +1,92 @@
+// What the HTTP server bounds per request beyond its listener's limits:
+// a look before the body (before_body) and the wait for a deferred answer
+// (answer_timeout). Real sockets on loopback, as in http_test.cpp.
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <mutex>
+
+#include "http_fixture.hpp"
+
+using namespace http_fixture;
+
+// A listener's look before the body (the sync listener: is this an
+// admitted child, and how large may this route's body be): a refusal goes
+// out without waiting for the body, and a lowered limit holds for declared
+// and chunked bodies alike.
+TEST_CASE("http: before_body refuses with the body unread, and lowers one route's body limit") {
+  auto l = make_listener(nullptr);
+  l.router.add("POST", "/guarded", [](const http_request&) { return http_response::text(200, "read it"); });
+  l.before_body = [](const http_request& head, std::size_t& limit) -> std::optional<http_response> {
+    if (head.path == "/guarded") return http_response::error(403, "not_admitted", "no body from you");
+    if (head.path == "/throws") throw std::runtime_error("hook failed");
+    if (head.path == "/echo") limit = 10;
+    return std::nullopt;
+  };
+  served s(std::move(l));
+  // 500,000 bytes declared (under the listener's 1 MiB), 3 sent: a server
+  // waiting for the body would say nothing until its read timeout.
+  auto guarded = raw_exchange(s.addr, "POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\nabc");
+  CHECK(guarded.got.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(guarded.got.find("no body from you") != std::string::npos);
+  CHECK(guarded.got.find("read it") == std::string::npos);
+  CHECK(guarded.closed);
+  auto declared = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  CHECK(declared.got.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK_MESSAGE(declared.got.find("request body of 11 bytes exceeds 10 for POST /echo") != std::string::npos, declared.got);
+  auto chunked = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n");
+  CHECK(chunked.got.rfind("HTTP/1.1 413", 0) == 0);
+  CHECK_MESSAGE(chunked.got.find("request body exceeds 10 bytes on the sync listener") != std::string::npos, chunked.got);
+  auto fits = raw_exchange(s.addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfits");
+  CHECK(fits.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(fits.got.ends_with("fits"));
+  auto thrown = raw_exchange(s.addr, "POST /throws HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+  CHECK(thrown.got.rfind("HTTP/1.1 500", 0) == 0);
+  auto other = raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");  // untouched routes
+  CHECK(other.got.find("\"hello\":true") != std::string::npos);
+}
+
+// A deferred answer that never comes (a commit on a stalled disk) is
+// answered 503 after answer_timeout and the connection closes; the late
+// answer, when it comes, is dropped.
+TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, and the late one is dropped") {
+  auto l = make_listener(nullptr);
+  std::mutex mu;
+  std::function<void(http_response)> parked;
+  l.router.add("GET", "/stalls", [&](const http_request&) {
+    http_response r;
+    r.later = [&](std::function<void(http_response)> done) {
+      std::lock_guard lk(mu);
+      parked = std::move(done);
+    };
+    return r;
+  });
+  l.router.add("GET", "/soon", [](const http_request&) {
+    http_response r;
+    r.later = [](std::function<void(http_response)> done) { done(http_response::text(200, "in time")); };
+    return r;
+  });
+  auto o = short_options();
+  o.answer_timeout = 300ms * test::time_scale;
+  served s(std::move(l), o);
+  auto soon = raw_exchange(s.addr, "GET /soon HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(soon.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(soon.got.ends_with("in time"));
+  auto stalled = raw_exchange(s.addr, "GET /stalls HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive asked for
+  CHECK(stalled.got.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(stalled.got.find("\"error\":\"timeout\"") != std::string::npos);
+  CHECK(stalled.closed);
+  // The closed session is gone although its late answer is still parked:
+  // a stalled disk must not hold connection slots.
+  bool released = false;
+  for (int i = 0; i < 200 && !released; ++i, std::this_thread::sleep_for(10ms)) released = s.stats().active_connections == 0;
+  CHECK(released);
+  std::function<void(http_response)> late;
+  {
+    std::lock_guard lk(mu);
+    late = std::move(parked);
+  }
+  REQUIRE(late);
+  late(http_response::text(200, "too late"));  // dropped: no second answer, no crash
+  CHECK(raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+}
