@@ -2,8 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <cstdio>
 
+#include "store/model/validate.hpp"
 #include "store/reader.hpp"
 #include "sync/routing.hpp"
 #include "sync/wire.hpp"
@@ -41,11 +43,20 @@ digest parse_digest_json(std::string_view body) {
     throw wire_error("digest: expected {\"categories\": {...}}");
   digest d;
   for (const auto& [name, c] : v.at("categories").get_object()) {
-    if (!c.is_object() || !c.get_object().contains("count") || !c.get_object().contains("hash") ||
-        !c.at("hash").is_string())
-      throw wire_error("digest: category '" + std::string(name) + "' needs count and hash");
-    d[std::string(name)] = {c.at("count").to_number<std::uint64_t>(),
-                            std::stoull(std::string(c.at("hash").get_string()), nullptr, 16)};
+    // Every shape checked here, so a parent's odd answer is this wire_error
+    // (the caller's), not a system_error or stoull's invalid_argument.
+    auto what = "digest: category '" + store::model::printable_prefix(name, 64) + "' ";
+    if (!c.is_object() || !c.get_object().contains("count") || !c.get_object().contains("hash") || !c.at("hash").is_string())
+      throw wire_error(what + "needs count and hash");
+    const auto& count = c.at("count");
+    if (!count.is_uint64() && !(count.is_int64() && count.get_int64() >= 0))
+      throw wire_error(what + "count must be a whole number >= 0");
+    std::string_view hex = c.at("hash").get_string();
+    std::uint64_t hash = 0;
+    auto [end, err] = std::from_chars(hex.data(), hex.data() + hex.size(), hash, 16);
+    if (hex.empty() || hex.size() > 16 || err != std::errc() || end != hex.data() + hex.size())
+      throw wire_error(what + "hash must be 1 to 16 hex digits");
+    d[std::string(name)] = {count.to_number<std::uint64_t>(), hash};
   }
   return d;
 }

@@ -166,6 +166,23 @@ std::function<std::vector<replication::posture_check>()> posture_of(const config
 // a key's mode needs no restart.
 void dial_when_checks_pass(const config::node_config& cfg, store::environment& env, store::writer& writer,
                            service::change_signal& changed, std::unique_ptr<service::parent_link>& link,
+                           std::atomic<bool>& stopping);
+
+// The gate runs on a thread of its own: what it throws (a check that cannot
+// read the store, a link that cannot start) is said, not std::terminate.
+void dial_when_checks_pass_logged(const config::node_config& cfg, store::environment& env, store::writer& writer,
+                                  service::change_signal& changed, std::unique_ptr<service::parent_link>& link,
+                                  std::atomic<bool>& stopping) noexcept {
+  try {
+    dial_when_checks_pass(cfg, env, writer, changed, link, stopping);
+  } catch (const std::exception& e) {
+    log::error("sync_link_failed").kv("parent", cfg.upstream->node_id).kv("reason", e.what())
+        .kv("effect", "this node does not sync with its parent until it is restarted; the API and the store go on");
+  }
+}
+
+void dial_when_checks_pass(const config::node_config& cfg, store::environment& env, store::writer& writer,
+                           service::change_signal& changed, std::unique_ptr<service::parent_link>& link,
                            std::atomic<bool>& stopping) {
   std::vector<std::string> said;  // the failures last logged: a wait of days logs each once, not every 30 s
   while (!stopping) {
@@ -305,7 +322,7 @@ void serve_until_stopped(const config::node_config& cfg, store::environment& env
   std::thread gate;
   if (cfg.upstream)
     gate = std::thread([&] {
-      dial_when_checks_pass(cfg, env, writer, changed, link, stopping);
+      dial_when_checks_pass_logged(cfg, env, writer, changed, link, stopping);
       stopping.wait(false);
       if (link) link->stop();
     });

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "store/model/validate.hpp"
+
 namespace node::service {
 
 namespace json = boost::json;
@@ -29,7 +31,8 @@ replication::join_answer join_parent(net::http_client& c, const config::node_con
     throw std::runtime_error("join answered " + std::to_string(resp.status) + " from " + cfg.upstream->url +
                              ": that is not a credit-node sync listener (its API or admin port?); [upstream] url must name "
                              "the parent's [listen] sync address");
-  if (resp.status != 200) throw std::runtime_error("join answered " + std::to_string(resp.status) + ": " + resp.body);
+  if (resp.status != 200)
+    throw std::runtime_error("join answered " + std::to_string(resp.status) + ": " + store::model::printable_prefix(resp.body, 300));
   return replication::decode_join_answer(resp.body);
 }
 

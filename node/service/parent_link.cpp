@@ -10,12 +10,14 @@
 #include <optional>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "node/net/client.hpp"
 #include "node/net/log.hpp"
 #include "node/pki/pki.hpp"
 #include "store/model/record.hpp"
+#include "store/model/validate.hpp"
 #include "store/reader.hpp"
 #include "sync/digest.hpp"
 #include "sync/exchange.hpp"
@@ -68,11 +70,31 @@ std::string read_link_state(const config::node_config& cfg) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-void write_link_state(const config::node_config& cfg, const std::string& json_text) {
-  auto path = link_state_path(cfg), tmp = path + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << json_text << "\n";
-  std::filesystem::rename(tmp, path);
+// Never throws: it runs in the link's own error handling, and a data dir
+// that cannot take the file (read-only after a disk error) must not end the
+// node. Said at most once a minute; status shows an older state meanwhile.
+void write_link_state(const config::node_config& cfg, const std::string& json_text) noexcept {
+  static std::atomic<std::int64_t> said_at{0};
+  try {
+    auto path = link_state_path(cfg), tmp = path + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json_text << "\n";
+    out.close();
+    std::error_code ec;
+    if (out) std::filesystem::rename(tmp, path, ec);
+    if (out && !ec) return;
+    std::string why = ec ? ec.message() : std::string("cannot write ") + tmp;
+    if (auto now = now_ms(); now - said_at.load() >= 60'000) {
+      said_at = now;
+      net::log::error("link_state_write_failed").kv("path", path).kv("reason", why)
+          .kv("effect", "status and /readyz show the link's last written state until the data dir takes writes again");
+    }
+  } catch (...) {  // out of memory for a message: nothing better to do than go on
+  }
 }
+
+// A parent's error answer, as far as a log line or the state file shows it.
+std::string answer_excerpt(const net::http_response& r) { return store::model::printable_prefix(r.body, 300); }
 
 struct parent_link::impl {
   const config::node_config& cfg;
@@ -85,6 +107,9 @@ struct parent_link::impl {
   // True while the pusher has nothing to send: digests are compared only
   // then, or a bulk catch-up would be slowed by full scans on both sides.
   std::atomic<bool> push_idle{false};
+  // A round got through since the last failure: the next failure's wait
+  // starts again at 0.5 s (a round ends only by an error or a stop).
+  std::atomic<bool> pushed_ok{false}, pulled_ok{false};
   // Set by the puller when the parent's store was replaced or restored: it
   // may hold less of ours than it acknowledged, so the pusher asks again.
   std::atomic<bool> parent_reset{false};
@@ -162,6 +187,7 @@ struct parent_link::impl {
   // a change of state, and otherwise at most every 2 s (status shows when
   // the link last succeeded, to that precision).
   void ok(const char* dir) {
+    (std::string_view(dir) == "push" ? pushed_ok : pulled_ok) = true;
     std::lock_guard lk(mu);
     bool was_connected = state["state"] == "admitted";
     // After an outage the log says the link is back, not only that it broke.
@@ -261,11 +287,12 @@ struct parent_link::impl {
 template <class Round>
 void parent_link::impl::loop(const char* dir, Round round) {
   backoff b;
+  auto& progressed = std::string_view(dir) == "up" ? pushed_ok : pulled_ok;
   while (!stopping) {
     try {
-      round();
-      b.reset();
+      round();  // ends only by a stop or an error
     } catch (const admission_refused& e) {
+      if (progressed.exchange(false)) b.reset();  // the link worked since the last failure: start over at 0.5 s
       admitted = false;
       refused(e);
       if (e.state == "revoked") return give_up(dir);
@@ -282,6 +309,7 @@ void parent_link::impl::loop(const char* dir, Round round) {
       } else {
         failed(dir, e.what());
       }
+      if (progressed.exchange(false)) b.reset();
       auto d = b.next();
       for (auto waited = milliseconds(0); waited < d && !stopping; waited += milliseconds(100))
         std::this_thread::sleep_for(milliseconds(100));
@@ -296,7 +324,7 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
   if (auto r = refusal_of(resp)) throw *r;
-  if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
+  if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
   push_limits = replication::limits_in_answer(resp.body);
   if (ack == 0)
@@ -313,7 +341,7 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
   if (auto r = refusal_of(resp)) throw *r;
   gap = resp.status == 409;
   if (resp.status != 200 && !gap)
-    throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + resp.body);
+    throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto v = json::parse(resp.body);
   auto ack = v.at("ack").to_number<std::uint64_t>();
   if (gap) return ack;
@@ -467,7 +495,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     return parent_went_back("the parent's log is behind our cursor " + std::to_string(cursor) +
                             " (its store was restored from an older backup?)");
   if (auto r = refusal_of(resp)) throw *r;
-  if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + resp.body);
+  if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto b = replication::decode_batch(resp.body, replication::batch_limits::large().max_changes);
   if (!instance.empty() && b.instance != instance) {
     auto why = "the parent's store was replaced or restored (instance " + instance + " became " + b.instance + ")";
@@ -541,7 +569,7 @@ void parent_link::impl::recovery_unsupported() {
 void parent_link::impl::compare_digests(net::http_client& c) {
   auto resp = c.get("/sync/v1/digest");
   if (auto r = refusal_of(resp)) throw *r;
-  if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + resp.body);
+  if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto theirs = replication::parse_digest_json(resp.body);
   auto ours = replication::compute_digest(env, cfg.node.jurisdiction);
   json::object diff;

@@ -38,7 +38,7 @@ std::string link_state_path(const config::node_config& cfg);
 // Its JSON text ("" when there is none yet), and writing it whole and
 // renamed, so a reader never sees half a file.
 std::string read_link_state(const config::node_config& cfg);
-void write_link_state(const config::node_config& cfg, const std::string& json_text);
+void write_link_state(const config::node_config& cfg, const std::string& json_text) noexcept;
 
 // DATA_DIR/recover-own, written by `restore` at a node with a parent: the
 // store went back to a backup, and the records this node owns that are

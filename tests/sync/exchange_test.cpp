@@ -283,3 +283,29 @@ TEST_CASE("digest: equal after sync for the child's scope, different before") {
   CHECK(compute_digest(*nanjing.env, "320100") != dp);
   CHECK(compute_digest(*nanjing.env, "320100")["tax"].count == 2);  // same count, other hash
 }
+
+// A parent's digest answer of the wrong shape is the parser's wire_error,
+// naming what is wrong, never another exception (a child's pull link once
+// failed its round on "stoull" and flapped).
+TEST_CASE("digest: an answer of the wrong shape is a wire_error naming the category and the field") {
+  CHECK(parse_digest_json(R"({"categories":{"tax":{"count":3,"hash":"00000000000000ff"}}})").at("tax").hash == 0xff);
+  for (auto [body, says] : std::initializer_list<std::pair<const char*, const char*>>{
+           {R"({"categories":{"tax":{"count":-1,"hash":"ff"}}})", "category 'tax' count must be a whole number >= 0"},
+           {R"({"categories":{"tax":{"count":1.5,"hash":"ff"}}})", "count must be a whole number >= 0"},
+           {R"({"categories":{"tax":{"count":"3","hash":"ff"}}})", "count must be a whole number >= 0"},
+           {R"({"categories":{"tax":{"count":3,"hash":""}}})", "hash must be 1 to 16 hex digits"},
+           {R"({"categories":{"tax":{"count":3,"hash":"xyz"}}})", "hash must be 1 to 16 hex digits"},
+           {R"({"categories":{"tax":{"count":3,"hash":"ffx"}}})", "hash must be 1 to 16 hex digits"},
+           {R"({"categories":{"tax":{"count":3,"hash":"10000000000000000"}}})", "hash must be 1 to 16 hex digits"},
+           {R"({"categories":{"tax":{"count":3}}})", "needs count and hash"},
+           {R"([1,2])", "expected {\"categories\""}}) {
+    try {
+      parse_digest_json(body);
+      FAIL("accepted " << body);
+    } catch (const wire_error& e) {
+      CHECK_MESSAGE(std::string(e.what()).find(says) != std::string::npos, e.what());
+    } catch (const std::exception& e) {
+      FAIL("not a wire_error for " << body << ": " << e.what());
+    }
+  }
+}
