@@ -16,6 +16,7 @@
 #include "node/net/client.hpp"
 #include "node/net/log.hpp"
 #include "node/pki/pki.hpp"
+#include "node/service/backoff.hpp"
 #include "store/model/record.hpp"
 #include "store/model/validate.hpp"
 #include "store/reader.hpp"
@@ -38,60 +39,10 @@ std::string address_of(const std::string& url) {
   return a;
 }
 
-// Capped exponential backoff with jitter: a network that comes back is not
-// hit by every child at the same instant.
-class backoff {
-public:
-  milliseconds next() {
-    auto d = delay_;
-    delay_ = std::min(delay_ * 2, milliseconds(30'000));
-    std::uniform_real_distribution<double> j(0.8, 1.2);
-    return milliseconds(static_cast<long>(static_cast<double>(d.count()) * j(rng_)));
-  }
-  void reset() { delay_ = milliseconds(500); }
-
-private:
-  milliseconds delay_{500};
-  std::mt19937 rng_{std::random_device{}()};
-};
-
 }  // namespace
 
 constexpr auto digest_every = std::chrono::seconds(60);
 constexpr auto cursor_save_every = std::chrono::seconds(10);
-
-std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
-
-std::string recovery_flag_path(const config::node_config& cfg) { return cfg.node.data_dir + "/recover-own"; }
-bool recovery_pending(const config::node_config& cfg) { return std::filesystem::exists(recovery_flag_path(cfg)); }
-
-std::string read_link_state(const config::node_config& cfg) {
-  std::ifstream in(link_state_path(cfg));
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// Never throws: it runs in the link's own error handling, and a data dir
-// that cannot take the file (read-only after a disk error) must not end the
-// node. Said at most once a minute; status shows an older state meanwhile.
-void write_link_state(const config::node_config& cfg, const std::string& json_text) noexcept {
-  static std::atomic<std::int64_t> said_at{0};
-  try {
-    auto path = link_state_path(cfg), tmp = path + ".tmp";
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json_text << "\n";
-    out.close();
-    std::error_code ec;
-    if (out) std::filesystem::rename(tmp, path, ec);
-    if (out && !ec) return;
-    std::string why = ec ? ec.message() : std::string("cannot write ") + tmp;
-    if (auto now = now_ms(); now - said_at.load() >= 60'000) {
-      said_at = now;
-      net::log::error("link_state_write_failed").kv("path", path).kv("reason", why)
-          .kv("effect", "status and /readyz show the link's last written state until the data dir takes writes again");
-    }
-  } catch (...) {  // out of memory for a message: nothing better to do than go on
-  }
-}
 
 // A parent's error answer, as far as a log line or the state file shows it.
 std::string answer_excerpt(const net::http_response& r) { return store::model::printable_prefix(r.body, 300); }

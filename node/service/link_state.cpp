@@ -1,0 +1,56 @@
+// The files beside the store that say where the link to the parent stands
+// (link-state.json, read by `status` and /readyz) and that a restored store
+// must first pull back its own records (recover-own). Declared in
+// parent_link.hpp.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "node/net/log.hpp"
+#include "node/service/parent_link.hpp"
+
+namespace node::service {
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
+
+std::string recovery_flag_path(const config::node_config& cfg) { return cfg.node.data_dir + "/recover-own"; }
+bool recovery_pending(const config::node_config& cfg) { return std::filesystem::exists(recovery_flag_path(cfg)); }
+
+std::string read_link_state(const config::node_config& cfg) {
+  std::ifstream in(link_state_path(cfg));
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Never throws: it runs in the link's own error handling, and a data dir
+// that cannot take the file (read-only after a disk error) must not end the
+// node. Said at most once a minute; status shows an older state meanwhile.
+void write_link_state(const config::node_config& cfg, const std::string& json_text) noexcept {
+  static std::atomic<std::int64_t> said_at{0};
+  try {
+    auto path = link_state_path(cfg), tmp = path + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json_text << "\n";
+    out.close();
+    std::error_code ec;
+    if (out) std::filesystem::rename(tmp, path, ec);
+    if (out && !ec) return;
+    std::string why = ec ? ec.message() : std::string("cannot write ") + tmp;
+    if (auto now = now_ms(); now - said_at.load() >= 60'000) {
+      said_at = now;
+      net::log::error("link_state_write_failed").kv("path", path).kv("reason", why)
+          .kv("effect", "status and /readyz show the link's last written state until the data dir takes writes again");
+    }
+  } catch (...) {  // out of memory for a message: nothing better to do than go on
+  }
+}
+
+}  // namespace node::service
