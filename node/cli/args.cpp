@@ -1,6 +1,6 @@
 #include "node/cli/args.hpp"
 
-#include <cstdint>
+#include "node/net/http_message.hpp"
 
 namespace node::cli {
 
@@ -16,21 +16,13 @@ std::string args::require(const std::string& opt) const {
   return *v;
 }
 
+// The HTTP layer's reading of a whole number: digits only, 0..2^64-1.
 std::uint64_t whole_number(const std::string& what, const std::string& text, std::uint64_t least, std::uint64_t most) {
-  std::uint64_t v = 0;
-  bool ok = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
-  for (char c : ok ? text : std::string()) {
-    unsigned d = static_cast<unsigned>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) {
-      ok = false;
-      break;
-    }
-    v = v * 10 + d;
-  }
-  if (!ok || v < least || v > most)
+  auto v = net::whole_number(text);
+  if (!v || *v < least || *v > most)
     throw usage_error(what + " takes a whole number from " + std::to_string(least) + " to " + std::to_string(most) +
                       ", not '" + text.substr(0, 40) + "'");
-  return v;
+  return *v;
 }
 
 std::uint64_t args::number(const std::string& opt, std::uint64_t fallback, std::uint64_t least, std::uint64_t most) const {

@@ -11,14 +11,6 @@
 #include "node/service/parent_link.hpp"
 
 namespace node::service {
-namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string link_state_path(const config::node_config& cfg) { return cfg.node.data_dir + "/link-state.json"; }
 
@@ -34,7 +26,8 @@ std::string read_link_state(const config::node_config& cfg) {
 // that cannot take the file (read-only after a disk error) must not end the
 // node. Said at most once a minute; status shows an older state meanwhile.
 void write_link_state(const config::node_config& cfg, const std::string& json_text) noexcept {
-  static std::atomic<std::int64_t> said_at{0};
+  using clock = std::chrono::steady_clock;
+  static std::atomic<clock::rep> said_at{0};  // 0: never said
   try {
     auto path = link_state_path(cfg), tmp = path + ".tmp";
     std::ofstream out(tmp, std::ios::trunc);
@@ -44,8 +37,9 @@ void write_link_state(const config::node_config& cfg, const std::string& json_te
     if (out) std::filesystem::rename(tmp, path, ec);
     if (out && !ec) return;
     std::string why = ec ? ec.message() : std::string("cannot write ") + tmp;
-    if (auto now = now_ms(); now - said_at.load() >= 60'000) {
-      said_at = now;
+    auto now = clock::now().time_since_epoch(), last = clock::duration(said_at.load());
+    if (last.count() == 0 || now - last >= std::chrono::minutes(1)) {
+      said_at = now.count();
       net::log::error("link_state_write_failed").kv("path", path).kv("reason", why)
           .kv("effect", "status and /readyz show the link's last written state until the data dir takes writes again");
     }

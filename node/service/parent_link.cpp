@@ -45,7 +45,7 @@ constexpr auto digest_every = std::chrono::seconds(60);
 constexpr auto cursor_save_every = std::chrono::seconds(10);
 
 // A parent's error answer, as far as a log line or the state file shows it.
-std::string answer_excerpt(const net::http_response& r) { return store::model::printable_prefix(r.body, 300); }
+static std::string answer_excerpt(const net::http_response& r) { return store::model::printable_prefix(r.body, 300); }
 
 struct parent_link::impl {
   const config::node_config& cfg;

@@ -33,6 +33,16 @@ struct csv_fixture {
 
 using sv = std::vector<std::string>;
 
+// An import of `path` into a node js.nanjing, `batch_rows` rows per commit.
+import_options options_for(const std::string& path, const std::string& category, std::size_t batch_rows = 20000) {
+  import_options o;
+  o.path = path;
+  o.category = category;
+  o.origin = "js.nanjing";
+  o.batch_rows = batch_rows;
+  return o;
+}
+
 // A disk that fails its flush, for this test binary only: this definition
 // takes the place of the C library's for LMDB's sync (linked into the
 // binary), and does what the library's does unless a test asks otherwise.
@@ -248,11 +258,7 @@ TEST_CASE("importer: many batches with recycled buffers keep every row distinct"
            std::to_string(i) + ".00\n";
   test::write_file(d / "t.csv", csv);
   auto env = store::environment::open({d / "data"});
-  import_options o;
-  o.path = d / "t.csv";
-  o.category = "tax";
-  o.origin = "js.nanjing";
-  o.batch_rows = 7;  // 15 batches: every row slot gets reused
+  auto o = options_for(d / "t.csv", "tax", 7);  // 15 batches: every row slot gets reused
   auto rep = run_import(*env, o);
   CHECK(rep.fatal == "");
   CHECK(rep.rows == 100);
@@ -276,11 +282,7 @@ TEST_CASE("importer: a failed flush at the end says every row is committed but m
   for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
   test::write_file(d / "t.csv", csv);
   auto env = store::environment::open({d / "data"});
-  import_options o;
-  o.path = d / "t.csv";
-  o.category = "tax";
-  o.origin = "js.nanjing";
-  o.batch_rows = 4;  // three batches, committed without a flush; the one flush is at the end
+  auto o = options_for(d / "t.csv", "tax", 4);  // three batches, committed without a flush; the one flush is at the end
   fail_fdatasync = true;
   auto rep = run_import(*env, o);
   fail_fdatasync = false;
@@ -308,11 +310,7 @@ TEST_CASE("importer: a file in GBK or UTF-16 is refused whole, saying how to con
   };
   auto run = [&](const std::string& file, const std::string& content) {
     test::write_file(d / file, content);
-    import_options o;
-    o.path = d / file;
-    o.category = "registration";
-    o.origin = "js.xiamen";
-    return run_import(*env, o);
+    return run_import(*env, options_for(d / file, "registration"));
   };
   const std::string gbk_name = "\xC4\xFE\xB2\xA8\xB9\xAB\xCB\xBE";  // 宁波公司 in GBK
   auto gbk = run("gbk.csv", head + row("r1", gbk_name) + row("r2", gbk_name) + row("r3", "ascii") + row("r4", gbk_name));
