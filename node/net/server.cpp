@@ -201,7 +201,10 @@ public:
 private:
   void do_accept() {
     if (!acceptor_.is_open()) return;
-    acceptor_.async_accept(asio::make_strand(pool_.pick()), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    // No strand: each context is run by one thread, which already keeps a
+    // connection's handlers in turn (a strand cost its lock, queue and
+    // type-erased copies on every handler).
+    acceptor_.async_accept(pool_.pick().get_executor(), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
