@@ -300,7 +300,17 @@ void environment::renew_instance_id() {
   auto id = random_hex(16);
   w.put(impl_->t.meta, "instance_id", id);
   w.commit();
-  instance_id_ = id;
+  set_instance_id(std::move(id));
+}
+
+std::string environment::instance_id() const {
+  std::lock_guard lk(instance_mu_);
+  return instance_id_;
+}
+
+void environment::set_instance_id(std::string id) {
+  std::lock_guard lk(instance_mu_);
+  instance_id_ = std::move(id);
 }
 
 std::uint64_t environment::raise_version_floor() {

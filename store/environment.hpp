@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,7 +71,8 @@ public:
   ~environment();
 
   const std::string& dir() const { return dir_; }
-  const std::string& instance_id() const { return instance_id_; }
+  // A copy: a running node's writer may renew it (write_batch::renew_instance).
+  std::string instance_id() const;
   std::uint32_t schema_version() const { return schema_version_; }
 
   // Flushes everything committed so far to disk (after non-durable commits).
@@ -86,6 +88,8 @@ public:
   // Gives the store a new random instance id: after a restore, so peers see
   // it is not the store they synced with and reconcile.
   void renew_instance_id();
+  // The id a commit just stored (the writer, after write_batch::renew_instance).
+  void set_instance_id(std::string id);
   // After restoring a node with no parent: the records it owns that changed
   // since the backup are held by its children under versions it no longer
   // knows. Its own changes from now on take versions from a floor above any
@@ -113,6 +117,7 @@ private:
   void prepare(const std::vector<migration>& migs);  // migrations.cpp
   void prepare_read_only(const std::vector<migration>& migs);  // migrations.cpp
   std::string dir_, instance_id_;
+  mutable std::mutex instance_mu_;  // instance_id_: renewed by the writer while others read it
   std::uint32_t schema_version_ = 0;
   std::unique_ptr<impl> impl_;
 };

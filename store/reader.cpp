@@ -78,9 +78,13 @@ store_stats reader::stats() {
   MDB_stat st;
   check(mdb_stat(impl_->t.get(), tb.quarantine, &st), "stat quarantine");
   s.quarantined = st.ms_entries;
-  auto last = impl_->t.last_key(tb.seq2change);
-  s.last_seq = last ? read_be64(*last) : 0;
+  s.last_seq = last_seq();
   return s;
+}
+
+std::uint64_t reader::last_seq() {
+  auto last = impl_->t.last_key(impl_->env.t.seq2change);
+  return last ? read_be64(*last) : 0;
 }
 
 void reader::for_each_record(const record_filter& f,

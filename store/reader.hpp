@@ -61,6 +61,7 @@ public:
   // The highest record id in the store (0 when it holds none): where a
   // sliced scan ends, so records added meanwhile do not keep it going.
   std::uint64_t last_record_id();
+  std::uint64_t last_seq();  // the newest change-log position (0: none)
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
   // Every peer cursor held here, by key ("up:<child>", "down:<parent>").

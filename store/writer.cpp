@@ -144,8 +144,14 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
   flush_access(s);
   s.flush_counts();
   s.close();
+  std::optional<std::string> instance;
+  if (std::any_of(jobs.begin(), jobs.end(), [](job* j) { return j->batch.renew_instance; })) {
+    instance = random_hex(16);
+    t.put(ei.t.meta, "instance_id", *instance);
+  }
   std::uint64_t id = mdb_txn_id(t.get());
   t.commit();
+  if (instance) env.set_instance_id(std::move(*instance));
   for (std::size_t i = 0; i < jobs.size(); ++i) out[i].recycled = std::move(jobs[i]->batch.rows);
   if (!durable) env.release_mapped_pages(release_budget);  // bulk import: keep resident memory bounded
   return id;

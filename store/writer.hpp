@@ -80,6 +80,12 @@ struct write_batch {
   // false: commit without fsync (a bulk import syncs once at its end via
   // environment::sync()); true: durable before the future is ready.
   bool durable = true;
+  // This store's log went back under the same instance id (a VM snapshot
+  // or a copied data dir: a peer holds more of it than it has). A new
+  // random id, committed with the batch, makes peers see another store and
+  // take everything again, as after a restore; positions the store reuses
+  // would otherwise pass as already held.
+  bool renew_instance = false;
   // The sender has more right behind this batch (a child catching up): the
   // writer may wait a moment for it and commit both in one transaction.
   bool more_coming = false;

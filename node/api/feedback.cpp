@@ -42,7 +42,7 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   // As `import` does: a record written now could reuse a version number
   // the network has seen (the node's newer records are still at its parent).
   if (service::recovery_pending(ctx.cfg))
-    return refuse(call, 503, "recovering", "this node was restored from a backup and is getting back its newer records "
+    return refuse(call, 503, "recovering", "this node was restored from a backup (or went back to an earlier state) and is getting back its newer records "
                                            "from its parent; retry in a minute");
   // Only the owner changes a record (the writer refuses it too): said here
   // as a conflict, not as a 200 whose body says "refused". A record that

@@ -107,8 +107,8 @@ int cmd_import(int argc, char** argv) {
   if (a.get("--limit")) throw usage_error("--limit goes with --show-quarantine (how many refused rows to show); an import reads the whole FILE");
   auto cfg = load_config(a);
   if (service::recovery_pending(cfg))
-    throw std::runtime_error("this store was restored from a backup, and the records this node owns that are newer than "
-                             "the backup are still at its parent: start credit-node run and wait until status shows "
+    throw std::runtime_error("this store was restored from a backup (or went back to an earlier state: its parent held more of it), and the "
+                             "records this node owns that are newer than it are still at its parent: start credit-node run and wait until status shows "
                              "upstream.recovering false (log: sync_recovered), then import; importing now could number "
                              "versions the network has already seen. Nothing was imported. (If this node's parent never "
                              "had them, remove " + service::recovery_flag_path(cfg) + ".)");

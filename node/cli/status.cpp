@@ -176,7 +176,7 @@ void print_upstream(const json::object& up) {
     std::printf(", differs: %s", json::serialize(*d).c_str());
   std::printf("\n");
   if (up.contains("recovering") && up.at("recovering").as_bool())
-    std::printf("  recovering          yes: restored from a backup, getting back its newer records from the parent (imports wait)\n");
+    std::printf("  recovering          yes: restored from a backup (or went back), getting back its newer records from the parent (imports wait)\n");
   if (up.contains("last_error"))
     std::printf("  last error          %s (at %s)\n", text_of(up, "last_error").c_str(), text_of(up, "last_error_at").c_str());
 }

@@ -208,6 +208,62 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   CHECK(exported(prov).size() == 8);
 }
 
+// A VM snapshot put back, or a data dir copied from an older machine: the
+// store went back but kept its instance id, so its parent holds more of its
+// change log than it has. Changes written since reuse positions the parent
+// takes as held; before, they never went up. Now the node takes a new
+// instance id (everything goes up again) and pulls back its newer records.
+TEST_CASE("backup: a child whose data dir went back keeping its instance id sends what it wrote since and recovers the rest") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
+  auto firms = codes("320506", 5, 52);
+  auto import = [&](const std::string& name, const std::vector<std::string>& who, const std::string& prefix, const std::string& amount) {
+    test::write_file(net.d / name, csv(who, prefix, amount));
+    return test::run_cli({"import", "-c", sz.cfg, "--category", "tax", net.d / name});
+  };
+  auto has = [](const tree_node& n, const std::string& id, std::int64_t version) {
+    for (const auto& r : exported(n))
+      if (r.at("record_id").as_string() == id && r.at("version").as_int64() == version) return true;
+    return false;
+  };
+  std::string snapshot = net.d / "suzhou-snapshot.mdb";
+  child p({"run", "-c", prov.cfg});
+  wait_ready(prov, p);
+  REQUIRE(import("a.csv", firms, "a-", "1.00").exit_code == 0);  // changes 1-5
+  fs::copy_file(sz.dir + "/data/data.mdb", snapshot);             // the snapshot: the node is stopped
+  auto old_instance = instance_of(sz);
+  {
+    child s({"run", "-c", sz.cfg});
+    wait_ready(sz, s);
+    REQUIRE(import("b.csv", {firms[0], firms[1], firms[2]}, "b-", "2.00").exit_code == 0);  // changes 6-8
+    REQUIRE(import("a2.csv", {firms[0], firms[1]}, "a-", "55.00").exit_code == 0);         // 9-10: a-1 version 2
+    REQUIRE_MESSAGE(eventually([&] { return exported(prov).size() == 8 && has(prov, "a-1", 2); }), s.err());
+    s.signal(SIGTERM);
+    REQUIRE(s.wait_exit(5s));
+  }
+  fs::remove(sz.dir + "/data/lock.mdb");
+  fs::copy_file(snapshot, sz.dir + "/data/data.mdb", fs::copy_options::overwrite_existing);
+  REQUIRE(instance_of(sz) == old_instance);
+  // Written after the store went back, before the node runs: changes 6-7 again.
+  REQUIRE(import("c.csv", {firms[3], firms[4]}, "c-", "3.00").exit_code == 0);
+  child s2({"run", "-c", sz.cfg});
+  wait_ready(sz, s2);
+  CHECK_MESSAGE(eventually([&] { return has(prov, "c-0", 1) && has(prov, "c-1", 1); }), s2.err());
+  // Its own newer records came back from the parent, then imports go on.
+  CHECK_MESSAGE(eventually([&] {
+    return exported(sz).size() == 10 && has(sz, "a-1", 2) && !upstream_of(sz).at("recovering").as_bool();
+  }), s2.err());
+  CHECK(instance_of(sz) != old_instance);
+  CHECK(s2.err().find("event=sync_store_went_back") != std::string::npos);
+  CHECK(s2.err().find("its change log ends at 7") != std::string::npos);
+  CHECK(s2.err().find("event=sync_recovered") != std::string::npos);
+  REQUIRE(import("a3.csv", {firms[0], firms[1]}, "a-", "66.00").exit_code == 0);
+  CHECK_MESSAGE(eventually([&] { return has(prov, "a-1", 3); }), s2.err());
+  CHECK(exported(prov).size() == 10);
+  CHECK(test::run_cli({"admin", "events", "--json", "-c", prov.cfg}).out.find("integrity") == std::string::npos);
+}
+
 namespace {
 
 // `n` entries on the node's access log, as the API's writer appends them.

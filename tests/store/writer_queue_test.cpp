@@ -88,3 +88,30 @@ TEST_CASE("writer: a catch-up's batches join one commit, and no more behind or a
   REQUIRE(g.wait_for(60s) == std::future_status::ready);
   CHECK(store::reader(*env).stats().total == 24);
 }
+
+// A store that went back under its instance id takes a new one through the
+// writer while the node runs (node/service/link_recovery.cpp): in the same
+// commit as what it was queued with, seen at once by readers of
+// instance_id() and kept when the store is opened again.
+TEST_CASE("writer: renew_instance stores a new instance id with its batch, and a failed batch keeps the old one") {
+  test::temp_dir dir;
+  std::string before, renewed;
+  {
+    auto env = store::environment::open({dir.path().string()});
+    before = env->instance_id();
+    store::writer w(*env);
+    auto failed = test::replica_batch(2, 7);  // refused whole: continues from a change not held
+    failed.renew_instance = true;
+    CHECK_THROWS(w.submit(std::move(failed)).get());
+    CHECK(env->instance_id() == before);
+    auto b = test::replica_batch(3, 0);
+    b.renew_instance = true;
+    CHECK(w.submit(std::move(b)).get().inserted == 3);
+    renewed = env->instance_id();
+    CHECK(renewed != before);
+    CHECK(renewed.size() == before.size());
+  }
+  auto again = store::environment::open({dir.path().string()});
+  CHECK(again->instance_id() == renewed);
+  CHECK(store::reader(*again).last_seq() == 3);
+}
