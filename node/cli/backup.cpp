@@ -250,9 +250,11 @@ void check_backup_file(const std::string& file) {
 // before the store is swapped, so a crash in between cannot skip it.
 void mark_recovery(const config::node_config& cfg, const std::string& file) {
   if (!cfg.upstream) return;
-  std::ofstream out(service::recovery_flag_path(cfg));
-  out << "restored from " << file << " at " << stamp() << "\n";
-  if (!out.flush()) throw std::runtime_error("cannot write " + service::recovery_flag_path(cfg) + "; nothing was changed");
+  try {
+    service::write_recovery_flag(cfg, "restored from " + file + " at " + stamp());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + "; nothing was changed");
+  }
 }
 
 void print_restored(const config::node_config& cfg, const std::string& file, store::environment& env,

@@ -154,8 +154,10 @@ std::pair<std::string, std::string> split_host_port(const std::string& s, const 
   return {host, port};
 }
 
-// One io_context per I/O thread, each run by that thread alone; a
-// connection lives on one of them, dealt round-robin. With one context run
+// One io_context per I/O thread, each run by that thread alone (run()
+// below; nothing else may call run() on them): a connection lives on one of
+// them, dealt round-robin, and needs no strand — its handlers cannot run at
+// once, and other threads reach it only by posting. With one context run
 // by every thread, each handler took the context's shared lock and idle
 // threads were woken through a condition variable: bench/api.sh counted
 // 2 futex calls and 0.8 context switches per answer (nginx, whose workers

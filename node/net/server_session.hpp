@@ -363,8 +363,8 @@ private:
   void respond(http_request req, http_response res, std::chrono::steady_clock::time_point started, unsigned version,
                bool last, bool head) {
     if (res.later) {
-      // Answered later, from another thread: back onto this session's
-      // strand. `done` acts once; a second call finds `self` gone. The
+      // Answered later, from another thread: posted back to the thread
+      // that runs this session's context. `done` acts once; a second call finds `self` gone. The
       // body is not kept for that: only the log line needs the request.
       req.body = {};
       req.headers = {};

@@ -3,7 +3,7 @@
 // from a backup: its newer records come back from the parent first).
 // Also the digest comparison and the revocations a pull brings.
 #include <filesystem>
-#include <fstream>
+#include <mutex>
 
 #include "node/service/parent_link_impl.hpp"
 #include "store/reader.hpp"
@@ -61,7 +61,11 @@ void parent_link::impl::compare_digests(net::http_client& c) {
 }
 
 void parent_link::impl::finish_recovery() {
-  std::filesystem::remove(recovery_flag_path(cfg));
+  {
+    std::lock_guard lk(flag_mu);
+    if (store_went_back) return;  // the flag is the new recovery's: it starts at the next pull
+    std::filesystem::remove(recovery_flag_path(cfg));
+  }
   recovering = false;
   net::log::info("sync_recovered").kv("parent", parent.node_id).kv("records", recovered)
       .kv("reason", "the records this node owns that are newer than its backup came back from the parent; imports may go on");
@@ -83,9 +87,10 @@ bool parent_link::impl::went_back_here(std::uint64_t ack) {
   auto why = "the parent holds this store's changes up to " + std::to_string(ack) + " but its change log ends at " +
              std::to_string(head) + ": the data dir went back (a VM snapshot or a copied directory?) keeping its instance id";
   {
-    std::ofstream flag(recovery_flag_path(cfg));
-    flag << why << ", seen at " << store::model::format_utc_ms(now_ms()) << "\n";
-    if (!flag.flush()) throw std::runtime_error(why + "; cannot write " + recovery_flag_path(cfg) + " to recover from it: check the data dir");
+    // The puller removes the flag when a recovery ends: not in between.
+    std::lock_guard lk(flag_mu);
+    store_went_back = true;
+    write_recovery_flag(cfg, why + ", seen at " + store::model::format_utc_ms(now_ms()));
   }
   auto old_id = env.instance_id();
   store::write_batch renew;
@@ -96,7 +101,6 @@ bool parent_link::impl::went_back_here(std::uint64_t ack) {
       .kv("reason", why + "; it takes a new instance id so the parent and this node's children take everything again, "
                           "and pulls back from the parent the records it owns that are newer (imports wait until then)");
   set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
-  store_went_back = true;
   return true;
 }
 
@@ -105,6 +109,7 @@ bool parent_link::impl::went_back_here(std::uint64_t ack) {
 void parent_link::impl::recover_from_start(std::uint64_t& cursor) {
   recovering = true;
   told_unsupported = false;
+  recovered = 0;
   cursor = 0;
   net::log::warn("sync_recovery_start").kv("parent", parent.node_id)
       .kv("reason", "this store went back: pulling everything again, with the records this node owns that are newer "

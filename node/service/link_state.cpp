@@ -3,9 +3,14 @@
 // must first pull back its own records (recover-own). Declared in
 // parent_link.hpp.
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "node/net/log.hpp"
 #include "node/service/parent_link.hpp"
@@ -16,6 +21,30 @@ std::string link_state_path(const config::node_config& cfg) { return cfg.node.da
 
 std::string recovery_flag_path(const config::node_config& cfg) { return cfg.node.data_dir + "/recover-own"; }
 bool recovery_pending(const config::node_config& cfg) { return std::filesystem::exists(recovery_flag_path(cfg)); }
+
+// On disk with its directory entry before it returns: what follows it (a
+// new instance id, a swapped store) is durable, and a power loss must not
+// keep that without the flag — the node would never pull back its newer
+// records, and imports would number versions the network has seen.
+void write_recovery_flag(const config::node_config& cfg, const std::string& why) {
+  auto path = recovery_flag_path(cfg);
+  auto fail = [&](const char* what) {
+    throw std::runtime_error(std::string("cannot ") + what + " " + path + ": " + std::strerror(errno) +
+                             " (check the data dir's disk and permissions)");
+  };
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("create");
+  std::string text = why + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) fail("write");
+  int dir = ::open(cfg.node.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || ::fsync(dir) != 0) {
+    if (dir >= 0) ::close(dir);
+    fail("flush the directory entry of");
+  }
+  ::close(dir);
+}
 
 std::string read_link_state(const config::node_config& cfg) {
   std::ifstream in(link_state_path(cfg));

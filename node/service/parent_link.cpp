@@ -17,7 +17,10 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
-  auto ack = json::parse(resp.body).at("ack").to_number<std::uint64_t>();
+  auto v = json::parse(resp.body);
+  // A parent older than this one answers with the cursor it holds, which
+  // may be another instance's (before a restore): of ours it holds nothing.
+  auto ack = v.at("instance").as_string() == env.instance_id() ? v.at("ack").to_number<std::uint64_t>() : 0;
   if (went_back_here(ack)) ack = 0;  // the parent holds nothing of the new instance
   push_limits = replication::limits_in_answer(resp.body);
   if (ack == 0)
@@ -37,13 +40,13 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
     throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto v = json::parse(resp.body);
   auto ack = v.at("ack").to_number<std::uint64_t>();
-  if (went_back_here(ack)) return gap = true, 0;  // everything again, under the new instance
   if (gap) return ack;
   for (const auto& r : v.at("refused").as_array())
     net::log::warn("sync_change_refused").kv("parent", parent.node_id)
         .kv("seq", r.at("seq").to_number<std::uint64_t>()).kv("reason", std::string(r.at("reason").as_string()));
   if (std::string(v.at("instance").as_string()) != env.instance_id())
     throw std::runtime_error("the parent records another store instance for this node");
+  if (went_back_here(ack)) return gap = true, 0;  // everything again, under the new instance
   return ack;
 }
 

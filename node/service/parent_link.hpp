@@ -47,5 +47,8 @@ void write_link_state(const config::node_config& cfg, const std::string& json_te
 // it, or it would number versions the network has already seen.
 std::string recovery_flag_path(const config::node_config& cfg);
 bool recovery_pending(const config::node_config& cfg);
+// Writes it, with `why`, and flushes it and its directory entry to disk;
+// throws std::runtime_error naming the path.
+void write_recovery_flag(const config::node_config& cfg, const std::string& why);
 
 }  // namespace node::service

@@ -221,6 +221,7 @@ struct parent_link::impl {
   // Set by the pusher when this store went back under its old instance id
   // (went_back_here): the puller starts over from 0, recovering.
   std::atomic<bool> store_went_back{false};
+  std::mutex flag_mu;  // store_went_back with the recover-own file: set and written, or looked at and removed
   bool went_back_here(std::uint64_t ack);
   void recover_from_start(std::uint64_t& cursor);
   void take_revocations(const std::vector<store::revocation>& list);

@@ -94,7 +94,7 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
     net::log::error("sync_push_failed").kv("peer", from.node_id).kv("reason", d.failure);
     return net::http_response::error(503, "apply_failed", d.failure + " (the child resends from its acknowledged position)");
   }
-  return answer(from.node_id, key, c.queued, refused, d);
+  return answer(from.node_id, key, b.instance, c.queued, refused, d);
 }
 
 // The batch to the writer. An empty batch asks where we stand, and a batch
@@ -119,15 +119,20 @@ std::vector<replication::poison> push_pipeline::enqueue(child& c, const replicat
   return std::move(p.refused);
 }
 
-net::http_response push_pipeline::answer(const std::string& from, const std::string& key, std::uint64_t queued,
+net::http_response push_pipeline::answer(const std::string& from, const std::string& key, const std::string& instance,
+                                         std::uint64_t queued,
                                          const std::vector<replication::poison>& refusals, drained& d) const {
   json::array refused;
   for (const auto& r : refusals) refused.push_back(json::object{{"seq", r.seq}, {"reason", r.reason}});
   if (!refused.empty() || !d.events.empty())
     net::log::warn("sync_push_problems").kv("peer", from).kv("refused", static_cast<long long>(refused.size()))
         .kv("events", static_cast<long long>(d.events.size()));
+  // The ack is for the sender's store instance. What is durable here may
+  // still be another instance's (a restored child's first batches, whose
+  // predecessors have not committed yet): of this one, nothing is held.
   auto cur = durable(env_, key);
-  json::object o{{"ack", cur.seq}, {"instance", cur.instance}, {"queued", queued},
+  std::uint64_t ack = cur.instance == instance ? cur.seq : 0;
+  json::object o{{"ack", ack}, {"instance", instance}, {"queued", queued},
                  {"inserted", d.inserted}, {"updated", d.updated}, {"unchanged", d.unchanged},
                  {"ignored_older", d.ignored_older}, {"refused", std::move(refused)}, {"events", std::move(d.events)},
                  // what this parent accepts in one batch (a child sends at most the default without it)

@@ -65,7 +65,7 @@ private:
   void drain(child& c, std::size_t keep, drained& out);
   std::vector<replication::poison> enqueue(child& c, const replication::peer& from, replication::change_batch& b,
                                            const std::string& key, drained& d);
-  net::http_response answer(const std::string& from, const std::string& key, std::uint64_t queued,
+  net::http_response answer(const std::string& from, const std::string& key, const std::string& instance, std::uint64_t queued,
                             const std::vector<replication::poison>& refusals, drained& d) const;
 
   store::environment& env_;

@@ -200,6 +200,11 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   }, 15s), s2.err());
   CHECK(version_of(sz, firms[1], "a-1") == 2);
   CHECK(s2.err().find("event=sync_recovered") != std::string::npos);
+  // The restore gave a new instance: the parent's ack for the old one (past
+  // the backup's log) is not this store going back, and no answer names
+  // the old instance as this node's.
+  CHECK(s2.err().find("sync_store_went_back") == std::string::npos);
+  CHECK(s2.err().find("another store instance") == std::string::npos);
   // The correction now is version 3 here and at the parent: no integrity event.
   REQUIRE(import("a3.csv", {firms[0], firms[1]}, "a-", "66.00").exit_code == 0);
   CHECK(version_of(sz, firms[1], "a-1") == 3);
@@ -255,8 +260,12 @@ TEST_CASE("backup: a child whose data dir went back keeping its instance id send
     return exported(sz).size() == 10 && has(sz, "a-1", 2) && !upstream_of(sz).at("recovering").as_bool();
   }), s2.err());
   CHECK(instance_of(sz) != old_instance);
-  CHECK(s2.err().find("event=sync_store_went_back") != std::string::npos);
-  CHECK(s2.err().find("its change log ends at 7") != std::string::npos);
+  auto log = s2.err();
+  CHECK(log.find("event=sync_store_went_back") != std::string::npos);
+  CHECK(log.find("event=sync_store_went_back") == log.rfind("event=sync_store_went_back"));  // once: not again for the new instance
+  CHECK(log.find("its change log ends at 7") != std::string::npos);
+  CHECK(log.find("another store instance") == std::string::npos);
+  CHECK(log.find("event=sync_failed") == std::string::npos);
   CHECK(s2.err().find("event=sync_recovered") != std::string::npos);
   REQUIRE(import("a3.csv", {firms[0], firms[1]}, "a-", "66.00").exit_code == 0);
   CHECK_MESSAGE(eventually([&] { return has(prov, "a-1", 3); }), s2.err());
