@@ -174,6 +174,7 @@ void print_upstream(const json::object& up) {
               text_of(up, "digest_checked_at").c_str());
   if (auto* d = up.if_contains("digest_differences"); d && d->is_object() && !d->get_object().empty())
     std::printf(", differs: %s", json::serialize(*d).c_str());
+  if (up.contains("digest_error")) std::printf(", not known: %s", text_of(up, "digest_error").c_str());
   std::printf("\n");
   if (up.contains("recovering") && up.at("recovering").as_bool())
     std::printf("  recovering          yes: restored from a backup (or went back), getting back its newer records from the parent (imports wait)\n");

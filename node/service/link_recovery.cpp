@@ -42,11 +42,20 @@ void parent_link::impl::recovery_unsupported() {
 // when the pull has caught up (in-flight changes make a difference that is
 // only momentary), at most every `digest_every`. Both sides scan the scope
 // for it (~1 s per million records), hence not more often.
+// A digest the parent cannot give or we cannot read (a parent of another
+// version, an error page) is the comparison's problem, not the link's: the
+// pull goes on, and status says the agreement is not known, and why.
 void parent_link::impl::compare_digests(net::http_client& c) {
   auto resp = c.get("/sync/v1/digest");
   if (auto r = refusal_of(resp)) throw *r;
-  if (resp.status != 200) throw std::runtime_error("digest answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
-  auto theirs = replication::parse_digest_json(resp.body);
+  if (resp.status != 200)
+    return digest_unknown("the parent answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
+  replication::digest theirs;
+  try {
+    theirs = replication::parse_digest_json(resp.body);
+  } catch (const replication::wire_error& e) {
+    return digest_unknown(std::string("the parent's answer is not a digest: ") + e.what());
+  }
   auto ours = replication::compute_digest(env, cfg.node.jurisdiction);
   json::object diff;
   for (const auto& d : {theirs, ours})
@@ -56,6 +65,20 @@ void parent_link::impl::compare_digests(net::http_client& c) {
   std::lock_guard lk(mu);
   state["in_sync"] = diff.empty();
   state["digest_differences"] = std::move(diff);
+  state["digest_checked_at"] = store::model::format_utc_ms(now_ms());
+  state.erase("digest_error");
+  write_state();
+}
+
+// Said once per distinct reason; tried again at the next comparison.
+void parent_link::impl::digest_unknown(const std::string& why) {
+  std::lock_guard lk(mu);
+  if (auto* was = state.if_contains("digest_error"); !was || *was != json::value(why))
+    net::log::warn("sync_digest_unknown").kv("parent", parent.node_id).kv("reason", why)
+        .kv("effect", "records are still pulled and pushed; whether both hold the same is not known until a digest is read");
+  state.erase("in_sync");
+  state.erase("digest_differences");
+  state["digest_error"] = why;
   state["digest_checked_at"] = store::model::format_utc_ms(now_ms());
   write_state();
 }

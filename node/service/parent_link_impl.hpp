@@ -195,6 +195,7 @@ struct parent_link::impl {
     revoked_seen = list.size();
   }
   void compare_digests(net::http_client& c);
+  void digest_unknown(const std::string& why);
   void push_loop();
   void pull_loop();
   std::uint64_t ask_ack(net::http_client& c);

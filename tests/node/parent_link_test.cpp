@@ -1,0 +1,160 @@
+// The child's link against a parent that misbehaves on cue: a scripted sync
+// listener on loopback with real TLS and certificates (http_fixture), a real
+// store and writer, the real parent_link. What a real parent never does —
+// an error page, a digest of another shape, failures in a row — is what
+// these test.
+#include <boost/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "http_fixture.hpp"
+#include "node/service/parent_link.hpp"
+#include "store/writer.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace http_fixture;
+namespace json = boost::json;
+using handler = std::function<http_response(int nth)>;
+
+http_response empty_pull() {
+  return http_response::json(200, R"({"node":"js.province","instance":"0123456789abcdef0123456789abcdef",)"
+                                  R"("last_seq":0,"changes":[],"more":false})");
+}
+
+// Join admits, a push is acknowledged at 0 for the child's instance; pulls
+// and digests answer as the test says (the nth call, from 1).
+struct fake_parent {
+  tls_world w;
+  std::mutex mu;
+  handler pull = [](int) { return empty_pull(); };
+  handler digest = [](int) { return http_response::json(200, R"({"categories":{}})"); };
+  std::vector<steady::time_point> pulls_at;
+  int digests = 0;
+  std::unique_ptr<served> srv;
+
+  fake_parent() {
+    listener_config l;
+    l.name = "sync";
+    l.address = "127.0.0.1:0";
+    l.tls = w.server_ctx();
+    l.router.add("POST", "/sync/v1/join", [](const http_request&) {
+      return http_response::json(200, R"({"decision":"admitted","reasons":[]})");
+    });
+    l.router.add("POST", "/sync/v1/push", [](const http_request& r) {
+      auto instance = json::parse(r.body).at("instance");
+      return http_response::json(200, json::serialize(json::object{{"ack", 0}, {"instance", instance},
+                                                                   {"refused", json::array{}}, {"events", json::array{}}}));
+    });
+    l.router.add("GET", "/sync/v1/pull", [this](const http_request&) {
+      std::this_thread::sleep_for(20ms);  // a long-poll in miniature: the child does not spin
+      std::lock_guard lk(mu);
+      pulls_at.push_back(steady::now());
+      return pull(static_cast<int>(pulls_at.size()));
+    });
+    l.router.add("GET", "/sync/v1/digest", [this](const http_request&) {
+      std::lock_guard lk(mu);
+      return digest(++digests);
+    });
+    srv = std::make_unique<served>(std::move(l));
+  }
+  std::size_t pulls() {
+    std::lock_guard lk(mu);
+    return pulls_at.size();
+  }
+};
+
+struct child_node {
+  test::temp_dir d;
+  config::node_config cfg;
+  std::unique_ptr<store::environment> env;
+  std::unique_ptr<store::writer> w;
+  node::service::change_signal changed;
+  std::unique_ptr<node::service::parent_link> link;
+
+  explicit child_node(fake_parent& p) {
+    cfg.node = {"js.nanjing", "local", "320100", d.path().string()};
+    cfg.tls = {p.w.client_files.ca, p.w.client_files.cert, p.w.client_files.key};
+    cfg.upstream = config::upstream_section{"https://" + p.srv->addr, "js.province"};
+    env = store::environment::open({d.path().string()});
+    w = std::make_unique<store::writer>(*env);
+    link = std::make_unique<node::service::parent_link>(cfg, *env, *w, changed, nullptr);
+    link->start();
+  }
+  ~child_node() { link->stop(); }
+  json::object state() {
+    json::error_code ec;
+    auto v = json::parse(node::service::read_link_state(cfg), ec);
+    return !ec && v.is_object() ? v.as_object() : json::object{};
+  }
+};
+
+template <class Pred>
+bool within(std::chrono::milliseconds limit, Pred pred) {
+  for (auto end = steady::now() + limit * test::time_scale; steady::now() < end; std::this_thread::sleep_for(20ms))
+    if (pred()) return true;
+  return pred();
+}
+
+}  // namespace
+
+TEST_CASE("parent link: a digest it cannot read leaves agreement unknown, says why once, and the pull goes on") {
+  log_capture logs;
+  fake_parent p;
+  p.digest = [](int) { return http_response::json(200, R"({"categories":{"tax":{"count":"many"}}})"); };
+  child_node c(p);
+  REQUIRE(within(5000ms, [&] { return c.state().contains("digest_error"); }));
+  auto s = c.state();
+  CHECK(s.at("state") == "admitted");
+  CHECK(std::string(s.at("digest_error").as_string()).find("the parent's answer is not a digest") == 0);
+  CHECK_FALSE(s.contains("in_sync"));
+  auto after = p.pulls();
+  CHECK(within(3000ms, [&] { return p.pulls() >= after + 5; }));  // the pull round did not end on it
+  CHECK(logs.find({"event=sync_digest_unknown", "js.province"}) != "");
+  CHECK(logs.find({"event=sync_failed"}) == "");
+}
+
+TEST_CASE("parent link: a parent's error page goes into the state file cut to a readable prefix") {
+  log_capture logs;
+  fake_parent p;
+  // 64 KiB of an error page, with bytes that are not UTF-8 (a GBK page).
+  p.pull = [](int) { return http_response::text(500, "\xd5\xfe\xb8\xae " + std::string(64 << 10, 'x')); };
+  child_node c(p);
+  REQUIRE(within(5000ms, [&] { return c.state().contains("last_error"); }));
+  auto s = c.state();
+  CHECK(s.at("state") == "unreachable");
+  std::string why(s.at("last_error").as_string());
+  CHECK(why.find("pull answered 500: ") == 0);
+  CHECK(why.size() < 400);
+  auto line = logs.find({"event=sync_failed", "pull answered 500"});
+  CHECK(line != "");
+  CHECK(line.size() < 800);
+}
+
+// The wait between failed rounds doubles (0.5 s, 1 s, 2 s, ...) but starts
+// at 0.5 s again once a round got through: after a few blips, a link that
+// worked in between must not wait 30 s on the next one.
+TEST_CASE("parent link: the backoff grows over failures in a row and starts again after a round that got through") {
+  fake_parent p;
+  auto fails = [](int n) { return n <= 3 || n >= 12; };  // 3 failures, 8 good pulls, then failures again
+  p.pull = [fails](int n) { return fails(n) ? http_response::text(500, "down") : empty_pull(); };
+  child_node c(p);
+  REQUIRE(within(12000ms, [&] { return p.pulls() >= 13; }));
+  std::vector<steady::time_point> at;
+  {
+    std::lock_guard lk(p.mu);
+    at = p.pulls_at;
+  }
+  // From the nth pull (counted from 1) to the next.
+  auto gap = [&](int n) { return std::chrono::duration_cast<std::chrono::milliseconds>(at[n] - at[n - 1]); };
+  // After the 2nd failure the wait was 1 s (+-20 %), after the 3rd 2 s.
+  CHECK(gap(2) >= 750ms);
+  CHECK(gap(3) >= 1500ms);
+  CHECK(gap(4) < 500ms);  // the good pulls follow each other
+  // After the good pulls, the retry of the 12th comes after 0.5 s (+-20 %), not 4 s.
+  CHECK(gap(12) < 1500ms);
+}
