@@ -82,6 +82,15 @@ store_stats reader::stats() {
   return s;
 }
 
+std::optional<std::uint64_t> reader::change_stamp(std::uint64_t seq) {
+  auto v = impl_->t.get(impl_->env.t.seq2change, be64(seq));
+  if (!v) return std::nullopt;
+  auto ch = decode_change(*v);
+  auto r = impl_->by_id(ch.id);
+  if (!r) return std::nullopt;
+  return model::digest_hash(r->category, r->subject, r->record_id, r->origin, ch.version, ch.op == change_op::remove) | 1;
+}
+
 std::uint64_t reader::last_seq() {
   auto last = impl_->t.last_key(impl_->env.t.seq2change);
   return last ? read_be64(*last) : 0;
@@ -134,7 +143,7 @@ std::optional<peer_cursor_state> reader::cursor_of(const std::string& peer) {
   auto v = impl_->t.get(impl_->env.t.peer2cursor, peer);
   if (!v) return std::nullopt;
   peer_cursor_state c;
-  decode_cursor(*v, c.peer_instance, c.seq);
+  decode_cursor(*v, c.peer_instance, c.seq, &c.stamp);
   return c;
 }
 
@@ -143,7 +152,7 @@ void reader::for_each_cursor(const std::function<void(const std::string&, const 
   std::string_view k, v;
   for (bool ok = c.seek({}, k, v); ok; ok = c.next(k, v)) {
     peer_cursor_state s;
-    decode_cursor(v, s.peer_instance, s.seq);
+    decode_cursor(v, s.peer_instance, s.seq, &s.stamp);
     fn(std::string(k), s);
   }
 }

@@ -28,6 +28,7 @@ struct store_stats {
 struct peer_cursor_state {
   std::string peer_instance;
   std::uint64_t seq = 0;
+  std::uint64_t stamp = 0;  // the peer's change_stamp of seq, when it sent one
 };
 
 struct record_filter {
@@ -62,6 +63,11 @@ public:
   // sliced scan ends, so records added meanwhile do not keep it going.
   std::uint64_t last_record_id();
   std::uint64_t last_seq();  // the newest change-log position (0: none)
+  // What the change at `seq` was — its record's identity and origin, the
+  // version it wrote, put or remove — as a nonzero hash: a store that went
+  // back and wrote other changes at the same positions has other stamps
+  // there. nullopt: no such change.
+  std::optional<std::uint64_t> change_stamp(std::uint64_t seq);
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
   // Every peer cursor held here, by key ("up:<child>", "down:<parent>").

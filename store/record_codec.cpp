@@ -99,15 +99,19 @@ change_entry decode_change(std::string_view v) {
   return c;
 }
 
-std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq) {
-  return key_writer().u8(1).str8(peer_instance).u64(seq).take();
+std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq, std::uint64_t stamp) {
+  key_writer w;
+  w.u8(1).str8(peer_instance).u64(seq);
+  if (stamp) w.u64(stamp);
+  return w.take();
 }
 
-void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq) {
+void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq, std::uint64_t* stamp) {
   key_reader rd(v);
   if (rd.u8() != 1) throw codec_error("cursor has unknown format");
   peer_instance = rd.str8();
   seq = rd.u64();
+  if (stamp) *stamp = rd.done() ? 0 : rd.u64();
 }
 
 std::string digest_key(std::string_view subject, std::string_view category) {

@@ -57,9 +57,11 @@ std::string history_key(std::uint64_t id, std::uint64_t version);
 // jurisdiction.
 std::string digest_key(std::string_view subject, std::string_view category);
 
-// peer2cursor value: the peer's store instance and the last change of it
-// applied here.
-std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq);
-void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq);
+// peer2cursor value: the peer's store instance, the last change of it
+// applied here and, when the peer sent it, that change's stamp
+// (reader::change_stamp; 0: none) — 8 bytes at the end, which a binary
+// before them does not read.
+std::string encode_cursor(std::string_view peer_instance, std::uint64_t seq, std::uint64_t stamp = 0);
+void decode_cursor(std::string_view v, std::string& peer_instance, std::uint64_t& seq, std::uint64_t* stamp = nullptr);
 
 }  // namespace store

@@ -49,6 +49,9 @@ struct peer_cursor {
   // from_seq lies past the stored cursor (an earlier batch was lost or
   // failed) is refused whole: a cursor must never jump over changes.
   std::uint64_t from_seq = 0;
+  // The peer's reader::change_stamp of `seq`, kept with it and given back
+  // with the ack: a peer whose change there differs went back (0: not sent).
+  std::uint64_t stamp = 0;
 };
 
 struct write_batch {

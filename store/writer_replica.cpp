@@ -87,7 +87,7 @@ void move_cursor(txn_state& s, const peer_cursor& c) {
     decode_cursor(*v, inst, seq);
     if (inst == c.peer_instance && seq >= c.seq) return;
   }
-  s.t.put(s.tb.peer2cursor, c.peer, encode_cursor(c.peer_instance, c.seq));
+  s.t.put(s.tb.peer2cursor, c.peer, encode_cursor(c.peer_instance, c.seq, c.stamp));
 }
 
 // Pipelined pushes queue batch N+1 before N commits: if N failed, N+1 must

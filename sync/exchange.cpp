@@ -77,7 +77,11 @@ change_batch collect_up(store::environment& env, const std::string& self, std::u
   auto own = [&](const std::string& via) {
     return via.empty() || std::find(children.begin(), children.end(), via) != children.end();
   };
-  return collect(env, self, after_seq, lim, own, [](const record&) { return true; });
+  auto b = collect(env, self, after_seq, lim, own, [](const record&) { return true; });
+  // The change at last_seq never changes once written: another read of
+  // the log finds the same one.
+  if (b.last_seq) b.last_stamp = store::reader(env).change_stamp(b.last_seq).value_or(0);
+  return b;
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,
@@ -109,7 +113,7 @@ pending_apply submit_batch(store::writer& w, const peer& from, bool from_child, 
     }
     wb.replicas.push_back(std::move(c.rec));
   }
-  wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0)};
+  wb.cursor = store::peer_cursor{cursor_key, b.instance, b.last_seq, b.after_seq.value_or(0), b.last_stamp};
   wb.more_coming = b.more && b.after_seq.has_value();  // a pipelined push with more behind it
   wb.replica_order = store::key_order(wb.replicas);  // here, on the request's thread, not the writer's
   if (from_child && !p.refused.empty()) {

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
+
 #include "store/model/category.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
@@ -126,6 +128,7 @@ std::string encode_batch(const change_batch& b) {
   str("node", b.node);
   str("instance", b.instance);
   if (b.after_seq) o += "\"after_seq\":" + std::to_string(*b.after_seq) + ",";
+  if (b.last_stamp) str("last_stamp", stamp_hex(b.last_stamp));
   if (b.own) o += "\"own\":true,";
   if (b.revocations) {
     o += "\"revocations\":[";
@@ -189,6 +192,11 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
     b.after_seq = num(o, "after_seq", "batch");
     if (*b.after_seq > b.last_seq) throw wire_error("batch: \"after_seq\" must not be past \"last_seq\"");
   }
+  if (o.contains("last_stamp")) {
+    auto s = parse_stamp(str(o, "last_stamp", "batch"));
+    if (!s || *s == 0) throw wire_error("batch: \"last_stamp\" must be 16 lower-case hex digits, not all zero");
+    b.last_stamp = *s;
+  }
   if (auto it = o.find("more"); it != o.end() && it->value().is_bool()) b.more = it->value().get_bool();
   if (auto it = o.find("own"); it != o.end() && it->value().is_bool()) b.own = it->value().get_bool();
   if (o.contains("revocations")) b.revocations = revocations_from(field(o, "revocations", "batch"));
@@ -201,6 +209,17 @@ change_batch decode_batch(std::string_view body, std::size_t max_changes) {
   b.changes.reserve(ch.get_array().size());
   for (const auto& c : ch.get_array()) b.changes.push_back(change_from(c, "change " + std::to_string(i++), true));
   return b;
+}
+
+std::string stamp_hex(std::uint64_t stamp) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(stamp));
+  return buf;
+}
+
+std::optional<std::uint64_t> parse_stamp(std::string_view s) {
+  if (s.size() != 16 || s.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
+  return std::stoull(std::string(s), nullptr, 16);
 }
 
 batch_limits limits_in_answer(std::string_view answer_json) {

@@ -50,6 +50,11 @@ struct change_batch {
   // Pull answers only: the child asked own=1 and this batch includes what
   // came up from it (a parent older than the parameter never says so).
   bool own = false;
+  // Pushes only: the sender's change_stamp of last_seq ("last_stamp", 16
+  // hex digits; 0: not sent). The parent keeps it with the cursor and
+  // gives it back with its ack, so a child that went back sees that its
+  // change at the acked position is not the one the parent holds.
+  std::uint64_t last_stamp = 0;
 };
 
 // What one batch may hold. The defaults are what every version of the
@@ -75,6 +80,12 @@ batch_limits limits_in_answer(std::string_view answer_json);
 std::string encode_batch(const change_batch& b);
 // Throws wire_error. `max_changes` bounds what a peer can make us hold.
 change_batch decode_batch(std::string_view body, std::size_t max_changes);
+
+// A change stamp on the wire: 16 lower-case hex digits (a JSON number would
+// lose digits past 2^53 in other readers). parse_stamp: nullopt when `s` is
+// not that.
+std::string stamp_hex(std::uint64_t stamp);
+std::optional<std::uint64_t> parse_stamp(std::string_view s);
 
 // Wire size of one change, to bound batches by bytes before encoding them.
 std::size_t wire_size(const store::model::record& r);

@@ -95,7 +95,8 @@ void parent_link::impl::finish_recovery() {
   set("recovered_at", json::string(store::model::format_utc_ms(now_ms())), true);
 }
 
-// An ack past this store's newest change: the parent holds more of this
+// An ack past this store's newest change, or at a change other than the
+// one the parent was sent there (its stamp): the parent holds more of this
 // store instance's log than the store does. The data dir went back (a VM
 // snapshot, a copied dir) keeping its instance id, so the changes written
 // since reuse positions the parent takes as held: they would never go up,
@@ -104,11 +105,23 @@ void parent_link::impl::finish_recovery() {
 // then a new instance id, so the parent and our children take everything
 // again; the puller pulls back the records this node owns that are newer
 // than the store. True when that happened (the caller pushes from 0).
-bool parent_link::impl::went_back_here(std::uint64_t ack) {
-  auto head = store::reader(env).last_seq();
-  if (ack <= head) return false;
-  auto why = "the parent holds this store's changes up to " + std::to_string(ack) + " but its change log ends at " +
-             std::to_string(head) + ": the data dir went back (a VM snapshot or a copied directory?) keeping its instance id";
+bool parent_link::impl::went_back_here(std::uint64_t ack, std::uint64_t ack_stamp) {
+  if (ack == 0) return false;
+  std::string why;
+  {
+    store::reader rd(env);
+    auto head = rd.last_seq();
+    auto own = ack <= head ? rd.change_stamp(ack) : std::nullopt;
+    if (ack > head)
+      why = "the parent holds this store's changes up to " + std::to_string(ack) + " but its change log ends at " +
+            std::to_string(head);
+    else if (ack_stamp && own != ack_stamp)
+      why = "the parent holds this store's changes up to " + std::to_string(ack) + " but the change here at " +
+            std::to_string(ack) + " is not the one it was sent";
+    else
+      return false;
+  }
+  why += ": the data dir went back (a VM snapshot or a copied directory?) keeping its instance id";
   {
     // The puller removes the flag when a recovery ends: not in between.
     std::lock_guard lk(flag_mu);

@@ -21,7 +21,7 @@ std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
   // A parent older than this one answers with the cursor it holds, which
   // may be another instance's (before a restore): of ours it holds nothing.
   auto ack = v.at("instance").as_string() == env.instance_id() ? v.at("ack").to_number<std::uint64_t>() : 0;
-  if (went_back_here(ack)) ack = 0;  // the parent holds nothing of the new instance
+  if (went_back_here(ack, stamp_in(v))) ack = 0;  // the parent holds nothing of the new instance
   push_limits = replication::limits_in_answer(resp.body);
   if (ack == 0)
     net::log::info("sync_push_from_start").kv("parent", parent.node_id).kv("instance", env.instance_id());
@@ -46,7 +46,7 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
         .kv("seq", r.at("seq").to_number<std::uint64_t>()).kv("reason", std::string(r.at("reason").as_string()));
   if (std::string(v.at("instance").as_string()) != env.instance_id())
     throw std::runtime_error("the parent records another store instance for this node");
-  if (went_back_here(ack)) return gap = true, 0;  // everything again, under the new instance
+  if (went_back_here(ack, stamp_in(v))) return gap = true, 0;  // everything again, under the new instance
   return ack;
 }
 

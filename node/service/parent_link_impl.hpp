@@ -223,7 +223,16 @@ struct parent_link::impl {
   // (went_back_here): the puller starts over from 0, recovering.
   std::atomic<bool> store_went_back{false};
   std::mutex flag_mu;  // store_went_back with the recover-own file: set and written, or looked at and removed
-  bool went_back_here(std::uint64_t ack);
+  bool went_back_here(std::uint64_t ack, std::uint64_t ack_stamp);
+  // A push answer's "ack_stamp" (0: none, from a parent before it); a
+  // malformed one is the parent's fault: wire_error.
+  static std::uint64_t stamp_in(const json::value& answer) {
+    const auto* s = answer.as_object().if_contains("ack_stamp");
+    if (!s) return 0;
+    auto v = s->is_string() ? replication::parse_stamp(s->get_string()) : std::nullopt;
+    if (!v) throw replication::wire_error("push answer: \"ack_stamp\" must be 16 lower-case hex digits");
+    return *v;
+  }
   void recover_from_start(std::uint64_t& cursor);
   void take_revocations(const std::vector<store::revocation>& list);
   template <class Round>

@@ -16,11 +16,12 @@ namespace json = boost::json;
 struct durable_cursor {
   std::uint64_t seq = 0;
   std::string instance;
+  std::uint64_t stamp = 0;
 };
 
 durable_cursor durable(store::environment& env, const std::string& key) {
   auto cur = store::reader(env).cursor_of(key);
-  return cur ? durable_cursor{cur->seq, cur->peer_instance} : durable_cursor{};
+  return cur ? durable_cursor{cur->seq, cur->peer_instance, cur->stamp} : durable_cursor{};
 }
 
 // 409 sync_gap when `b` continues from a change this store does not hold
@@ -138,6 +139,9 @@ net::http_response push_pipeline::answer(const std::string& from, const std::str
                  // what this parent accepts in one batch (a child sends at most the default without it)
                  {"max_changes", replication::batch_limits::large().max_changes},
                  {"max_bytes", replication::batch_limits::large().max_bytes}};
+  // The child's stamp of its change at `ack`, as it sent it: the child
+  // compares it with its own (parent_link: a store that went back).
+  if (ack && cur.stamp) o["ack_stamp"] = replication::stamp_hex(cur.stamp);
   return net::http_response::json(200, json::serialize(o));
 }
 

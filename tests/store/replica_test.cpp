@@ -6,6 +6,7 @@
 #include "store/record_codec.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
+#include "replica_batch.hpp"
 #include "test_util.hpp"
 
 using namespace store;
@@ -202,4 +203,59 @@ TEST_CASE("replica: key order is the subject index's order, keeps a record's ver
   auto zz = reader(*in_order).get("tax", A, "zz");
   REQUIRE(zz);
   CHECK(zz->version == 2);
+}
+
+// A child's change stamp travels with its cursor at the parent and back
+// (parent_link: a store that went back). Kept in 8 bytes after the old
+// cursor, which a binary before them reads as it always did.
+TEST_CASE("cursor: a stamp is kept after the old fields, read back, and absent in a cursor written without one") {
+  auto with = store::encode_cursor("inst-1", 42, 0x1234567890abcdefull);
+  auto without = store::encode_cursor("inst-1", 42);
+  CHECK(with.size() == without.size() + 8);
+  CHECK(with.substr(0, without.size()) == without);  // the old reader sees the same instance and seq
+  std::string inst;
+  std::uint64_t seq = 0, stamp = 7;
+  store::decode_cursor(with, inst, seq, &stamp);
+  CHECK(inst == "inst-1");
+  CHECK(seq == 42);
+  CHECK(stamp == 0x1234567890abcdefull);
+  store::decode_cursor(without, inst, seq, &stamp);
+  CHECK(stamp == 0);
+}
+
+// Two stores that wrote other records at the same log position have other
+// stamps there; the same record and version, the same stamp.
+TEST_CASE("change stamp: what the change at a position wrote, equal across stores only for the same change") {
+  test::temp_dir a_dir, b_dir;
+  auto a = store::environment::open({a_dir.path().string()});
+  auto b = store::environment::open({b_dir.path().string()});
+  store::writer(*a).submit(test::replica_batch(3, 0)).get();  // r0, r1, r2
+  auto other = test::replica_batch(3, 0);
+  other.replicas[1].record_id = "another";
+  store::writer(*b).submit(std::move(other)).get();  // r0, another, r2
+  store::reader ra(*a), rb(*b);
+  REQUIRE(ra.change_stamp(1));
+  CHECK(*ra.change_stamp(1) != 0);
+  CHECK(ra.change_stamp(1) == rb.change_stamp(1));
+  CHECK(ra.change_stamp(2) != rb.change_stamp(2));
+  CHECK(ra.change_stamp(3) == rb.change_stamp(3));
+  CHECK(ra.change_stamp(1) != ra.change_stamp(3));
+  CHECK_FALSE(ra.change_stamp(4));
+  CHECK_FALSE(ra.change_stamp(0));
+  // A newer version of the same record at the next position: another stamp.
+  auto v2 = test::replica_batch(1, 3);
+  v2.replicas[0].record_id = "r0";
+  v2.replicas[0].version = 2;
+  store::writer(*a).submit(std::move(v2)).get();
+  REQUIRE(store::reader(*a).change_stamp(4));
+  CHECK(store::reader(*a).change_stamp(4) != ra.change_stamp(1));
+  // The parent keeps the stamp the cursor came with.
+  auto stamped = test::replica_batch(1, 3);
+  stamped.replicas[0].record_id = "r9";
+  stamped.cursor->stamp = 0xabcull;
+  store::writer(*b).submit(std::move(stamped)).get();
+  auto cur = store::reader(*b).cursor_of("up:js.nanjing");
+  REQUIRE(cur);
+  CHECK(cur->seq == 4);
+  CHECK(cur->stamp == 0xabcull);
 }

@@ -167,3 +167,25 @@ TEST_CASE("wire: a push answer's batch limits are read between the default and l
   CHECK(said("not json") == pair(floor));
   CHECK(said("[1,2]") == pair(floor));
 }
+
+TEST_CASE("wire: a push's last_stamp goes as 16 hex digits and comes back, anything else is refused") {
+  auto b = one_change_batch(false);
+  b.last_stamp = 0x00ab0000000000cdull;
+  auto body = encode_batch(b);
+  CHECK(body.find(R"("last_stamp":"00ab0000000000cd")") != std::string::npos);
+  CHECK(decode_batch(body, 10).last_stamp == 0x00ab0000000000cdull);
+  b.last_stamp = 0;
+  CHECK(encode_batch(b).find("last_stamp") == std::string::npos);
+  CHECK(decode_batch(encode_batch(b), 10).last_stamp == 0);
+  for (const std::string bad : {R"("00AB0000000000CD")", R"("ab")", R"("0000000000000000")", R"("00ab0000000000cdx")"}) {
+    auto text = body;
+    text.replace(text.find(R"("00ab0000000000cd")"), 18, bad);
+    CHECK_THROWS_WITH_AS(decode_batch(text, 10), "batch: \"last_stamp\" must be 16 lower-case hex digits, not all zero", wire_error);
+  }
+  auto number = body;
+  number.replace(number.find(R"("00ab0000000000cd")"), 18, "12");
+  CHECK_THROWS_WITH_AS(decode_batch(number, 10), "batch: \"last_stamp\" must be a string", wire_error);
+  CHECK(stamp_hex(1) == "0000000000000001");
+  CHECK(parse_stamp("ffffffffffffffff") == 0xffffffffffffffffull);
+  CHECK_FALSE(parse_stamp("-fffffffffffffff"));
+}
