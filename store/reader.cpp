@@ -82,13 +82,20 @@ store_stats reader::stats() {
   return s;
 }
 
+// The version the change wrote: the record as it is, or as id2history
+// kept it once a newer version replaced it. The first hex digit is the
+// stamp's definition (1): a peer compares only stamps of its own.
 std::optional<std::uint64_t> reader::change_stamp(std::uint64_t seq) {
   auto v = impl_->t.get(impl_->env.t.seq2change, be64(seq));
   if (!v) return std::nullopt;
   auto ch = decode_change(*v);
   auto r = impl_->by_id(ch.id);
+  if (r && r->version != ch.version) {
+    auto old = impl_->t.get(impl_->env.t.id2history, history_key(ch.id, ch.version));
+    r = old ? std::optional(decode_record(*old)) : std::nullopt;
+  }
   if (!r) return std::nullopt;
-  return model::digest_hash(r->category, r->subject, r->record_id, r->origin, ch.version, ch.op == change_op::remove) | 1;
+  return (model::content_hash(*r) & ~(std::uint64_t{0xf} << 60)) | (change_stamp_definition << 60);
 }
 
 std::uint64_t reader::last_seq() {

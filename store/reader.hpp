@@ -63,10 +63,12 @@ public:
   // sliced scan ends, so records added meanwhile do not keep it going.
   std::uint64_t last_record_id();
   std::uint64_t last_seq();  // the newest change-log position (0: none)
-  // What the change at `seq` was — its record's identity and origin, the
-  // version it wrote, put or remove — as a nonzero hash: a store that went
-  // back and wrote other changes at the same positions has other stamps
-  // there. nullopt: no such change.
+  // What the change at `seq` wrote — the record version's identity, owner,
+  // tombstone, content and when it was taken in (model::content_hash) — as
+  // a hash whose first hex digit is change_stamp_definition: a store that
+  // went back and wrote other changes at the same positions, or the same
+  // rows again, has other stamps there. nullopt: no such change.
+  static constexpr std::uint64_t change_stamp_definition = 1;
   std::optional<std::uint64_t> change_stamp(std::uint64_t seq);
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);

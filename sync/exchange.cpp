@@ -80,7 +80,7 @@ change_batch collect_up(store::environment& env, const std::string& self, std::u
   auto b = collect(env, self, after_seq, lim, own, [](const record&) { return true; });
   // The change at last_seq never changes once written: another read of
   // the log finds the same one.
-  if (b.last_seq) b.last_stamp = store::reader(env).change_stamp(b.last_seq).value_or(0);
+  if (b.last_seq > after_seq) b.last_stamp = store::reader(env).change_stamp(b.last_seq).value_or(0);
   return b;
 }
 

@@ -115,7 +115,7 @@ bool parent_link::impl::went_back_here(std::uint64_t ack, std::uint64_t ack_stam
     if (ack > head)
       why = "the parent holds this store's changes up to " + std::to_string(ack) + " but its change log ends at " +
             std::to_string(head);
-    else if (ack_stamp && own != ack_stamp)
+    else if (own && ack_stamp >> 60 == store::reader::change_stamp_definition && *own != ack_stamp)
       why = "the parent holds this store's changes up to " + std::to_string(ack) + " but the change here at " +
             std::to_string(ack) + " is not the one it was sent";
     else

@@ -33,6 +33,13 @@ std::uint64_t digest_hash(std::string_view category, std::string_view subject, s
   return fnv1a(h, deleted ? "1" : "0");
 }
 
+std::uint64_t content_hash(const record& r) {
+  std::uint64_t h = digest_hash(r);
+  for (std::string_view part : {std::string_view(r.event_date), std::string_view(r.source), std::string_view(r.fields_json)})
+    h = fnv1a(h, part);
+  return fnv1a(h, std::to_string(r.ingested_at_ms));
+}
+
 std::string to_json_line(const record& r) {
   std::string o;
   o.reserve(200 + r.fields_json.size());

@@ -32,6 +32,12 @@ inline std::uint64_t digest_hash(const record& r) {
   return digest_hash(r.category, r.subject, r.record_id, r.origin, r.version, r.deleted);
 }
 
+// What one version of a record holds — its digest_hash, then its date,
+// source, fields and when this store took it in — as FNV-1a. A store that
+// went back and wrote the same row again (same version, corrected fields,
+// or only later) gives another value (reader::change_stamp).
+std::uint64_t content_hash(const record& r);
+
 // One JSON object per record, as `export` writes it (JSON Lines).
 std::string to_json_line(const record& r);
 

@@ -453,6 +453,9 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in batches written ahead 
     return ahead && ahead->to_number<std::uint64_t>() >= 3 &&
            v.at("pushed_batches").to_number<std::uint64_t>() > ahead->to_number<std::uint64_t>();
   }, 20s));
+  // Every answer's ack and stamp (pipelined, across a parent's kill -9)
+  // matched the child's own log: nothing took it for a store that went back.
+  CHECK(n.err().find("sync_store_went_back") == std::string::npos);
 }
 
 // An idle link always has a long-poll (4 s) at its parent: a stop must

@@ -54,16 +54,17 @@ inline listener_config make_listener(std::shared_ptr<tls_context> tls) {
 }
 
 // A server with one listener, serving on a background thread until the
-// object dies (graceful stop), at most 8 s.
+// object dies (graceful stop), at most `limit` (8 s unless told).
 struct served {
   std::unique_ptr<server> srv;
   std::string addr;
   std::atomic<bool> drained{false};
   std::thread t;
 
-  explicit served(listener_config l, server_options o = short_options()) : srv(server::make(o)) {
+  explicit served(listener_config l, server_options o = short_options(), std::chrono::milliseconds limit = 8000ms)
+      : srv(server::make(o)) {
     addr = srv->add_listener(std::move(l));
-    t = std::thread([this] { drained = srv->run(1, 8000ms * test::time_scale); });
+    t = std::thread([this, limit] { drained = srv->run(1, limit * test::time_scale); });
   }
   ~served() { stop(); }
   void stop() {
@@ -115,6 +116,17 @@ struct log_capture {
       if (all) return l;
     }
     return "";
+  }
+  // How many lines hold every one of `parts`.
+  std::size_t count(std::initializer_list<std::string_view> parts) {
+    std::lock_guard lk(mu);
+    std::size_t n = 0;
+    for (const auto& l : lines) {
+      bool all = true;
+      for (auto p : parts) all = all && l.find(p) != std::string::npos;
+      n += all;
+    }
+    return n;
   }
 };
 

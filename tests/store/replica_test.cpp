@@ -1,6 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "store/model/validate.hpp"
 #include "store/record_codec.hpp"
@@ -223,39 +228,52 @@ TEST_CASE("cursor: a stamp is kept after the old fields, read back, and absent i
   CHECK(stamp == 0);
 }
 
-// Two stores that wrote other records at the same log position have other
-// stamps there; the same record and version, the same stamp.
-TEST_CASE("change stamp: what the change at a position wrote, equal across stores only for the same change") {
+// A change's stamp stays what it is as the store goes on; a copy of the
+// store (a snapshot) has the same; once that copy goes on writing at the
+// same positions — other rows, or the same rows and versions later — its
+// stamps there differ.
+TEST_CASE("change stamp: the same at a position until a copy of the store writes there again, even the same row") {
   test::temp_dir a_dir, b_dir;
   auto a = store::environment::open({a_dir.path().string()});
+  store::writer(*a).submit(test::replica_batch(3, 0)).get();  // changes 1-3: r0, r1, r2
+  auto s1 = store::reader(*a).change_stamp(1), s3 = store::reader(*a).change_stamp(3);
+  REQUIRE(s1);
+  REQUIRE(s3);
+  CHECK((*s1 >> 60) == store::reader::change_stamp_definition);
+  CHECK(s1 != s3);
+  {
+    int fd = ::open((b_dir / "data.mdb").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    a->copy_to(fd);
+    ::close(fd);
+  }
+  auto r0_v2 = [] {
+    auto v2 = test::replica_batch(1, 3);
+    v2.replicas[0].record_id = "r0";
+    v2.replicas[0].version = 2;
+    return v2;
+  };
+  store::writer(*a).submit(r0_v2()).get();  // change 4: r0 version 2
+  CHECK(store::reader(*a).change_stamp(1) == s1);  // version 1 as id2history keeps it
+  CHECK(store::reader(*a).change_stamp(4) != s1);
+  CHECK_FALSE(store::reader(*a).change_stamp(5));
+  CHECK_FALSE(store::reader(*a).change_stamp(0));
   auto b = store::environment::open({b_dir.path().string()});
-  store::writer(*a).submit(test::replica_batch(3, 0)).get();  // r0, r1, r2
-  auto other = test::replica_batch(3, 0);
-  other.replicas[1].record_id = "another";
-  store::writer(*b).submit(std::move(other)).get();  // r0, another, r2
-  store::reader ra(*a), rb(*b);
-  REQUIRE(ra.change_stamp(1));
-  CHECK(*ra.change_stamp(1) != 0);
-  CHECK(ra.change_stamp(1) == rb.change_stamp(1));
-  CHECK(ra.change_stamp(2) != rb.change_stamp(2));
-  CHECK(ra.change_stamp(3) == rb.change_stamp(3));
-  CHECK(ra.change_stamp(1) != ra.change_stamp(3));
-  CHECK_FALSE(ra.change_stamp(4));
-  CHECK_FALSE(ra.change_stamp(0));
-  // A newer version of the same record at the next position: another stamp.
-  auto v2 = test::replica_batch(1, 3);
-  v2.replicas[0].record_id = "r0";
-  v2.replicas[0].version = 2;
-  store::writer(*a).submit(std::move(v2)).get();
-  REQUIRE(store::reader(*a).change_stamp(4));
-  CHECK(store::reader(*a).change_stamp(4) != ra.change_stamp(1));
+  CHECK(store::reader(*b).change_stamp(3) == s3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  store::writer(*b).submit(r0_v2()).get();  // change 4 again: the same row and version, later
+  CHECK(store::reader(*b).change_stamp(4) != store::reader(*a).change_stamp(4));
+  auto other = test::replica_batch(1, 4);
+  other.replicas[0].record_id = "another";
+  store::writer(*b).submit(std::move(other)).get();
+  REQUIRE(store::reader(*b).change_stamp(5));
   // The parent keeps the stamp the cursor came with.
   auto stamped = test::replica_batch(1, 3);
   stamped.replicas[0].record_id = "r9";
-  stamped.cursor->stamp = 0xabcull;
+  stamped.cursor = store::peer_cursor{"up:js.other", "inst-2", 1, 0, 0xabcull};
   store::writer(*b).submit(std::move(stamped)).get();
-  auto cur = store::reader(*b).cursor_of("up:js.nanjing");
+  auto cur = store::reader(*b).cursor_of("up:js.other");
   REQUIRE(cur);
-  CHECK(cur->seq == 4);
+  CHECK(cur->seq == 1);
   CHECK(cur->stamp == 0xabcull);
 }
