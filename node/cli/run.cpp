@@ -266,6 +266,9 @@ net::listener_config sync_listener(service::sync_context& sctx, const net::tls_f
   tls->refuse_serials([&env = sctx.env](const std::string& serial) { return store::reader(env).is_revoked(serial); });
   auto sync = listener("sync", sctx.cfg.listen.sync, tls);
   sync.body_limit = service::max_push_body;  // each route's own limit: service::before_body
+  // A child's link holds two (pusher, puller); room for those a network cut
+  // left half-open until they time out. Each may carry a 32 MiB push.
+  sync.max_per_peer = 8;
   sync.before_body = [&sctx](const net::http_request& head, std::size_t& limit) {
     return service::before_body(sctx, head, limit);
   };

@@ -48,6 +48,12 @@ struct listener_config {
   // One client address may hold at most this many (open or still in their
   // handshake): 515 idle sockets from one address shut every bank out.
   std::size_t max_per_address = 128;
+  // One certificate (node id) may hold at most this many once its handshake
+  // is done (0: no limit); its further connections are answered 429 at
+  // their first request and closed. The sync listener: a child needs two
+  // (its pusher and its puller), and each may bring a 32 MiB body to
+  // decode — an admitted child must not hold hundreds.
+  std::size_t max_per_peer = 0;
   // A request refused once its header was read (413: the body is over
   // body_limit) goes through this, when set, before its answer: the request
   // without its body, and the refusal, which it returns or defers (the API

@@ -82,6 +82,17 @@ struct listener_state {
     std::lock_guard lk(address_mu);
     if (auto it = by_address.find(ip); it != by_address.end() && --it->second == 0) by_address.erase(it);
   }
+  std::unordered_map<std::string, std::size_t> by_peer;  // connections per certificate node id (max_per_peer)
+  bool take_peer(const std::string& node_id) {
+    std::lock_guard lk(address_mu);
+    auto& n = by_peer[node_id];
+    if (n >= cfg.max_per_peer) return false;
+    return ++n, true;
+  }
+  void release_peer(const std::string& node_id) {
+    std::lock_guard lk(address_mu);
+    if (auto it = by_peer.find(node_id); it != by_peer.end() && --it->second == 0) by_peer.erase(it);
+  }
 
   // Refusals before any route (413, 431, 400 from the HTTP layer) count as "(http)".
   void count(const std::string& endpoint, int status) {
@@ -117,6 +128,7 @@ public:
     core_->leave(id_);
     lst_->active--;
     if (!address_.empty()) lst_->release_address(address_);
+    if (peer_counted_) lst_->release_peer(peer_->node_id);
   }
   std::string address_;  // the client's address, counted in listener_state::by_address (set by the acceptor)
 
@@ -158,6 +170,7 @@ private:
       }
       if (ec) return refuse(describe_tls_failure(ec, stream_.native(), opt()));
       if (auto why = take_peer_identity(); !why.empty()) return refuse_with_alert(why);
+      if (peer_ && lst_->cfg.max_per_peer) (lst_->take_peer(peer_->node_id) ? peer_counted_ : over_peer_limit_) = true;
       log::debug("tls_established")
           .kv("listener", lst_->cfg.name)
           .kv("remote", remote_)
@@ -225,6 +238,15 @@ private:
   // hear "100 Continue" before sending its body hears it.
   void on_header(beast::error_code ec, std::size_t n) {
     if (ec) return on_read(ec, n);
+    if (over_peer_limit_) {
+      // Dropped up to its declared length (as refused_before_body does), so
+      // the refusal is read rather than reset.
+      if (auto length = parser_->content_length(); length && *length <= lst_->cfg.body_limit)
+        linger_cap_ = std::max<std::size_t>(linger_cap, *length + buffer_.size() + 65536);
+      return reply_error(429, "too_many_connections", "this " + lst_->cfg.name + " listener already holds " +
+                                                          std::to_string(lst_->cfg.max_per_peer) + " connections from " +
+                                                          peer_->node_id + ": close one, or wait for an idle one to time out");
+    }
     const auto& h = parser_->get();
     if (h.version() == 11 && h.count(http::field::host) != 1)
       return reply_error(400, "bad_request", "an HTTP/1.1 request names its Host exactly once (it named it " +
@@ -533,6 +555,7 @@ private:
   phase phase_ = phase::reading;
   bool close_after_ = false;
   std::optional<pki::identity> peer_;
+  bool peer_counted_ = false, over_peer_limit_ = false;  // listener_config::max_per_peer
   unsigned char refusal_alert_ = 0;  // the TLS alert a refused certificate hears
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

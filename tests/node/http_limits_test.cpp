@@ -90,3 +90,32 @@ TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, an
   late(http_response::text(200, "too late"));  // dropped: no second answer, no crash
   CHECK(raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
 }
+
+// One certificate may hold max_per_peer connections once its handshake is
+// done (the sync listener: a child's pusher and puller, and room for ones a
+// network cut left half-open): the next is answered 429 at its first request
+// and closed, even with a body on the way; other certificates are not
+// counted against it, and a slot comes back when a connection closes.
+TEST_CASE("http: beyond max_per_peer a certificate's further connection is answered 429, and its slots come back") {
+  tls_world w;
+  auto l = make_listener(w.server_ctx());
+  l.max_per_peer = 2;
+  served s(std::move(l));
+  auto a = w.client(s.addr), b = w.client(s.addr), c = w.client(s.addr);
+  CHECK(a->get("/hello").status == 200);
+  CHECK(b->get("/hello").status == 200);
+  auto third = c->request({"POST", "/echo", std::string(512 * 1024, 'x'), "text/plain", {}});
+  CHECK(third.status == 429);
+  CHECK(third.body.find("too_many_connections") != std::string::npos);
+  CHECK(third.body.find("2 connections from js.nanjing") != std::string::npos);
+  auto other = tls_context::make(tls_side::client, w.pki.issue("js.suzhou", "local", "320500"));
+  CHECK(w.client(s.addr, other)->get("/hello").status == 200);  // another node: its own count
+  CHECK(a->get("/hello").status == 200);  // the two held go on
+  a.reset();
+  bool back = false;  // the server sees the close a moment later
+  for (int i = 0; i < 50 * test::time_scale && !back; ++i) {
+    back = w.client(s.addr)->get("/hello").status == 200;
+    if (!back) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(back);
+}
