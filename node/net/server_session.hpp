@@ -61,6 +61,26 @@ private:
   std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
 };
 
+// Open connections per key (a client address, a certificate's node id),
+// each key at most `max` at once.
+class slot_counter {
+public:
+  bool take(const std::string& key, std::size_t max) {
+    std::lock_guard lk(mu_);
+    auto& n = held_[key];
+    if (n >= max) return false;
+    return ++n, true;
+  }
+  void release(const std::string& key) {
+    std::lock_guard lk(mu_);
+    if (auto it = held_.find(key); it != held_.end() && --it->second == 0) held_.erase(it);
+  }
+
+private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::size_t> held_;
+};
+
 // One listener's configuration and counters (read by stats() from any thread).
 struct listener_state {
   explicit listener_state(listener_config c) : cfg(std::move(c)) {}
@@ -69,30 +89,12 @@ struct listener_state {
   std::atomic<std::uint64_t> active{0}, accepted{0}, refused{0}, tls_failures{0};
   std::mutex counts_mu;
   std::map<std::pair<std::string, int>, std::uint64_t> by_endpoint;  // (route, status) → answers
-  std::mutex address_mu;
-  std::unordered_map<std::string, std::size_t> by_address;  // open connections per client address
-
-  bool take_address(const std::string& ip) {
-    std::lock_guard lk(address_mu);
-    auto& n = by_address[ip];
-    if (n >= cfg.max_per_address) return false;
-    return ++n, true;
-  }
-  void release_address(const std::string& ip) {
-    std::lock_guard lk(address_mu);
-    if (auto it = by_address.find(ip); it != by_address.end() && --it->second == 0) by_address.erase(it);
-  }
-  std::unordered_map<std::string, std::size_t> by_peer;  // connections per certificate node id (max_per_peer)
-  bool take_peer(const std::string& node_id) {
-    std::lock_guard lk(address_mu);
-    auto& n = by_peer[node_id];
-    if (n >= cfg.max_per_peer) return false;
-    return ++n, true;
-  }
-  void release_peer(const std::string& node_id) {
-    std::lock_guard lk(address_mu);
-    if (auto it = by_peer.find(node_id); it != by_peer.end() && --it->second == 0) by_peer.erase(it);
-  }
+  slot_counter by_address;  // per client address (max_per_address)
+  slot_counter by_peer;     // per certificate node id, after the handshake (max_per_peer)
+  bool take_address(const std::string& ip) { return by_address.take(ip, cfg.max_per_address); }
+  void release_address(const std::string& ip) { by_address.release(ip); }
+  bool take_peer(const std::string& node_id) { return by_peer.take(node_id, cfg.max_per_peer); }
+  void release_peer(const std::string& node_id) { by_peer.release(node_id); }
 
   // Refusals before any route (413, 431, 400 from the HTTP layer) count as "(http)".
   void count(const std::string& endpoint, int status) {
