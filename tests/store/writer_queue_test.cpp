@@ -71,9 +71,16 @@ TEST_CASE("writer: a catch-up's batches join one commit, and no more behind or a
   CHECK(e.get().inserted == 3);
 
   // Another write taken into the same group is not held for the catch-up.
-  std::promise<void> open;
+  std::promise<void> open, held;
   auto gate = open.get_future().share();
-  w.submit_then({}, [gate](store::settled_batch) { gate.wait(); });  // holds the writer while both queue
+  w.submit_then({}, [gate, &held](store::settled_batch) {  // holds the writer while both queue
+    held.set_value();
+    gate.wait();
+  });
+  // Not before the writer holds: else `other` could join the gate's own
+  // commit and `f` be left alone to wait for a next batch (a flake seen
+  // under load).
+  held.get_future().wait();
   auto other = w.submit(test::replica_batch(3, 15));
   auto f = w.submit(more(3, 18));
   open.set_value();
