@@ -42,6 +42,9 @@ change_batch collect(store::environment& env, const std::string& self, std::uint
     }
     return true;
   });
+  // What the change at last_seq wrote (the same read): the receiver keeps
+  // it with its cursor, and a store that went back shows as another stamp.
+  if (b.last_seq > after_seq) b.last_stamp = rd.change_stamp(b.last_seq).value_or(0);
   return b;
 }
 
@@ -77,11 +80,7 @@ change_batch collect_up(store::environment& env, const std::string& self, std::u
   auto own = [&](const std::string& via) {
     return via.empty() || std::find(children.begin(), children.end(), via) != children.end();
   };
-  auto b = collect(env, self, after_seq, lim, own, [](const record&) { return true; });
-  // The change at last_seq never changes once written: another read of
-  // the log finds the same one.
-  if (b.last_seq > after_seq) b.last_stamp = store::reader(env).change_stamp(b.last_seq).value_or(0);
-  return b;
+  return collect(env, self, after_seq, lim, own, [](const record&) { return true; });
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,

@@ -18,6 +18,7 @@ std::uint64_t parent_link::impl::parent_went_back(const std::string& why) {
       .kv("reason", why + ": pulling everything again (applying is idempotent)");
   set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
   parent_reset = true;
+  down_stamp = 0;
   return 0;
 }
 
@@ -147,6 +148,7 @@ void parent_link::impl::recover_from_start(std::uint64_t& cursor) {
   told_unsupported = false;
   recovered = 0;
   cursor = 0;
+  down_stamp = 0;
   net::log::warn("sync_recovery_start").kv("parent", parent.node_id)
       .kv("reason", "this store went back: pulling everything again, with the records this node owns that are newer "
                     "than the store (imports wait until then)");

@@ -185,12 +185,13 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
                 // No waiting while recovering, to end it soon — unless the parent cannot (it would spin).
                 "&wait_ms=" + std::to_string(recovering && !told_unsupported ? 0 : 4000) +
                 "&revoked_seen=" + std::to_string(revoked_seen) +
-                (recovering ? "&own=1" : "");
+                (recovering ? "&own=1" : "") +
+                (cursor && down_stamp ? "&cursor_stamp=" + replication::stamp_hex(down_stamp) : "");
   caught_up = false;
   auto resp = c.get(target);
   if (resp.status == 409)
-    return parent_went_back("the parent's log is behind our cursor " + std::to_string(cursor) +
-                            " (its store was restored from an older backup?)");
+    return parent_went_back("the parent does not hold our cursor " + std::to_string(cursor) + " (" + answer_excerpt(resp) +
+                            "): its store went back (restored from an older backup, or a snapshot put back)");
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto b = replication::decode_batch(resp.body, replication::batch_limits::large().max_changes);
@@ -200,6 +201,7 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
     return parent_went_back(why);
   }
   instance = b.instance;
+  if (b.last_seq != cursor) down_stamp = b.last_stamp;  // 0 from a parent before stamps
   if (b.revocations) take_revocations(*b.revocations);
   // A batch without `more` reaches the parent's head as it was when asked.
   // An older parent ignores own=1: then recovery cannot end here.
@@ -248,6 +250,7 @@ void parent_link::impl::pull_loop() {
     if (auto cur = store::reader(env).cursor_of("down:" + parent.node_id)) {
       instance = cur->peer_instance;
       cursor = cur->seq;
+      down_stamp = cur->stamp;
     }
     auto last_digest = std::chrono::steady_clock::now() - digest_every;
     cursor_saved_at = std::chrono::steady_clock::now();  // what the store holds is as good as saved

@@ -222,6 +222,9 @@ struct parent_link::impl {
   // Set by the pusher when this store went back under its old instance id
   // (went_back_here): the puller starts over from 0, recovering.
   std::atomic<bool> store_went_back{false};
+  // The parent's stamp of its change at the puller's cursor (0: unknown),
+  // sent with each pull: a parent that went back answers 409. Puller only.
+  std::uint64_t down_stamp = 0;
   std::mutex flag_mu;  // store_went_back with the recover-own file: set and written, or looked at and removed
   bool went_back_here(std::uint64_t ack, std::uint64_t ack_stamp);
   // A push answer's "ack_stamp" (0: none, from a parent before it); a

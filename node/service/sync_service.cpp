@@ -172,6 +172,7 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
 
 struct pull_params {
   std::uint64_t cursor = 0, max = 1000, wait_ms = 0, seen = 0, own = 0;
+  std::uint64_t cursor_stamp = 0;  // the child's stamp of our change at cursor (0: not sent)
 };
 
 // `max` above this parent's limit is lowered to it (a child sends what it
@@ -183,6 +184,11 @@ pull_params pull_params_of(const http_request& req) {
   if (q.max == 0)
     throw bad_query{"max: 0 asks for no changes; give 1 to " + std::to_string(max_batch_changes) +
                     " (changes per answer), or leave it out for 1000"};
+  if (auto s = net::query_param(req.query, "cursor_stamp")) {
+    auto v = replication::parse_stamp(*s);
+    if (!v || *v == 0) throw bad_query{"cursor_stamp: must be 16 lower-case hex digits, not all zero (a change stamp)"};
+    q.cursor_stamp = *v;
+  }
   return q;
 }
 
@@ -195,7 +201,7 @@ http_response pull(sync_context& ctx, const http_request& req) {
   } catch (const bad_query& e) {
     return http_response::error(400, "bad_query", e.detail);
   }
-  auto [cursor, max, wait_ms, seen, own] = q;
+  auto [cursor, max, wait_ms, seen, own, cursor_stamp] = q;
   auto lim = replication::batch_limits::large();
   lim.max_changes = std::min<std::uint64_t>(max, max_batch_changes);
   auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(wait_ms, max_wait_ms));
@@ -205,6 +211,12 @@ http_response pull(sync_context& ctx, const http_request& req) {
   if (auto head = store::reader(ctx.env).stats().last_seq; cursor > head)
     return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
                                                          " is past this store's newest change " + std::to_string(head));
+  // The same after it went back and then wrote past the cursor: the change
+  // there is not the one the child was sent.
+  if (cursor_stamp >> 60 == store::reader::change_stamp_definition)
+    if (auto here = store::reader(ctx.env).change_stamp(cursor); here && *here != cursor_stamp)
+      return http_response::error(409, "cursor_elsewhere", "the change at cursor " + std::to_string(cursor) +
+                                                               " here is not the one sent to this child: this store went back");
   auto gen = ctx.changed.generation();
   // Going down, only the child's jurisdiction matters: no registry read
   // (as_peer's) on every look of a long-poll.

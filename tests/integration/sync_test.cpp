@@ -171,6 +171,49 @@ TEST_CASE("sync: a parent restored from an older backup is detected and reconcil
   }
 }
 
+// The same, but the parent went on writing past the child's cursor before
+// the child asked again: no cursor is ahead, and only the stamp of the
+// change at the cursor (another one now) shows that the parent went back.
+// Before, the changes the parent numbered at or below the old cursor never
+// came down.
+TEST_CASE("sync: a parent that went back and wrote past the child's cursor is seen by the stamp at the cursor") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
+  auto firms = codes("320104", 11, 12);
+  auto at_prov = [&](const std::string& name, std::size_t from, std::size_t to, const std::string& prefix) {
+    test::write_file(net.d / name, csv({firms.begin() + from, firms.begin() + to}, prefix, "1.00"));
+    REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / name}).exit_code == 0);
+  };
+  auto snapshot = net.d / "snapshot";
+  child n({"run", "-c", nj.cfg});
+  {
+    child p({"run", "-c", prov.cfg});
+    wait_ready(prov, p);
+    at_prov("a.csv", 0, 3, "a-");  // the province's changes 1-3
+    REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 3; }), n.err());
+    p.signal(SIGTERM);
+    REQUIRE(p.wait_exit(5s));
+  }
+  std::filesystem::copy(prov.dir + "/data", snapshot);
+  {
+    child p({"run", "-c", prov.cfg});
+    wait_ready(prov, p);
+    at_prov("b.csv", 3, 6, "b-");  // 4-6: the child's cursor is 6
+    REQUIRE_MESSAGE(eventually([&] { return exported(nj).size() == 6; }), n.err());
+    p.signal(SIGTERM);
+    REQUIRE(p.wait_exit(5s));
+  }
+  std::filesystem::remove_all(prov.dir + "/data");
+  std::filesystem::copy(snapshot, prov.dir + "/data");
+  at_prov("c.csv", 6, 11, "c-");  // 4-8 again, other records: past the child's cursor
+  child p({"run", "-c", prov.cfg});
+  wait_ready(prov, p);
+  CHECK_MESSAGE(eventually([&] { return exported(nj).size() == 11; }), n.err());
+  CHECK(n.err().find("cursor_elsewhere") != std::string::npos);
+  CHECK(n.err().find("event=sync_reconcile direction=down") != std::string::npos);
+}
+
 TEST_CASE("sync: re-parenting a local from the national node to its province loses nothing and duplicates nothing") {
   network net;
   auto& nat = net.add("cn.national", "national", "100000");
@@ -306,6 +349,11 @@ TEST_CASE("sync: a pull's cursor and max are checked: 400 naming the parameter, 
   auto ahead = c->get("/sync/v1/pull?cursor=999999");
   CHECK(ahead.status == 409);
   CHECK(error_of(ahead) == "cursor_ahead");
+  for (const char* bad : {"xyz", "0000000000000000", "ABCDEF0123456789"}) {
+    auto r = c->get(std::string("/sync/v1/pull?cursor=1&cursor_stamp=") + bad);
+    CHECK_MESSAGE(r.status == 400, bad);
+    CHECK_MESSAGE(detail_of(r).find("cursor_stamp: must be 16 lower-case hex digits") == 0, r.body);
+  }
 
   // The same child asking properly gets the three records, one per answer with max=1.
   auto one = c->get("/sync/v1/pull?cursor=0&max=1");
@@ -316,6 +364,18 @@ TEST_CASE("sync: a pull's cursor and max are checked: 400 naming the parameter, 
   auto all = c->get("/sync/v1/pull?cursor=0&max=100000");  // over the limit: lowered to it, not refused
   REQUIRE(all.status == 200);
   CHECK(json::parse(all.body).at("changes").as_array().size() == 3);
+  // The answer's stamp of the change at its last_seq, given back with the
+  // next pull, is that change here; another stamp (of this definition) is
+  // a store that went back; one of another definition is not compared.
+  auto stamp = std::string(json::parse(one.body).at("last_stamp").as_string());
+  CHECK(c->get("/sync/v1/pull?cursor=1&wait_ms=0&cursor_stamp=" + stamp).status == 200);
+  auto other = stamp;
+  other[15] = other[15] == '0' ? '1' : '0';
+  auto elsewhere = c->get("/sync/v1/pull?cursor=1&cursor_stamp=" + other);
+  CHECK(elsewhere.status == 409);
+  CHECK(error_of(elsewhere) == "cursor_elsewhere");
+  other[0] = '2';  // a definition this parent does not have
+  CHECK(c->get("/sync/v1/pull?cursor=1&wait_ms=0&cursor_stamp=" + other).status == 200);
 }
 
 // Each sync route's body limit holds before the body is read, and a push
