@@ -52,6 +52,11 @@ struct peer_cursor {
   // The peer's reader::change_stamp of `seq`, kept with it and given back
   // with the ack: a peer whose change there differs went back (0: not sent).
   std::uint64_t stamp = 0;
+  // The peer's store went back: written as it is, even below the stored
+  // position (a cursor otherwise never moves back). Without it the stored
+  // cursor, and the stamp the puller sends from it, stayed those of the
+  // store that is gone until the pull passed them again.
+  bool restart = false;
 };
 
 struct write_batch {

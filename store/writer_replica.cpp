@@ -85,7 +85,7 @@ void move_cursor(txn_state& s, const peer_cursor& c) {
     std::string inst;
     std::uint64_t seq = 0;
     decode_cursor(*v, inst, seq);
-    if (inst == c.peer_instance && seq >= c.seq) return;
+    if (!c.restart && inst == c.peer_instance && seq >= c.seq) return;
   }
   s.t.put(s.tb.peer2cursor, c.peer, encode_cursor(c.peer_instance, c.seq, c.stamp));
 }

@@ -50,10 +50,10 @@ struct change_batch {
   // Pull answers only: the child asked own=1 and this batch includes what
   // came up from it (a parent older than the parameter never says so).
   bool own = false;
-  // Pushes only: the sender's change_stamp of last_seq ("last_stamp", 16
-  // hex digits; 0: not sent). The parent keeps it with the cursor and
-  // gives it back with its ack, so a child that went back sees that its
-  // change at the acked position is not the one the parent holds.
+  // The sender's change_stamp of last_seq ("last_stamp", 16 hex digits; 0:
+  // not sent). The receiver keeps it with its cursor and gives it back (a
+  // push's ack_stamp, a pull's cursor_stamp), so a store that went back
+  // shows as another change at that position.
   std::uint64_t last_stamp = 0;
 };
 

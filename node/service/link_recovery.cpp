@@ -19,6 +19,11 @@ std::uint64_t parent_link::impl::parent_went_back(const std::string& why) {
   set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
   parent_reset = true;
   down_stamp = 0;
+  // Stored too: a restart (or the next round) must not start from the old
+  // cursor and its stamp, and take the parent for gone back once more.
+  store::write_batch reset;
+  reset.cursor = store::peer_cursor{"down:" + parent.node_id, "", 0, 0, 0, true};
+  writer.submit(std::move(reset)).get();
   return 0;
 }
 

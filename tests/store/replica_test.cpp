@@ -276,4 +276,16 @@ TEST_CASE("change stamp: the same at a position until a copy of the store writes
   REQUIRE(cur);
   CHECK(cur->seq == 1);
   CHECK(cur->stamp == 0xabcull);
+  // A cursor never moves back, unless the peer's store went back (restart).
+  store::write_batch back;
+  back.cursor = store::peer_cursor{"up:js.other", "inst-2", 0, 0, 0};
+  store::writer(*b).submit(std::move(back)).get();
+  CHECK(store::reader(*b).cursor_of("up:js.other")->seq == 1);
+  store::write_batch restart;
+  restart.cursor = store::peer_cursor{"up:js.other", "", 0, 0, 0, true};
+  store::writer(*b).submit(std::move(restart)).get();
+  cur = store::reader(*b).cursor_of("up:js.other");
+  CHECK(cur->seq == 0);
+  CHECK(cur->stamp == 0);
+  CHECK(cur->peer_instance.empty());
 }
