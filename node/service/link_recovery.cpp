@@ -18,13 +18,19 @@ std::uint64_t parent_link::impl::parent_went_back(const std::string& why) {
       .kv("reason", why + ": pulling everything again (applying is idempotent)");
   set("reconciled_at", json::string(store::model::format_utc_ms(now_ms())), true);
   parent_reset = true;
+  restart_down_cursor();
+  return 0;
+}
+
+// The pull starts again from 0, and so does the stored cursor: a restart
+// (or the next round) must not start from the old cursor and its stamp —
+// taking the parent for gone back once more, or, recovering, passing over
+// our own records below it.
+void parent_link::impl::restart_down_cursor() {
   down_stamp = 0;
-  // Stored too: a restart (or the next round) must not start from the old
-  // cursor and its stamp, and take the parent for gone back once more.
   store::write_batch reset;
   reset.cursor = store::peer_cursor{"down:" + parent.node_id, "", 0, 0, 0, true};
   writer.submit(std::move(reset)).get();
-  return 0;
 }
 
 void parent_link::impl::take_revocations(const std::vector<store::revocation>& list) {
@@ -131,8 +137,8 @@ bool parent_link::impl::went_back_here(std::uint64_t ack, std::uint64_t ack_stam
   {
     // The puller removes the flag when a recovery ends: not in between.
     std::lock_guard lk(flag_mu);
-    store_went_back = true;
     write_recovery_flag(cfg, why + ", seen at " + store::model::format_utc_ms(now_ms()));
+    store_went_back = true;
   }
   auto old_id = env.instance_id();
   store::write_batch renew;
@@ -153,7 +159,7 @@ void parent_link::impl::recover_from_start(std::uint64_t& cursor) {
   told_unsupported = false;
   recovered = 0;
   cursor = 0;
-  down_stamp = 0;
+  restart_down_cursor();
   net::log::warn("sync_recovery_start").kv("parent", parent.node_id)
       .kv("reason", "this store went back: pulling everything again, with the records this node owns that are newer "
                     "than the store (imports wait until then)");

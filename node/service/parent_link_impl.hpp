@@ -237,6 +237,7 @@ struct parent_link::impl {
     return *v;
   }
   void recover_from_start(std::uint64_t& cursor);
+  void restart_down_cursor();
   void take_revocations(const std::vector<store::revocation>& list);
   template <class Round>
   void loop(const char* dir, Round round);
