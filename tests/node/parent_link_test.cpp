@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "http_fixture.hpp"
+#include "replica_batch.hpp"
 #include "node/service/parent_link.hpp"
+#include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "test_util.hpp"
 
@@ -20,10 +22,18 @@ namespace {
 using namespace http_fixture;
 namespace json = boost::json;
 using handler = std::function<http_response(int nth)>;
+const std::string parent_instance = "0123456789abcdef0123456789abcdef";
 
-http_response empty_pull() {
-  return http_response::json(200, R"({"node":"js.province","instance":"0123456789abcdef0123456789abcdef",)"
-                                  R"("last_seq":0,"changes":[],"more":false})");
+// Nothing new; `own`: the answer to an own=1 pull says it includes them.
+http_response empty_pull(bool own = false) {
+  return http_response::json(200, R"({"node":"js.province","instance":")" + parent_instance +
+                                      R"(","last_seq":0,"changes":[],"more":false)" + (own ? R"(,"own":true})" : "}"));
+}
+
+http_response ack_of(const http_request& r, std::uint64_t ack) {
+  auto instance = json::parse(r.body).at("instance");
+  return http_response::json(200, json::serialize(json::object{{"ack", ack}, {"instance", instance},
+                                                               {"refused", json::array{}}, {"events", json::array{}}}));
 }
 
 // Join admits, a push is acknowledged at 0 for the child's instance; pulls
@@ -32,6 +42,9 @@ struct fake_parent {
   tls_world w;
   std::mutex mu;
   handler pull = [](int) { return empty_pull(); };
+  std::function<http_response(const http_request&, int nth)> push = [](const http_request& r, int) { return ack_of(r, 0); };
+  std::vector<std::string> pull_queries;
+  int pushes = 0;
   handler digest = [](int) { return http_response::json(200, R"({"categories":{}})"); };
   std::vector<steady::time_point> pulls_at;
   int digests = 0;
@@ -45,15 +58,15 @@ struct fake_parent {
     l.router.add("POST", "/sync/v1/join", [](const http_request&) {
       return http_response::json(200, R"({"decision":"admitted","reasons":[]})");
     });
-    l.router.add("POST", "/sync/v1/push", [](const http_request& r) {
-      auto instance = json::parse(r.body).at("instance");
-      return http_response::json(200, json::serialize(json::object{{"ack", 0}, {"instance", instance},
-                                                                   {"refused", json::array{}}, {"events", json::array{}}}));
+    l.router.add("POST", "/sync/v1/push", [this](const http_request& r) {
+      std::lock_guard lk(mu);
+      return push(r, ++pushes);
     });
-    l.router.add("GET", "/sync/v1/pull", [this](const http_request&) {
+    l.router.add("GET", "/sync/v1/pull", [this](const http_request& r) {
       std::this_thread::sleep_for(20ms);  // a long-poll in miniature: the child does not spin
       std::lock_guard lk(mu);
       pulls_at.push_back(steady::now());
+      pull_queries.push_back(r.query);
       return pull(static_cast<int>(pulls_at.size()));
     });
     l.router.add("GET", "/sync/v1/digest", [this](const http_request&) {
@@ -70,6 +83,10 @@ struct fake_parent {
     std::lock_guard lk(mu);
     return digests;
   }
+  std::vector<std::string> queries() {
+    std::lock_guard lk(mu);
+    return pull_queries;
+  }
 };
 
 struct child_node {
@@ -80,16 +97,17 @@ struct child_node {
   node::service::change_signal changed;
   std::unique_ptr<node::service::parent_link> link;
 
-  explicit child_node(fake_parent& p) {
+  explicit child_node(fake_parent& p, bool start = true) {
     cfg.node = {"js.nanjing", "local", "320100", d.path().string()};
     cfg.tls = {p.w.client_files.ca, p.w.client_files.cert, p.w.client_files.key};
     cfg.upstream = config::upstream_section{"https://" + p.srv->addr, "js.province"};
     env = store::environment::open({d.path().string()});
     w = std::make_unique<store::writer>(*env);
     link = std::make_unique<node::service::parent_link>(cfg, *env, *w, changed, nullptr);
-    link->start();
+    if (start) link->start();
   }
   ~child_node() { link->stop(); }
+  std::optional<store::peer_cursor_state> down_cursor() { return store::reader(*env).cursor_of("down:js.province"); }
   json::object state() {
     json::error_code ec;
     auto v = json::parse(node::service::read_link_state(cfg), ec);
@@ -170,4 +188,70 @@ TEST_CASE("parent link: the backoff grows over failures in a row and starts agai
   // not 4 s: sooner than the 2 s wait before (compared, so a slow machine's
   // handshakes count on both sides).
   CHECK(gap(12) < gap(3));
+}
+
+// A parent that answers 409 to the cursor and stamp the child holds went
+// back: the child pulls from 0, and stores that (else a restart would send
+// the old cursor and stamp again, and pull everything once more).
+TEST_CASE("parent link: a parent gone back answers 409 and the child's stored cursor starts again at 0") {
+  log_capture logs;
+  fake_parent p;
+  p.pull = [](int n) {
+    return n == 1 ? http_response::error(409, "cursor_elsewhere", "the change at cursor 5 here is not the one sent") : empty_pull();
+  };
+  child_node c(p, false);
+  store::write_batch held;
+  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0x1000000000000abcull};
+  c.w->submit(std::move(held)).get();
+  c.link->start();
+  REQUIRE(within(5000ms, [&] { return p.pulls() >= 2; }));
+  auto q = p.queries();
+  CHECK(q[0].find("cursor=5&") == 0);
+  CHECK(q[0].find("cursor_stamp=1000000000000abc") != std::string::npos);
+  CHECK(q[1].find("cursor=0&") == 0);
+  CHECK(q[1].find("cursor_stamp") == std::string::npos);
+  auto cur = c.down_cursor();
+  REQUIRE(cur);
+  CHECK(cur->seq == 0);
+  CHECK(cur->stamp == 0);
+  CHECK(logs.find({"event=sync_reconcile", "direction=down", "cursor_elsewhere"}) != "");
+}
+
+// An ack past this store's log: it went back keeping its instance id. The
+// child writes recover-own, takes a new instance id, pushes from 0 under
+// it, and pulls from 0 with its own records (stored as such), until a pull
+// finds nothing new; then the flag goes.
+TEST_CASE("parent link: an ack past the store's log renews its instance, and the recovery pulls from 0 with own=1") {
+  log_capture logs;
+  fake_parent p;
+  std::vector<std::string> instances;  // as each push named it
+  p.push = [&instances](const http_request& r, int n) {
+    instances.emplace_back(json::parse(r.body).at("instance").as_string());
+    return ack_of(r, n == 1 ? 99 : 0);  // the first ask: 99 of a store that holds nothing
+  };
+  p.pull = [&p](int) { return empty_pull(p.pull_queries.back().find("own=1") != std::string::npos); };
+  child_node c(p, false);
+  auto held = test::replica_batch(1, 0);  // one record of its own: change 1
+  held.via.clear();
+  held.self = "js.nanjing";
+  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0};
+  c.w->submit(std::move(held)).get();
+  auto before = c.env->instance_id();
+  c.link->start();
+  REQUIRE(within(5000ms, [&] { return logs.find({"event=sync_recovered"}) != ""; }));
+  CHECK(c.env->instance_id() != before);
+  CHECK(logs.find({"event=sync_store_went_back", "its change log ends at 1"}) != "");
+  {
+    std::lock_guard lk(p.mu);
+    REQUIRE(instances.size() >= 2);
+    CHECK(instances[0] == before);
+    CHECK(instances.back() == c.env->instance_id());  // its change went up again under the new one
+  }
+  bool from_zero_own = false;
+  for (const auto& q : p.queries()) from_zero_own = from_zero_own || (q.find("cursor=0&") == 0 && q.find("own=1") != std::string::npos);
+  CHECK(from_zero_own);
+  auto cur = c.down_cursor();
+  REQUIRE(cur);
+  CHECK(cur->seq == 0);  // stored: a restart recovers from 0 too
+  CHECK_FALSE(node::service::recovery_pending(c.cfg));  // the recovery ended
 }
