@@ -98,6 +98,14 @@ std::optional<std::uint64_t> reader::change_stamp(std::uint64_t seq) {
   return (model::content_hash(*r) & ~(std::uint64_t{0xf} << 60)) | (change_stamp_definition << 60);
 }
 
+bool reader::holds_change(std::uint64_t seq, std::uint64_t stamp) {
+  if (seq == 0) return true;
+  if (seq > last_seq()) return false;
+  if (stamp >> 60 != change_stamp_definition) return true;
+  auto here = change_stamp(seq);
+  return !here || *here == stamp;
+}
+
 std::uint64_t reader::last_seq() {
   auto last = impl_->t.last_key(impl_->env.t.seq2change);
   return last ? read_be64(*last) : 0;

@@ -70,6 +70,11 @@ public:
   // rows again, has other stamps there. nullopt: no such change.
   static constexpr std::uint64_t change_stamp_definition = 1;
   std::optional<std::uint64_t> change_stamp(std::uint64_t seq);
+  // Whether this log holds, at `seq`, the change a peer was sent as
+  // `stamp`: false past the log's end or for another change there; true
+  // when it matches or cannot be told (seq 0, stamp 0 or of another
+  // definition, a change whose version is not found).
+  bool holds_change(std::uint64_t seq, std::uint64_t stamp);
   // Where a peer's change stream stands here (see write_batch::cursor).
   std::optional<peer_cursor_state> cursor_of(const std::string& peer);
   // Every peer cursor held here, by key ("up:<child>", "down:<parent>").

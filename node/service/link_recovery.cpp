@@ -118,20 +118,14 @@ void parent_link::impl::finish_recovery() {
 // again; the puller pulls back the records this node owns that are newer
 // than the store. True when that happened (the caller pushes from 0).
 bool parent_link::impl::went_back_here(std::uint64_t ack, std::uint64_t ack_stamp) {
-  if (ack == 0) return false;
   std::string why;
   {
     store::reader rd(env);
+    if (rd.holds_change(ack, ack_stamp)) return false;
     auto head = rd.last_seq();
-    auto own = ack <= head ? rd.change_stamp(ack) : std::nullopt;
-    if (ack > head)
-      why = "the parent holds this store's changes up to " + std::to_string(ack) + " but its change log ends at " +
-            std::to_string(head);
-    else if (own && ack_stamp >> 60 == store::reader::change_stamp_definition && *own != ack_stamp)
-      why = "the parent holds this store's changes up to " + std::to_string(ack) + " but the change here at " +
-            std::to_string(ack) + " is not the one it was sent";
-    else
-      return false;
+    why = "the parent holds this store's changes up to " + std::to_string(ack) +
+          (ack > head ? " but its change log ends at " + std::to_string(head)
+                      : " but the change here at " + std::to_string(ack) + " is not the one it was sent");
   }
   why += ": the data dir went back (a VM snapshot or a copied directory?) keeping its instance id";
   {

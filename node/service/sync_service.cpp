@@ -208,15 +208,17 @@ http_response pull(sync_context& ctx, const http_request& req) {
   // A cursor past our newest change: our store went back in time (restored
   // from an older backup). Say so; the child reconciles from the start
   // rather than silently skipping what we will number anew.
-  if (auto head = store::reader(ctx.env).stats().last_seq; cursor > head)
-    return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
-                                                         " is past this store's newest change " + std::to_string(head));
   // The same after it went back and then wrote past the cursor: the change
   // there is not the one the child was sent.
-  if (cursor_stamp >> 60 == store::reader::change_stamp_definition)
-    if (auto here = store::reader(ctx.env).change_stamp(cursor); here && *here != cursor_stamp)
+  {
+    store::reader rd(ctx.env);
+    if (auto head = rd.last_seq(); cursor > head)
+      return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
+                                                           " is past this store's newest change " + std::to_string(head));
+    if (!rd.holds_change(cursor, cursor_stamp))
       return http_response::error(409, "cursor_elsewhere", "the change at cursor " + std::to_string(cursor) +
                                                                " here is not the one sent to this child: this store went back");
+  }
   auto gen = ctx.changed.generation();
   // Going down, only the child's jurisdiction matters: no registry read
   // (as_peer's) on every look of a long-poll.

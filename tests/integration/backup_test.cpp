@@ -159,8 +159,7 @@ TEST_CASE("backup: a child restored from a backup recovers its newer records fro
   auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
   auto firms = codes("320506", 5, 51);
   auto import = [&](const std::string& name, const std::vector<std::string>& who, const std::string& prefix, const std::string& amount) {
-    test::write_file(net.d / name, csv(who, prefix, amount));
-    return test::run_cli({"import", "-c", sz.cfg, "--category", "tax", net.d / name});
+    return import_tax(net, sz, name, who, prefix, amount);
   };
   auto version_of = [&](const tree_node& n, const std::string& firm, const std::string& id) -> std::int64_t {
     for (const auto& r : exported(n, firm))
@@ -238,8 +237,7 @@ TEST_CASE("backup: a child whose data dir went back keeping its instance id send
   auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
   auto firms = codes("320506", 5, 52);
   auto import = [&](const std::string& name, const std::vector<std::string>& who, const std::string& prefix, const std::string& amount) {
-    test::write_file(net.d / name, csv(who, prefix, amount));
-    return test::run_cli({"import", "-c", sz.cfg, "--category", "tax", net.d / name});
+    return import_tax(net, sz, name, who, prefix, amount);
   };
   auto has = [](const tree_node& n, const std::string& id, std::int64_t version) {
     for (const auto& r : exported(n))

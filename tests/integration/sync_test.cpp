@@ -185,8 +185,7 @@ TEST_CASE("sync: a parent that went back and wrote past the child's cursor is se
   auto& nj = net.add("js.nanjing", "local", "320100", net.sync_addr(prov), "js.province");
   auto firms = codes("320104", 6 + rewritten, 12);
   auto at_prov = [&](const std::string& name, std::size_t from, std::size_t to, const std::string& prefix) {
-    test::write_file(net.d / name, csv({firms.begin() + from, firms.begin() + to}, prefix, "1.00"));
-    REQUIRE(test::run_cli({"import", "-c", prov.cfg, "--category", "tax", net.d / name}).exit_code == 0);
+    REQUIRE(import_tax(net, prov, name, {firms.begin() + from, firms.begin() + to}, prefix, "1.00").exit_code == 0);
   };
   auto snapshot = net.d / "snapshot";
   auto n = std::make_unique<child>(std::vector<std::string>{"run", "-c", nj.cfg});

@@ -106,6 +106,15 @@ inline std::string csv(const std::vector<std::string>& subjects, const std::stri
   return s;
 }
 
+// Tax rows (csv) for `subjects` written to the network's dir as `name`,
+// imported at `n` with the CLI.
+inline test::run_result import_tax(const network& net, const tree_node& n, const std::string& name,
+                                   const std::vector<std::string>& subjects, const std::string& prefix,
+                                   const std::string& amount) {
+  test::write_file(net.d / name, csv(subjects, prefix, amount));
+  return test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / name});
+}
+
 inline std::vector<std::string> codes(const std::string& division, std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   return node::demo::make_enterprises(n, {division}, rng);
