@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -69,10 +71,34 @@ pid_t spawn(std::vector<std::string> args, const std::string& err_file = "/dev/n
   return pid;
 }
 
+// CPU seconds (user + system) of the last process run() waited for.
+double last_run_cpu = 0;
+
 int run(std::vector<std::string> args) {
   int st = 0;
-  ::waitpid(spawn(std::move(args)), &st, 0);
+  rusage ru{};
+  ::wait4(spawn(std::move(args)), &st, 0, &ru);
+  last_run_cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// CPU seconds (user + system) a running process has used so far: with two
+// cores shared by every process, a phase is bound either by one process's
+// serial work (CPU to spare) or by the sum (none to spare).
+double cpu_seconds(pid_t pid) {
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(st)), {});
+  auto p = s.rfind(')');
+  if (p == std::string::npos) return 0;
+  std::istringstream in(s.substr(p + 2));
+  std::string f;
+  unsigned long long ut = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {  // fields 14 and 15: utime, stime in clock ticks
+    if (i == 14) ut = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(ut + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 int port_seq = 41000 + static_cast<int>(::getpid() % 1000) * 10;
@@ -176,15 +202,20 @@ int main(int argc, char** argv) {
   peak_anon_kb[pp] = peak_anon_kb[pl] = 0;
   double a = wait_total(prov, n, t0);
   std::printf("sync: (a) initial %zu records local -> provincial: %.2f s, %.0f records/s\n", n, a, static_cast<double>(n) / a);
+  double cpu_p = cpu_seconds(pp), cpu_l = cpu_seconds(pl);
+  std::printf("sync: (a) CPU seconds: provincial %.2f, local %.2f (of %.2f on two cores)\n", cpu_p, cpu_l, 2 * a);
 
   // (b) M new records while connected (the import itself included).
   auto f = csv(m, 2, "b-");
   auto t1 = clk::now();
   run({"import", "-c", local.cfg, "--category", "admin_enforcement", f});
   double imported = std::chrono::duration<double>(clk::now() - t1).count();
+  double import_cpu = last_run_cpu;
   double b = wait_total(prov, n + m, t1);
   std::printf("sync: (b) steady %zu records while connected: %.2f s, %.0f records/s (import included; the import "
               "itself ended at %.2f s)\n", m, b, static_cast<double>(m) / b, imported);
+  std::printf("sync: (b) CPU seconds: import %.2f, provincial %.2f, local %.2f (of %.2f on two cores)\n", import_cpu,
+              cpu_seconds(pp) - cpu_p, cpu_seconds(pl) - cpu_l, 2 * b);
   std::printf("sync: peak anonymous memory during (a) and (b): provincial %ld MB, local %ld MB\n", peak_anon_kb[pp] / 1024,
               peak_anon_kb[pl] / 1024);
 
