@@ -83,22 +83,29 @@ int run(std::vector<std::string> args) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-// CPU seconds (user + system) a running process has used so far: with two
-// cores shared by every process, a phase is bound either by one process's
-// serial work (CPU to spare) or by the sum (none to spare).
-double cpu_seconds(pid_t pid) {
+// CPU seconds (user + system) a running process has used so far, and its
+// minor page faults (fresh memory touched: ~10 us each on this VM): with
+// two cores shared by every process, a phase is bound either by one
+// process's serial work (CPU to spare) or by the sum (none to spare).
+struct usage {
+  double cpu = 0;
+  double faults = 0;
+};
+
+usage usage_of(pid_t pid) {
   std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
   std::string s((std::istreambuf_iterator<char>(st)), {});
   auto p = s.rfind(')');
-  if (p == std::string::npos) return 0;
+  if (p == std::string::npos) return {};
   std::istringstream in(s.substr(p + 2));
   std::string f;
-  unsigned long long ut = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> f; ++i) {  // fields 14 and 15: utime, stime in clock ticks
+  unsigned long long minflt = 0, ut = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {  // field 10: minflt; 14 and 15: utime, stime in clock ticks
+    if (i == 10) minflt = std::stoull(f);
     if (i == 14) ut = std::stoull(f);
     if (i == 15) stime = std::stoull(f);
   }
-  return static_cast<double>(ut + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return {static_cast<double>(ut + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)), static_cast<double>(minflt)};
 }
 
 int port_seq = 41000 + static_cast<int>(::getpid() % 1000) * 10;
@@ -202,8 +209,9 @@ int main(int argc, char** argv) {
   peak_anon_kb[pp] = peak_anon_kb[pl] = 0;
   double a = wait_total(prov, n, t0);
   std::printf("sync: (a) initial %zu records local -> provincial: %.2f s, %.0f records/s\n", n, a, static_cast<double>(n) / a);
-  double cpu_p = cpu_seconds(pp), cpu_l = cpu_seconds(pl);
-  std::printf("sync: (a) CPU seconds: provincial %.2f, local %.2f (of %.2f on two cores)\n", cpu_p, cpu_l, 2 * a);
+  auto use_p = usage_of(pp), use_l = usage_of(pl);
+  std::printf("sync: (a) CPU seconds: provincial %.2f, local %.2f (of %.2f on two cores); page faults: provincial %.0f, "
+              "local %.0f\n", use_p.cpu, use_l.cpu, 2 * a, use_p.faults, use_l.faults);
 
   // (b) M new records while connected (the import itself included).
   auto f = csv(m, 2, "b-");
@@ -214,8 +222,10 @@ int main(int argc, char** argv) {
   double b = wait_total(prov, n + m, t1);
   std::printf("sync: (b) steady %zu records while connected: %.2f s, %.0f records/s (import included; the import "
               "itself ended at %.2f s)\n", m, b, static_cast<double>(m) / b, imported);
-  std::printf("sync: (b) CPU seconds: import %.2f, provincial %.2f, local %.2f (of %.2f on two cores)\n", import_cpu,
-              cpu_seconds(pp) - cpu_p, cpu_seconds(pl) - cpu_l, 2 * b);
+  auto now_p = usage_of(pp), now_l = usage_of(pl);
+  std::printf("sync: (b) CPU seconds: import %.2f, provincial %.2f, local %.2f (of %.2f on two cores); page faults: "
+              "provincial %.0f, local %.0f\n", import_cpu, now_p.cpu - use_p.cpu, now_l.cpu - use_l.cpu, 2 * b,
+              now_p.faults - use_p.faults, now_l.faults - use_l.faults);
   std::printf("sync: peak anonymous memory during (a) and (b): provincial %ld MB, local %ld MB\n", peak_anon_kb[pp] / 1024,
               peak_anon_kb[pl] / 1024);
 
