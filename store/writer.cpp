@@ -129,8 +129,14 @@ std::vector<job> writer::impl::take_group() {
 std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_result>& out) {
   auto& ei = env.internals();
   bool durable = std::any_of(jobs.begin(), jobs.end(), [](job* j) { return j->batch.durable; });
-  // NOSYNC only for this commit: bulk imports sync once at their end.
-  check(mdb_env_set_flags(ei.env, MDB_NOSYNC, durable ? 0 : 1), "set sync mode");
+  // A bulk import's commits (not durable) flush their pages but not the
+  // meta page that names them, which the next commit's flush or the
+  // import's final sync carries: one flush per commit instead of two. Never
+  // MDB_NOSYNC: the disk may then keep the meta page of a commit and not
+  // its pages, and a power loss mid-import would damage the whole store
+  // (cost of the flush: a 200,000-row import into 1M records 1.70-1.95 s
+  // -> 1.93-2.06 s).
+  check(mdb_env_set_flags(ei.env, MDB_NOMETASYNC, durable ? 0 : 1), "set sync mode");
   txn t(ei.env, true);
   txn_state s(t, ei.t);
   out.clear();

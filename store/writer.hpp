@@ -85,8 +85,10 @@ struct write_batch {
   std::vector<registry_op> registry;
   // API principals, consents, audit entries, in order.
   std::vector<access_op> access;
-  // false: commit without fsync (a bulk import syncs once at its end via
-  // environment::sync()); true: durable before the future is ready.
+  // false: one flush per commit, of its pages, and the page naming the new
+  // tree flushed with the next (a bulk import; environment::sync() at its
+  // end): a power loss may undo the last commits, never damage the store.
+  // true: both flushed before the future is ready.
   bool durable = true;
   // This store's log went back under the same instance id (a VM snapshot
   // or a copied data dir: a peer holds more of it than it has). A new

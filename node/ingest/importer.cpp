@@ -79,7 +79,7 @@ private:
   void start_batch() {
     cur_ = {};
     cur_.origin = opt_.origin;
-    cur_.durable = false;  // one fsync at the end instead of one per batch
+    cur_.durable = false;  // one flush per commit, not two; the last at the end
     cur_.rows.reserve(opt_.batch_rows);
   }
 

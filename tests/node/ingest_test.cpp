@@ -45,13 +45,17 @@ import_options options_for(const std::string& path, const std::string& category,
 
 // A disk that fails its flush, for this test binary only: this definition
 // takes the place of the C library's for LMDB's sync (linked into the
-// binary), and does what the library's does unless a test asks otherwise.
-std::atomic<bool> fail_fdatasync{false};
+// binary), and does what the library's does unless a test asks otherwise:
+// with `flushes_before_failing` at N >= 0, the first N calls from then on
+// succeed and every later one fails. `flushes` counts the calls.
+std::atomic<int> flushes_before_failing{-1};
+std::atomic<int> flushes{0};
 
 }  // namespace
 
 extern "C" int fdatasync(int fd) {
-  if (fail_fdatasync) {
+  ++flushes;
+  if (flushes_before_failing.load() >= 0 && flushes_before_failing.fetch_sub(1) <= 0) {
     errno = EIO;
     return -1;
   }
@@ -276,16 +280,69 @@ TEST_CASE("importer: many batches with recycled buffers keep every row distinct"
   CHECK(again.inserted + again.updated == 0);
 }
 
+TEST_CASE("importer: each batch's pages are flushed before it is made the store's state, so a power loss costs batches, never the store") {
+  // LMDB without any sync writes a commit's pages and then the page naming
+  // the new tree, in an order the disk need not keep: a power loss could
+  // leave that page pointing at pages never written. An import flushes each
+  // batch's pages first (MDB_NOMETASYNC: the naming page reaches the disk
+  // with the next flush), and once more at its end.
+  test::temp_dir d;
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(d / "t.csv", csv);
+  auto env = store::environment::open({d / "data"});
+  auto before = env->last_commit();
+  flushes = 0;
+  auto rep = run_import(*env, options_for(d / "t.csv", "tax", 4));  // three batches, in one to three commits
+  CHECK(rep.fatal == "");
+  CHECK(rep.inserted == 10);
+  auto commits = static_cast<int>(env->last_commit() - before);
+  CHECK(commits >= 1);
+  CHECK(flushes.load() == commits + 1);  // one per commit, one at the end (without the commits' own: 1)
+}
+
+TEST_CASE("importer: a failed flush of a batch stores nothing of it and says what did land, and the file can be imported again") {
+  test::temp_dir d;
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(d / "t.csv", csv);
+  auto env = store::environment::open({d / "data"});
+  auto o = options_for(d / "t.csv", "tax", 4);
+  flushes_before_failing = 1;  // the first commit reaches the disk, the next does not
+  auto rep = run_import(*env, o);
+  flushes_before_failing = -1;
+  CHECK_MESSAGE(rep.fatal.find("Input/output error") != std::string::npos, rep.fatal);
+  // The writer may group batches into one commit: how many rows made the
+  // first one varies, and the message must say that many.
+  auto stored = store::reader(*env).stats().total;
+  CHECK(stored >= 4);
+  CHECK(stored < 10);
+  auto said = std::to_string(stored);
+  CHECK_MESSAGE(rep.fatal.find(said + " are stored (" + said + " new, 0 updated, 0 unchanged), the others not") != std::string::npos,
+                rep.fatal);
+  auto again = run_import(*env, o);
+  CHECK(again.fatal == "");
+  CHECK(again.unchanged == stored);
+  CHECK(again.inserted == 10 - stored);
+}
+
 TEST_CASE("importer: a failed flush at the end says every row is committed but maybe not on disk, and what to do") {
   test::temp_dir d;
   std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
   for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
   test::write_file(d / "t.csv", csv);
   auto env = store::environment::open({d / "data"});
-  auto o = options_for(d / "t.csv", "tax", 4);  // three batches, committed without a flush; the one flush is at the end
-  fail_fdatasync = true;
+  auto o = options_for(d / "t.csv", "tax", 4);
+  // How many flushes an import of it makes, on a copy: the last one fails below.
+  {
+    test::temp_dir c;
+    auto probe = store::environment::open({c / "data"});
+    flushes = 0;
+    REQUIRE(run_import(*probe, o).fatal == "");
+  }
+  flushes_before_failing = flushes.load() - 1;
   auto rep = run_import(*env, o);
-  fail_fdatasync = false;
+  flushes_before_failing = -1;
   CHECK(rep.inserted == 10);
   CHECK_MESSAGE(rep.fatal.find("Input/output error") != std::string::npos, rep.fatal);
   CHECK_MESSAGE(rep.fatal.find("; all 10 rows read were committed (10 new, 0 updated, 0 unchanged, 0 quarantined) and are "
