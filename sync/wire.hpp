@@ -25,7 +25,10 @@ struct wire_change {
   store::model::record rec;
   // decode_batch checks the fields against the category's schema while it
   // has them parsed (once, not again on apply): rec.fields_json is then the
-  // canonical form, or `schema_problem` says why the change is refused.
+  // canonical form, or `schema_problem` says why the change is refused (and
+  // rec.fields_json is the fields as read — at most 64, a value that is an
+  // object or array written out compactly — for messages only: a refused
+  // change is never stored).
   bool schema_checked = false;
   std::string schema_problem;
 };

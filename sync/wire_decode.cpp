@@ -9,8 +9,10 @@
 // members are collected and checked in a fixed order when it closes; the
 // first problem of a change or revocation is kept and said after the
 // batch's own. New: a member named twice is refused (the tree kept one
-// silently), and so is a field named twice (the schema check says so; the
-// tree passed it only the last), as the change's problem.
+// silently), and so is a field named twice, as the change's problem (the
+// schema check's "given twice", or the unsupported type of one of the two;
+// the tree passed on only the last). A refused change's fields_json holds
+// at most 64 fields, and an object value's keys all as they came.
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
