@@ -302,6 +302,10 @@ int cmd_restore(int argc, char** argv) {
   std::uint64_t floor = cfg.upstream ? 0 : env->raise_version_floor();  // a parent gives the newer ones back instead
   auto carried = carry_access_state(*env, std::move(access));
   auto log = kept.empty() ? audit_carry{} : carry_audit_log(cfg, *env, kept);
+  // The store's pages are on disk (its commits flushed them); the swap of
+  // files is not until the directory is: a power loss could otherwise
+  // bring back the old store, or none, after "restored".
+  service::sync_directory(dir);
   ::close(lock);
   print_restored(cfg, file, *env, old_id, kept, carried, floor);
   if (log.carried) std::cout << "restore: " << log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";

@@ -38,12 +38,18 @@ void write_recovery_flag(const config::node_config& cfg, const std::string& why)
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) fail("write");
-  int dir = ::open(cfg.node.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || ::fsync(dir) != 0) {
-    if (dir >= 0) ::close(dir);
-    fail("flush the directory entry of");
+  sync_directory(cfg.node.data_dir);
+}
+
+void sync_directory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    auto err = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot flush the directory " + dir + " to disk: " + err +
+                             " (check the data dir's disk and permissions)");
   }
-  ::close(dir);
+  ::close(fd);
 }
 
 std::string read_link_state(const config::node_config& cfg) {

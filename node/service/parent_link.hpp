@@ -50,5 +50,8 @@ bool recovery_pending(const config::node_config& cfg);
 // Writes it, with `why`, and flushes it and its directory entry to disk;
 // throws std::runtime_error naming the path.
 void write_recovery_flag(const config::node_config& cfg, const std::string& why);
+// Flushes the directory's entries (files made, renamed or removed in it) to
+// disk; throws std::runtime_error naming it and what to check.
+void sync_directory(const std::string& dir);
 
 }  // namespace node::service

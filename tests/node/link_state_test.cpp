@@ -35,3 +35,17 @@ TEST_CASE("link state: a data dir that cannot take the file is said once a minut
     }
   CHECK(said == 1);  // the second failure, within the minute, is not said again
 }
+
+TEST_CASE("link state: the recovery flag and a directory's entries are flushed, or the failure names the path") {
+  test::temp_dir d;
+  config::node_config cfg;
+  cfg.node.data_dir = d.path().string();
+  node::service::write_recovery_flag(cfg, "restored from x");
+  CHECK(node::service::recovery_pending(cfg));
+  CHECK_NOTHROW(node::service::sync_directory(d.path().string()));
+  std::string gone = d / "gone";
+  CHECK_THROWS_WITH(node::service::sync_directory(gone),
+                    doctest::Contains(("cannot flush the directory " + gone + " to disk: No such file or directory").c_str()));
+  cfg.node.data_dir = gone;
+  CHECK_THROWS_WITH(node::service::write_recovery_flag(cfg, "restored from x"), doctest::Contains(("cannot create " + gone).c_str()));
+}
