@@ -101,13 +101,35 @@ std::string stamp() {
   return out;
 }
 
+// FILE.sha256 beside the backup, both on disk with their directory entries
+// before the backup is said to be made: restore refuses a backup without
+// it. On failure (a full disk) neither file is left.
+void write_checksum(const std::string& out, const std::string& sum) {
+  auto path = out + ".sha256";
+  std::string text = sum + "  " + fs::path(out).filename().string() + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  auto err = std::strerror(errno);
+  if (fd >= 0) ::close(fd);
+  try {
+    if (!ok) throw std::runtime_error("cannot write " + path + ": " + err);
+    service::sync_directory(fs::absolute(out).parent_path().string());
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    if (fd >= 0) fs::remove(path, ec);  // ours: made above (O_EXCL)
+    fs::remove(out, ec);
+    throw std::runtime_error(std::string(e.what()) + "; no backup was made (check the disk, then run the backup again)");
+  }
+}
+
 }  // namespace
 
 int cmd_backup(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {"--out"}, 0});
   auto out = a.require("--out");
   auto cfg = load_config(a);
-  if (fs::exists(out)) throw usage_error(out + " exists: a backup never overwrites a file");
+  for (const auto& f : {out, out + ".sha256"})
+    if (fs::exists(f)) throw usage_error(f + " exists: a backup never overwrites a file");
   auto env = open_store(cfg);
   int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + out + ": " + std::strerror(errno));
@@ -121,7 +143,7 @@ int cmd_backup(int argc, char** argv) {
   }
   ::close(fd);
   auto sum = pki::sha256_file_hex(out);
-  std::ofstream(out + ".sha256") << sum << "  " << fs::path(out).filename().string() << "\n";
+  write_checksum(out, sum);
   std::cout << "backup: " << out << " (" << fs::file_size(out) << " bytes, store " << env->instance_id() << ", sha256 "
             << sum << ", in " << out << ".sha256); restore with: credit-node restore " << out << "\n";
   return 0;

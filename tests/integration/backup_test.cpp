@@ -54,6 +54,14 @@ TEST_CASE("backup: consistent while the node runs, restore refused while it runs
     CHECK(b.out.find("sha256") != std::string::npos);
     CHECK(fs::exists(file + ".sha256"));
     CHECK(test::run_cli({"backup", "--out", file, "-c", n.cfg}).exit_code == 2);  // never overwrites
+    // Nor a checksum file left by someone else: it is refused, and kept.
+    std::string other = net.d / "other.backup";
+    test::write_file(other + ".sha256", "theirs\n");
+    auto taken = test::run_cli({"backup", "--out", other, "-c", n.cfg});
+    CHECK(taken.exit_code == 2);
+    CHECK(taken.err.find(other + ".sha256 exists: a backup never overwrites a file") != std::string::npos);
+    CHECK_FALSE(fs::exists(other));
+    CHECK(test::read_file(other + ".sha256") == "theirs\n");
     test::write_file(net.d / "b.csv", csv({firms[3], firms[4]}, "b-", "2.00"));
     REQUIRE(test::run_cli({"import", "-c", n.cfg, "--category", "tax", net.d / "b.csv"}).exit_code == 0);
     auto live = test::run_cli({"restore", file, "-c", n.cfg});
