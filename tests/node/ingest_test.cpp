@@ -43,6 +43,13 @@ import_options options_for(const std::string& path, const std::string& category,
   return o;
 }
 
+// Ten tax rows of one firm, r0..r9: three batches at four rows a batch.
+void write_ten_rows(const std::string& path) {
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(path, csv);
+}
+
 // A disk that fails its flush, for this test binary only: this definition
 // takes the place of the C library's for LMDB's sync (linked into the
 // binary), and does what the library's does unless a test asks otherwise:
@@ -287,9 +294,7 @@ TEST_CASE("importer: each batch's pages are flushed before it is made the store'
   // batch's pages first (MDB_NOMETASYNC: the naming page reaches the disk
   // with the next flush), and once more at its end.
   test::temp_dir d;
-  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
-  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
-  test::write_file(d / "t.csv", csv);
+  write_ten_rows(d / "t.csv");
   auto env = store::environment::open({d / "data"});
   auto before = env->last_commit();
   flushes = 0;
@@ -303,9 +308,7 @@ TEST_CASE("importer: each batch's pages are flushed before it is made the store'
 
 TEST_CASE("importer: a failed flush of a batch stores nothing of it and says what did land, and the file can be imported again") {
   test::temp_dir d;
-  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
-  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
-  test::write_file(d / "t.csv", csv);
+  write_ten_rows(d / "t.csv");
   auto env = store::environment::open({d / "data"});
   auto o = options_for(d / "t.csv", "tax", 4);
   flushes_before_failing = 1;  // the first commit reaches the disk, the next does not
@@ -328,9 +331,7 @@ TEST_CASE("importer: a failed flush of a batch stores nothing of it and says wha
 
 TEST_CASE("importer: a failed flush at the end says every row is committed but maybe not on disk, and what to do") {
   test::temp_dir d;
-  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
-  for (int i = 0; i < 10; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
-  test::write_file(d / "t.csv", csv);
+  write_ten_rows(d / "t.csv");
   auto env = store::environment::open({d / "data"});
   auto o = options_for(d / "t.csv", "tax", 4);
   // How many flushes an import of it makes, on a copy: the last one fails below.
