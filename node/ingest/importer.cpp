@@ -44,7 +44,8 @@ public:
     if (cur_.quarantine.size() >= opt_.batch_rows) submit();
   }
 
-  // Every batch committed (without fsync); `sync` then makes them durable.
+  // Every batch committed (each flushed but for the page naming the last
+  // commit); `sync` then makes them all durable.
   void finish() {
     if (!cur_.rows.empty() || !cur_.quarantine.empty()) submit();
     while (!inflight_.empty()) collect();
@@ -52,7 +53,7 @@ public:
   void sync() { env_.sync(); }  // durable once, at the end
 
   // On a fatal error mid-file: what was submitted still lands, and what
-  // landed is made durable (batches commit without fsync). Every batch is
+  // landed is made durable (the last commit's meta page is not yet). Every batch is
   // waited for, even after one failed: the report must count them all.
   // Returns the first store failure met, empty when none.
   std::string drain() noexcept {
