@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   // settings fault fresh pages in for every batch, which is most of the
   // difference between two decoders.
   bool product_allocator = bench::arg(argc, argv, "--allocator", "product") == "product";
-  if (product_allocator) node::cli::tune_allocator();
+  if (product_allocator) node::cli::ask_for_huge_pages(argv), node::cli::tune_allocator();
   auto b = sample_batch(n);
   auto body = replication::encode_batch(b);
   std::size_t decoded = 0;

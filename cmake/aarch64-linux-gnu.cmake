@@ -26,7 +26,10 @@ set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu
 # qemu-user 7.2 charges LMDB's 64 GiB map against the overcommit limit and
 # refuses it on a machine with less RAM; qemu-noreserve.c, preloaded into qemu
 # (the amd64 host program, so the dynamic qemu-aarch64, not -static), stops
-# that. -U keeps LD_PRELOAD out of the arm64 program's environment.
+# that. -U keeps LD_PRELOAD out of the arm64 program's environment. The
+# huge-page tunable is set here so the binary does not start itself again
+# (node/cli/allocator.hpp): through binfmt_misc, where a machine has it, the
+# second start would run without the shim.
 get_property(cn_in_try_compile GLOBAL PROPERTY IN_TRY_COMPILE)
 if(NOT cn_in_try_compile)
   set(CN_QEMU_SHIM ${CMAKE_BINARY_DIR}/qemu-noreserve.so)
@@ -38,5 +41,5 @@ if(NOT cn_in_try_compile)
       COMMAND_ERROR_IS_FATAL ANY)
   endif()
   set(CMAKE_CROSSCOMPILING_EMULATOR
-      /usr/bin/env LD_PRELOAD=${CN_QEMU_SHIM} /usr/bin/qemu-aarch64 -U LD_PRELOAD)
+      /usr/bin/env LD_PRELOAD=${CN_QEMU_SHIM} GLIBC_TUNABLES=glibc.malloc.hugetlb=1 /usr/bin/qemu-aarch64 -U LD_PRELOAD)
 endif()
