@@ -279,6 +279,18 @@ void mark_recovery(const config::node_config& cfg, const std::string& file) {
   }
 }
 
+// The store's pages are on disk (its commits flushed them); the swap of
+// files is not until the directory is: a power loss could otherwise bring
+// back the old store, or none, after "restored".
+void flush_swap(const std::string& dir) {
+  try {
+    service::sync_directory(dir);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + "; the backup is the store now but a power loss could undo that: check "
+                             "the disk, then run the restore again");
+  }
+}
+
 void print_restored(const config::node_config& cfg, const std::string& file, store::environment& env,
                     const std::string& old_id, const std::string& kept, std::size_t carried, std::uint64_t floor) {
   std::cout << "restore: " << file << " is now the store in " << cfg.node.data_dir << " (format " << env.schema_version()
@@ -324,10 +336,7 @@ int cmd_restore(int argc, char** argv) {
   std::uint64_t floor = cfg.upstream ? 0 : env->raise_version_floor();  // a parent gives the newer ones back instead
   auto carried = carry_access_state(*env, std::move(access));
   auto log = kept.empty() ? audit_carry{} : carry_audit_log(cfg, *env, kept);
-  // The store's pages are on disk (its commits flushed them); the swap of
-  // files is not until the directory is: a power loss could otherwise
-  // bring back the old store, or none, after "restored".
-  service::sync_directory(dir);
+  flush_swap(dir);
   ::close(lock);
   print_restored(cfg, file, *env, old_id, kept, carried, floor);
   if (log.carried) std::cout << "restore: " << log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";
