@@ -216,33 +216,31 @@ void batch_reader::open_in_batch(kind k) {
   stack.push_back(ctx::skip);
 }
 
-// Changes past the limit or after a bad one are counted, not read: the
-// batch is refused either way.
-void batch_reader::open_change(kind k) {
-  std::size_t i = n_changes++;
-  bool read = k == kind::object && i < max_changes && change_error.empty();
-  if (k != kind::object && change_error.empty()) change_error = "change " + std::to_string(i) + ": a change must be an object";
-  if (read) {
-    b.changes.emplace_back();
-    for (auto& m : cm) m = {};
-    stack.push_back(ctx::change);
-    return;
-  }
+// An element of "changes" or "revocations": read when it is an object, within
+// the limit and after no bad one; else only counted (the batch is refused
+// either way), and the first that is not an object is the list's problem.
+bool batch_reader::element(kind k, std::size_t& count, std::size_t limit, std::string& error, const char* name,
+                           const char* not_object) {
+  std::size_t i = count++;
+  if (k != kind::object && error.empty()) error = name + (" " + std::to_string(i)) + not_object;
+  if (k == kind::object && i < limit && error.empty()) return true;
   stack.push_back(ctx::skip);
+  return false;
+}
+
+void batch_reader::open_change(kind k) {
+  if (!element(k, n_changes, max_changes, change_error, "change", ": a change must be an object")) return;
+  b.changes.emplace_back();
+  for (auto& m : cm) m = {};
+  stack.push_back(ctx::change);
 }
 
 void batch_reader::open_revocation(kind k) {
-  std::size_t i = n_revocations++;
-  bool read = k == kind::object && i < max_revocations && revocation_error.empty();
-  if (k != kind::object && revocation_error.empty()) revocation_error = "revocation " + std::to_string(i) + ": must be an object";
-  if (read) {
-    revs.emplace_back();
-    for (auto& m : rm) m = {};
-    for (auto& t : rev_text) t.clear();
-    stack.push_back(ctx::revocation);
-    return;
-  }
-  stack.push_back(ctx::skip);
+  if (!element(k, n_revocations, max_revocations, revocation_error, "revocation", ": must be an object")) return;
+  revs.emplace_back();
+  for (auto& m : rm) m = {};
+  for (auto& t : rev_text) t.clear();
+  stack.push_back(ctx::revocation);
 }
 
 void batch_reader::close(kind k) {

@@ -200,6 +200,7 @@ private:
 
   void open(kind k);
   void open_in_batch(kind k);
+  bool element(kind k, std::size_t& count, std::size_t limit, std::string& error, const char* name, const char* not_object);
   void open_change(kind k);
   void open_revocation(kind k);
   void close(kind k);

@@ -18,6 +18,7 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
+#include "node/pki/files.hpp"
 #include "node/pki/pki.hpp"
 #include "node/service/parent_link.hpp"
 #include "store/environment.hpp"
@@ -103,20 +104,15 @@ std::string stamp() {
 
 // FILE.sha256 beside the backup, both on disk with their directory entries
 // before the backup is said to be made: restore refuses a backup without
-// it. On failure (a full disk) neither file is left.
+// it. On failure (a full disk) neither file is left (cmd_backup made sure
+// neither was there before).
 void write_checksum(const std::string& out, const std::string& sum) {
-  auto path = out + ".sha256";
-  std::string text = sum + "  " + fs::path(out).filename().string() + "\n";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  auto err = std::strerror(errno);
-  if (fd >= 0) ::close(fd);
   try {
-    if (!ok) throw std::runtime_error("cannot write " + path + ": " + err);
+    pki::files::write_new(out + ".sha256", sum + "  " + fs::path(out).filename().string() + "\n", 0600, "checksum file");
     service::sync_directory(fs::absolute(out).parent_path().string());
   } catch (const std::exception& e) {
     std::error_code ec;
-    if (fd >= 0) fs::remove(path, ec);  // ours: made above (O_EXCL)
+    fs::remove(out + ".sha256", ec);
     fs::remove(out, ec);
     throw std::runtime_error(std::string(e.what()) + "; no backup was made (check the disk, then run the backup again)");
   }

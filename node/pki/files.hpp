@@ -1,5 +1,6 @@
-// Internal to node/pki: file I/O with the modes and no-overwrite rules a PKI
-// needs. Plain C++, no mbedTLS.
+// File I/O with the modes, no-overwrite rules and flushes a PKI needs
+// (node/pki), and a backup's checksum file (node/cli/backup.cpp). Plain
+// C++, no mbedTLS.
 #pragma once
 
 #include <string>
