@@ -90,7 +90,17 @@ int run(std::vector<std::string> args) {
 struct usage {
   double cpu = 0;
   double faults = 0;
+  double written_mb = 0;  // handed to write calls (wchar): LMDB's pages, mostly
 };
+
+double written_mb_of(pid_t pid) {
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  std::string k;
+  unsigned long long v = 0;
+  while (io >> k >> v)
+    if (k == "wchar:") return static_cast<double>(v) / 1e6;
+  return 0;
+}
 
 usage usage_of(pid_t pid) {
   std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
@@ -105,7 +115,8 @@ usage usage_of(pid_t pid) {
     if (i == 14) ut = std::stoull(f);
     if (i == 15) stime = std::stoull(f);
   }
-  return {static_cast<double>(ut + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)), static_cast<double>(minflt)};
+  return {static_cast<double>(ut + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK)), static_cast<double>(minflt),
+          written_mb_of(pid)};
 }
 
 int port_seq = 41000 + static_cast<int>(::getpid() % 1000) * 10;
@@ -211,7 +222,8 @@ int main(int argc, char** argv) {
   std::printf("sync: (a) initial %zu records local -> provincial: %.2f s, %.0f records/s\n", n, a, static_cast<double>(n) / a);
   auto use_p = usage_of(pp), use_l = usage_of(pl);
   std::printf("sync: (a) CPU seconds: provincial %.2f, local %.2f (of %.2f on two cores); page faults: provincial %.0f, "
-              "local %.0f\n", use_p.cpu, use_l.cpu, 2 * a, use_p.faults, use_l.faults);
+              "local %.0f; written: provincial %.0f MB\n", use_p.cpu, use_l.cpu, 2 * a, use_p.faults, use_l.faults,
+              use_p.written_mb);
 
   // (b) M new records while connected (the import itself included).
   auto f = csv(m, 2, "b-");
@@ -224,8 +236,9 @@ int main(int argc, char** argv) {
               "itself ended at %.2f s)\n", m, b, static_cast<double>(m) / b, imported);
   auto now_p = usage_of(pp), now_l = usage_of(pl);
   std::printf("sync: (b) CPU seconds: import %.2f, provincial %.2f, local %.2f (of %.2f on two cores); page faults: "
-              "provincial %.0f, local %.0f\n", import_cpu, now_p.cpu - use_p.cpu, now_l.cpu - use_l.cpu, 2 * b,
-              now_p.faults - use_p.faults, now_l.faults - use_l.faults);
+              "provincial %.0f, local %.0f; written: provincial %.0f MB\n", import_cpu, now_p.cpu - use_p.cpu,
+              now_l.cpu - use_l.cpu, 2 * b, now_p.faults - use_p.faults, now_l.faults - use_l.faults,
+              now_p.written_mb - use_p.written_mb);
   std::printf("sync: peak anonymous memory during (a) and (b): provincial %ld MB, local %ld MB\n", peak_anon_kb[pp] / 1024,
               peak_anon_kb[pl] / 1024);
 

@@ -197,6 +197,38 @@ void reader::for_each_change(std::uint64_t after_seq, const std::function<bool(c
   }
 }
 
+std::vector<std::uint64_t> reader::last_wanted_changes(std::uint64_t after_seq, std::uint64_t until_seq,
+                                                       const std::function<bool(const std::string&)>& wanted) {
+  std::vector<std::uint64_t> out(last_record_id() + 1);  // this transaction's ids: 8 bytes each
+  cursor c(impl_->t, impl_->env.t.seq2change);
+  std::string_view k, v;
+  for (bool ok = c.seek(be64(after_seq + 1), k, v); ok; ok = c.next(k, v)) {
+    auto seq = read_be64(k);
+    if (seq > until_seq) break;
+    auto ch = decode_change(v);
+    if (!wanted(ch.via)) continue;
+    if (ch.id >= out.size()) throw store_error("store: the change log names record id " + std::to_string(ch.id) + ", past the last");
+    out[ch.id] = seq;
+  }
+  return out;
+}
+
+void reader::for_each_marked_by_key(const std::vector<std::uint64_t>& marked, std::string_view after_key,
+                                    const std::function<bool(std::string_view, std::uint64_t,
+                                                             const model::record&)>& fn) {
+  cursor c(impl_->t, impl_->env.t.subject2id);
+  std::string_view k, v;
+  bool ok = c.seek(after_key, k, v);
+  if (ok && !after_key.empty() && k == after_key) ok = c.next(k, v);
+  model::record r;
+  for (; ok; ok = c.next(k, v)) {
+    auto id = read_be64(v);
+    if (id >= marked.size() || marked[id] == 0) continue;
+    if (!impl_->by_id_into(id, r)) throw store_error("store: the subject index names missing record id " + std::to_string(id));
+    if (!fn(k, marked[id], r)) return;
+  }
+}
+
 void reader::for_each_event(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
   cursor c(impl_->t, impl_->env.t.events);
   std::string_view k, v;

@@ -63,6 +63,17 @@ public:
   // sliced scan ends, so records added meanwhile do not keep it going.
   std::uint64_t last_record_id();
   std::uint64_t last_seq();  // the newest change-log position (0: none)
+  // For each record id, the last change in (after_seq, until_seq] whose
+  // `via` (the peer it came from) `wanted` accepts; 0: none. Indexed by id.
+  std::vector<std::uint64_t> last_wanted_changes(std::uint64_t after_seq, std::uint64_t until_seq,
+                                                 const std::function<bool(const std::string&)>& wanted);
+  // The current records whose ids `marked` holds non-zero, in the subject
+  // index's order (subject, category, record id) from just after
+  // `after_key` (empty: the first), each with its index key and its mark,
+  // until fn returns false.
+  void for_each_marked_by_key(const std::vector<std::uint64_t>& marked, std::string_view after_key,
+                              const std::function<bool(std::string_view key, std::uint64_t mark,
+                                                       const model::record&)>& fn);
   // What the change at `seq` wrote — the record version's identity, owner,
   // tombstone, content and when it was taken in (model::content_hash) — as
   // a hash whose first hex digit is change_stamp_definition: a store that

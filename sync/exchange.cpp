@@ -73,14 +73,17 @@ std::string check_change(const peer& from, bool from_child, const wire_change& c
 
 }  // namespace
 
-change_batch collect_up(store::environment& env, const std::string& self, std::uint64_t after_seq,
-                        const batch_limits& lim) {
+std::function<bool(const std::string&)> goes_up(store::environment& env) {
   std::vector<std::string> children;
   for (const auto& n : store::reader(env).nodes()) children.push_back(n.node_id);
-  auto own = [&](const std::string& via) {
+  return [children = std::move(children)](const std::string& via) {
     return via.empty() || std::find(children.begin(), children.end(), via) != children.end();
   };
-  return collect(env, self, after_seq, lim, own, [](const record&) { return true; });
+}
+
+change_batch collect_up(store::environment& env, const std::string& self, std::uint64_t after_seq,
+                        const batch_limits& lim) {
+  return collect(env, self, after_seq, lim, goes_up(env), [](const record&) { return true; });
 }
 
 change_batch collect_down(store::environment& env, const std::string& self, const peer& child,

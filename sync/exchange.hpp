@@ -31,6 +31,10 @@ struct peer {
 // registry. Nothing that came down — from this parent or one before it: a
 // node moved under a new parent would otherwise push the old parent's
 // records, which the new one refuses as violations.
+// Whether a change that came via this peer ("": made here) goes up: from
+// here or from a child in the registry, as collect_up sends.
+std::function<bool(const std::string& via)> goes_up(store::environment& env);
+
 change_batch collect_up(store::environment& env, const std::string& self, std::uint64_t after_seq,
                         const batch_limits& lim);
 

@@ -51,10 +51,32 @@ std::uint64_t parent_link::impl::push_answer(const net::http_response& resp, boo
 }
 
 parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from) {
-  prepared p{replication::collect_up(env, cfg.node.id, from, push_limits), {}};
+  bool keyed = by_key && !by_key->done && from == by_key->after_seq;
+  prepared p{keyed ? replication::collect_up_by_key(env, cfg.node.id, *by_key, push_limits)
+                   : replication::collect_up(env, cfg.node.id, from, push_limits), {}};
   p.b.after_seq = from;
   p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
   return p;
+}
+
+void parent_link::impl::plan_by_key(std::uint64_t acked) {
+  by_key.reset();
+  bool again = by_key_instance == env.instance_id() && by_key_from == acked;
+  if (again && by_key_tries >= 2) {
+    if (by_key_tries++ == 2)
+      net::log::warn("sync_push_in_log_order").kv("parent", parent.node_id).kv("from", static_cast<long long>(acked))
+          .kv("reason", "two catch-ups in key order from here were cut short; in log order the parent's ack moves "
+                        "batch by batch");
+    return;
+  }
+  by_key = replication::plan_up_by_key(env, acked);
+  if (!by_key) return;
+  by_key_tries = again ? by_key_tries + 1 : 1;
+  by_key_instance = env.instance_id();
+  by_key_from = acked;
+  net::log::info("sync_push_by_key").kv("parent", parent.node_id).kv("records", static_cast<long long>(by_key->records))
+      .kv("from", static_cast<long long>(acked)).kv("to", static_cast<long long>(by_key->until_seq))
+      .kv("attempt", static_cast<long long>(by_key_tries));
 }
 
 // Sends everything after `acked`, pipelined: batch N+1 is read from the
@@ -68,9 +90,12 @@ parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from)
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
   if (c.owed()) c.close();  // a stop left an answer unread: not this run's
   std::uint64_t sent = acked;
+  plan_by_key(acked);
   auto p = collect_batch(sent);
   bool answered_once = false;
-  while (!stopping && !(p.b.last_seq == sent && acked == sent)) {
+  // Done at an empty batch that moves nothing (a key-order batch holds
+  // changes without moving the cursor).
+  while (!stopping && !(p.b.last_seq == sent && p.b.changes.empty() && acked == sent)) {
     bool was_ahead = c.owed();  // written before the answer to the batch before it
     std::future<prepared> next;
     if (p.b.more) next = std::async(std::launch::async, [this, from = p.b.last_seq] { return collect_batch(from); });
@@ -88,6 +113,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
       if (c.owed()) c.close();  // the answer to `ahead`: not worth reading
       if (next.valid()) next.wait();
       acked = sent = ack;
+      plan_by_key(acked);
     } else {
       acked = ack;
       sent = p.b.last_seq;

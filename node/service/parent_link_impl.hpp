@@ -21,6 +21,7 @@
 #include "node/service/parent_link.hpp"
 #include "store/model/record.hpp"
 #include "store/model/validate.hpp"
+#include "sync/catchup.hpp"
 #include "sync/exchange.hpp"
 
 namespace node::service {
@@ -206,6 +207,17 @@ struct parent_link::impl {
     net::client_request req;
   };
   prepared collect_batch(std::uint64_t from);
+  // A long catch-up goes in the parent's key order (sync/catchup.hpp): set
+  // at the start of a push round, or after a gap, when that pays.
+  std::optional<replication::key_order_catchup> by_key;
+  void plan_by_key(std::uint64_t acked);
+  // Key-order catch-ups begun from one ack of one store instance: the
+  // parent's cursor moves only at their end, so one cut short starts again
+  // from its beginning. After two, log order, whose ack moves batch by
+  // batch: a link that keeps breaking still gets there.
+  std::string by_key_instance;
+  std::uint64_t by_key_from = 0;
+  int by_key_tries = 0;
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
   void resend_from(std::uint64_t ack, std::uint64_t sent) const;
   std::uint64_t pushed_batches = 0, pushed_ahead = 0;

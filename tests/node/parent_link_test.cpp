@@ -55,6 +55,7 @@ struct fake_parent {
     l.name = "sync";
     l.address = "127.0.0.1:0";
     l.tls = w.server_ctx();
+    l.body_limit = 32 << 20;  // a real parent's push bound: a batch of 5,000 changes is over 1 MiB
     l.router.add("POST", "/sync/v1/join", [](const http_request&) {
       return http_response::json(200, R"({"decision":"admitted","reasons":[]})");
     });
@@ -254,4 +255,49 @@ TEST_CASE("parent link: an ack past the store's log renews its instance, and the
   REQUIRE(cur);
   CHECK(cur->seq == 0);  // stored: a restart recovers from 0 too
   CHECK_FALSE(node::service::recovery_pending(c.cfg));  // the recovery ended
+}
+
+// A catch-up in key order (sync/catchup.hpp) moves the parent's cursor
+// only at its end, so one cut short starts again from its beginning. Two
+// from the same ack cut short, the third goes in log order, whose ack
+// moves batch by batch: a link that keeps breaking still gets there.
+TEST_CASE("parent link: a key-order catch-up cut short twice from one ack goes on in log order") {
+  log_capture logs;
+  fake_parent p;
+  int key_batches = 0;
+  std::uint64_t log_order_ack = 0;
+  p.push = [&](const http_request& r, int) {
+    auto b = json::parse(r.body).as_object();
+    if (b.at("changes").as_array().empty()) return ack_of(r, log_order_ack);
+    auto after = b.at("after_seq").to_number<std::uint64_t>(), last = b.at("last_seq").to_number<std::uint64_t>();
+    if (after == last)  // key order: every second batch fails, so no run of four gets through
+      return ++key_batches % 2 == 0 ? http_response::error(503, "apply_failed", "scripted") : ack_of(r, 0);
+    return ack_of(r, log_order_ack = last);
+  };
+  child_node c(p, false);
+  std::mt19937_64 rng(5);
+  auto firms = node::demo::make_enterprises(200, {"320106"}, rng);
+  store::write_batch rows;
+  rows.origin = "js.nanjing";
+  for (const auto& f : firms)
+    for (int i = 0; i < 100; ++i)
+      rows.rows.push_back({"tax", f, "r" + std::to_string(i), "2026-10-15", "tax bureau",
+                           R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
+  c.w->submit(std::move(rows)).get();
+  c.link->start();
+  REQUIRE_MESSAGE(within(20000ms, [&] {
+    std::lock_guard lk(p.mu);
+    return log_order_ack == 20000;
+  }), [&] {
+    std::lock_guard lk(logs.mu);
+    std::string all;
+    for (const auto& l : logs.lines) all += l + "\n";
+    return all;
+  }());
+  CHECK(logs.count({"event=sync_push_by_key", "records=20000 from=0 to=20000 attempt=1"}) == 1);
+  CHECK(logs.count({"event=sync_push_by_key", "records=20000 from=0 to=20000 attempt=2"}) == 1);
+  CHECK(logs.count({"event=sync_push_by_key"}) == 2);
+  CHECK(logs.count({"event=sync_push_in_log_order", "from=0"}) == 1);
+  std::lock_guard lk(p.mu);
+  CHECK(key_batches >= 4);
 }
