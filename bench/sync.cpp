@@ -71,8 +71,10 @@ pid_t spawn(std::vector<std::string> args, const std::string& err_file = "/dev/n
   return pid;
 }
 
-// CPU seconds (user + system) of the last process run() waited for.
+// CPU seconds (user + system) and minor page faults of the last process
+// run() waited for.
 double last_run_cpu = 0;
+long last_run_faults = 0;
 
 int run(std::vector<std::string> args) {
   int st = 0;
@@ -80,6 +82,7 @@ int run(std::vector<std::string> args) {
   ::wait4(spawn(std::move(args)), &st, 0, &ru);
   last_run_cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  last_run_faults = ru.ru_minflt;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -231,13 +234,14 @@ int main(int argc, char** argv) {
   run({"import", "-c", local.cfg, "--category", "admin_enforcement", f});
   double imported = std::chrono::duration<double>(clk::now() - t1).count();
   double import_cpu = last_run_cpu;
+  long import_faults = last_run_faults;
   double b = wait_total(prov, n + m, t1);
   std::printf("sync: (b) steady %zu records while connected: %.2f s, %.0f records/s (import included; the import "
               "itself ended at %.2f s)\n", m, b, static_cast<double>(m) / b, imported);
   auto now_p = usage_of(pp), now_l = usage_of(pl);
   std::printf("sync: (b) CPU seconds: import %.2f, provincial %.2f, local %.2f (of %.2f on two cores); page faults: "
-              "provincial %.0f, local %.0f; written: provincial %.0f MB\n", import_cpu, now_p.cpu - use_p.cpu,
-              now_l.cpu - use_l.cpu, 2 * b, now_p.faults - use_p.faults, now_l.faults - use_l.faults,
+              "import %ld, provincial %.0f, local %.0f; written: provincial %.0f MB\n", import_cpu, now_p.cpu - use_p.cpu,
+              now_l.cpu - use_l.cpu, 2 * b, import_faults, now_p.faults - use_p.faults, now_l.faults - use_l.faults,
               now_p.written_mb - use_p.written_mb);
   std::printf("sync: peak anonymous memory during (a) and (b): provincial %ld MB, local %ld MB\n", peak_anon_kb[pp] / 1024,
               peak_anon_kb[pl] / 1024);
