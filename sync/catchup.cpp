@@ -13,10 +13,13 @@ std::optional<key_order_catchup> plan_up_by_key(store::environment& env, std::ui
   key_order_catchup k;
   k.after_seq = after_seq;
   k.until_seq = rd.last_seq();
-  if (k.until_seq < after_seq + min_changes) return std::nullopt;  // not even that many changes
+  // Records to send are at most the changes: too few changes, and the
+  // store's ids are not even counted out (8 bytes each).
+  auto enough = std::max(min_changes, rd.last_record_id() / 4);
+  if (k.until_seq < after_seq || k.until_seq - after_seq < enough) return std::nullopt;
   k.marked = rd.last_wanted_changes(after_seq, k.until_seq, goes_up(env));
   k.records = static_cast<std::uint64_t>(std::count_if(k.marked.begin(), k.marked.end(), [](auto s) { return s != 0; }));
-  if (k.records < std::max(min_changes, rd.last_record_id() / 4)) return std::nullopt;
+  if (k.records < enough) return std::nullopt;
   k.after_stamp = after_seq ? rd.change_stamp(after_seq).value_or(0) : 0;
   return k;
 }

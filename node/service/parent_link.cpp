@@ -60,23 +60,43 @@ parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from)
 }
 
 void parent_link::impl::plan_by_key(std::uint64_t acked) {
+  if (by_key_instance != env.instance_id()) by_key_instance = env.instance_id(), by_key_cut_short = 0;
+  if (by_key) by_key_cut_short = acked < by_key->until_seq ? by_key_cut_short + 1 : 0;  // the one before: cut short?
   by_key.reset();
-  bool again = by_key_instance == env.instance_id() && by_key_from == acked;
-  if (again && by_key_tries >= 2) {
-    if (by_key_tries++ == 2)
+  by_key_connection = 0;
+  if (by_key_cut_short >= 2) {
+    if (by_key_cut_short++ == 2)
       net::log::warn("sync_push_in_log_order").kv("parent", parent.node_id).kv("from", static_cast<long long>(acked))
-          .kv("reason", "two catch-ups in key order from here were cut short; in log order the parent's ack moves "
-                        "batch by batch");
+          .kv("reason", "two catch-ups in key order were cut short; in log order the parent's ack moves batch by batch");
     return;
   }
   by_key = replication::plan_up_by_key(env, acked);
   if (!by_key) return;
-  by_key_tries = again ? by_key_tries + 1 : 1;
-  by_key_instance = env.instance_id();
-  by_key_from = acked;
   net::log::info("sync_push_by_key").kv("parent", parent.node_id).kv("records", static_cast<long long>(by_key->records))
       .kv("from", static_cast<long long>(acked)).kv("to", static_cast<long long>(by_key->until_seq))
-      .kv("attempt", static_cast<long long>(by_key_tries));
+      .kv("attempt", static_cast<long long>(by_key_cut_short + 1));
+}
+
+// Before the last batch of a key-order catch-up, which moves the parent's
+// cursor over every batch before it: those carry no position of their own,
+// so the parent's continuity check cannot see one of them missing. An empty
+// batch is answered only once everything before it is durable there (503
+// when one failed); and all of them went over this one connection — a
+// parent that restarted meanwhile lost what was in flight, which shows as a
+// new connection. False: start again from `acked`.
+bool parent_link::impl::key_order_barrier(net::http_client& c, std::uint64_t& acked) {
+  replication::change_batch empty{cfg.node.id, env.instance_id(), {}, by_key->after_seq, false, by_key->after_seq};
+  empty.last_stamp = by_key->after_stamp;
+  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
+  bool gap = false;
+  auto ack = push_answer(resp, gap);
+  if (!gap && c.connections_made() == by_key_connection) return true;
+  net::log::warn("sync_reconcile").kv("direction", "up").kv("parent", parent.node_id)
+      .kv("reason", gap ? "the parent lost its place during a catch-up in key order; starting it again from its ack"
+                        : "the connection to the parent was replaced during a catch-up in key order (what was in "
+                          "flight may be lost there); starting it again");
+  acked = gap ? ack : acked;
+  return false;
 }
 
 // Sends everything after `acked`, pipelined: batch N+1 is read from the
@@ -90,20 +110,23 @@ void parent_link::impl::plan_by_key(std::uint64_t acked) {
 std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t acked) {
   if (c.owed()) c.close();  // a stop left an answer unread: not this run's
   std::uint64_t sent = acked;
-  plan_by_key(acked);
-  auto p = collect_batch(sent);
+  auto p = start_again(acked, acked, sent);
   bool answered_once = false;
   // Done at an empty batch that moves nothing (a key-order batch holds
   // changes without moving the cursor).
   while (!stopping && !(p.b.last_seq == sent && p.b.changes.empty() && acked == sent)) {
+    if (last_by_key(p.b) && by_key_connection && !key_order_barrier(c, acked)) {
+      p = start_again(acked, acked, sent);
+      continue;
+    }
     bool was_ahead = c.owed();  // written before the answer to the batch before it
     std::future<prepared> next;
     if (p.b.more) next = std::async(std::launch::async, [this, from = p.b.last_seq] { return collect_batch(from); });
-    std::optional<prepared> ahead;  // written while p's answer is read
+    std::optional<prepared> ahead;  // written while p's answer is read (not a key-order catch-up's last)
     if (!c.owed() && p.b.more && answered_once) c.send(p.req);
     net::http_response resp;
     if (!c.owed()) resp = c.request(p.req);
-    else if (next.valid()) ahead = next.get(), resp = c.receive(&ahead->req);
+    else if (next.valid()) ahead = next.get(), resp = last_by_key(ahead->b) ? c.receive() : c.receive(&ahead->req);
     else resp = c.receive();
     answered_once = true;
     bool gap = false;
@@ -112,17 +135,25 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
       resend_from(ack, sent);
       if (c.owed()) c.close();  // the answer to `ahead`: not worth reading
       if (next.valid()) next.wait();
-      acked = sent = ack;
-      plan_by_key(acked);
+      p = start_again(ack, acked, sent);
     } else {
       acked = ack;
       sent = p.b.last_seq;
       count_pushed(p.b, was_ahead);
+      if (by_key && !by_key_connection) by_key_connection = c.connections_made();
+      p = ahead ? std::move(*ahead) : next.valid() ? next.get() : collect_batch(sent);
     }
     set("push_acked", acked);
-    p = gap ? collect_batch(sent) : ahead ? std::move(*ahead) : next.valid() ? next.get() : collect_batch(sent);
   }
+  if (!stopping) by_key_cut_short = 0, by_key.reset();  // all went: key order may serve the next long catch-up
   return acked;
+}
+
+// Sends from `from` on: the parent holds that much (a start, or after a gap).
+parent_link::impl::prepared parent_link::impl::start_again(std::uint64_t from, std::uint64_t& acked, std::uint64_t& sent) {
+  acked = sent = from;
+  plan_by_key(from);
+  return collect_batch(from);
 }
 
 // Batches with changes the parent took since start, and how many of them

@@ -211,13 +211,20 @@ struct parent_link::impl {
   // at the start of a push round, or after a gap, when that pays.
   std::optional<replication::key_order_catchup> by_key;
   void plan_by_key(std::uint64_t acked);
-  // Key-order catch-ups begun from one ack of one store instance: the
-  // parent's cursor moves only at their end, so one cut short starts again
-  // from its beginning. After two, log order, whose ack moves batch by
-  // batch: a link that keeps breaking still gets there.
+  bool last_by_key(const replication::change_batch& b) const {
+    return by_key && b.after_seq == by_key->after_seq && b.last_seq != by_key->after_seq;
+  }
+  bool key_order_barrier(net::http_client& c, std::uint64_t& acked);
+  prepared start_again(std::uint64_t from, std::uint64_t& acked, std::uint64_t& sent);
+  // The connection the catch-up's first batch was answered on (0: none
+  // yet): its last batch goes only if every one before it went there too.
+  std::uint64_t by_key_connection = 0;
+  // Key-order catch-ups of this store instance cut short in a row: the
+  // parent's cursor moves only at their end, so each starts again from its
+  // beginning. After two, log order (whose ack moves batch by batch: a link
+  // that keeps breaking still gets there) until a push round ends well.
   std::string by_key_instance;
-  std::uint64_t by_key_from = 0;
-  int by_key_tries = 0;
+  int by_key_cut_short = 0;
   std::uint64_t push_from(net::http_client& c, std::uint64_t acked);
   void resend_from(std::uint64_t ack, std::uint64_t sent) const;
   std::uint64_t pushed_batches = 0, pushed_ahead = 0;

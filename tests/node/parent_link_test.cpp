@@ -301,3 +301,56 @@ TEST_CASE("parent link: a key-order catch-up cut short twice from one ack goes o
   std::lock_guard lk(p.mu);
   CHECK(key_batches >= 4);
 }
+
+// The last batch of a key-order catch-up moves the parent's cursor over
+// every batch before it, which carry no position the parent could check:
+// it goes only after an empty batch at the catch-up's start was answered
+// (the parent answers that once everything before it is durable), never
+// written ahead, and only if every batch of the catch-up went over the
+// connection the barrier went over.
+TEST_CASE("parent link: a key-order catch-up's last batch waits for an empty batch answered on the same connection") {
+  log_capture logs;
+  fake_parent p;
+  struct seen { std::uint64_t after, last; std::size_t changes; std::string remote; };
+  std::vector<seen> got;
+  std::uint64_t acked = 0;
+  p.push = [&](const http_request& r, int) {
+    auto b = json::parse(r.body).as_object();
+    auto* after = b.if_contains("after_seq");
+    got.push_back({after ? after->to_number<std::uint64_t>() : 0, b.at("last_seq").to_number<std::uint64_t>(),
+                   b.at("changes").as_array().size(), r.remote});
+    if (got.back().last > acked && got.back().changes) acked = got.back().last;  // the last batch committed
+    return ack_of(r, acked);
+  };
+  child_node c(p, false);
+  std::mt19937_64 rng(6);
+  store::write_batch rows;
+  rows.origin = "js.nanjing";
+  for (const auto& f : node::demo::make_enterprises(250, {"320106"}, rng))
+    for (int i = 0; i < 100; ++i)
+      rows.rows.push_back({"tax", f, "r" + std::to_string(i), "2026-10-15", "tax bureau",
+                           R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
+  c.w->submit(std::move(rows)).get();
+  c.link->start();
+  REQUIRE(within(20000ms, [&] {
+    std::lock_guard lk(p.mu);
+    return acked == 25000;
+  }));
+  std::lock_guard lk(p.mu);
+  // The child's first empty batch asks for the ack; then 5,000 at a time
+  // in key order at 0; the barrier; the last 5,000, which bring it to 25,000.
+  std::vector<std::size_t> key_batches;
+  std::size_t barrier = 0, last = 0;
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    if (got[i].after == 0 && got[i].last == 0 && got[i].changes) key_batches.push_back(i);
+    if (got[i].after == 0 && got[i].last == 0 && !got[i].changes && !key_batches.empty() && !barrier) barrier = i;
+    if (got[i].last == 25000 && got[i].changes && !last) last = i;
+  }
+  REQUIRE(key_batches.size() == 4);
+  CHECK(key_batches == std::vector<std::size_t>{1, 2, 3, 4});
+  CHECK(barrier == 5);
+  CHECK(last == 6);
+  CHECK(got[last].changes == 5000);
+  for (std::size_t i = 1; i <= last; ++i) CHECK(got[i].remote == got[1].remote);
+  CHECK(logs.count({"event=sync_push_by_key", "records=25000 from=0 to=25000 attempt=1"}) == 1);
+}
