@@ -60,7 +60,7 @@ parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from)
 }
 
 void parent_link::impl::plan_by_key(std::uint64_t acked) {
-  if (by_key_instance != env.instance_id()) by_key_instance = env.instance_id(), by_key_cut_short = 0;
+  if (by_key_instance != env.instance_id()) by_key_instance = env.instance_id(), by_key_cut_short = 0, by_key.reset();
   if (by_key) by_key_cut_short = acked < by_key->until_seq ? by_key_cut_short + 1 : 0;  // the one before: cut short?
   by_key.reset();
   by_key_connection = 0;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -46,11 +47,30 @@ struct push_pipeline::drained {
   std::string failure;  // the first batch that did not commit, and why
 };
 
-push_pipeline::child& push_pipeline::child_of(const std::string& node_id) {
+// A new connection's pipe; the child's pipes on connections gone quiet are
+// dropped once nothing of theirs is committing (a request under way holds
+// its own reference, and its lock).
+std::shared_ptr<push_pipeline::child> push_pipeline::child_of(const std::string& node_id, const std::string& connection) {
   std::lock_guard lk(mu_);
-  auto& c = children_[node_id];
-  if (!c) c = std::make_unique<child>();
-  return *c;
+  auto& c = children_[{node_id, connection}];
+  if (c) return c;
+  c = std::make_shared<child>();
+  for (auto it = children_.lower_bound({node_id, {}}); it != children_.end() && it->first.first == node_id;) {
+    auto& other = *it->second;
+    bool idle = it->second.use_count() == 1 && other.mu.try_lock();
+    if (idle) {
+      bool done = std::all_of(other.inflight.begin(), other.inflight.end(), [](auto& f) {
+        return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      });
+      other.mu.unlock();
+      if (done && it->first.second != connection) {
+        it = children_.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+  return c;
 }
 
 // Waits until at most `keep` batches are still committing. After a failure
@@ -77,9 +97,11 @@ void push_pipeline::drain(child& c, std::size_t keep, drained& out) {
   }
 }
 
-net::http_response push_pipeline::push(const replication::peer& from, replication::change_batch& b) {
+net::http_response push_pipeline::push(const replication::peer& from, replication::change_batch& b,
+                                       const std::string& connection) {
   auto key = "up:" + from.node_id;
-  auto& c = child_of(from.node_id);
+  auto pipe = child_of(from.node_id, connection);
+  auto& c = *pipe;
   std::lock_guard lk(c.mu);
   drained d;
   bool continues = b.after_seq && c.valid && c.instance == b.instance && *b.after_seq == c.queued;

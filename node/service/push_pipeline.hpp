@@ -48,20 +48,27 @@ public:
                 std::size_t max_queued = max_queued_changes)
       : env_(env), writer_(w), suspend_after_(std::move(suspend_after)), max_queued_(max_queued) {}
   // `b` has passed the wire checks and names `from` (its certificate).
-  // The records are moved out of `b` into the writer's batch.
-  net::http_response push(const replication::peer& from, replication::change_batch& b);
-  net::http_response push(const replication::peer& from, replication::change_batch&& b) { return push(from, b); }
+  // The records are moved out of `b` into the writer's batch. `connection`
+  // ("ip:port" of the child's end) keeps a pipe per connection: a batch's
+  // failure is said on the connection that sent it, where the child reads
+  // it — not to a request the child gave up on over another connection,
+  // whose answer nobody reads (a key-order catch-up's batches all name one
+  // position, so only that answer tells the child one of them failed).
+  net::http_response push(const replication::peer& from, replication::change_batch& b, const std::string& connection = {});
+  net::http_response push(const replication::peer& from, replication::change_batch&& b, const std::string& connection = {}) {
+    return push(from, b, connection);
+  }
 
 private:
   struct child {
-    std::mutex mu;  // one batch of a child at a time, in order
+    std::mutex mu;  // one batch of a connection at a time, in order
     bool valid = false;
     std::string instance;
     std::uint64_t queued = 0;  // last_seq of the newest batch handed to the writer
     std::deque<std::future<store::batch_result>> inflight;
   };
   struct drained;
-  child& child_of(const std::string& node_id);
+  std::shared_ptr<child> child_of(const std::string& node_id, const std::string& connection);
   void drain(child& c, std::size_t keep, drained& out);
   std::vector<replication::poison> enqueue(child& c, const replication::peer& from, replication::change_batch& b,
                                            const std::string& key, drained& d);
@@ -73,7 +80,7 @@ private:
   threshold suspend_after_;
   std::size_t max_queued_;
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<child>> children_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<child>> children_;  // (node id, connection)
 };
 
 }  // namespace node::service

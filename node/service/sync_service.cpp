@@ -167,7 +167,7 @@ http_response push(sync_context& ctx, push_pipeline& pipes, const http_request& 
                                                        "' but the certificate names '" + req.peer->node_id + "'");
   if (b.revocations)  // only a parent's list is trusted: it travels down, never up
     return http_response::error(400, "bad_batch", "a push may not carry revocations: they travel down the tree only");
-  return pipes.push(as_peer(ctx, *req.peer), b);
+  return pipes.push(as_peer(ctx, *req.peer), b, req.remote);
 }
 
 struct pull_params {

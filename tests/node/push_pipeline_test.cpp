@@ -213,7 +213,9 @@ TEST_CASE("push pipeline: an answer that waits for a commit hurries a writer wai
 // answered 200, which the parent gives only once every batch before it is
 // durable. Here commits fail as on a full disk (a small map) somewhere in
 // the catch-up, for several sizes: whenever every answer up to the barrier
-// was 200, every record is held.
+// was 200, every record is held — even when a request of the same child on
+// another connection (one it gave up on, say) came in between: a failure
+// is said on the connection whose batch failed.
 TEST_CASE("push pipeline: an empty batch after a key-order catch-up is answered 200 only when all of it is durable") {
   test::temp_dir d;
   auto local = store::environment::open({d / "local"});
@@ -242,15 +244,17 @@ TEST_CASE("push pipeline: an empty batch after a key-order catch-up is answered 
       auto b = replication::collect_up_by_key(*local, "js.nanjing", *k, {2000, 16 << 20});
       if (k->done) break;  // the last: not sent before the barrier
       sent += b.changes.size();
-      all_200 = pipes.push(nanjing, b).status == 200;
+      all_200 = pipes.push(nanjing, b, "127.0.0.1:40001").status == 200;
     }
     INFO("map " << mb << " MB, " << sent << " records sent");
     if (!all_200) {
       ++refused_somewhere;
       continue;
     }
+    replication::change_batch ask{"js.nanjing", local->instance_id(), {}, 0, false, std::nullopt};
+    pipes.push(nanjing, ask, "127.0.0.1:40000");  // a request of an earlier connection, answered to nobody
     replication::change_batch barrier{"js.nanjing", local->instance_id(), {}, 0, false, 0};
-    auto r = pipes.push(nanjing, barrier);
+    auto r = pipes.push(nanjing, barrier, "127.0.0.1:40001");
     if (r.status != 200) {
       ++refused_somewhere;
       CHECK(r.status == 503);
