@@ -57,7 +57,7 @@ struct store_section {
 
 struct import_section {
   std::uint64_t max_record_bytes = 1 << 20;  // one CSV record / JSON line
-  std::uint64_t batch_rows = 20000;          // rows per write transaction
+  std::uint64_t batch_rows = 100000;         // rows per write transaction
   std::vector<std::string> legacy_codes;     // USCCs accepted despite a bad check char
 };
 

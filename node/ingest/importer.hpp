@@ -26,7 +26,7 @@ struct import_options {
   std::string jurisdiction = "100000";
   file_format format = file_format::automatic;
   std::size_t max_record_bytes = 1 << 20;
-  std::size_t batch_rows = 20000;
+  std::size_t batch_rows = 100000;
   const store::model::uscc_policy* codes = nullptr;
   // Called for each bad row as it is found (printing is the caller's).
   std::function<void(const store::quarantine_entry&)> on_bad;

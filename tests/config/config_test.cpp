@@ -104,7 +104,7 @@ TEST_CASE("a minimal config parses and gets the documented defaults") {
   CHECK_FALSE(cfg.upstream.has_value());
   CHECK(cfg.store.map_size_mb == 65536);
   CHECK(cfg.import.max_record_bytes == 1048576);
-  CHECK(cfg.import.batch_rows == 20000);
+  CHECK(cfg.import.batch_rows == 100000);
   CHECK(cfg.import.legacy_codes.empty());
   CHECK(cfg.log.level == "info");
 }
@@ -443,7 +443,7 @@ TEST_CASE("render_initial round-trips through parse() for every role") {
     CHECK(cfg.listen.sync == "0.0.0.0:7443");
     CHECK(cfg.listen.admin == "127.0.0.1:9090");
     CHECK(cfg.store.map_size_mb == 65536);
-    CHECK(cfg.import.batch_rows == 20000);
+    CHECK(cfg.import.batch_rows == 100000);
     CHECK(cfg.log.level == "info");
     CHECK_FALSE(cfg.upstream.has_value());
     for (auto section : {"[node]", "[listen]", "[tls]", "[store]", "[import]", "[log]"})
