@@ -109,6 +109,17 @@ struct child_node {
   }
   ~child_node() { link->stop(); }
   std::optional<store::peer_cursor_state> down_cursor() { return store::reader(*env).cursor_of("down:js.province"); }
+  // 100 tax records of each of `firms` Nanjing firms, this node's own.
+  void own_records(std::size_t firms, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    store::write_batch rows;
+    rows.origin = "js.nanjing";
+    for (const auto& f : node::demo::make_enterprises(firms, {"320106"}, rng))
+      for (int i = 0; i < 100; ++i)
+        rows.rows.push_back({"tax", f, "r" + std::to_string(i), "2026-10-15", "tax bureau",
+                             R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
+    w->submit(std::move(rows)).get();
+  }
   json::object state() {
     json::error_code ec;
     auto v = json::parse(node::service::read_link_state(cfg), ec);
@@ -275,15 +286,7 @@ TEST_CASE("parent link: a key-order catch-up cut short twice from one ack goes o
     return ack_of(r, log_order_ack = last);
   };
   child_node c(p, false);
-  std::mt19937_64 rng(5);
-  auto firms = node::demo::make_enterprises(200, {"320106"}, rng);
-  store::write_batch rows;
-  rows.origin = "js.nanjing";
-  for (const auto& f : firms)
-    for (int i = 0; i < 100; ++i)
-      rows.rows.push_back({"tax", f, "r" + std::to_string(i), "2026-10-15", "tax bureau",
-                           R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
-  c.w->submit(std::move(rows)).get();
+  c.own_records(200, 5);
   c.link->start();
   REQUIRE_MESSAGE(within(20000ms, [&] {
     std::lock_guard lk(p.mu);
@@ -323,14 +326,7 @@ TEST_CASE("parent link: a key-order catch-up's last batch waits for an empty bat
     return ack_of(r, acked);
   };
   child_node c(p, false);
-  std::mt19937_64 rng(6);
-  store::write_batch rows;
-  rows.origin = "js.nanjing";
-  for (const auto& f : node::demo::make_enterprises(250, {"320106"}, rng))
-    for (int i = 0; i < 100; ++i)
-      rows.rows.push_back({"tax", f, "r" + std::to_string(i), "2026-10-15", "tax bureau",
-                           R"({"period":"2026-09","tax_type":"VAT","amount_paid":"1.00"})", 1, {}});
-  c.w->submit(std::move(rows)).get();
+  c.own_records(250, 6);
   c.link->start();
   REQUIRE(within(20000ms, [&] {
     std::lock_guard lk(p.mu);

@@ -9,53 +9,21 @@
 #include "store/record_codec.hpp"
 #include "sync/catchup.hpp"
 #include "sync/exchange.hpp"
+#include "sync_node.hpp"
 #include "test_util.hpp"
 
 using namespace replication;
+using test::node_under_test;
 
 namespace {
 
-struct tier {
-  std::string id;
-  peer as_peer;
-  std::unique_ptr<store::environment> env;
-  std::unique_ptr<store::writer> w;
-  tier(const test::temp_dir& d, std::string node_id, std::string role, std::string jur)
-      : id(node_id), as_peer{node_id, std::move(role), std::move(jur)},
-        env(store::environment::open({d / node_id})), w(std::make_unique<store::writer>(*env)) {}
-
-  void import(const std::string& subject, const std::string& rid, const std::string& amount) {
-    store::write_batch b;
-    b.origin = id;
-    b.rows.push_back({"tax", subject, rid, "2026-10-15", "tax bureau",
-                      R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}", 1, {}});
-    w->submit(std::move(b)).get();
-  }
-  void admit(const peer& child) {
-    store::write_batch reg;
-    store::registry_op op;
-    op.what = store::registry_op::kind::set_state;
-    op.create = true;
-    op.entry.node_id = child.node_id;
-    op.entry.role = child.role;
-    op.entry.jurisdiction = child.jurisdiction;
-    op.to = store::node_state::admitted;
-    reg.registry.push_back(op);
-    w->submit(std::move(reg)).get();
-  }
-  std::uint64_t head() { return store::reader(*env).last_seq(); }
-};
-
-std::string firm(const std::string& division, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return node::demo::make_enterprises(1, {division}, rng)[0];
-}
+std::string firm(const std::string& division, std::uint64_t seed) { return test::code_in(division, seed); }
 
 using version_key = std::tuple<std::string, std::string, std::string, std::uint64_t>;  // category, subject, id, version
 version_key key_of(const store::model::record& r) { return {r.category, r.subject, r.record_id, r.version}; }
 
 // What the log-order push sends after `after`, each record version once.
-std::set<version_key> log_order_sends(tier& t, std::uint64_t after) {
+std::set<version_key> log_order_sends(node_under_test& t, std::uint64_t after) {
   std::set<version_key> out;
   for (auto& c : collect_up(*t.env, t.id, after, batch_limits::large()).changes) out.insert(key_of(c.rec));
   return out;
@@ -66,9 +34,9 @@ std::set<version_key> log_order_sends(tier& t, std::uint64_t after) {
 // two go up, the parent's never.
 struct three_tiers {
   test::temp_dir d;
-  tier national{d, "cn.national", "national", "100000"};
-  tier province{d, "js.province", "provincial", "320000"};
-  tier nanjing{d, "js.nanjing", "local", "320100"};
+  node_under_test national{d, "cn.national", "national", "100000"};
+  node_under_test province{d, "js.province", "provincial", "320000"};
+  node_under_test nanjing{d, "js.nanjing", "local", "320100"};
   three_tiers() {
     national.admit(province.as_peer);
     province.admit(nanjing.as_peer);

@@ -6,40 +6,12 @@
 #include "store/reader.hpp"
 #include "sync/digest.hpp"
 #include "sync/exchange.hpp"
+#include "sync_node.hpp"
 #include "test_util.hpp"
 
 using namespace replication;
-
-namespace {
-
-struct node_under_test {
-  std::string id;
-  peer as_peer;
-  std::unique_ptr<store::environment> env;
-  std::unique_ptr<store::writer> w;
-  node_under_test(const test::temp_dir& d, std::string node_id, std::string role, std::string jur)
-      : id(node_id), as_peer{node_id, std::move(role), std::move(jur)},
-        env(store::environment::open({d / node_id})), w(std::make_unique<store::writer>(*env)) {}
-
-  void import(const std::string& subject, const std::string& rid, const std::string& amount) {
-    store::write_batch b;
-    b.origin = id;
-    b.rows.push_back({"tax", subject, rid, "2026-10-15", "tax bureau",
-                      R"({"period":"2026-09","tax_type":"VAT","amount_paid":")" + amount + "\"}", 1, {}});
-    w->submit(std::move(b)).get();
-  }
-  std::uint64_t total() { return store::reader(*env).stats().total; }
-  std::optional<store::model::record> get(const std::string& s, const std::string& rid) {
-    return store::reader(*env).get("tax", s, rid);
-  }
-};
-
-std::string code_in(const std::string& division, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return node::demo::make_enterprises(1, {division}, rng)[0];
-}
-
-}  // namespace
+using test::code_in;
+using test::node_under_test;
 
 TEST_CASE("exchange: up from a local, down only to the local whose jurisdiction it is") {
   test::temp_dir d;
