@@ -350,3 +350,40 @@ TEST_CASE("parent link: a key-order catch-up's last batch waits for an empty bat
   for (std::size_t i = 1; i <= last; ++i) CHECK(got[i].remote == got[1].remote);
   CHECK(logs.count({"event=sync_push_by_key", "records=25000 from=0 to=25000 attempt=1"}) == 1);
 }
+
+// The empty batch before a key-order catch-up's last says something
+// failed (503): the last batch must not have been written ahead of it (the
+// parent would read it after its 503), and the catch-up starts again.
+TEST_CASE("parent link: when the empty batch before a key-order catch-up's last is refused, the last does not go") {
+  log_capture logs;
+  fake_parent p;
+  std::vector<std::pair<std::uint64_t, std::size_t>> got;  // last_seq, changes
+  int barriers = 0;
+  std::uint64_t acked = 0;
+  p.push = [&](const http_request& r, int) {
+    auto b = json::parse(r.body).as_object();
+    auto last = b.at("last_seq").to_number<std::uint64_t>();
+    auto n = b.at("changes").as_array().size();
+    got.emplace_back(last, n);
+    if (b.if_contains("after_seq") && n == 0 && last == 0 && ++barriers == 1)
+      return http_response::error(503, "apply_failed", "scripted: a batch before this one failed");
+    if (last > acked && n) acked = last;
+    return ack_of(r, acked);
+  };
+  child_node c(p, false);
+  c.own_records(250, 7);
+  c.link->start();
+  REQUIRE(within(20000ms, [&] {
+    std::lock_guard lk(p.mu);
+    return acked == 25000;
+  }));
+  std::lock_guard lk(p.mu);
+  std::size_t first_barrier = 0;
+  for (std::size_t i = 0; i < got.size() && !first_barrier; ++i)
+    if (got[i] == std::pair<std::uint64_t, std::size_t>{0, 0} && i > 1) first_barrier = i;
+  REQUIRE(first_barrier > 0);
+  // After the refused empty batch: the child's ask, then the catch-up again from its start.
+  for (std::size_t i = first_barrier + 1; i < first_barrier + 3 && i < got.size(); ++i) CHECK(got[i].first != 25000);
+  CHECK(barriers == 2);
+  CHECK(logs.count({"event=sync_push_by_key", "records=25000 from=0 to=25000 attempt=2"}) == 1);
+}
