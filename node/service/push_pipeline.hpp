@@ -59,6 +59,14 @@ public:
     return push(from, b, connection);
   }
 
+  // Pipes kept (one per child connection that pushed and whose batches may
+  // still be committing): connections gone quiet are dropped, so this stays
+  // near the number of children pushing.
+  std::size_t open_pipes() {
+    std::lock_guard lk(mu_);
+    return children_.size();
+  }
+
 private:
   struct child {
     std::mutex mu;  // one batch of a connection at a time, in order

@@ -265,3 +265,21 @@ TEST_CASE("push pipeline: an empty batch after a key-order catch-up is answered 
   CHECK(refused_somewhere > 0);  // the small maps did fail somewhere
   CHECK(refused_somewhere < 6);  // and a large enough one held it all
 }
+
+// One pipe per connection: a child that reconnects again and again (a
+// flaky link) must not leave a pipe behind for each connection it had.
+TEST_CASE("push pipeline: pipes of a child's connections gone quiet are dropped") {
+  two_stores s;
+  s.import(10);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  for (int i = 0; i < 50; ++i) {
+    replication::change_batch ask{"js.nanjing", s.local->instance_id(), {}, 0, false, std::nullopt};
+    CHECK(pipes.push(s.nanjing, ask, "127.0.0.1:" + std::to_string(40000 + i)).status == 200);
+  }
+  CHECK(pipes.open_pipes() <= 2);  // the last connection's, and at most one not yet seen quiet
+  auto b = s.batch(0, 100);
+  b.after_seq.reset();  // not pipelined: answered once durable
+  CHECK(pipes.push(s.nanjing, b, "127.0.0.1:41000").status == 200);
+  CHECK(s.held() == 10);
+  CHECK(pipes.open_pipes() <= 2);
+}
