@@ -509,10 +509,9 @@ TEST_CASE("sync: a catch-up of 150,000 changes goes up in key order, in batches 
   auto broke = log.find("event=sync_failed");
   REQUIRE_MESSAGE(broke != std::string::npos, log);
   CHECK_MESSAGE(log.find("level=info event=sync_restored", broke) != std::string::npos, log);
-  CHECK_MESSAGE(log.find("event=sync_push_by_key parent=js.province records=150000 from=0 to=150000 attempt=1") !=
-                    std::string::npos, log);
-  CHECK_MESSAGE(log.find("event=sync_push_by_key parent=js.province records=150000 from=0 to=150000 attempt=2", broke) !=
-                    std::string::npos, log);
+  const std::string by_key = "event=sync_push_by_key parent=js.province records=150000 from=0 to=150000 attempt=";
+  CHECK_MESSAGE(log.find(by_key + "1") != std::string::npos, log);
+  CHECK_MESSAGE(log.find(by_key + "2", broke) != std::string::npos, log);
   auto all = exported(prov);
   std::set<std::string> keys;
   for (const auto& r : all) keys.insert(std::string(r.at("subject").as_string()) + "/" + std::string(r.at("record_id").as_string()));
