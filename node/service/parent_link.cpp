@@ -112,8 +112,7 @@ std::uint64_t parent_link::impl::push_from(net::http_client& c, std::uint64_t ac
   std::uint64_t sent = acked;
   auto p = start_again(acked, acked, sent);
   bool answered_once = false;
-  // Done at an empty batch that moves nothing (a key-order batch holds
-  // changes without moving the cursor).
+  // Done at an empty batch moving nothing (a key-order batch moves nothing but holds changes).
   while (!stopping && !(p.b.last_seq == sent && p.b.changes.empty() && acked == sent)) {
     if (last_by_key(p.b) && by_key_connection && !key_order_barrier(c, acked)) {
       p = start_again(acked, acked, sent);
