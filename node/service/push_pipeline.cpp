@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include "node/net/log.hpp"
 #include "store/reader.hpp"
@@ -49,7 +50,9 @@ struct push_pipeline::drained {
 
 // A new connection's pipe; the child's pipes on connections gone quiet are
 // dropped once nothing of theirs is committing (a request under way holds
-// its own reference, and its lock).
+// its own reference, and its lock) — unless one of their batches failed:
+// the failure is kept for that pipe's next push (its connection may be
+// alive: a key-order catch-up's last batch waits on just that answer).
 std::shared_ptr<push_pipeline::child> push_pipeline::child_of(const std::string& node_id, const std::string& connection) {
   std::lock_guard lk(mu_);
   auto& c = children_[{node_id, connection}];
@@ -57,13 +60,17 @@ std::shared_ptr<push_pipeline::child> push_pipeline::child_of(const std::string&
   c = std::make_shared<child>();
   for (auto it = children_.lower_bound({node_id, {}}); it != children_.end() && it->first.first == node_id;) {
     auto& other = *it->second;
-    bool idle = it->second.use_count() == 1 && other.mu.try_lock();
+    bool idle = it->first.second != connection && it->second.use_count() == 1 && other.mu.try_lock();
     if (idle) {
       bool done = std::all_of(other.inflight.begin(), other.inflight.end(), [](auto& f) {
         return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
       });
+      drained d;
+      if (done) drain(other, 0, d);  // all ready: nothing waits
+      if (!d.failure.empty() && other.failed.empty()) other.failed = d.failure;
+      bool drop = done && other.failed.empty();
       other.mu.unlock();
-      if (done && it->first.second != connection) {
+      if (drop) {
         it = children_.erase(it);
         continue;
       }
@@ -104,6 +111,7 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
   auto& c = *pipe;
   std::lock_guard lk(c.mu);
   drained d;
+  if (!c.failed.empty()) d.failure = std::exchange(c.failed, {}), c.valid = false;
   bool continues = b.after_seq && c.valid && c.instance == b.instance && *b.after_seq == c.queued;
   if (!continues) {
     drain(c, 0, d);

@@ -74,6 +74,9 @@ private:
     std::string instance;
     std::uint64_t queued = 0;  // last_seq of the newest batch handed to the writer
     std::deque<std::future<store::batch_result>> inflight;
+    // A failure collected while dropping quiet pipes (child_of): said at
+    // this pipe's next push, which may yet come.
+    std::string failed;
   };
   struct drained;
   std::shared_ptr<child> child_of(const std::string& node_id, const std::string& connection);

@@ -251,8 +251,12 @@ TEST_CASE("push pipeline: an empty batch after a key-order catch-up is answered 
       ++refused_somewhere;
       continue;
     }
+    // Everything settled (a failure among it not yet said): then a request
+    // of another connection, answered to nobody — which must not take the
+    // live connection's failure with it.
+    for (int i = 0; i < 5000 && w.queued_replicas() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     replication::change_batch ask{"js.nanjing", local->instance_id(), {}, 0, false, std::nullopt};
-    pipes.push(nanjing, ask, "127.0.0.1:40000");  // a request of an earlier connection, answered to nobody
+    pipes.push(nanjing, ask, "127.0.0.1:40000");
     replication::change_batch barrier{"js.nanjing", local->instance_id(), {}, 0, false, 0};
     auto r = pipes.push(nanjing, barrier, "127.0.0.1:40001");
     if (r.status != 200) {
