@@ -8,13 +8,21 @@
 #include "store/reader.hpp"
 
 namespace node::service {
+namespace {
+
+// A batch up to the parent, as a request (ask_ack, each batch, the
+// key-order catch-up's barrier).
+net::client_request push_request(const replication::change_batch& b) {
+  return {"POST", "/sync/v1/push", replication::encode_batch(b), "application/json", {}};
+}
+
+}  // namespace
 
 // An empty batch: the answer is where the parent stands for this store
 // instance (0 when it never saw it, or lost it — then everything goes up
 // again, which the parent applies idempotently).
 std::uint64_t parent_link::impl::ask_ack(net::http_client& c) {
-  replication::change_batch empty{cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt};
-  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
+  auto resp = c.request(push_request({cfg.node.id, env.instance_id(), {}, 0, false, std::nullopt}));
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("push answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto v = json::parse(resp.body);
@@ -55,7 +63,7 @@ parent_link::impl::prepared parent_link::impl::collect_batch(std::uint64_t from)
   prepared p{keyed ? replication::collect_up_by_key(env, cfg.node.id, *by_key, push_limits)
                    : replication::collect_up(env, cfg.node.id, from, push_limits), {}};
   p.b.after_seq = from;
-  p.req = {"POST", "/sync/v1/push", replication::encode_batch(p.b), "application/json", {}};
+  p.req = push_request(p.b);
   return p;
 }
 
@@ -87,7 +95,7 @@ void parent_link::impl::plan_by_key(std::uint64_t acked) {
 bool parent_link::impl::key_order_barrier(net::http_client& c, std::uint64_t& acked) {
   replication::change_batch empty{cfg.node.id, env.instance_id(), {}, by_key->after_seq, false, by_key->after_seq};
   empty.last_stamp = by_key->after_stamp;
-  auto resp = c.request({"POST", "/sync/v1/push", replication::encode_batch(empty), "application/json", {}});
+  auto resp = c.request(push_request(empty));
   bool gap = false;
   auto ack = push_answer(resp, gap);
   if (!gap && c.connections_made() == by_key_connection) return true;

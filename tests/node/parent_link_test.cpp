@@ -88,6 +88,9 @@ struct fake_parent {
     std::lock_guard lk(mu);
     return pull_queries;
   }
+  // Waits (20 s, scaled) until `pred` holds of what the push handler saw.
+  template <class Pred>
+  bool until(Pred pred);
 };
 
 struct child_node {
@@ -132,6 +135,14 @@ bool within(std::chrono::milliseconds limit, Pred pred) {
   for (auto end = steady::now() + limit * test::time_scale; steady::now() < end; std::this_thread::sleep_for(20ms))
     if (pred()) return true;
   return pred();
+}
+
+template <class Pred>
+bool fake_parent::until(Pred pred) {
+  return within(20000ms, [&] {
+    std::lock_guard lk(mu);
+    return pred();
+  });
 }
 
 }  // namespace
@@ -288,10 +299,7 @@ TEST_CASE("parent link: a key-order catch-up cut short twice from one ack goes o
   child_node c(p, false);
   c.own_records(200, 5);
   c.link->start();
-  REQUIRE_MESSAGE(within(20000ms, [&] {
-    std::lock_guard lk(p.mu);
-    return log_order_ack == 20000;
-  }), [&] {
+  REQUIRE_MESSAGE(p.until([&] { return log_order_ack == 20000; }), [&] {
     std::lock_guard lk(logs.mu);
     std::string all;
     for (const auto& l : logs.lines) all += l + "\n";
@@ -328,10 +336,7 @@ TEST_CASE("parent link: a key-order catch-up's last batch waits for an empty bat
   child_node c(p, false);
   c.own_records(250, 6);
   c.link->start();
-  REQUIRE(within(20000ms, [&] {
-    std::lock_guard lk(p.mu);
-    return acked == 25000;
-  }));
+  REQUIRE(p.until([&] { return acked == 25000; }));
   std::lock_guard lk(p.mu);
   // The child's first empty batch asks for the ack; then 5,000 at a time
   // in key order at 0; the barrier; the last 5,000, which bring it to 25,000.
@@ -373,10 +378,7 @@ TEST_CASE("parent link: when the empty batch before a key-order catch-up's last 
   child_node c(p, false);
   c.own_records(250, 7);
   c.link->start();
-  REQUIRE(within(20000ms, [&] {
-    std::lock_guard lk(p.mu);
-    return acked == 25000;
-  }));
+  REQUIRE(p.until([&] { return acked == 25000; }));
   std::lock_guard lk(p.mu);
   std::size_t first_barrier = 0;
   for (std::size_t i = 0; i < got.size() && !first_barrier; ++i)
