@@ -77,15 +77,6 @@ void txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigne
   MDB_val k = to_val(key), v = to_val(value);
   check(mdb_put(t_, dbi, &k, &v, flags), "write");
 }
-std::optional<std::string_view> txn::put_if_absent(MDB_dbi dbi, std::string_view key,
-                                                   std::string_view value) {
-  MDB_val k = to_val(key), v = to_val(value);
-  int rc = mdb_put(t_, dbi, &k, &v, MDB_NOOVERWRITE);
-  if (rc == MDB_KEYEXIST) return to_sv(v);  // LMDB hands back the existing value
-  check(rc, "write");
-  return std::nullopt;
-}
-
 std::optional<std::string> txn::last_key(MDB_dbi dbi) const {
   cursor c(*this, dbi);
   std::string_view k, v;
@@ -112,6 +103,13 @@ bool cursor::next(std::string_view& k, std::string_view& v) { return op(MDB_NEXT
 void cursor::append(std::string_view key, std::string_view value) {
   MDB_val k = to_val(key), v = to_val(value);
   check(mdb_cursor_put(c_, &k, &v, MDB_APPEND), "append");
+}
+std::optional<std::string_view> cursor::put_if_absent(std::string_view key, std::string_view value) {
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_cursor_put(c_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return to_sv(v);  // LMDB hands back the existing value
+  check(rc, "write");
+  return std::nullopt;
 }
 bool cursor::last(std::string_view& k, std::string_view& v) { return op(MDB_LAST, k, v); }
 bool cursor::prev(std::string_view& k, std::string_view& v) { return op(MDB_PREV, k, v); }

@@ -66,9 +66,6 @@ public:
   MDB_txn* get() const { return t_; }
   std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
   void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
-  // Puts only if `key` is absent (one B-tree search); otherwise leaves it and
-  // returns the value already there.
-  std::optional<std::string_view> put_if_absent(MDB_dbi dbi, std::string_view key, std::string_view value);
   std::optional<std::string> last_key(MDB_dbi dbi) const;
 
 private:
@@ -90,6 +87,11 @@ public:
   // Appends past the last key. A cursor kept open for a whole transaction
   // stays at the end, so each append skips the search from the root.
   void append(std::string_view key, std::string_view value);
+  // Puts only if `key` is absent (one B-tree search); otherwise leaves it and
+  // returns the value already there. A key on the leaf the cursor
+  // is on is found within that page, without a search from the root: keys
+  // put in ascending order mostly land there.
+  std::optional<std::string_view> put_if_absent(std::string_view key, std::string_view value);
   MDB_cursor* get() const { return c_; }
 
 private:

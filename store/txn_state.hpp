@@ -39,6 +39,10 @@ struct txn_state {
   // Appends to the two growing tables go through cursors parked at their
   // ends. LMDB frees write cursors with the transaction: close() first.
   std::optional<cursor> records_end, changes_end;
+  // The subject index's cursor, left where the last row went: rows come in
+  // key order (key_order), so the next one is often on the same leaf and
+  // LMDB finds it there instead of searching from the root.
+  std::optional<cursor> subjects;
   // The audit chain's head (next seq, previous hash), read once per
   // transaction: a group of API requests appends many entries in a row.
   std::optional<std::pair<std::uint64_t, std::string>> audit_head;
@@ -53,6 +57,7 @@ struct txn_state {
         now(now_ms()) {
     records_end.emplace(tx, tabs.id2record);
     changes_end.emplace(tx, tabs.seq2change);
+    subjects.emplace(tx, tabs.subject2id);
     if (auto f = tx.get(tabs.meta, "version_floor"); f && f->size() == 8) version_floor = read_be64(*f);
   }
   // The version an owner's change gets after `held` (0: a new record).
@@ -60,6 +65,7 @@ struct txn_state {
   void close() {
     records_end.reset();
     changes_end.reset();
+    subjects.reset();
   }
 
   void log_change(std::uint64_t id, std::uint64_t version, const std::string& via = {}) {

@@ -55,7 +55,7 @@ void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
 void apply_row(txn_state& s, const std::string& origin, const import_row& row,
                const std::string& key, batch_result& res) {
   // One search: claims the next id for a new key, or finds the existing id.
-  auto idv = s.t.put_if_absent(s.tb.subject2id, key, be64(s.next_id));
+  auto idv = s.subjects->put_if_absent(key, be64(s.next_id));
   if (!idv) return insert_new(s, origin, s.next_id, row, res);
   std::uint64_t id = read_be64(*idv);
   auto cur = s.t.get(s.tb.id2record, be64(id));

@@ -55,7 +55,7 @@ void put_new(txn_state& s, std::uint64_t id, const model::record& rec, const std
 
 void apply_replica(txn_state& s, const std::string& via, const model::record& r, batch_result& res) {
   std::string key = subject_key(r.subject, r.category, r.record_id);
-  auto idv = s.t.put_if_absent(s.tb.subject2id, key, be64(s.next_id));
+  auto idv = s.subjects->put_if_absent(key, be64(s.next_id));
   if (!idv) return put_new(s, s.next_id, r, via, res);
   std::uint64_t id = read_be64(*idv);
   auto cur = s.t.get(s.tb.id2record, be64(id));
