@@ -42,6 +42,13 @@ public:
   using store_error::store_error;
 };
 
+// A row of an `owner_only` batch (an API write) names a record another node
+// owns: the batch fails, and nothing of it is written.
+class not_owner_error : public access_error {
+public:
+  using access_error::access_error;
+};
+
 class migration_context;
 
 // One step of the store format: from `from` to `from + 1`, in one write

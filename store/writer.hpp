@@ -62,6 +62,11 @@ struct peer_cursor {
 struct write_batch {
   std::string origin;  // this node: the owner of imported records
   std::vector<import_row> rows;
+  // A row naming a record another node owns fails the batch
+  // (not_owner_error) instead of going to the quarantine: an API write,
+  // whose caller must be told it was refused, and whose audit entry,
+  // committed with it, must not say it was allowed. An import quarantines.
+  bool owner_only = false;
   std::vector<quarantine_entry> quarantine;
   // Empties the quarantine first (`import --clear-quarantine`, once the
   // refused rows were read and fixed at their source).

@@ -52,10 +52,10 @@ void insert_new(txn_state& s, const std::string& origin, std::uint64_t id,
 // An owner's re-import: same content is no change; new content is the next
 // version, and the old one moves to history. Rows are only read, never
 // moved from: a failed group commit retries the same batch.
-void apply_row(txn_state& s, const std::string& origin, const import_row& row,
-               const std::string& key, batch_result& res) {
+void apply_row(txn_state& s, const write_batch& b, const import_row& row, batch_result& res) {
+  const auto& origin = b.origin;
   // One search: claims the next id for a new key, or finds the existing id.
-  auto idv = s.subjects->put_if_absent(key, be64(s.next_id));
+  auto idv = s.subjects->put_if_absent(row.key, be64(s.next_id));
   if (!idv) return insert_new(s, origin, s.next_id, row, res);
   std::uint64_t id = read_be64(*idv);
   auto cur = s.t.get(s.tb.id2record, be64(id));
@@ -63,6 +63,9 @@ void apply_row(txn_state& s, const std::string& origin, const import_row& row,
   std::string old_value(*cur);  // views die with the next put
   model::record old = decode_record(old_value);
   if (old.origin != origin) {
+    if (b.owner_only)
+      throw not_owner_error("record_id: " + row.subject + "'s " + row.category + " record '" + row.record_id +
+                            "' is owned by node '" + old.origin + "'; only its owner changes it: send this there");
     quarantine_entry q{"", row.line, row.category, "record_id",
                        "record is owned by node '" + old.origin +
                            "'; only its owner changes it (file an objection there)", row.record_id, 0};
@@ -91,7 +94,7 @@ batch_result apply_batch(txn_state& s, write_batch& b) {
     res.quarantine_cleared = st.ms_entries;
   }
   if (b.order.empty()) b.order = key_order(b.rows);
-  for (auto i : b.order) apply_row(s, b.origin, b.rows[i], b.rows[i].key, res);
+  for (auto i : b.order) apply_row(s, b, b.rows[i], res);
   for (const auto& q : b.quarantine) s.put_quarantine(q);
   for (auto& q : res.rejected) q.at_ms = s.now;
   return res;

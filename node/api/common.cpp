@@ -95,14 +95,16 @@ net::http_response committed_answer(net::http_response resp, api_call& call, con
 }
 
 // The batch failed, so nothing of it (its audit entry included) is
-// written: the refusal is audited on its own before it is answered.
+// written: the refusal is audited on its own before it is answered. Its
+// wait, both commits, counts in the audit latency as any answer's does.
 void audit_then_refuse(api_context& ctx, const request_line& req, const api_call& call, net::http_response resp,
-                       std::function<void(net::http_response)> done) {
+                       std::function<void(net::http_response)> done, std::chrono::steady_clock::time_point since) {
   store::write_batch alone;
   alone.access.push_back(audit_op(req, call, resp.status));
-  ctx.writer.submit_then(std::move(alone), [resp = std::move(resp), done = std::move(done)](store::settled_batch f) {
+  ctx.writer.submit_then(std::move(alone), [resp = std::move(resp), done = std::move(done), since](store::settled_batch f) {
     try {
       std::move(f).get();
+      record_latency(since);
       done(resp);
     } catch (const std::exception& e) {
       done(unavailable(e.what()));
@@ -127,6 +129,9 @@ net::http_response after_audit(api_context& ctx, const net::http_request& reques
       std::optional<store::batch_result> r;
       try {
         r = std::move(f).get();  // only the commit is in the try: what follows it must never be audited as a failure
+      } catch (const store::not_owner_error& e) {
+        call.detail = std::string("not_owner: ") + e.what();
+        resp = net::http_response::error(409, "not_owner", e.what());
       } catch (const store::access_error& e) {
         call.detail = std::string("conflict: ") + e.what();
         resp = net::http_response::error(409, "conflict", e.what());
@@ -134,7 +139,7 @@ net::http_response after_audit(api_context& ctx, const net::http_request& reques
         call.detail = std::string("failed: ") + e.what();
         resp = unavailable(e.what());
       }
-      if (!r) return audit_then_refuse(ctx, req, call, std::move(resp), std::move(done));
+      if (!r) return audit_then_refuse(ctx, req, call, std::move(resp), std::move(done), since);
       record_latency(since);
       done(committed_answer(std::move(resp), call, *r));
     });

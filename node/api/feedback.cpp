@@ -8,7 +8,6 @@
 #include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
-#include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "sync/routing.hpp"
 
@@ -44,21 +43,16 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   if (service::recovery_pending(ctx.cfg))
     return refuse(call, 503, "recovering", "this node was restored from a backup (or went back to an earlier state) and is getting back its newer records "
                                            "from its parent; retry in a minute");
-  // Only the owner changes a record (the writer refuses it too): said here
-  // as a conflict, not as a 200 whose body says "refused". A record that
-  // arrives between this look and the commit still gets that body.
-  if (auto held = store::reader(ctx.env).get(category, subject, record_id); held && held->origin != ctx.cfg.node.id)
-    return refuse(call, 409, "not_owner", "record_id: " + subject + "'s " + category + " record '" + record_id +
-                                              "' is owned by node '" + held->origin +
-                                              "'; only its owner changes it: send this there");
-  // The record commits with the request's audit entry; the answer says
-  // what the commit did.
+  // Only the owner changes a record. The writer says so, in the commit
+  // itself (owner_only): a record that came down the tree a moment ago is
+  // refused as surely as one held for years — 409 `not_owner`, audited as
+  // refused (common.cpp) — never taken in or quarantined.
   call.changes.origin = ctx.cfg.node.id;
+  call.changes.owner_only = true;
   call.changes.rows.push_back({category, subject, record_id, event_date, source, canonical, 0, {}});
   call.body_after_commit = [category, subject, record_id](const store::batch_result& r) {
     json::object o{{"category", category}, {"subject", subject}, {"record_id", record_id},
-                   {"result", r.inserted ? "created" : (r.updated ? "updated" : (r.rejected.empty() ? "unchanged" : "refused"))}};
-    if (!r.rejected.empty()) o["reason"] = r.rejected.front().field + ": " + r.rejected.front().reason;
+                   {"result", r.inserted ? "created" : (r.updated ? "updated" : "unchanged")}};
     return json::serialize(o);
   };
   return net::http_response::json(200, "{}");

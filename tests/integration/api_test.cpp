@@ -241,6 +241,14 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   for (const auto& r : exported(a.n, f[2]))
     if (r.at("category").as_string() == "registration" && r.at("record_id").as_string() == "registration")
       CHECK(r.at("fields").at("name").as_string() == "省里的公司");  // untouched
+  {  // the writer refused it (the commit, not a look before it), and the access log says refused, 409
+    auto log = json::parse(a.call("portal", "GET", "/api/v1/subjects/" + f[2] + "/access-log").body).at("accesses").as_array();
+    bool refused_409 = false;
+    for (const auto& e : log)
+      refused_409 |= e.at("path").as_string() == "/api/v1/registrations" && e.at("status").to_number<int>() == 409 &&
+                     e.at("decision").as_string() == "refused";
+    CHECK(refused_409);
+  }
   // A firm registered outside the node's jurisdiction (Guangzhou at a Nanjing
   // node) is refused here, not taken and then refused by the parent as this
   // node's violation.

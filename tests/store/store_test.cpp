@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <future>
 
 #include "store/environment.hpp"
 #include "store/key_codec.hpp"
@@ -103,6 +104,44 @@ TEST_CASE("store: a record owned by another node is refused and quarantined") {
   std::string q;
   rd.for_each_quarantine([&](std::uint64_t, std::string_view j) { q = j; return true; });
   CHECK(q.find("\"reason\":\"record is owned by node 'js.suzhou'") != std::string::npos);
+}
+
+// An API write (owner_only) is refused in the commit itself, so a record
+// that came down the tree after the handler looked is refused too; the
+// batches committed beside it in the same group are not.
+TEST_CASE("store: an owner_only batch naming another node's record fails whole, and its group's others commit") {
+  test::temp_dir d;
+  auto env = environment::open({d / "data"});
+  write(*env, {tax_row(A, "r1", "100.00")}, "js.suzhou");
+  auto before = reader(*env).stats();
+  writer w(*env);
+  std::promise<void> open;
+  auto gate = open.get_future().share();
+  w.submit_then({}, [gate](settled_batch) { gate.wait(); });  // holds the writer: the next two make one group
+  write_batch api;
+  api.origin = "js.nanjing";
+  api.owner_only = true;
+  api.rows = {tax_row(B, "r2", "5.00"), tax_row(A, "r1", "999.00")};
+  auto refused = w.submit(std::move(api));
+  write_batch other;
+  other.origin = "js.nanjing";
+  other.rows = {tax_row(B, "r3", "7.00")};
+  auto neighbour = w.submit(std::move(other));
+  open.set_value();
+  try {
+    refused.get();
+    FAIL("an owner_only batch naming js.suzhou's record committed");
+  } catch (const not_owner_error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find("record 'r1' is owned by node 'js.suzhou'; only its owner changes it") !=
+                      std::string::npos, e.what());
+  }
+  CHECK(neighbour.get().inserted == 1);
+  reader rd(*env);
+  CHECK(rd.get("tax", A, "r1")->fields_json.find("100.00") != std::string::npos);
+  CHECK_FALSE(rd.get("tax", B, "r2"));  // nothing of the refused batch, not even its other row
+  CHECK(rd.get("tax", B, "r3"));
+  CHECK(rd.stats().quarantined == before.quarantined);  // refused, not quarantined
+  CHECK(rd.stats().last_seq == before.last_seq + 1);    // only the neighbour's change
 }
 
 TEST_CASE("store: the same key twice in one batch keeps the later row as version 2") {
