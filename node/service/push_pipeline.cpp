@@ -52,32 +52,39 @@ struct push_pipeline::drained {
 // dropped once nothing of theirs is committing (a request under way holds
 // its own reference, and its lock) — unless one of their batches failed:
 // the failure is kept for that pipe's next push (its connection may be
-// alive: a key-order catch-up's last batch waits on just that answer).
+// alive: a key-order catch-up's last batch waits on just that answer),
+// until the pipe has been quiet longer than any connection stays open.
 std::shared_ptr<push_pipeline::child> push_pipeline::child_of(const std::string& node_id, const std::string& connection) {
   std::lock_guard lk(mu_);
   auto& c = children_[{node_id, connection}];
   if (c) return c;
   c = std::make_shared<child>();
   for (auto it = children_.lower_bound({node_id, {}}); it != children_.end() && it->first.first == node_id;) {
-    auto& other = *it->second;
-    bool idle = it->first.second != connection && it->second.use_count() == 1 && other.mu.try_lock();
-    if (idle) {
-      bool done = std::all_of(other.inflight.begin(), other.inflight.end(), [](auto& f) {
-        return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-      });
-      drained d;
-      if (done) drain(other, 0, d);  // all ready: nothing waits
-      if (!d.failure.empty() && other.failed.empty()) other.failed = d.failure;
-      bool drop = done && other.failed.empty();
-      other.mu.unlock();
-      if (drop) {
-        it = children_.erase(it);
-        continue;
-      }
+    bool idle = it->first.second != connection && it->second.use_count() == 1 && it->second->mu.try_lock();
+    if (idle && quiet_and_done(node_id, it->first.second, *it->second)) {
+      it = children_.erase(it);
+      continue;
     }
     ++it;
   }
   return c;
+}
+
+// For child_of, with `other.mu` held (and released here): may that pipe go?
+bool push_pipeline::quiet_and_done(const std::string& node_id, const std::string& connection, child& other) {
+  bool done = std::all_of(other.inflight.begin(), other.inflight.end(), [](auto& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
+  drained d;
+  if (done) drain(other, 0, d);  // all ready: nothing waits
+  if (!d.failure.empty() && other.failed.empty()) other.failed = d.failure;
+  bool stale = std::chrono::steady_clock::now() - other.last_push >= forget_after_;
+  bool drop = done && (other.failed.empty() || stale);
+  if (drop && !other.failed.empty())
+    net::log::warn("sync_push_failure_dropped").kv("peer", node_id).kv("connection", connection)
+        .kv("reason", other.failed).kv("detail", "its connection has been quiet too long to hear it; the child resends from its ack");
+  other.mu.unlock();
+  return drop;
 }
 
 // Waits until at most `keep` batches are still committing. After a failure
@@ -110,6 +117,7 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
   auto pipe = child_of(from.node_id, connection);
   auto& c = *pipe;
   std::lock_guard lk(c.mu);
+  c.last_push = std::chrono::steady_clock::now();
   drained d;
   if (!c.failed.empty()) d.failure = std::exchange(c.failed, {}), c.valid = false;
   bool continues = b.after_seq && c.valid && c.instance == b.instance && *b.after_seq == c.queued;

@@ -8,6 +8,7 @@
 // child that is no longer admitted (suspended meanwhile), so none slips in.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <future>
@@ -66,6 +67,12 @@ public:
     std::lock_guard lk(mu_);
     return children_.size();
   }
+  // A quiet pipe keeping a failure for its connection's next push is
+  // dropped, failure and all (logged), once quiet this long: the server
+  // closes a connection idle for its read timeout (30 s), so that push
+  // will not come.
+  static constexpr std::chrono::minutes forget_failure_after{10};
+  void forget_failures_after(std::chrono::milliseconds after) { forget_after_ = after; }
 
 private:
   struct child {
@@ -77,9 +84,11 @@ private:
     // A failure collected while dropping quiet pipes (child_of): said at
     // this pipe's next push, which may yet come.
     std::string failed;
+    std::chrono::steady_clock::time_point last_push;
   };
   struct drained;
   std::shared_ptr<child> child_of(const std::string& node_id, const std::string& connection);
+  bool quiet_and_done(const std::string& node_id, const std::string& connection, child& other);
   void drain(child& c, std::size_t keep, drained& out);
   std::vector<replication::poison> enqueue(child& c, const replication::peer& from, replication::change_batch& b,
                                            const std::string& key, drained& d);
@@ -90,6 +99,7 @@ private:
   store::writer& writer_;
   threshold suspend_after_;
   std::size_t max_queued_;
+  std::chrono::milliseconds forget_after_ = forget_failure_after;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<child>> children_;  // (node id, connection)
 };

@@ -287,3 +287,35 @@ TEST_CASE("push pipeline: pipes of a child's connections gone quiet are dropped"
   CHECK(s.held() == 10);
   CHECK(pipes.open_pipes() <= 2);
 }
+
+// A quiet pipe holding a failure nobody heard is kept for its connection's
+// next push, but not for ever: once quiet longer than a connection stays
+// open (the server's idle timeout), that push cannot come.
+TEST_CASE("push pipeline: a quiet pipe keeps an unsaid failure for its connection, until quiet too long") {
+  two_stores s;
+  s.import(20);
+  store::registry_op op;
+  op.what = store::registry_op::kind::set_state;
+  op.entry.node_id = "js.nanjing";
+  op.entry.role = "local";
+  op.entry.jurisdiction = "320100";
+  op.to = store::node_state::admitted;
+  op.reason = "test";
+  op.create = true;
+  store::commit_one(*s.prov_w, op);
+  push_pipeline pipes(*s.prov, *s.prov_w);
+  auto b1 = s.batch(0, 10), b2 = s.batch(b1.last_seq, 10);
+  REQUIRE(pipes.push(s.nanjing, b1, "127.0.0.1:40001").status == 200);
+  op.to = store::node_state::suspended;
+  op.create = false;
+  store::commit_one(*s.prov_w, op);
+  REQUIRE(pipes.push(s.nanjing, b2, "127.0.0.1:40001").status == 200);  // answered while it commits; it fails
+  for (int i = 0; i < 5000 && s.prov_w->queued_replicas() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  replication::change_batch ask{"js.nanjing", s.local->instance_id(), {}, 0, false, std::nullopt};
+  pipes.push(s.nanjing, ask, "127.0.0.1:40002");
+  CHECK(pipes.open_pipes() == 2);  // 40001 keeps its failure for its next push
+  pipes.forget_failures_after(std::chrono::milliseconds(0));
+  pipes.push(s.nanjing, ask, "127.0.0.1:40003");
+  CHECK(pipes.open_pipes() == 1);  // 40001 quiet too long (and 40002 quiet): only 40003
+  CHECK(s.held() == 10);
+}
