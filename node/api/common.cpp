@@ -8,6 +8,7 @@
 #include "node/net/log.hpp"
 #include "node/pki/pki.hpp"
 #include "store/model/record.hpp"
+#include "store/model/uscc.hpp"
 #include "store/reader.hpp"
 
 namespace node::api {
@@ -15,8 +16,12 @@ namespace {
 
 // Client certificate first (its fingerprint registered with `admin bank
 // add --cert`), then a bearer token (stored only as its SHA-256).
-std::optional<store::principal> authenticate(api_context& ctx, const net::http_request& req) {
+// `revoked`: the client certificate is on the revocation list. The TLS
+// handshake refuses it on a new connection; a connection made before the
+// revocation is refused here, at its next request.
+std::optional<store::principal> authenticate(api_context& ctx, const net::http_request& req, bool* revoked = nullptr) {
   store::reader rd(ctx.env);
+  if (req.peer && revoked) *revoked = rd.is_revoked(req.peer->serial_hex);
   if (req.peer)
     if (auto p = rd.principal_by_cert(req.peer->sha256_fingerprint_hex)) return p;
   const auto* auth = req.header("Authorization");
@@ -203,31 +208,65 @@ std::optional<net::http_response> over_rate(api_context& ctx, const net::http_re
 
 }  // namespace
 
+namespace {
+
+// The enterprise a request is about, for the access log of a request
+// refused before its handler read it (an unknown principal, a suspended
+// bank, over its rate): the path's {uscc}, or a JSON body's "subject" —
+// kept only when it is a valid credit code, as it indexes that log.
+std::string subject_of(api_context& ctx, const net::http_request& req) {
+  constexpr std::string_view prefix = "/api/v1/subjects/";
+  std::string s;
+  if (req.path.starts_with(prefix)) {
+    s = req.path.substr(prefix.size(), req.path.find('/', prefix.size()) - prefix.size());
+  } else if (!req.body.empty() && req.body.size() <= max_api_body) {
+    json::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (const auto* o = ec ? nullptr : v.if_object())
+      if (const auto* p = o->if_contains("subject"); p && p->is_string()) s = p->get_string();
+  }
+  if (s.empty() || !store::model::uscc_policy(ctx.live.current()->import.legacy_codes).check(s).empty()) return "";
+  return s;
+}
+
+// Refusals before the handler: over the rate, a revoked certificate, an
+// unknown principal, a suspended one, a body over the limit.
+std::optional<net::http_response> refused_before_handler(api_context& ctx, const net::http_request& req, api_call& call,
+                                                         bool revoked) {
+  if (auto limited = over_rate(ctx, req, call)) return limited;
+  if (revoked)
+    return refuse(call, 403, "certificate_revoked", "this client certificate (serial " + req.peer->serial_hex +
+                                                        ") is revoked on this network: get a new one from the CA");
+  if (call.who.id.empty()) {
+    auto resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
+    resp.headers.push_back({"WWW-Authenticate", "Bearer realm=\"credit-node\""});
+    return resp;
+  }
+  if (call.who.suspended)
+    return refuse(call, 403, "suspended", call.who.kind + " " + call.who.id + " is suspended by this platform's operator: " +
+                                              call.who.suspended_reason + " (ask them to resume it)");
+  if (req.body.size() > max_api_body) return refuse(call, 413, "body_too_large", "a request body is at most 1 MiB");
+  return std::nullopt;
+}
+
+}  // namespace
+
 net::http_handler audited(api_context& ctx, api_handler h) {
   return [&ctx, h = std::move(h)](const net::http_request& req) {
     api_call call;
-    net::http_response resp;
-    if (auto who = authenticate(ctx, req)) call.who = *who;
-    if (auto limited = over_rate(ctx, req, call))
-      resp = std::move(*limited);
-    else if (call.who.id.empty())
-    {
-      resp = refuse(call, 401, "unknown_principal", "present a registered client certificate or `Authorization: Bearer TOKEN`");
-      resp.headers.push_back({"WWW-Authenticate", "Bearer realm=\"credit-node\""});
-    } else if (call.who.suspended)
-      resp = refuse(call, 403, "suspended", call.who.kind + " " + call.who.id + " is suspended by this platform's operator: " +
-                                                call.who.suspended_reason + " (ask them to resume it)");
-    else if (req.body.size() > max_api_body)
-      resp = refuse(call, 413, "body_too_large", "a request body is at most 1 MiB");
-    else
-      resp = run_guarded(ctx, req, call, h);
-    return after_audit(ctx, req, std::move(resp), std::move(call));
+    bool revoked = false;
+    if (auto who = authenticate(ctx, req, &revoked)) call.who = *who;
+    auto resp = refused_before_handler(ctx, req, call, revoked);
+    if (resp) call.subject = subject_of(ctx, req);  // the enterprise sees refused attempts too
+    else resp = run_guarded(ctx, req, call, h);
+    return after_audit(ctx, req, std::move(*resp), std::move(call));
   };
 }
 
 net::http_response audit_refusal(api_context& ctx, const net::http_request& req, net::http_response refusal) {
   api_call call;
   if (auto who = authenticate(ctx, req)) call.who = *who;
+  call.subject = subject_of(ctx, req);
   if (auto limited = over_rate(ctx, req, call)) return after_audit(ctx, req, std::move(*limited), std::move(call));
   call.detail = "http: the request was refused before any endpoint's handler (" + std::to_string(refusal.status) + ")";
   return after_audit(ctx, req, std::move(refusal), std::move(call));

@@ -277,9 +277,12 @@ net::listener_config sync_listener(service::sync_context& sctx, const net::tls_f
   return sync;
 }
 
-// TLS, a client certificate optional (banks may use a token instead).
+// TLS, a client certificate optional (banks may use a token instead); a
+// revoked one is refused in the handshake, as on the sync listener.
 net::listener_config api_listener(api::api_context& actx, const net::tls_files& files) {
-  auto api = listener("api", actx.cfg.listen.api, net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional));
+  auto tls = net::tls_context::make(net::tls_side::server, files, net::peer_auth::optional);
+  tls->refuse_serials([&env = actx.env](const std::string& serial) { return store::reader(env).is_revoked(serial); });
+  auto api = listener("api", actx.cfg.listen.api, tls);
   api.router.add("GET", "/api/v1/categories",
                  [body = categories_json()](const net::http_request&) { return net::http_response::json(200, body); });
   api.body_limit = api::max_api_body + 4096;  // larger: the handler's 413, audited
