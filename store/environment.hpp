@@ -42,6 +42,14 @@ public:
   using store_error::store_error;
 };
 
+// A query's use of a consent that, by the time it commits, is withdrawn or
+// has run out (after the handler read it): the batch fails, and nothing is
+// answered under it.
+class consent_not_live_error : public access_error {
+public:
+  using access_error::access_error;
+};
+
 // A row of an `owner_only` batch (an API write) names a record another node
 // owns: the batch fails, and nothing of it is written.
 class not_owner_error : public access_error {

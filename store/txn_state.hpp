@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "store/key_codec.hpp"
@@ -49,6 +50,9 @@ struct txn_state {
   // Uses of each consent in this transaction, written once at its end
   // (flush_access): a group of queries under one consent rewrites it once.
   std::map<std::string, std::uint64_t> consent_uses;
+  // Consents found live in this transaction (a withdrawal in it takes its
+  // id out again): each is read once however many requests used it.
+  std::set<std::string> consents_live;
 
   txn_state(txn& tx, tables& tabs)
       : t(tx), tb(tabs), next_id(next_u64_key(tx, tabs.id2record)),

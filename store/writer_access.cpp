@@ -107,6 +107,21 @@ void carry_audit(txn_state& s, const audit_entry& e) {
   put_audit(s, e);
 }
 
+// A query answered under a consent commits only while the consent is
+// live: one withdrawn (or run out) after the handler read it and before
+// this commit refuses the request, so nothing is released under a
+// withdrawal the portal has been told is done. (A consent not found is
+// not counted, as before.)
+void check_live(txn_state& s, const std::string& id) {
+  if (s.consents_live.count(id)) return;
+  auto c = load_consent(s, id);
+  if (!c) return;
+  if (auto st = c->status(s.now); st != "active")
+    throw consent_not_live_error("consent " + id + " is " + st + ": it was " + st +
+                                 " after this request was checked against it, so nothing is answered under it");
+  s.consents_live.insert(id);
+}
+
 }  // namespace
 
 void apply_access(txn_state& s, const write_batch& b) {
@@ -121,9 +136,13 @@ void apply_access(txn_state& s, const write_batch& b) {
         c->withdrawn = true;
         c->withdrawn_ms = s.now;
         put_consent(s, *c);
+        s.consents_live.erase(c->id);
         break;
       }
-      case access_op::kind::use_consent: ++s.consent_uses[op.grant.id]; break;
+      case access_op::kind::use_consent:
+        check_live(s, op.grant.id);
+        ++s.consent_uses[op.grant.id];
+        break;
       case access_op::kind::audit: append_audit(s, op.entry); break;
       case access_op::kind::carry_audit: carry_audit(s, op.entry); break;
       case access_op::kind::suspend_principal:

@@ -117,6 +117,30 @@ void audit_then_refuse(api_context& ctx, const request_line& req, const api_call
   });
 }
 
+// What a request whose batch failed in the writer is answered (and its
+// audit entry says): the writer's refusal, or 503 when the store failed.
+net::http_response refusal_after_commit(std::exception_ptr failed, api_call& call) {
+  auto refused = [&](int status, const char* code, const std::exception& e) {
+    call.detail = std::string(code) + ": " + e.what();
+    return net::http_response::error(status, code, e.what());
+  };
+  try {
+    std::rethrow_exception(failed);
+  } catch (const store::consent_not_live_error& e) {
+    return refused(403, "no_consent", e);  // withdrawn, or run out, since the handler read it
+  } catch (const store::not_owner_error& e) {
+    return refused(409, "not_owner", e);
+  } catch (const store::access_error& e) {
+    return refused(409, "conflict", e);
+  } catch (const std::exception& e) {
+    call.detail = std::string("failed: ") + e.what();
+    return unavailable(e.what());
+  } catch (...) {
+    call.detail = "failed: an unknown error";
+    return unavailable("an unknown error");
+  }
+}
+
 // The answer goes out only once its audit entry is durable. The I/O thread
 // is not held meanwhile: the writer groups the entries of every request in
 // flight into one fsync and hands each answer back when it has committed.
@@ -134,15 +158,8 @@ net::http_response after_audit(api_context& ctx, const net::http_request& reques
       std::optional<store::batch_result> r;
       try {
         r = std::move(f).get();  // only the commit is in the try: what follows it must never be audited as a failure
-      } catch (const store::not_owner_error& e) {
-        call.detail = std::string("not_owner: ") + e.what();
-        resp = net::http_response::error(409, "not_owner", e.what());
-      } catch (const store::access_error& e) {
-        call.detail = std::string("conflict: ") + e.what();
-        resp = net::http_response::error(409, "conflict", e.what());
-      } catch (const std::exception& e) {
-        call.detail = std::string("failed: ") + e.what();
-        resp = unavailable(e.what());
+      } catch (...) {
+        resp = refusal_after_commit(std::current_exception(), call);
       }
       if (!r) return audit_then_refuse(ctx, req, call, std::move(resp), std::move(done), since);
       record_latency(since);

@@ -7,6 +7,10 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "node/net/client.hpp"
 #include "store/registry.hpp"
 #include "store/writer.hpp"
@@ -107,4 +111,45 @@ TEST_CASE("api: an unknown principal and a suspended bank are on the enterprise'
   CHECK_MESSAGE(suspended_verify == 1, log.body);
   auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
   CHECK(audit.at("ok").as_bool());
+}
+
+// Queries under a consent race its withdrawal: once the withdrawal is on
+// the audit log, no query after it on the log was answered under that
+// consent — one checked against it before, committed after, is refused.
+TEST_CASE("api: no query is answered under a consent after its withdrawal, however the two interleave") {
+  api_node a;
+  child proc({"run", "-c", a.n.cfg});
+  wait_ready(a.n, proc);
+  const auto& firm = a.firms[2];
+  auto id = a.consent(firm, "detail");
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> banks;
+  for (int i = 0; i < 4; ++i)
+    banks.emplace_back([&] {
+      auto tls = node::net::tls_context::make(node::net::tls_side::client, {a.net.ca + "/ca.pem", "", ""});
+      auto c = node::net::http_client::make({a.net.api_addr(a.n), "js.nanjing", tls, 10s, 16u << 20});
+      node::net::http_headers h{{"Authorization", "Bearer " + a.token["bank-a"]}};
+      while (!stop) answered += c->request({"GET", a.records_target(firm), {}, {}, h}).status == 200;
+    });
+  while (answered < 50) std::this_thread::sleep_for(5ms);
+  auto gone = a.call("portal", "DELETE", "/api/v1/consents/" + id);
+  std::this_thread::sleep_for(50ms);
+  stop = true;
+  for (auto& t : banks) t.join();
+  REQUIRE_MESSAGE(gone.status == 200, gone.body);
+  auto log = a.call("portal", "GET", "/api/v1/subjects/" + firm + "/access-log?limit=1000");
+  auto v = json::parse(log.body);
+  std::uint64_t withdrawn_at = 0;
+  for (const auto& e : v.at("accesses").as_array())
+    if (e.at("method").as_string() == "DELETE") withdrawn_at = e.at("seq").to_number<std::uint64_t>();
+  REQUIRE_MESSAGE(withdrawn_at > 0, "total " << v.at("total") << " " << log.body.substr(0, 400));
+  int after = 0, allowed_after = 0;
+  for (const auto& e : v.at("accesses").as_array()) {
+    if (e.at("seq").to_number<std::uint64_t>() <= withdrawn_at || e.at("method").as_string() != "GET") continue;
+    ++after;
+    allowed_after += e.at("status").to_number<int>() == 200;
+  }
+  CHECK(after > 0);
+  CHECK_MESSAGE(allowed_after == 0, allowed_after << " of " << after << " queries on the log after the withdrawal were answered");
 }

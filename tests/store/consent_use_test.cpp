@@ -1,6 +1,6 @@
 // A consent's use count and last use: every answered query counts once,
-// whether its group commit held one request or many, and a withdrawal in
-// the same transaction is kept.
+// whether its group commit held one request or many; a use committed after
+// the consent's withdrawal is refused.
 #include <doctest/doctest.h>
 
 #include <future>
@@ -36,7 +36,7 @@ store::consent granted(const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("consent use: each use counts once, in one transaction or across a group, beside a withdrawal") {
+TEST_CASE("consent use: each use counts once, in one transaction or across a group, and none after a withdrawal") {
   store::set_chain_hash(&node::api::chain_hash);
   test::temp_dir dir;
   auto env = store::environment::open({dir.path().string()});
@@ -72,18 +72,33 @@ TEST_CASE("consent use: each use counts once, in one transaction or across a gro
   CHECK(uses("c-1") == 13);
   CHECK(uses("c-2") == 11);
 
-  store::write_batch withdrawn;  // used, withdrawn, used again in one transaction
+  store::write_batch withdrawn;  // used, then withdrawn, in one transaction: the use counts
   withdrawn.access.push_back(use("c-1"));
   store::access_op wd;
   wd.what = store::access_op::kind::withdraw_consent;
   wd.grant.id = "c-1";
   withdrawn.access.push_back(wd);
-  withdrawn.access.push_back(use("c-1"));
   w.submit(std::move(withdrawn)).get();
   auto c1 = store::reader(*env).consent_by_id("c-1");
   CHECK(c1->withdrawn);
   CHECK(c1->withdrawn_ms > 0);
-  CHECK(c1->use_count == 15);
+  CHECK(c1->use_count == 14);
+
+  // A query checked against c-1 before the withdrawal, committed after it:
+  // refused in the commit, nothing of its batch written.
+  store::write_batch late;
+  late.access.push_back(use("c-1"));
+  late.access.push_back(use("c-2"));
+  CHECK_THROWS_AS(w.submit(std::move(late)).get(), store::consent_not_live_error);
+  CHECK(uses("c-1") == 14);
+  CHECK(uses("c-2") == 11);
+  // ... and so is a use after a withdrawal in the same transaction.
+  store::write_batch both;
+  wd.grant.id = "c-2";
+  both.access.push_back(wd);
+  both.access.push_back(use("c-2"));
+  CHECK_THROWS_AS(w.submit(std::move(both)).get(), store::consent_not_live_error);
+  CHECK_FALSE(store::reader(*env).consent_by_id("c-2")->withdrawn);  // the batch failed whole
 }
 
 // Principals written before suspension and token renewal existed (format 1)
