@@ -22,11 +22,9 @@ std::vector<std::string_view> chars(std::string_view s) {
 
 // Keeps `head` characters and `tail` characters, one '*' for each hidden
 // one; a value too short to keep both is hidden whole (never revealed).
-std::string keep(std::string_view v, std::size_t head, std::size_t tail) {
-  auto cs = chars(v);
+std::string keep_ends(const std::vector<std::string_view>& cs, std::size_t head, std::size_t tail) {
   if (cs.size() <= head + tail) return std::string(cs.size(), '*');
   std::string out;
-  out.reserve(v.size());
   for (std::size_t i = 0; i < cs.size(); ++i) {
     if (i < head || i >= cs.size() - tail)
       out += cs[i];
@@ -36,17 +34,38 @@ std::string keep(std::string_view v, std::size_t head, std::size_t tail) {
   return out;
 }
 
+// As keep_ends, and at least four characters, and a third, are hidden.
+// The standard masks hide that much of a value of the usual length (6 + 4
+// of an 18-character ID number, 3 + 4 of an 11-digit mobile); of a value
+// only a little longer than what they keep they would show nearly all (an
+// 8-digit landline as 888*6666), so both ends shrink until enough is hidden.
+std::string keep(std::string_view v, std::size_t head, std::size_t tail) {
+  auto cs = chars(v);
+  std::size_t n = cs.size();
+  if (n <= head + tail) return keep_ends(cs, head, tail);
+  std::size_t hide = std::max<std::size_t>(4, (n + 2) / 3);
+  std::size_t shown = n > hide ? std::min(head + tail, n - hide) : 0;
+  if (shown < head + tail) {
+    std::size_t t = std::min(tail, shown / 2);
+    head = std::min(head, shown - t);
+    tail = shown - head;
+  }
+  return keep_ends(cs, head, tail);
+}
+
 }  // namespace
 
 std::string mask_id_number(std::string_view v) { return keep(v, 6, 4); }
 std::string mask_phone(std::string_view v) { return keep(v, 3, 4); }
 std::string mask_account(std::string_view v) { return keep(v, 6, 4); }
 
+// The surname kept (DOMAIN.md): 张*丰, 张*, 欧**娜 — a name is short, and
+// the rule of at least four hidden would leave nothing of it.
 std::string mask_name(std::string_view v) {
   auto cs = chars(v);
   if (cs.size() <= 1) return std::string(cs.size(), '*');
   if (cs.size() == 2) return std::string(cs[0]) + "*";
-  return keep(v, 1, 1);
+  return keep_ends(cs, 1, 1);
 }
 
 std::string mask_personal(std::string_view field, std::string_view value) {

@@ -1,6 +1,9 @@
 // Masks for personal information (DOMAIN.md, desensitization defaults):
 // what a bank sees of a personal field when the consent does not cover
-// personal data. Pure functions on UTF-8 text.
+// personal data. Pure functions on UTF-8 text. Besides a name, at least
+// four characters and a third of a value are always hidden: a value only a
+// little longer than what a mask keeps shows less at both ends (an 8-digit
+// landline 88****66, not 888*6666); one no longer is hidden whole.
 #pragma once
 
 #include <string>
