@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "node/api/internal.hpp"
 #include "node/api/rate_limiter.hpp"
@@ -313,15 +315,32 @@ bool financing_purpose(std::string_view p) {
   return p == "credit_assessment" || p == "loan_approval" || p == "post_loan_monitoring";
 }
 
+namespace {
+
+// Of the consents that match a request, the one serving it best: one
+// `fits` accepts (it covers every claim), then the highest level, then one
+// with personal data, then the most categories, then the longest-lived —
+// not the first in key order (ids are random), which could answer at
+// summary a bank that also holds a detail consent.
+const store::consent* best_fit(const std::vector<const store::consent*>& ok, const consent_fit& fits) {
+  auto rank = [&](const store::consent* c) {
+    return std::tuple(!fits || fits(*c), c->level, c->personal_data, c->categories.size(), c->valid_until_ms);
+  };
+  return *std::max_element(ok.begin(), ok.end(), [&](auto* a, auto* b) { return rank(a) < rank(b); });
+}
+
+}  // namespace
+
 consent_match find_consent(store::reader& rd, const std::string& bank, const std::string& subject,
                            const std::string& purpose, const std::vector<std::string>& categories,
-                           store::consent_level at_least, std::int64_t now) {
+                           store::consent_level at_least, std::int64_t now, const consent_fit& fits) {
   auto all = rd.consents_for(subject, bank);
   if (all.empty()) return {std::nullopt, "no consent from " + subject + " for " + bank};
   // The refusal names what the closest consent lacks: one for this purpose
   // before one for another, a live one before a withdrawn or expired one.
   std::string why;
   int best = -1;
+  std::vector<const store::consent*> ok;
   for (const auto& c : all) {
     auto st = c.status(now);
     std::string miss;
@@ -335,11 +354,15 @@ consent_match find_consent(store::reader& rd, const std::string& bank, const std
     for (const auto& cat : categories)
       if (miss.empty() && std::find(c.categories.begin(), c.categories.end(), cat) == c.categories.end())
         miss = "consent " + c.id + " does not cover category " + cat;
-    if (miss.empty()) return {c, ""};
+    if (miss.empty()) {
+      ok.push_back(&c);
+      continue;
+    }
     // purpose first, then live before scheduled before withdrawn or expired
     int score = (c.purpose == purpose ? 4 : 0) + (st == "active" ? 2 : st == "scheduled" ? 1 : 0);
     if (score > best) best = score, why = miss;
   }
+  if (!ok.empty()) return {*best_fit(ok, fits), ""};
   return {std::nullopt, why};
 }
 

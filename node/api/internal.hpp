@@ -57,9 +57,12 @@ struct consent_match {
   std::optional<store::consent> granted;
   std::string why;
 };
+// Whether a matching consent covers all a request needs (verify: claims on
+// personal fields or commercial secrets); empty: any does.
+using consent_fit = std::function<bool(const store::consent&)>;
 consent_match find_consent(store::reader& rd, const std::string& bank, const std::string& subject,
                            const std::string& purpose, const std::vector<std::string>& categories,
-                           store::consent_level at_least, std::int64_t now_ms);
+                           store::consent_level at_least, std::int64_t now_ms, const consent_fit& fits = {});
 
 json::object consent_json(const store::consent& c, std::int64_t now_ms);
 std::int64_t now_ms();

@@ -142,7 +142,8 @@ net::http_response verify(api_context& ctx, const net::http_request& req, api_ca
   std::vector<std::string> cats;
   for (const auto& c : *claims) cats.push_back(c.category);
   store::reader rd(ctx.env);
-  auto m = find_consent(rd, call.who.id, subject, purpose, cats, store::consent_level::verify, now_ms());
+  auto m = find_consent(rd, call.who.id, subject, purpose, cats, store::consent_level::verify, now_ms(),
+                        [&](const store::consent& c) { return not_covered(*claims, c).empty(); });
   if (!m.granted) return refuse(call, 403, "no_consent", m.why);
   call.consent = m.granted->id;
   call.used = true;
