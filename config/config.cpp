@@ -400,6 +400,16 @@ void read_legacy_codes(reader& r, const toml::table& t, std::vector<std::string>
       r.add(e.source(), key, "expected an 18-character USCC, found " + echo(code) + " (" + std::to_string(len) + (len == 1 ? " character)" : " characters)"));
       continue;
     }
+    // Only its check characters may be wrong (DOMAIN.md): a lower-case,
+    // full-width or spaced code would let malformed subjects in, and match
+    // nothing a parent holds.
+    bool shaped = std::all_of(code.begin(), code.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); }) &&
+                  std::all_of(code.begin() + 2, code.begin() + 8, [](char c) { return c >= '0' && c <= '9'; });
+    if (!shaped) {
+      r.add(e.source(), key, "expected a USCC whose check characters alone may be wrong — digits and upper-case letters, "
+                             "characters 3-8 the division's digits — found " + echo(code));
+      continue;
+    }
     out.push_back(code);
   }
 }

@@ -28,15 +28,21 @@ int csv_reader::take() {
   return c;
 }
 
+// To the end of the line, as parse_record ends one: LF, CRLF or a lone CR
+// (an old Mac file: skipping to an LF that never comes took the rest of
+// the file, rows and all, with the one bad row).
 void csv_reader::skip_line() {
   for (auto w = src_.window(); !w.empty(); w = src_.window()) {
-    auto nl = w.find('\n');
-    if (nl != std::string_view::npos) {
-      src_.advance(nl + 1);
-      ++line_;
-      return;
+    auto end = w.find_first_of("\r\n");
+    if (end == std::string_view::npos) {
+      src_.advance(w.size());
+      continue;
     }
-    src_.advance(w.size());
+    bool cr = w[end] == '\r';
+    src_.advance(end + 1);
+    if (cr && src_.peek() == '\n') src_.advance(1);
+    ++line_;
+    return;
   }
 }
 

@@ -341,10 +341,18 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
   return std::nullopt;
 }
 
+// Stored as a JSON number, as written: so only what JSON reads as one (no
+// leading zero: "007" would make the record, and every batch and answer
+// carrying it, unreadable JSON).
 std::string check_integer(std::string_view s) {
   std::string_view d = (!s.empty() && s[0] == '-') ? s.substr(1) : s;
-  if (d.empty() || d.find_first_not_of("0123456789") != std::string_view::npos || d.size() > 18)
-    return "expected a whole number, got '" + std::string(s.substr(0, 32)) + "'";
+  auto got = ", got '" + std::string(s.substr(0, 32)) + "'";
+  if (d.empty() || d.find_first_not_of("0123456789") != std::string_view::npos) return "expected a whole number" + got;
+  if (d.size() > 18) return "expected a whole number of at most 18 digits" + got;
+  if (d.size() > 1 && d[0] == '0') {
+    auto bare = d.substr(std::min(d.find_first_not_of('0'), d.size() - 1));
+    return "expected a whole number without leading zeros" + got + ": write " + (s[0] == '-' ? "-" : "") + std::string(bare);
+  }
   return {};
 }
 

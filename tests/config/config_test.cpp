@@ -336,6 +336,14 @@ TEST_CASE("store, import and log values are range-checked") {
   CHECK(codes[0].message == "expected an 18-character USCC, found \"short\" (5 characters)");
   CHECK(codes[1].key == "import.legacy_codes[2]");
   CHECK(codes[1].message.find("found an integer 7") != std::string::npos);
+  // 18 characters, but not a code's shape: lower case, full-width digits, a space, letters in the division.
+  auto shapes = issues_of(minimal + "[import]\nlegacy_codes = [\"91350200100000008t\", \"９１350200100000008T\", "
+                                    "\"913502 0 100000 8T\", \"91AB0200100000008T\", \"91320100MA1XXXXX0X\"]\n");
+  REQUIRE(shapes.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(shapes[i].key == "import.legacy_codes[" + std::to_string(i) + "]");
+    CHECK_MESSAGE(shapes[i].message.find("check characters alone may be wrong") != std::string::npos, shapes[i].message);
+  }
 
   auto lvl = one_issue(minimal + "[log]\nlevel = \"verbose\"\n");
   CHECK(lvl.key == "log.level");

@@ -152,6 +152,35 @@ TEST_CASE("validate: booleans and integers are canonical JSON") {
   CHECK(e->field == "credit_loan");
 }
 
+// An integer is stored as the JSON number written: "007" would have made
+// the record (and every sync batch and API answer carrying it) unreadable
+// JSON, and stopped the node's pushes up for good.
+TEST_CASE("validate: an integer field takes what JSON reads as a number, no leading zeros, and stores valid JSON") {
+  auto& utility = *category_registry::builtin().find("utility_payment");
+  uscc_policy codes;
+  std::string out;
+  raw_row row{"91350200776049653A", "w-1", "2026-01-31", "water company", {}};
+  auto with = [&](std::string_view days) {
+    row.fields = {{"utility", s("water")}, {"period", s("2026-01")}, {"amount_due", s("1.00")},
+                  {"amount_paid", s("1.00")}, {"days_overdue", s(days)}};
+    return validate_row(utility, codes, row, out);
+  };
+  for (auto [bad, hint] : {std::pair{"007", "write 7"}, {"00", "write 0"}, {"-01", "write -1"}, {"0000000", "write 0"}}) {
+    auto e = with(bad);
+    REQUIRE_MESSAGE(e, bad);
+    CHECK(e->field == "days_overdue");
+    CHECK_MESSAGE(e->reason.find("without leading zeros") != std::string::npos, e->reason);
+    CHECK_MESSAGE(e->reason.find(hint) != std::string::npos, e->reason);
+  }
+  auto long_one = with("1234567890123456789");
+  REQUIRE(long_one);
+  CHECK(long_one->reason.find("at most 18 digits") != std::string::npos);
+  for (auto good : {"0", "7", "-3", "120", "-0"}) {
+    REQUIRE_FALSE_MESSAGE(with(good), good);
+    CHECK(out.find(std::string("\"days_overdue\":") + good + "}") != std::string::npos);
+  }
+}
+
 TEST_CASE("validate: printable keeps valid text and replaces each invalid byte with U+FFFD") {
   CHECK(printable("") == "");
   CHECK(printable("GET /api/v1?x=1") == "GET /api/v1?x=1");
