@@ -476,7 +476,13 @@ std::string read_whole_file(const std::string& path) {
   std::string text;
   char buf[65536];
   std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
+  // A node.toml is a few kilobytes: more is not one (-c /dev/zero grew without end).
+  constexpr std::size_t max_config_bytes = 1 << 20;
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    text.append(buf, n);
+    if (text.size() > max_config_bytes)
+      throw std::runtime_error("config file " + path + " is larger than 1 MiB: not a node.toml (check -c FILE)");
+  }
   if (std::ferror(f.get())) throw fail(errno);
   return text;
 }

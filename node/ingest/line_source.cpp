@@ -24,6 +24,12 @@ byte_source::byte_source(const std::string& path) : buf_(new char[chunk]), path_
       ::close(fd_);
       throw std::runtime_error("cannot import " + path + ": it is a directory, not a file");
     }
+    // A device (/dev/zero, a disk) never ends a line, nor the file: only a
+    // file or a pipe (`zcat f.csv.gz | credit-node import ... /dev/stdin`).
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      ::close(fd_);
+      throw std::runtime_error("cannot import " + path + ": it is a device, not a file or a pipe");
+    }
     if (S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
   }
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);

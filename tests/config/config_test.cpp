@@ -408,6 +408,8 @@ TEST_CASE("load() of a missing file says which file, why and what to do") {
     CHECK(what.find("-c FILE") != std::string::npos);
   }
   CHECK_THROWS_WITH_AS(config::load(dir.path().string()), doctest::Contains("Is a directory"), std::runtime_error);
+  // A device, or anything past a megabyte, is not a node.toml (-c /dev/zero grew without end).
+  CHECK_THROWS_WITH_AS(config::load("/dev/zero"), doctest::Contains("larger than 1 MiB: not a node.toml"), std::runtime_error);
 }
 
 TEST_CASE("load() resolves relative paths against the config file's directory") {

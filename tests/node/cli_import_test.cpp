@@ -178,6 +178,9 @@ TEST_CASE("cli: a file that cannot be read at all exits 2 and nothing goes in") 
   r = n.import("tax", n.tmp.path().string());
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("directory") != std::string::npos);
+  r = n.import("tax", "/dev/zero");  // a device never ends its first line: it ran for ever
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("cannot import /dev/zero: it is a device, not a file or a pipe") != std::string::npos, r.err);
   r = n.import("no_such_category", n.file("ok.csv", tax_header + "\n" + good));
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("unknown category 'no_such_category'") != std::string::npos);
