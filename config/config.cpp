@@ -341,6 +341,31 @@ void read_node(reader& r, const toml::table& root, node_section& out) {
   r.string(*t, "node.", "data_dir", true, &check_non_empty, out.data_dir);
 }
 
+// Two listeners on one port of one address (or of every address): `run`
+// would fail to bind the second and blame "another process".
+bool same_socket(const std::string& a, const std::string& b) {
+  auto port = [](const std::string& x) { return x.substr(x.rfind(':') + 1); };
+  auto host = [](const std::string& x) { return x.substr(0, x.rfind(':')); };
+  // 0.0.0.0 is every IPv4 address (a name may resolve to one); [::] every
+  // address of both families (Linux binds it dual-stack).
+  auto covers = [&](const std::string& x, const std::string& y) {
+    return host(x) == "[::]" || (host(x) == "0.0.0.0" && !host(y).starts_with("["));
+  };
+  return port(a) == port(b) && (host(a) == host(b) || covers(a, b) || covers(b, a));
+}
+
+void check_listen_apart(reader& r, const toml::table& t, const listen_section& l) {
+  const std::pair<const char*, const std::string*> all[] = {{"sync", &l.sync}, {"api", &l.api}, {"admin", &l.admin}};
+  for (std::size_t i = 1; i < 3; ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      const toml::node* at = t.get(all[i].first) ? t.get(all[i].first) : t.get(all[j].first);
+      if (at && same_socket(*all[i].second, *all[j].second))
+        r.add(at->source(), std::string("listen.") + all[i].first,
+              *all[i].second + " is where listen." + all[j].first + " (" + *all[j].second +
+                  ") listens too: give each listener its own port");
+    }
+}
+
 void read_listen(reader& r, const toml::table& root, listen_section& out) {
   const toml::table* t = r.section(root, "listen", false);
   if (t == nullptr) return;
@@ -348,6 +373,7 @@ void read_listen(reader& r, const toml::table& root, listen_section& out) {
   r.string(*t, "listen.", "sync", false, &check_listen, out.sync);
   r.string(*t, "listen.", "api", false, &check_listen, out.api);
   r.string(*t, "listen.", "admin", false, &check_listen, out.admin);
+  check_listen_apart(r, *t, out);
 }
 
 void read_tls(reader& r, const toml::table& root, tls_section& out) {

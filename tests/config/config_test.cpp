@@ -292,6 +292,18 @@ TEST_CASE("listen addresses must be HOST:PORT with a numeric port") {
   }
 }
 
+// Two listeners on one socket: `run` would fail to bind the second and
+// blame another process.
+TEST_CASE("listen: two listeners on one port of one address, or of every address, are refused by check") {
+  auto same = one_issue(minimal + "[listen]\nsync = \"127.0.0.1:7443\"\napi = \"127.0.0.1:7443\"\n");
+  CHECK(same.key == "listen.api");
+  CHECK(same.message == "127.0.0.1:7443 is where listen.sync (127.0.0.1:7443) listens too: give each listener its own port");
+  auto wildcard = one_issue(minimal + "[listen]\nsync = \"0.0.0.0:9090\"\n");  // the admin listener's default port
+  CHECK(wildcard.key == "listen.admin");
+  CHECK(wildcard.message.find("listen.sync (0.0.0.0:9090)") != std::string::npos);
+  CHECK(issues_of(minimal + "[listen]\nsync = \"127.0.0.1:7443\"\napi = \"127.0.0.2:7443\"\n").empty());
+}
+
 TEST_CASE("upstream: both keys, an https URL with a port, and never on the national node") {
   std::string national = "[node]\nid = \"cn\"\nrole = \"national\"\njurisdiction = \"100000\"\ndata_dir = \"/d\"\n" + tls_part;
   CHECK(issues_of(national).empty());
