@@ -54,8 +54,18 @@ config::node_config init_node(config::init_params p, const std::optional<std::st
     std::filesystem::create_directories(d, ec);
     if (ec) throw std::runtime_error("cannot create " + d.string() + ": " + ec.message());
   }
-  write_new_file(cfg_path, config::render_initial(p));
-  auto cfg = config::load(cfg_path);  // what we wrote must read back
+  // What is written must read back: checked before writing, so a config
+  // that cannot (a directory name that is not UTF-8) is never left behind
+  // to make the next init say "already exists".
+  auto text = config::render_initial(p);
+  try {
+    config::parse(text, cfg_path);
+  } catch (const config::config_error& e) {
+    throw usage_error("--dir " + p.dir + ": a config naming it would not read back (" + e.what() +
+                      "); choose a directory whose path is UTF-8 text");
+  }
+  write_new_file(cfg_path, text);
+  auto cfg = config::load(cfg_path);
   make_private_dir(cfg.node.data_dir);
   make_private_dir(std::filesystem::path(cfg.tls.key).parent_path());
   // The node's key (0600) and a CSR for its CA: what the operator sends on.

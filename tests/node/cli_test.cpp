@@ -90,6 +90,13 @@ TEST_CASE("cli: init refuses a bad --role, --node-id or --jurisdiction and write
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("missing --jurisdiction") != std::string::npos);
   CHECK(!std::filesystem::exists(tmp / "m/node.toml"));
+  // A directory whose name is not UTF-8: its config would not read back (it
+  // was written, and then the next init said "already exists").
+  std::string latin1 = tmp / "caf\xE9";
+  r = init(latin1, "local", "js.nanjing", "320100");
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("would not read back") != std::string::npos, r.err);
+  CHECK(!std::filesystem::exists(latin1 + "/node.toml"));
 }
 
 TEST_CASE("cli: a typo'd config key stops every command with the key, the line and a suggestion") {
