@@ -54,8 +54,17 @@ std::string csv_reader::span_of(std::uint64_t last) const {
 
 csv_reader::status csv_reader::fail(std::string why) {
   error_ = std::move(why);
-  // The start of what was read, for the quarantine entry.
-  excerpt_ = arena_.substr(0, excerpt_bytes);
+  // The start of what was read, for the quarantine entry: its fields with
+  // the commas between them (the arena holds them end to end).
+  excerpt_.clear();
+  std::size_t begin = 0;
+  for (auto end : ends_) {
+    excerpt_.append(arena_, begin, end - begin) += ',';
+    begin = end;
+    if (excerpt_.size() >= excerpt_bytes) break;
+  }
+  if (excerpt_.size() < excerpt_bytes) excerpt_.append(arena_, begin, excerpt_bytes);
+  excerpt_.resize(std::min(excerpt_.size(), excerpt_bytes));
   return status::error;
 }
 

@@ -56,7 +56,10 @@ std::string check_text(std::string_view s, std::size_t max, bool multiline, bool
       return "contains a control character (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
              std::string(1, "0123456789abcdef"[c & 15]) + ")";
   }
-  return utf8_checked ? std::string() : check_utf8(s);
+  if (utf8_checked) return {};
+  auto bad = check_utf8(s);
+  if (!bad.empty()) bad += " (the file is to be UTF-8: Excel's \"CSV UTF-8\", or iconv -f GB18030 -t UTF-8)";
+  return bad;
 }
 
 
@@ -316,8 +319,11 @@ std::optional<row_error> validate_row(const category_def& cat, const uscc_policy
     need += name.size() + val.text.size() + 6;
     std::size_t j = 0;
     while (j < cat.fields.size() && cat.fields[j].name != name) ++j;
-    if (j == cat.fields.size())
-      return row_error{std::string(name), "not a field of category '" + cat.name + "'"};
+    if (j == cat.fields.size()) {
+      std::string known;
+      for (const auto& f : cat.fields) known += (known.empty() ? "" : ", ") + f.name;
+      return row_error{std::string(name), "not a field of category '" + cat.name + "' (its fields: " + known + ")"};
+    }
     if (slot[j]) return row_error{std::string(name), "given twice"};
     slot[j] = &val;
   }

@@ -189,6 +189,16 @@ TEST_CASE("csv: a quote that runs over lines names every line it skipped") {
   }
 }
 
+// The quarantine's excerpt of a row the reader refused shows its fields as
+// they were written, commas and all (they were run together: "16Mr2tax").
+TEST_CASE("csv: the excerpt of a refused row keeps the commas between its fields") {
+  csv_fixture f("a,b,c\n91350200776049653A,r1,12\" pipe\ngood,2,3\n");
+  f.next_ok();
+  REQUIRE(f.rd->next() == csv_reader::status::error);
+  CHECK(f.rd->excerpt() == "91350200776049653A,r1,12");
+  CHECK(f.next_ok() == sv{"good", "2", "3"});
+}
+
 // With every line end parse_record knows: a bad row skipped to an LF that
 // an old Mac file (lone CR) never has took every row after it along.
 TEST_CASE("csv: stray quotes are refused with the rule to follow, and only their row is skipped, whatever the line ends") {

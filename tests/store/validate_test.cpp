@@ -92,6 +92,8 @@ TEST_CASE("validate: refusals name the field and the reason") {
     auto e = f.run(v);
     REQUIRE(e);
     CHECK(e->field == "colour");
+    CHECK_MESSAGE(e->reason == "not a field of category 'tax' (its fields: period, tax_type, amount_paid, arrears, credit_rating)",
+                  e->reason);
   }
   SUBCASE("bad event date") {
     f.row.event_date = "2026-02-30";
@@ -112,7 +114,8 @@ TEST_CASE("validate: refusals name the field and the reason") {
     auto e = f.run(v);
     REQUIRE(e);
     CHECK(e->field == "tax_type");
-    CHECK(e->reason.find("UTF-8") != std::string::npos);
+    CHECK(e->reason.find("invalid UTF-8 at byte 2") != std::string::npos);
+    CHECK(e->reason.find("iconv -f GB18030 -t UTF-8") != std::string::npos);  // and what to do
   }
   SUBCASE("JSON number where a string is expected") {
     auto v = good();
