@@ -33,7 +33,7 @@ int csv_reader::take() {
 // the file, rows and all, with the one bad row).
 void csv_reader::skip_line() {
   for (auto w = src_.window(); !w.empty(); w = src_.window()) {
-    auto end = w.find_first_of("\r\n");
+    auto end = cr_ends_line() ? w.find_first_of("\r\n") : w.find('\n');
     if (end == std::string_view::npos) {
       src_.advance(w.size());
       continue;
@@ -120,7 +120,7 @@ csv_reader::status csv_reader::too_long(bool in_quotes) {
   // CR ends a line as LF and CRLF do.
   bool quoted = in_quotes, field_start = false, ended = false, after_newline = false;
   for (int c; !ended && (c = src_.get()) >= 0;) {
-    bool newline = c == '\n' || (c == '\r' && src_.peek() != '\n');
+    bool newline = c == '\n' || (c == '\r' && src_.peek() != '\n' && cr_ends_line());
     if (newline) ++line_;
     after_newline = newline;
     if (quoted) {
@@ -141,6 +141,15 @@ csv_reader::status csv_reader::too_long(bool in_quotes) {
                 " on was skipped: close the quote");
   return fail(lines + ": the record is longer than " + std::to_string(max_) +
               " bytes (limit [import] max_record_bytes) and was skipped whole; an unclosed quote can cause this");
+}
+
+// A lone CR in a file whose lines end in LF: read as a line end, it cut
+// the row in two and set every later line number one off.
+csv_reader::status csv_reader::stray_cr() {
+  auto lines = span_of(line_);
+  skip_line();
+  return fail(lines + ": a carriage return (CR) alone inside the row, in a file whose lines end in LF; the row was "
+                      "skipped whole: remove the CR (or quote the field that holds it)");
 }
 
 csv_reader::status csv_reader::parse_record() {
@@ -189,9 +198,13 @@ csv_reader::status csv_reader::parse_record() {
     ends_.push_back(arena_.size());
     int c = take();
     if (c == '\r' && src_.peek() == '\n') c = take();
+    else if (c == '\r' && !cr_ends_line()) return stray_cr();
     else if (c == '\r') ++line_;  // old Mac line end: still a line
     if (c == ',') continue;
-    if (c == '\r' || c < 0 || c == '\n') break;
+    if (c == '\r' || c < 0 || c == '\n') {
+      if (style_ == line_end::unknown) style_ = c == '\r' ? line_end::cr : line_end::lf;  // the header's
+      break;
+    }
   }
   std::size_t begin = 0;
   for (auto end : ends_) {

@@ -1,5 +1,6 @@
 // RFC 4180 CSV, one record at a time: quoted fields may hold commas, quotes
-// ("") and newlines; CRLF or LF line ends; a UTF-8 BOM at the start is
+// ("") and newlines; CRLF, LF or (old Mac) lone-CR line ends, as the header
+// line ends; a UTF-8 BOM at the start is
 // skipped. A record longer than the limit is an error for that record, not
 // an allocation: the reader skips to the record's end and goes on.
 #pragma once
@@ -33,6 +34,7 @@ private:
   bool scan_quoted();
   status too_long(bool in_quotes);
   status fail(std::string why);
+  status stray_cr();
   std::string span_of(std::uint64_t last) const;
   void skip_line();
   int take();  // next byte, counting lines and the record's size
@@ -48,6 +50,11 @@ private:
   std::uint64_t line_ = 1, record_line_ = 0;
   std::size_t record_bytes_ = 0;
   bool first_ = true;
+  // How the header line ended: in a file of LF (or CRLF) lines a lone CR is
+  // no line end but a stray byte (its row is refused, and later rows keep
+  // their line numbers); in one of lone-CR lines (old Mac) it is the end.
+  enum class line_end { unknown, lf, cr } style_ = line_end::unknown;
+  bool cr_ends_line() const { return style_ != line_end::lf; }
 };
 
 }  // namespace node::ingest

@@ -199,6 +199,25 @@ TEST_CASE("csv: the excerpt of a refused row keeps the commas between its fields
   CHECK(f.next_ok() == sv{"good", "2", "3"});
 }
 
+// A lone CR in a file whose header ends in LF (or CRLF) is a stray byte,
+// not a line end: read as one it cut its row in two and set every later
+// line number one off, sending the operator to the wrong row.
+TEST_CASE("csv: a lone CR inside a row of an LF or CRLF file refuses that row, and later rows keep their line numbers") {
+  for (std::string nl : {"\n", "\r\n"}) {
+    CAPTURE(nl.size());
+    csv_fixture f("h,i" + nl + "VAT\rX,1" + nl + "good,2" + nl + "\"quoted\rstays\",3" + nl + "last,4" + nl);
+    f.next_ok();
+    REQUIRE(f.rd->next() == csv_reader::status::error);
+    CHECK(f.rd->line() == 2);
+    CHECK_MESSAGE(f.rd->error().rfind("line 2: a carriage return (CR) alone inside the row", 0) == 0, f.rd->error());
+    CHECK(f.next_ok() == sv{"good", "2"});
+    CHECK(f.rd->line() == 3);
+    CHECK(f.next_ok() == sv{"quoted\rstays", "3"});  // inside quotes it is the field's
+    CHECK(f.next_ok() == sv{"last", "4"});
+    CHECK(f.rd->line() == 5);
+  }
+}
+
 // With every line end parse_record knows: a bad row skipped to an LF that
 // an old Mac file (lone CR) never has took every row after it along.
 TEST_CASE("csv: stray quotes are refused with the rule to follow, and only their row is skipped, whatever the line ends") {
