@@ -4,6 +4,7 @@ namespace node::ingest {
 namespace {
 
 constexpr std::size_t excerpt_bytes = 120;
+constexpr std::size_t max_fields = 1024;
 
 // Length of the run of bytes needing no special handling in an unquoted field.
 std::size_t plain_run(std::string_view w) {
@@ -115,7 +116,7 @@ bool csv_reader::scan_quoted() {
 // of its lines a row of its own (90,000 quarantined rows from one field).
 // The lines it spanned are named, so rows an unclosed quote swallowed are
 // not lost unseen.
-csv_reader::status csv_reader::too_long(bool in_quotes) {
+csv_reader::status csv_reader::too_long(bool in_quotes, const std::string& why) {
   // As parse_record reads: a quote opens a field only at its start; a lone
   // CR ends a line as LF and CRLF do.
   bool quoted = in_quotes, field_start = false, ended = false, after_newline = false;
@@ -135,6 +136,7 @@ csv_reader::status csv_reader::too_long(bool in_quotes) {
   }
   auto last = after_newline ? line_ - 1 : line_;
   auto lines = "lines " + std::to_string(record_line_) + "-" + std::to_string(last);
+  if (!why.empty()) return fail(lines + ": " + why);
   if (quoted)
     return fail(lines + ": a quoted field is not closed before the end of the file; the record grew past " + std::to_string(max_) +
                 " bytes (limit [import] max_record_bytes) and everything from line " + std::to_string(record_line_) +
@@ -196,6 +198,10 @@ csv_reader::status csv_reader::parse_record() {
       }
     }
     ends_.push_back(arena_.size());
+    // No category has more than 64 fields; a record of only commas, kept
+    // field by field (24 bytes each), grew to gigabytes at the largest limit.
+    if (ends_.size() > max_fields)
+      return too_long(false, "more than " + std::to_string(max_fields) + " fields, more than any category has; the record was skipped whole");
     int c = take();
     if (c == '\r' && src_.peek() == '\n') c = take();
     else if (c == '\r' && !cr_ends_line()) return stray_cr();

@@ -32,7 +32,7 @@ public:
 private:
   status parse_record();
   bool scan_quoted();
-  status too_long(bool in_quotes);
+  status too_long(bool in_quotes, const std::string& why = {});
   status fail(std::string why);
   status stray_cr();
   std::string span_of(std::uint64_t last) const;

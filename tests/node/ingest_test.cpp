@@ -218,6 +218,19 @@ TEST_CASE("csv: a lone CR inside a row of an LF or CRLF file refuses that row, a
   }
 }
 
+// A record of nothing but commas is kept field by field (24 bytes each):
+// at the largest record limit that was gigabytes. No category has more
+// than 64 fields, so past 1024 the record is skipped whole.
+TEST_CASE("csv: a record of more than 1024 fields is refused and skipped to its end, and the next row is read") {
+  csv_fixture f("a,b\n" + std::string(5000, ',') + "\"x\ny\",z\ngood,2\n");
+  f.next_ok();
+  REQUIRE(f.rd->next() == csv_reader::status::error);
+  CHECK_MESSAGE(f.rd->error() == "lines 2-3: more than 1024 fields, more than any category has; the record was skipped whole",
+                f.rd->error());
+  CHECK(f.next_ok() == sv{"good", "2"});
+  CHECK(f.rd->line() == 4);
+}
+
 // With every line end parse_record knows: a bad row skipped to an LF that
 // an old Mac file (lone CR) never has took every row after it along.
 TEST_CASE("csv: stray quotes are refused with the rule to follow, and only their row is skipped, whatever the line ends") {
