@@ -278,7 +278,7 @@ private:
   std::string host_, port_;
   asio::io_context ioc_;
   std::optional<tls_stream<beast::tcp_stream>> stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{read_buffer_max};  // a chunk line or trailer cannot grow it without end
   std::optional<pki::identity> server_id_;
   std::uint64_t connections_ = 0;
   std::size_t owed_ = 0;  // requests written whose answers are not read yet

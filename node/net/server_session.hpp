@@ -332,6 +332,9 @@ private:
     if (ec == http::error::header_limit)
       return reply_error(431, "header_too_large",
                          "request line and headers exceed " + std::to_string(opt().header_limit) + " bytes");
+    if (ec == http::error::buffer_overflow)
+      return reply_error(400, "bad_request", "a chunk's size line or the trailer is longer than " +
+                                                 std::to_string(read_buffer_max / 1024) + " KiB");
     if (ec == http::error::body_limit)
       return refuse_request(413, "body_too_large",
                          "request body exceeds " + std::to_string(limit_) + " bytes on the " +
@@ -559,7 +562,7 @@ private:
   std::optional<pki::identity> peer_;
   bool peer_counted_ = false, over_peer_limit_ = false;  // listener_config::max_per_peer
   unsigned char refusal_alert_ = 0;  // the TLS alert a refused certificate hears
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{read_buffer_max};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::size_t limit_ = 0;  // this request's body limit (the listener's, or what before_body set)
   http::response<http::string_body> res_;

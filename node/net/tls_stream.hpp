@@ -57,6 +57,12 @@ inline constexpr std::size_t tls_read_max = 256 * 1024;
 // 4 MiB sync batch took 8,000 reads, each a trip through the event loop.
 // A buffer about to take a large body is grown to this first.
 inline constexpr std::size_t body_read_step = 64 * 1024;
+// What Beast's read buffer may hold: a header, a read step and what came
+// with it. Beast bounds the header and the body's data, not a chunk's size
+// line or the trailer after the last chunk: without this a client (before
+// any login) could grow a connection's buffer until its read timeout,
+// ~150 MB a second.
+inline constexpr std::size_t read_buffer_max = 1 << 20;
 
 // Everything mbedTLS points into lives here, on the heap, so the stream
 // itself may move.

@@ -123,3 +123,28 @@ TEST_CASE("http: beyond max_per_peer a certificate's further connection is answe
   }
   CHECK(back);
 }
+
+// Beast bounds a request's header and its body's data, not a chunk's size
+// line (its extensions) nor the trailer after the last chunk: a client,
+// before any login, grew the connection's read buffer until its read
+// timeout (~150 MB a second). The buffer is capped: 400, and closed.
+TEST_CASE("http: a chunk extension or a trailer past the read buffer's cap is refused, not buffered without end") {
+  auto l = make_listener(nullptr);
+  l.router.add("POST", "/echo", [](const http_request& r) { return http_response::text(200, r.body); });
+  l.body_limit = 16u << 20;
+  served s(std::move(l));
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::string opener : {"1;a=", "1\r\nz\r\n0\r\nX-Trailer: "}) {
+    CAPTURE(opener);
+    auto r = raw_exchange(s.addr, head + opener + std::string(3u << 20, 'b'));
+    CHECK_MESSAGE(r.got.rfind("HTTP/1.1 400", 0) == 0, r.got.substr(0, 200));
+    CHECK(r.got.find("a chunk's size line or the trailer is longer than 1024 KiB") != std::string::npos);
+    CHECK(r.closed);
+  }
+  // A chunked body of ordinary chunks, larger than the cap, still goes through.
+  std::string chunked;
+  for (int i = 0; i < 40; ++i) chunked += "10000\r\n" + std::string(65536, static_cast<char>('a' + i % 26)) + "\r\n";
+  auto big = raw_exchange(s.addr, head + chunked + "0\r\n\r\n");
+  CHECK(big.got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(big.got.size() > (40u << 16));
+}
