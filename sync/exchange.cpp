@@ -20,7 +20,7 @@ using store::model::record;
 // until a limit is reached. last_seq covers what was read, kept or not, so
 // filtered changes are not read again.
 // Changes whose `via` (the peer they came from) fails `wanted` are passed
-// over unread.
+// over unread. At most `lim.max_scanned` changes are looked at, kept or not.
 template <class Wanted, class Keep>
 change_batch collect(store::environment& env, const std::string& self, std::uint64_t after_seq,
                      const batch_limits& lim, Wanted wanted, Keep keep) {
@@ -28,10 +28,10 @@ change_batch collect(store::environment& env, const std::string& self, std::uint
   b.node = self;
   b.instance = env.instance_id();
   b.last_seq = after_seq;
-  std::size_t bytes = 0;
+  std::size_t bytes = 0, scanned = 0;
   store::reader rd(env);
   rd.for_each_change(after_seq, wanted, [&](std::uint64_t seq, const std::string&, const record* r) {
-    if (b.changes.size() >= lim.max_changes || bytes >= lim.max_bytes) {
+    if (b.changes.size() >= lim.max_changes || bytes >= lim.max_bytes || scanned++ >= lim.max_scanned) {
       b.more = true;
       return false;
     }

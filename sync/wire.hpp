@@ -68,10 +68,16 @@ struct change_batch {
 struct batch_limits {
   std::size_t max_changes = 5000;
   std::size_t max_bytes = 4 << 20;
+  // Changes looked at, sent or passed over (another jurisdiction's, ones
+  // that came down): past this the batch ends there, `more` set, last_seq
+  // covering what was looked at. A child whose jurisdiction holds little of
+  // a large log made one pull scan all of it (~1M changes a second), past
+  // the answer's timeout, and each retry began the same scan again.
+  std::size_t max_scanned = 100000;
   static constexpr batch_limits large() { return {20000, 16 << 20}; }
   // The smaller of each limit.
   constexpr batch_limits at_most(const batch_limits& o) const {
-    return {std::min(max_changes, o.max_changes), std::min(max_bytes, o.max_bytes)};
+    return {std::min(max_changes, o.max_changes), std::min(max_bytes, o.max_bytes), std::min(max_scanned, o.max_scanned)};
   }
 };
 

@@ -163,6 +163,33 @@ TEST_CASE("exchange: batches are bounded by count and say there is more") {
   CHECK_FALSE(rest.more);
 }
 
+// A pull scans at most max_scanned changes, sent or passed over: a child
+// whose jurisdiction holds little of a large log made one pull scan all of
+// it. The batch ends where the scan stopped, says there is more, and the
+// next goes on from there; nothing is skipped.
+TEST_CASE("exchange: a pull looks at no more than max_scanned changes, passed over or not, and goes on from there") {
+  test::temp_dir d;
+  node_under_test province(d, "js.province", "provincial", "320000"), suzhou(d, "js.suzhou", "local", "320500");
+  std::string gulou = code_in("320106", 1), gusu = code_in("320508", 2);
+  for (int i = 0; i < 7; ++i) province.import(gulou, "n" + std::to_string(i), "1.00");  // Nanjing's: not Suzhou's
+  province.import(gusu, "s1", "2.00");
+  batch_limits lim;
+  lim.max_scanned = 3;
+  std::uint64_t cursor = 0;
+  std::vector<std::size_t> sizes;
+  for (bool more = true; more;) {
+    auto b = collect_down(*province.env, province.id, suzhou.as_peer, cursor, lim);
+    CHECK(b.last_seq - cursor <= 3);
+    CHECK(b.last_seq > cursor);
+    sizes.push_back(b.changes.size());
+    if (!b.changes.empty()) CHECK(b.changes[0].rec.subject == gusu);
+    cursor = b.last_seq;
+    more = b.more;
+  }
+  CHECK(sizes == std::vector<std::size_t>{0, 0, 1});  // 3 + 3 passed over, then Suzhou's with the last Nanjing one
+  CHECK(cursor == store::reader(*province.env).last_seq());
+}
+
 // Re-parenting (a local moved from the national node under its province):
 // what came down from the old parent is not the local's to push up — the
 // new parent would refuse each as a violation and suspend it.
