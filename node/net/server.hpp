@@ -22,7 +22,7 @@ using std::chrono::milliseconds;
 // Server-wide limits and timeouts. Tests shorten them to a few hundred ms.
 struct server_options {
   milliseconds handshake_timeout{10'000};  // TCP accept → TLS handshake done
-  milliseconds read_timeout{30'000};       // a whole request; also idle keep-alive
+  milliseconds read_timeout{30'000};       // a request's header (and idle keep-alive); then its body
   milliseconds write_timeout{30'000};      // a whole response
   milliseconds shutdown_deadline{10'000};  // in-flight requests get this long on stop()
   // A handler's deferred answer (an audit commit, a push waiting on the
