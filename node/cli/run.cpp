@@ -359,9 +359,10 @@ int serve(const config::node_config& cfg, store::environment& env) {
   // Sync handlers block (long-polls, commits): a pool of their own, so the
   // I/O threads stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
+  service::long_poll polls(changed, sync_workers);  // torn down first: its waiters answered on the workers
   quality::monitor quality_mon(env, quality_interval);
   service::contact_book contacts;
-  service::sync_context sctx{cfg, live, env, writer, changed, sync_workers, contacts};
+  service::sync_context sctx{cfg, live, env, writer, changed, sync_workers, polls, contacts};
   api::api_context actx{cfg, live, env, writer};
   try {
     srv->add_listener(sync_listener(sctx, files));

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <variant>
 
 #include "node/net/log.hpp"
 #include "node/service/push_pipeline.hpp"
@@ -192,7 +194,29 @@ pull_params pull_params_of(const http_request& req) {
   return q;
 }
 
-http_response pull(sync_context& ctx, const http_request& req) {
+// What a pull looks for, kept while it waits: its child, cursor and limits.
+struct pull_wait {
+  sync_context& ctx;
+  replication::peer child;
+  std::uint64_t cursor, seen;
+  bool own;
+  replication::batch_limits lim;
+  // The answer once there is something to send — changes, the cursor moved
+  // past filtered ones, more, a changed revocation list — or at `last`.
+  std::optional<http_response> look(bool last) const {
+    auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own);
+    auto revoked = store::reader(ctx.env).revocation_count();
+    if (!last && b.changes.empty() && !b.more && b.last_seq == cursor && revoked == seen) return std::nullopt;
+    // The revocation list goes down whole whenever the child's count of it
+    // differs from ours: it is small and only ever grows.
+    if (revoked != seen) b.revocations = store::reader(ctx.env).revocations();
+    b.own = own;
+    return http_response::json(200, replication::encode_batch(b));
+  }
+};
+
+// The pull's checks, then its first look: an answer, or what to wait with.
+std::variant<http_response, pull_wait> pull_start(sync_context& ctx, const http_request& req, std::chrono::milliseconds& wait) {
   if (auto r = refuse_peer(ctx, req)) return *r;
   heard_from(ctx, req.peer->node_id);
   pull_params q;
@@ -201,46 +225,45 @@ http_response pull(sync_context& ctx, const http_request& req) {
   } catch (const bad_query& e) {
     return http_response::error(400, "bad_query", e.detail);
   }
-  auto [cursor, max, wait_ms, seen, own, cursor_stamp] = q;
   auto lim = replication::batch_limits::large();
-  lim.max_changes = std::min<std::uint64_t>(max, max_batch_changes);
-  auto wait = std::chrono::milliseconds(std::min<std::uint64_t>(wait_ms, max_wait_ms));
+  lim.max_changes = std::min<std::uint64_t>(q.max, max_batch_changes);
+  wait = std::chrono::milliseconds(std::min<std::uint64_t>(q.wait_ms, max_wait_ms));
   // A cursor past our newest change: our store went back in time (restored
   // from an older backup). Say so; the child reconciles from the start
   // rather than silently skipping what we will number anew.
   // The same after it went back and then wrote past the cursor: the change
   // there is not the one the child was sent.
-  {
-    store::reader rd(ctx.env);
-    if (auto head = rd.last_seq(); cursor > head)
-      return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(cursor) +
-                                                           " is past this store's newest change " + std::to_string(head));
-    if (!rd.holds_change(cursor, cursor_stamp))
-      return http_response::error(409, "cursor_elsewhere", "the change at cursor " + std::to_string(cursor) +
-                                                               " here is not the one sent to this child: this store went back");
-  }
-  auto gen = ctx.changed.generation();
+  store::reader rd(ctx.env);
+  if (auto head = rd.last_seq(); q.cursor > head)
+    return http_response::error(409, "cursor_ahead", "cursor " + std::to_string(q.cursor) +
+                                                         " is past this store's newest change " + std::to_string(head));
+  if (!rd.holds_change(q.cursor, q.cursor_stamp))
+    return http_response::error(409, "cursor_elsewhere", "the change at cursor " + std::to_string(q.cursor) +
+                                                             " here is not the one sent to this child: this store went back");
   // Going down, only the child's jurisdiction matters: no registry read
   // (as_peer's) on every look of a long-poll.
-  const auto child = plain_peer(*req.peer);
-  auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own != 0);
-  auto revoked = store::reader(ctx.env).revocation_count();
-  // Long-poll: nothing yet, so wait for a commit. A commit in this process
-  // wakes us at once; one by a CLI import (or admin revoke) in another
-  // process is seen at the next look, every 200 ms.
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  while (b.changes.empty() && !b.more && b.last_seq == cursor && revoked == seen &&
-         std::chrono::steady_clock::now() < deadline && !ctx.changed.stopped()) {
-    ctx.changed.wait(gen, std::chrono::milliseconds(200));
-    gen = ctx.changed.generation();
-    b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own != 0);
-    revoked = store::reader(ctx.env).revocation_count();
-  }
-  // The revocation list goes down whole whenever the child's count of it
-  // differs from ours: it is small and only ever grows.
-  if (revoked != seen) b.revocations = store::reader(ctx.env).revocations();
-  b.own = own != 0;
-  return http_response::json(200, replication::encode_batch(b));
+  return pull_wait{ctx, plain_peer(*req.peer), q.cursor, q.seen, q.own != 0, lim};
+}
+
+// A long-poll: nothing to send yet, so it waits for a commit — as a waiter
+// of ctx.polls, not on a worker thread of its own (long_poll.hpp).
+void pull(sync_context& ctx, const http_request& req, std::function<void(http_response)> done) {
+  auto wait = std::chrono::milliseconds(0);
+  auto started = pull_start(ctx, req, wait);
+  if (auto* answer = std::get_if<http_response>(&started)) return done(std::move(*answer));
+  auto w = std::make_shared<pull_wait>(std::get<pull_wait>(std::move(started)));
+  if (auto a = w->look(wait.count() == 0 || ctx.changed.stopped())) return done(std::move(*a));
+  ctx.polls.add(std::chrono::steady_clock::now() + wait, [w, done = std::move(done)](bool last) {
+    std::optional<http_response> a;
+    try {
+      a = w->look(last);
+    } catch (const std::exception& e) {
+      net::log::error("handler_failed").kv("path", "/sync/v1/pull").kv("reason", e.what());
+      a = http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+    }
+    if (a) done(std::move(*a));
+    return a.has_value();
+  });
 }
 
 http_response digest(sync_context& ctx, const http_request& req) {
@@ -272,7 +295,22 @@ void add_sync_routes(net::http_router& r, sync_context& ctx) {
   };
   r.add("POST", "/sync/v1/join", on_pool([&ctx](const http_request& q) { return join(ctx, q); }));
   r.add("POST", "/sync/v1/push", on_pool([&ctx, pipes](const http_request& q) { return push(ctx, *pipes, q); }));
-  r.add("GET", "/sync/v1/pull", on_pool([&ctx](const http_request& q) { return pull(ctx, q); }));
+  // A pull: its first look on a worker; if it then waits, it waits as a
+  // waiter of ctx.polls, holding no thread.
+  r.add("GET", "/sync/v1/pull", [&ctx](http_request& q) {
+    http_response later;
+    later.later = [&ctx, req = q](std::function<void(http_response)> done) mutable {
+      ctx.workers.post([&ctx, req = std::move(req), done = std::move(done)]() mutable {
+        try {
+          pull(ctx, req, done);
+        } catch (const std::exception& e) {
+          net::log::error("handler_failed").kv("path", req.path).kv("reason", e.what());
+          done(http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"));
+        }
+      });
+    };
+    return later;
+  });
   r.add("GET", "/sync/v1/digest", on_pool([&ctx](const http_request& q) { return digest(ctx, q); }));
 }
 

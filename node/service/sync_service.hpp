@@ -10,6 +10,7 @@
 #include "config/live.hpp"
 #include "node/net/http_router.hpp"
 #include "node/service/change_signal.hpp"
+#include "node/service/long_poll.hpp"
 #include "node/service/worker_pool.hpp"
 #include "store/environment.hpp"
 #include "store/writer.hpp"
@@ -24,12 +25,14 @@ struct sync_context {
   store::writer& writer;
   change_signal& changed;
   worker_pool& workers;  // where the handlers run (they block)
+  long_poll& polls;      // pulls waiting for something to send
   contact_book& contacts;  // when each child was last heard from
 };
 
 // Adds POST /sync/v1/push, GET /sync/v1/pull, GET /sync/v1/digest.
-// Handlers block (a commit, a long-poll of at most max_wait_ms): they run
-// on `workers`, not on the server's I/O threads.
+// Handlers block (a commit): they run on `workers`, not on the server's I/O
+// threads. A pull with nothing to send yet waits (at most max_wait_ms) as a
+// waiter of `polls`, holding no thread.
 void add_sync_routes(net::http_router& r, sync_context& ctx);
 
 inline constexpr int max_wait_ms = 5000;

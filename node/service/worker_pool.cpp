@@ -60,4 +60,12 @@ net::http_response worker_pool::defer(std::function<net::http_response(const net
   return r;
 }
 
+void worker_pool::post(std::function<void()> job) {
+  {
+    std::lock_guard lk(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 }  // namespace node::service

@@ -25,6 +25,8 @@ public:
   // A response that `fn(req)` produces on a worker thread. The body is
   // moved out of `req` (megabytes for a sync batch), the rest copied.
   net::http_response defer(std::function<net::http_response(const net::http_request&)> fn, net::http_request& req);
+  // Runs `job` on a worker thread (it answers for itself).
+  void post(std::function<void()> job);
 
 private:
   void run();
