@@ -117,8 +117,8 @@ void check_live(txn_state& s, const std::string& id) {
   auto c = load_consent(s, id);
   if (!c) return;
   if (auto st = c->status(s.now); st != "active")
-    throw consent_not_live_error("consent " + id + " is " + st + ": it was " + st +
-                                 " after this request was checked against it, so nothing is answered under it");
+    throw consent_not_live_error("consent " + id + " is " + st + " (since this request was checked against it), so "
+                                 "nothing is answered under it; the enterprise can grant a new one through its portal");
   s.consents_live.insert(id);
 }
 

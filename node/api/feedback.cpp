@@ -8,6 +8,7 @@
 #include "store/model/record.hpp"
 #include "store/model/uscc.hpp"
 #include "store/model/validate.hpp"
+#include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "sync/routing.hpp"
 
@@ -43,10 +44,14 @@ net::http_response put_record(api_context& ctx, api_call& call, const std::strin
   if (service::recovery_pending(ctx.cfg))
     return refuse(call, 503, "recovering", "this node was restored from a backup (or went back to an earlier state) and is getting back its newer records "
                                            "from its parent; retry in a minute");
-  // Only the owner changes a record. The writer says so, in the commit
-  // itself (owner_only): a record that came down the tree a moment ago is
-  // refused as surely as one held for years — 409 `not_owner`, audited as
-  // refused (common.cpp) — never taken in or quarantined.
+  // Only the owner changes a record: 409 `not_owner`, audited as refused.
+  // Looked at here, so a refusal costs no failed commit (which would send
+  // every request of its group commit to be retried alone, each with its
+  // own flush); and said again by the writer in the commit itself
+  // (owner_only), for a record that came down the tree since this look.
+  if (auto held = store::reader(ctx.env).get(category, subject, record_id); held && held->origin != ctx.cfg.node.id)
+    return refuse(call, 409, "not_owner", "record_id: " + subject + "'s " + category + " record '" + record_id +
+                                              "' is owned by node '" + held->origin + "'; only its owner changes it: send this there");
   call.changes.origin = ctx.cfg.node.id;
   call.changes.owner_only = true;
   call.changes.rows.push_back({category, subject, record_id, event_date, source, canonical, 0, {}});

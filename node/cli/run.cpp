@@ -57,7 +57,8 @@ unsigned io_threads() {
   static const unsigned n = std::clamp(usable_cpus(), 2u, 8u);
   return n;
 }
-// One per child long-polling at once, and some for pushes and joins.
+// Pushes and joins wait for their commits here, and pulls look at the log
+// (a pull waiting for a commit holds none: service::long_poll).
 constexpr unsigned sync_worker_threads = 64;
 // Data quality for /metrics: a full read of the store, so not per scrape.
 constexpr std::chrono::seconds quality_interval{300};
@@ -356,10 +357,10 @@ int serve(const config::node_config& cfg, store::environment& env) {
   });
   // Before the worker pool: jobs it finishes after the server stops read it.
   config::live_settings live(cfg);
-  // Sync handlers block (long-polls, commits): a pool of their own, so the
-  // I/O threads stay free for the API.
+  // Sync handlers block (commits): a pool of their own, so the I/O threads
+  // stay free for the API.
   service::worker_pool sync_workers(sync_worker_threads);
-  service::long_poll polls(changed, sync_workers);  // torn down first: its waiters answered on the workers
+  service::long_poll polls(changed, sync_workers);  // stopped below, before the workers, while sctx lives
   quality::monitor quality_mon(env, quality_interval);
   service::contact_book contacts;
   service::sync_context sctx{cfg, live, env, writer, changed, sync_workers, polls, contacts};
@@ -373,6 +374,10 @@ int serve(const config::node_config& cfg, store::environment& env) {
     return 1;
   }
   serve_until_stopped(cfg, env, writer, changed, live, *srv);
+  // Waiting pulls answered, then the jobs still queued on the workers run
+  // (they use sctx): both before sctx goes.
+  polls.stop();
+  sync_workers.stop();
   log::info("exit").kv("code", 0);
   return 0;
 }

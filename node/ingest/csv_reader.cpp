@@ -59,12 +59,10 @@ csv_reader::status csv_reader::fail(std::string why) {
   // the commas between them (the arena holds them end to end).
   excerpt_.clear();
   std::size_t begin = 0;
-  for (auto end : ends_) {
-    excerpt_.append(arena_, begin, end - begin) += ',';
-    begin = end;
-    if (excerpt_.size() >= excerpt_bytes) break;
-  }
-  if (excerpt_.size() < excerpt_bytes) excerpt_.append(arena_, begin, excerpt_bytes);
+  for (std::size_t i = 0; i < ends_.size() && excerpt_.size() < excerpt_bytes; begin = ends_[i++])
+    excerpt_.append(i ? "," : "").append(arena_, begin, ends_[i] - begin);
+  if (begin < arena_.size() && excerpt_.size() < excerpt_bytes)  // the field it stopped in
+    excerpt_.append(ends_.empty() ? "" : ",").append(arena_, begin, excerpt_bytes);
   excerpt_.resize(std::min(excerpt_.size(), excerpt_bytes));
   return status::error;
 }
@@ -154,6 +152,47 @@ csv_reader::status csv_reader::stray_cr() {
                       "skipped whole: remove the CR (or quote the field that holds it)");
 }
 
+// A field in quotes, up to and past its closing quote; a status when the
+// record is refused.
+std::optional<csv_reader::status> csv_reader::quoted_field() {
+  take();
+  if (!scan_quoted()) {
+    if (record_bytes_ > max_) return too_long(true);
+    // Every line after the quote was read into the field: say which,
+    // or rows the quote swallowed go unseen behind one quarantine entry.
+    bool ended_line = !arena_.empty() && arena_.back() == '\n';
+    return fail(span_of(ended_line ? line_ - 1 : line_) + ": a quoted field opened on line " +
+                std::to_string(record_line_) + " is not closed before the end of the file, so the rest of "
+                "the file was read as one field and skipped: close the quote (a quote inside a field must be doubled: \"\")");
+  }
+  int c = src_.peek();
+  if (c >= 0 && c != ',' && c != '\n' && c != '\r') {
+    auto lines = span_of(line_);  // the field may have run over several lines
+    skip_line();
+    return fail(lines + ": text after a closing quote (a quote inside a field must be doubled: \"\"); "
+                        "the record was skipped whole");
+  }
+  return std::nullopt;
+}
+
+// A field without quotes, up to the comma or line end after it.
+std::optional<csv_reader::status> csv_reader::plain_field() {
+  for (auto w = src_.window(); !w.empty(); w = src_.window()) {
+    w = w.substr(0, room());
+    auto n = plain_run(w);
+    arena_.append(w.data(), n);
+    record_bytes_ += n;
+    src_.advance(n);
+    if (n < w.size() || record_bytes_ > max_) break;
+  }
+  if (record_bytes_ > max_) return too_long(false);
+  if (src_.peek() == '"') {
+    skip_line();
+    return fail("quote inside an unquoted field (quote the whole field and double the quote)");
+  }
+  return std::nullopt;
+}
+
 csv_reader::status csv_reader::parse_record() {
   arena_.clear();
   ends_.clear();
@@ -164,39 +203,7 @@ csv_reader::status csv_reader::parse_record() {
   record_line_ = line_;
   if (src_.peek() < 0) return status::eof;
   for (;;) {  // one field per turn
-    if (src_.peek() == '"') {
-      take();
-      if (!scan_quoted()) {
-        if (record_bytes_ > max_) return too_long(true);
-        // Every line after the quote was read into the field: say which,
-        // or rows the quote swallowed go unseen behind one quarantine entry.
-        bool ended_line = !arena_.empty() && arena_.back() == '\n';
-        return fail(span_of(ended_line ? line_ - 1 : line_) + ": a quoted field opened on line " +
-                    std::to_string(record_line_) + " is not closed before the end of the file, so the rest of "
-                    "the file was read as one field and skipped: close the quote (a quote inside a field must be doubled: \"\")");
-      }
-      int c = src_.peek();
-      if (c >= 0 && c != ',' && c != '\n' && c != '\r') {
-        auto lines = span_of(line_);  // the field may have run over several lines
-        skip_line();
-        return fail(lines + ": text after a closing quote (a quote inside a field must be doubled: \"\"); "
-                            "the record was skipped whole");
-      }
-    } else {
-      for (auto w = src_.window(); !w.empty(); w = src_.window()) {
-        w = w.substr(0, room());
-        auto n = plain_run(w);
-        arena_.append(w.data(), n);
-        record_bytes_ += n;
-        src_.advance(n);
-        if (n < w.size() || record_bytes_ > max_) break;
-      }
-      if (record_bytes_ > max_) return too_long(false);
-      if (src_.peek() == '"') {
-        skip_line();
-        return fail("quote inside an unquoted field (quote the whole field and double the quote)");
-      }
-    }
+    if (auto bad = src_.peek() == '"' ? quoted_field() : plain_field()) return *bad;
     ends_.push_back(arena_.size());
     // No category has more than 64 fields; a record of only commas, kept
     // field by field (24 bytes each), grew to gigabytes at the largest limit.

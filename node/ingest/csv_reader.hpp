@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ public:
 
 private:
   status parse_record();
+  std::optional<status> quoted_field();
+  std::optional<status> plain_field();
   bool scan_quoted();
   status too_long(bool in_quotes, const std::string& why = {});
   status fail(std::string why);

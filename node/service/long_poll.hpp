@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <list>
@@ -28,11 +29,17 @@ public:
   using look = std::function<bool(bool last)>;
 
   long_poll(change_signal& changed, worker_pool& workers);
-  ~long_poll();  // after changed.stop(): every waiter answered, none in flight
+  ~long_poll();  // stop()
+  // Stops the change signal; returns once every waiter is answered and no
+  // look is in flight. Idempotent.
+  void stop();
   long_poll(const long_poll&) = delete;
   long_poll& operator=(const long_poll&) = delete;
 
-  void add(std::chrono::steady_clock::time_point until, look fn);
+  // Waits until `until` at most. `seen`: the change signal's generation
+  // before the caller's own look (a commit since then is looked at at
+  // once). False once the node is stopping: the caller answers itself.
+  bool add(std::chrono::steady_clock::time_point until, std::uint64_t seen, look fn);
   std::size_t waiting();
 
 private:
@@ -44,6 +51,7 @@ private:
   void run();
   void dispatch(bool stopping);
   void hand_over(const std::shared_ptr<waiter>& w, bool last);
+  void finished(const std::shared_ptr<waiter>& w, bool done);
 
   change_signal& changed_;
   worker_pool& workers_;
@@ -51,6 +59,7 @@ private:
   std::condition_variable drained_;
   std::list<std::shared_ptr<waiter>> waiters_;
   bool stopped_ = false;
+  std::size_t in_flight_ = 0;  // looks handed to the workers, not yet finished
   std::thread thread_;
 };
 

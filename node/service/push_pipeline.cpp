@@ -59,9 +59,11 @@ std::shared_ptr<push_pipeline::child> push_pipeline::child_of(const std::string&
   auto& c = children_[{node_id, connection}];
   if (c) return c;
   c = std::make_shared<child>();
-  for (auto it = children_.lower_bound({node_id, {}}); it != children_.end() && it->first.first == node_id;) {
-    bool idle = it->first.second != connection && it->second.use_count() == 1 && it->second->mu.try_lock();
-    if (idle && quiet_and_done(node_id, it->first.second, *it->second)) {
+  // Every child's quiet pipes, not only this one's: a child that never
+  // connects again (suspended, moved) must not keep its pipes for ever.
+  for (auto it = children_.begin(); it != children_.end();) {
+    bool idle = it->first != std::pair{node_id, connection} && it->second.use_count() == 1 && it->second->mu.try_lock();
+    if (idle && quiet_and_done(it->first.first, it->first.second, *it->second)) {
       it = children_.erase(it);
       continue;
     }

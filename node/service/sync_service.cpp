@@ -196,7 +196,8 @@ pull_params pull_params_of(const http_request& req) {
 
 // What a pull looks for, kept while it waits: its child, cursor and limits.
 struct pull_wait {
-  sync_context& ctx;
+  store::environment& env;  // not the sync_context: a waiter may be looked at while the node tears down
+  std::string self;
   replication::peer child;
   std::uint64_t cursor, seen;
   bool own;
@@ -204,12 +205,12 @@ struct pull_wait {
   // The answer once there is something to send — changes, the cursor moved
   // past filtered ones, more, a changed revocation list — or at `last`.
   std::optional<http_response> look(bool last) const {
-    auto b = replication::collect_down(ctx.env, ctx.cfg.node.id, child, cursor, lim, own);
-    auto revoked = store::reader(ctx.env).revocation_count();
+    auto b = replication::collect_down(env, self, child, cursor, lim, own);
+    auto revoked = store::reader(env).revocation_count();
     if (!last && b.changes.empty() && !b.more && b.last_seq == cursor && revoked == seen) return std::nullopt;
     // The revocation list goes down whole whenever the child's count of it
     // differs from ours: it is small and only ever grows.
-    if (revoked != seen) b.revocations = store::reader(ctx.env).revocations();
+    if (revoked != seen) b.revocations = store::reader(env).revocations();
     b.own = own;
     return http_response::json(200, replication::encode_batch(b));
   }
@@ -242,28 +243,31 @@ std::variant<http_response, pull_wait> pull_start(sync_context& ctx, const http_
                                                              " here is not the one sent to this child: this store went back");
   // Going down, only the child's jurisdiction matters: no registry read
   // (as_peer's) on every look of a long-poll.
-  return pull_wait{ctx, plain_peer(*req.peer), q.cursor, q.seen, q.own != 0, lim};
+  return pull_wait{ctx.env, ctx.cfg.node.id, plain_peer(*req.peer), q.cursor, q.seen, q.own != 0, lim};
 }
+
+constexpr const char* req_path_pull = "/sync/v1/pull";
 
 // A long-poll: nothing to send yet, so it waits for a commit — as a waiter
 // of ctx.polls, not on a worker thread of its own (long_poll.hpp).
 void pull(sync_context& ctx, const http_request& req, std::function<void(http_response)> done) {
   auto wait = std::chrono::milliseconds(0);
+  auto gen = ctx.changed.generation();  // before the first look: a commit after it is not missed
   auto started = pull_start(ctx, req, wait);
   if (auto* answer = std::get_if<http_response>(&started)) return done(std::move(*answer));
   auto w = std::make_shared<pull_wait>(std::get<pull_wait>(std::move(started)));
-  if (auto a = w->look(wait.count() == 0 || ctx.changed.stopped())) return done(std::move(*a));
-  ctx.polls.add(std::chrono::steady_clock::now() + wait, [w, done = std::move(done)](bool last) {
+  if (auto a = w->look(wait.count() == 0)) return done(std::move(*a));
+  auto waiting = [w, done](bool last) {
     std::optional<http_response> a;
     try {
       a = w->look(last);
     } catch (const std::exception& e) {
-      net::log::error("handler_failed").kv("path", "/sync/v1/pull").kv("reason", e.what());
-      a = http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+      a = failed_answer(req_path_pull, e.what());
     }
     if (a) done(std::move(*a));
     return a.has_value();
-  });
+  };
+  if (!ctx.polls.add(std::chrono::steady_clock::now() + wait, gen, waiting)) waiting(true);  // stopping: answer now
 }
 
 http_response digest(sync_context& ctx, const http_request& req) {
@@ -304,8 +308,7 @@ void add_sync_routes(net::http_router& r, sync_context& ctx) {
         try {
           pull(ctx, req, done);
         } catch (const std::exception& e) {
-          net::log::error("handler_failed").kv("path", req.path).kv("reason", e.what());
-          done(http_response::error(500, "internal", "the server failed to answer this request; the node log has the details"));
+          done(failed_answer(req.path, e.what()));
         }
       });
     };

@@ -4,17 +4,25 @@
 
 namespace node::service {
 
+net::http_response failed_answer(const std::string& path, const std::string& why) {
+  net::log::error("handler_failed").kv("path", path).kv("reason", why);
+  return net::http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+}
+
 worker_pool::worker_pool(unsigned threads) {
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
-worker_pool::~worker_pool() {
+worker_pool::~worker_pool() { stop(); }
+
+void worker_pool::stop() {
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
 
 void worker_pool::run() {
@@ -48,10 +56,9 @@ net::http_response worker_pool::defer(std::function<net::http_response(const net
       try {
         answer = fn(req);
       } catch (const std::exception& e) {
-        net::log::error("handler_failed").kv("path", req.path).kv("reason", e.what());
-        answer = net::http_response::error(500, "internal", "the server failed to answer this request; the node log has the details");
+        answer = failed_answer(req.path, e.what());
       } catch (...) {
-        answer = net::http_response::error(500, "internal", "the server failed to answer this request");
+        answer = failed_answer(req.path, "an unknown error");
       }
       done(std::move(answer));  // once, outside the try: an answer is never sent twice
     });

@@ -1,7 +1,8 @@
-// Threads for handlers that block (a sync long-poll waits up to
-// max_wait_ms; a push waits for its commit): they run here and answer
-// through a deferred response, so the server's few I/O threads stay free
-// for everything else (the bank API above all).
+// Threads for handlers that block (a push waits for its commit; a pull's
+// looks at the log): they run here and answer through a deferred response,
+// so the server's few I/O threads stay free for everything else (the bank
+// API above all). A pull that waits for a commit holds no thread here
+// while it waits (long_poll.hpp).
 #pragma once
 
 #include <condition_variable>
@@ -15,10 +16,15 @@
 
 namespace node::service {
 
+// A handler that threw: logged, and answered 500 (once, by the caller).
+net::http_response failed_answer(const std::string& path, const std::string& why);
+
 class worker_pool {
 public:
   explicit worker_pool(unsigned threads);
-  ~worker_pool();  // finishes what is queued, then joins
+  ~worker_pool();  // stop()
+  // Finishes what is queued, then joins. Idempotent.
+  void stop();
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
 

@@ -241,7 +241,7 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   for (const auto& r : exported(a.n, f[2]))
     if (r.at("category").as_string() == "registration" && r.at("record_id").as_string() == "registration")
       CHECK(r.at("fields").at("name").as_string() == "省里的公司");  // untouched
-  {  // the writer refused it (the commit, not a look before it), and the access log says refused, 409
+  {  // the access log says refused, 409 (the writer's own refusal, for a record arriving after the look: store_test)
     auto log = json::parse(a.call("portal", "GET", "/api/v1/subjects/" + f[2] + "/access-log").body).at("accesses").as_array();
     bool refused_409 = false;
     for (const auto& e : log)

@@ -197,6 +197,12 @@ TEST_CASE("csv: the excerpt of a refused row keeps the commas between its fields
   REQUIRE(f.rd->next() == csv_reader::status::error);
   CHECK(f.rd->excerpt() == "91350200776049653A,r1,12");
   CHECK(f.next_ok() == sv{"good", "2", "3"});
+  csv_fixture cr("a,b,c\nx,\rc,d\n,,e\"\n");  // a stray CR after the second field; an empty first field
+  cr.next_ok();
+  REQUIRE(cr.rd->next() == csv_reader::status::error);
+  CHECK(cr.rd->excerpt() == "x,");  // two fields, the second empty: no third
+  REQUIRE(cr.rd->next() == csv_reader::status::error);
+  CHECK(cr.rd->excerpt() == ",,e");
 }
 
 // A lone CR in a file whose header ends in LF (or CRLF) is a stray byte,
