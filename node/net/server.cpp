@@ -4,6 +4,8 @@
 // stream types: TLS and plain), so it is the slow one to compile.
 #include "node/net/server.hpp"
 
+#include "node/net/client_address.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -234,7 +236,7 @@ private:
     beast::error_code ec;
     auto ep = socket.remote_endpoint(ec);
     std::string remote = ec ? std::string("unknown") : endpoint_text(ep);
-    std::string ip = ec ? remote : ep.address().to_string();
+    std::string ip = ec ? remote : client_of(ep.address());
     bool full = st_->active >= st_->cfg.max_connections;
     if (full || !st_->take_address(ip)) {
       st_->refused++;
