@@ -24,6 +24,11 @@ void print_table(const config::node_config& cfg, const quality::report& r) {
                 static_cast<unsigned long long>(q.quarantined), quality::percent_text(q.completeness()).c_str(),
                 quality::percent_text(q.accuracy()).c_str(), quality::percent_text(q.continuity()).c_str(), lag.c_str(), newest.c_str());
   }
+  for (const auto& [name, q] : r.by_category)
+    if (q.unreadable)
+      std::printf("%s: %llu record(s) whose fields are not valid JSON (the first: %s) — the parent refuses every batch "
+                  "carrying one, and API answers with one are broken: import them again from a corrected file\n",
+                  name.c_str(), static_cast<unsigned long long>(q.unreadable), q.first_unreadable.c_str());
   std::printf("complete: optional fields filled; accurate: records of records + quarantined rows;\n"
               "continuous: months present in each monthly series (tax, utility_payment) between its first and last;\n"
               "lag: days from the event to its arrival at this node.\n");

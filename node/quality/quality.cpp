@@ -65,7 +65,8 @@ void count_record(const store::model::record& r, category_quality& q, scan_state
   try {
     f = json::parse(r.fields_json).as_object();
   } catch (const std::exception&) {
-    return;  // stored canonical JSON always parses; a bad one is check's business
+    if (!q.unreadable++) q.first_unreadable = r.subject + "/" + r.record_id;
+    return;
   }
   bool periodic = false;
   for (const auto& fd : s.def->fields) {
@@ -192,6 +193,8 @@ std::string to_json(const report& r) {
                    {"newest_event", q.newest_event.empty() ? json::value(nullptr) : json::value(q.newest_event)}};
     auto age = q.newest_event_age_days(r.computed_at_ms);
     o["newest_event_age_days"] = age ? json::value(*age) : json::value(nullptr);
+    o["unreadable"] = q.unreadable;
+    o["first_unreadable"] = q.unreadable ? json::value(q.first_unreadable) : json::value(nullptr);
     cats[name] = std::move(o);
   }
   return json::serialize(json::object{{"categories", std::move(cats)}, {"took_ms", r.took_ms}});

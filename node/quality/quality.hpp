@@ -26,6 +26,12 @@ struct category_quality {
   // Timeliness: days from the event to its arrival at this node.
   std::optional<std::int64_t> lag_days_p50, lag_days_p90;
   std::string newest_event;  // YYYY-MM-DD, empty without records
+  // Records whose fields are not valid JSON (an integer stored with leading
+  // zeros before imports refused them: "007"): every batch carrying one is
+  // refused by the parent, and every API answer with one is broken. The
+  // first one's SUBJECT/RECORD_ID, to find and import again.
+  std::uint64_t unreadable = 0;
+  std::string first_unreadable;
 
   std::optional<double> completeness() const;  // none: no optional field to fill
   std::optional<double> accuracy() const;      // records / (records + quarantined)

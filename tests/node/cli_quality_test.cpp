@@ -10,6 +10,7 @@
 #include "node/cli_support.hpp"
 #include "node/quality/monitor.hpp"
 #include "store/environment.hpp"
+#include "store/writer.hpp"
 
 using namespace cli_test;
 
@@ -66,6 +67,39 @@ TEST_CASE("quality: completeness, accuracy, continuity and timeliness per catego
   auto text = n.run("quality");
   REQUIRE(text.exit_code == 0);
   CHECK_MESSAGE(text.out.find("tax                        4           1     50.0%     80.0%      80.0%") != std::string::npos, text.out);
+  CHECK(tax.at("unreadable").to_number<int>() == 0);
+  CHECK(text.out.find("not valid JSON") == std::string::npos);
+}
+
+// A record stored before imports refused an integer with leading zeros
+// ("007") holds fields that are not JSON: the parent refuses every batch
+// carrying it. The report counts such records and names the first.
+TEST_CASE("quality: records whose fields are not valid JSON are counted and the first named, to import again") {
+  cli_test::node n;
+  {
+    auto env = store::environment::open({n.dir + "/data"});
+    store::model::record r;
+    r.category = "utility_payment";
+    r.subject = A;
+    r.record_id = "w-1";
+    r.origin = "js.suzhou";
+    r.version = 1;
+    r.event_date = "2026-01-31";
+    r.source = "water company";
+    r.fields_json = R"({"utility":"water","period":"2026-01","amount_due":"1.00","amount_paid":"1.00","days_overdue":007})";
+    store::write_batch b;
+    b.via = "js.suzhou";
+    b.replicas.push_back(r);
+    store::writer(*env).submit(std::move(b)).get();
+  }
+  auto r = n.run("quality", {"--json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto utility = json_lines(r.out).at(0).at("categories").at("utility_payment").as_object();
+  CHECK(utility.at("unreadable").to_number<int>() == 1);
+  CHECK(str(utility.at("first_unreadable")) == A + "/w-1");
+  auto text = n.run("quality");
+  CHECK_MESSAGE(text.out.find("utility_payment: 1 record(s) whose fields are not valid JSON (the first: " + A + "/w-1)") !=
+                    std::string::npos, text.out);
 }
 
 TEST_CASE("quality: a scan in slices of short read transactions reports what one pass does") {
