@@ -27,7 +27,7 @@ void print_table(const config::node_config& cfg, const quality::report& r) {
   for (const auto& [name, q] : r.by_category)
     if (q.unreadable)
       std::printf("%s: %llu record(s) whose fields are not valid JSON (the first: %s) — the parent refuses every batch "
-                  "carrying one, and API answers with one are broken: import them again from a corrected file\n",
+                  "carrying one, and API answers with one are broken: import them again from a corrected file, at the node that owns them\n",
                   name.c_str(), static_cast<unsigned long long>(q.unreadable), q.first_unreadable.c_str());
   std::printf("complete: optional fields filled; accurate: records of records + quarantined rows;\n"
               "continuous: months present in each monthly series (tax, utility_payment) between its first and last;\n"
