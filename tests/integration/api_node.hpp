@@ -90,6 +90,23 @@ struct api_node {
     return std::string(json::parse(r.body).at("id").as_string());
   }
 
+  // `credit-node audit verify --json` on this node's store.
+  json::object audit_verified() const {
+    return json::parse(test::run_cli({"audit", "verify", "--json", "-c", n.cfg}).out).as_object();
+  }
+
+  // A bank's key and certificate from the network's CA (role bank), made
+  // with the binary's own pki commands; returns their path without .key/.pem.
+  std::string bank_certificate(const std::string& id) {
+    std::string dir = net.d / id;
+    auto csr = test::run_cli({"pki", "csr", "--key", dir + ".key", "--out", dir + ".csr", "--node-id", id, "--role", "bank"});
+    REQUIRE_MESSAGE(csr.exit_code == 0, csr.err);
+    auto sign = test::run_cli({"pki", "sign", "--ca", net.ca, "--csr", dir + ".csr", "--out", dir + ".pem", "--role", "bank",
+                               "--node-id", id});
+    REQUIRE_MESSAGE(sign.exit_code == 0, sign.err);
+    return dir;
+  }
+
   std::string records_target(const std::string& firm) {
     return "/api/v1/subjects/" + firm + "/records?purpose=credit_assessment&categories=tax,registration";
   }

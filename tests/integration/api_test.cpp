@@ -370,7 +370,7 @@ TEST_CASE("api: every endpoint × principal × consent state answers as the cons
   CHECK(a.call("bank-a", "PUT", "/api/v1/verify", "{}").status == 405);
   CHECK(a.call("", "GET", "/api/v1/nothing").status == 404);
   // Every request, allowed or refused, is on an intact chain.
-  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  auto audit = a.audit_verified();
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
   // Its head, kept elsewhere, is what a later verify holds the log to.
@@ -442,7 +442,7 @@ TEST_CASE("api: a suspended bank is refused until resumed, and a new token retir
   CHECK(admin({"bank", "suspend", "--id", "bank-a"}).err.find("--reason") != std::string::npos);
   CHECK(admin({"bank", "token", "--id", "bank-a", "--token-out", a.net.d / "b2.token"}).err.find("must not exist yet") != std::string::npos);
   // Every one of those requests is on the chain, the refused ones too.
-  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  auto audit = a.audit_verified();
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").to_number<std::size_t>() == a.requests);
 }
@@ -451,11 +451,7 @@ TEST_CASE("api: a bank by client certificate is known, a stranger's certificate 
   api_node a;
   test::write_file(a.n.cfg, test::read_file(a.n.cfg) + "\n[api]\nrequests_per_second = 2\n");
   // bank-c holds a certificate from the network's CA, role bank.
-  std::string dir = a.net.d / "bank-c";
-  auto csr = test::run_cli({"pki", "csr", "--key", dir + ".key", "--out", dir + ".csr", "--node-id", "bank-c", "--role", "bank"});
-  REQUIRE_MESSAGE(csr.exit_code == 0, csr.err);
-  REQUIRE(test::run_cli({"pki", "sign", "--ca", a.net.ca, "--csr", dir + ".csr", "--out", dir + ".pem", "--role", "bank",
-                         "--node-id", "bank-c"}).exit_code == 0);
+  std::string dir = a.bank_certificate("bank-c");
   auto wrong = test::run_cli({"admin", "bank", "add", "--id", "bank-x", "--name", "X", "--cert", dir + ".pem", "-c", a.n.cfg});
   CHECK(wrong.exit_code == 2);  // the certificate names bank-c
   CHECK(wrong.err.find("names bank-c") != std::string::npos);
@@ -505,8 +501,7 @@ TEST_CASE("api: a bank by client certificate is known, a stranger's certificate 
     auto at = err.find("event=tls_handshake_failed listener=api");
     return at != std::string::npos && err.find("presented by CN=bank-c", at) != std::string::npos;
   }), proc.err());
-  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
-  CHECK(audit.at("ok").as_bool());
+  CHECK(a.audit_verified().at("ok").as_bool());
 }
 
 TEST_CASE("api: SIGHUP lowers the rate limit of a running node, and the refusals it makes are audited") {
@@ -530,7 +525,7 @@ TEST_CASE("api: SIGHUP lowers the rate limit of a running node, and the refusals
   // what trickles in during the loop gets through.
   auto after = statuses(8);
   CHECK_MESSAGE(after[429] >= 4, "403: " << after[403] << ", 429: " << after[429]);
-  auto audit = json::parse(test::run_cli({"audit", "verify", "--json", "-c", a.n.cfg}).out).as_object();
+  auto audit = a.audit_verified();
   CHECK(audit.at("ok").as_bool());
   CHECK(audit.at("entries").as_int64() == static_cast<std::int64_t>(a.requests));
   proc.signal(SIGTERM);
