@@ -67,6 +67,9 @@ perf stat -e syscalls:sys_enter_fdatasync -- true > /dev/null 2>&1 && PERF_EVENT
 run() {  # name server-pid url [extra wrk args]
   local name=$1 pid=$2 url=$3; shift 3
   local t0; t0=$(cpu_ticks "$pid")
+  # The node's writer thread alone (audit group commits): the serial part.
+  local wt; wt=$(grep -l '^cn-writer$' /proc/"$pid"/task/*/comm 2> /dev/null | head -1 | xargs -r dirname || true)
+  local w0=0; [ -z "$wt" ] || w0=$(awk '{print $14 + $15}' "$wt/stat")
   local pids; pids=$(echo "$pid" $(pgrep -P "$pid") | tr ' ' ',')
   local counter=""
   rm -f "$W/perf.txt"
@@ -86,10 +89,14 @@ run() {  # name server-pid url [extra wrk args]
     [ -s "$API_BENCH_PERF" ] || echo "api: perf record wrote no profile to $API_BENCH_PERF (perf missing or not permitted?)"
   fi
   local t1; t1=$(cpu_ticks "$pid")
+  local w1=0; [ -z "$wt" ] || w1=$(awk '{print $14 + $15}' "$wt/stat")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
   # The server's CPU per answer: what a faster path has to cut.
   local us; us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" -v r="$rps" \
     'BEGIN {if (r > 0) printf "%.0f", 1e6 * t / hz / (r * s)}')
+  local writer=""
+  [ -z "$wt" ] || writer=$(awk -v t="$((w1 - w0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" -v r="$rps" \
+    'BEGIN {if (r > 0) printf " (writer %.1f)", 1e6 * t / hz / (r * s)}')
   local counts=""
   if [ -n "$HAVE_PERF" ] && [ -s "$W/perf.txt" ]; then
     counts=$(awk -F, -v n="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" \
@@ -98,8 +105,8 @@ run() {  # name server-pid url [extra wrk args]
             if (n > 0 && d ~ /^[0-9]+$/) printf ", fdatasync %.3f", d/n
             if (n > 0 && c ~ /^[0-9]+$/) printf " /answer"}' "$W/perf.txt")
   fi
-  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/answer%s   non-2xx %s\n' "$name" "$rps" \
-    "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" "$counts" \
+  printf 'api: %-34s %10s req/s   p50 %8s   p99 %8s   server CPU %5s%s us/answer%s   non-2xx %s\n' "$name" "$rps" \
+    "$(awk '$1=="50%" {print $2}' <<< "$out")" "$(awk '$1=="99%" {print $2}' <<< "$out")" "$us" "$writer" "$counts" \
     "$(awk '/Non-2xx/ {print $5}' <<< "$out")"
 }
 NODE_PID=${PIDS[0]}

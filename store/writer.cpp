@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/headroom.hpp"
 #include "store/txn_state.hpp"
 
 namespace store {
@@ -73,6 +74,7 @@ struct writer::impl {
   std::function<void(std::uint64_t)> committed;
   std::string signal_file;  // empty: commits are not announced
   std::atomic<std::size_t> replicas{0};  // queued or committing
+  headroom room;  // zeroed blocks ahead of the last page, for durable commits
   std::thread thread;
 
   impl(environment& e, std::string signal) : env(e), signal_file(std::move(signal)), thread([this] { run(); }) {}
@@ -138,6 +140,7 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
   // -> 1.93-2.06 s).
   check(mdb_env_set_flags(ei.env, MDB_NOMETASYNC, durable ? 0 : 1), "set sync mode");
   txn t(ei.env, true);
+  if (durable) room.keep(ei.env);  // before any page is written: see headroom.hpp
   txn_state s(t, ei.t);
   out.clear();
   for (auto* j : jobs) {
