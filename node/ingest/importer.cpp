@@ -55,12 +55,20 @@ public:
   // On a fatal error mid-file: what was submitted still lands, and what
   // landed is made durable (the last commit's meta page is not yet). Every batch is
   // waited for, even after one failed: the report must count them all.
-  // Returns the first store failure met, empty when none.
-  std::string drain() noexcept {
+  // `keep_current`: the rows of the batch being filled go in too (the file
+  // failed, not the store). Returns the first store failure met, empty when none.
+  std::string drain(bool keep_current = false) noexcept {
     std::string failure;
     auto note = [&](const std::exception& e) {
       if (failure.empty()) failure = e.what();
     };
+    if (keep_current && (!cur_.rows.empty() || !cur_.quarantine.empty())) {
+      try {
+        enqueue();
+      } catch (const std::exception& e) {
+        note(e);
+      }
+    }
     while (!inflight_.empty()) {
       try {
         collect();
@@ -85,12 +93,17 @@ private:
   }
 
   void submit() {
+    enqueue();
+    while (inflight_.size() > 1) collect();
+  }
+
+  // The batch being filled goes to the writer; a new one starts.
+  void enqueue() {
     // Sorting here, not in the writer, balances the two cores.
     cur_.order = store::key_order(cur_.rows);
     drop_repeats();
     inflight_.push_back(w_.submit(std::move(cur_)));
     start_batch();
-    while (inflight_.size() > 1) collect();
   }
 
   // The same record twice in a batch: applying both would make a new
@@ -342,6 +355,19 @@ std::string encoding_problem(byte_source& src, const std::string& path) {
          "-t UTF-8 " + path + " > " + path + ".utf8; nothing was imported";
 }
 
+// The file failed mid-way (a disk or network error): the rows read before
+// it are stored, and said so with their counts, so that importing the file
+// again once it reads is safe (those rows count as unchanged).
+import_report& read_failed(import_report& r, pipeline& pipe, const std::runtime_error& e) {
+  auto failed = pipe.drain(true);
+  auto n = [](std::uint64_t v) { return std::to_string(v); };
+  r.fatal = std::string(e.what()) + "; the " + n(r.rows) + " rows read before it were handled (" + n(r.inserted) +
+            " new, " + n(r.updated) + " updated, " + n(r.unchanged) + " unchanged, " + n(r.quarantined) +
+            " quarantined): import the file again when it reads without error (rows already stored count as unchanged)";
+  if (!failed.empty()) r.fatal += "; but then the store failed: " + failed + " — some of those rows may not be stored";
+  return r;
+}
+
 // The last step failed: every row is committed and visible, but the flush
 // to disk did not happen, so a power loss could still take some away.
 // Not "the others not stored", which would send the operator after rows
@@ -388,10 +414,7 @@ import_report run_import(store::environment& env, const import_options& opt) {
   } catch (const store::store_error& e) {
     return store_failed(rep, pipe, e);
   } catch (const std::runtime_error& e) {  // read error mid-file
-    auto failed = pipe.drain();
-    rep.fatal = std::string(e.what()) + "; rows before it were kept: import the file again when it is readable";
-    if (!failed.empty()) rep.fatal += "; and then the store failed: " + failed;
-    return rep;
+    return read_failed(rep, pipe, e);
   }
   try {
     pipe.finish();

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
+#include <string_view>
 
 #include "node/ingest/csv_reader.hpp"
 #include "node/ingest/importer.hpp"
@@ -389,6 +392,59 @@ TEST_CASE("importer: a failed flush of a batch stores nothing of it and says wha
   CHECK(again.fatal == "");
   CHECK(again.unchanged == stored);
   CHECK(again.inserted == 10 - stored);
+}
+
+// A file whose reads fail part-way (a disk error, an NFS server gone), for
+// this test binary only, as fdatasync above: while armed, reads of a
+// descriptor open on `failing_file` succeed `reads_before_failing` times,
+// then fail with EIO. Other reads go to the kernel as the library's would.
+namespace {
+std::string failing_file;  // set before arming, read only while armed
+std::atomic<bool> reads_armed{false};
+std::atomic<int> reads_before_failing{0};
+}  // namespace
+
+extern "C" ssize_t read(int fd, void* buf, size_t n) {
+  if (reads_armed.load()) {
+    char link[4096];
+    auto len = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof link);
+    if (len > 0 && std::string_view(link, static_cast<std::size_t>(len)) == failing_file &&
+        reads_before_failing.fetch_sub(1) <= 0) {
+      errno = EIO;
+      return -1;
+    }
+  }
+  return ::syscall(SYS_read, fd, buf, n);
+}
+
+TEST_CASE("importer: a read error mid-file keeps every row read before it, counts them, and the file can be imported again") {
+  test::temp_dir d;
+  std::string csv = "subject,record_id,event_date,source,period,tax_type,amount_paid\n";
+  for (int i = 0; i < 30000; ++i) csv += "91350200776049653A,r" + std::to_string(i) + ",2026-10-01,tax,2026-09,VAT,1.00\n";
+  test::write_file(d / "t.csv", csv);
+  // The reader takes the file 1 MiB at a time: the first read succeeds, the
+  // second fails; the rows wholly inside the first MiB were read.
+  auto first = csv.substr(0, 1 << 20);
+  auto whole = static_cast<std::uint64_t>(std::count(first.begin(), first.end(), '\n') - 1);
+  REQUIRE(whole > 12000);  // more than the three whole batches of 4,000 below
+  auto env = store::environment::open({d / "data"});
+  auto o = options_for(d / "t.csv", "tax", 4000);
+  failing_file = std::filesystem::canonical(d / "t.csv").string();
+  reads_before_failing = 1;
+  reads_armed = true;
+  auto rep = run_import(*env, o);
+  reads_armed = false;
+  CHECK(rep.rows == whole);
+  CHECK(rep.inserted == whole);  // the batch being filled too, not only the batches before it
+  CHECK(store::reader(*env).stats().total == whole);
+  CHECK_MESSAGE(rep.fatal.find("read error in ") == 0, rep.fatal);
+  CHECK_MESSAGE(rep.fatal.find("Input/output error; the " + std::to_string(whole) + " rows read before it were handled (" +
+                               std::to_string(whole) + " new, 0 updated, 0 unchanged, 0 quarantined): import the file "
+                               "again when it reads without error") != std::string::npos, rep.fatal);
+  auto again = run_import(*env, o);  // what the message says to do, with the file readable
+  CHECK(again.fatal == "");
+  CHECK(again.unchanged == whole);
+  CHECK(again.inserted == 30000 - whole);
 }
 
 TEST_CASE("importer: a failed flush at the end says every row is committed but maybe not on disk, and what to do") {
