@@ -408,9 +408,14 @@ private:
         // or the timeout; after a timeout the closed session is freed (its
         // connection slot too) although the late answer is still queued.
         later([weak = this->weak_from_this(), req = std::move(req), started, version, last, head,
-               endpoint = std::move(res.endpoint), settled](http_response r) mutable {
+               endpoint = std::move(res.endpoint), settled, lst = lst_->cfg.name](http_response r) mutable {
+          if (settled->exchange(true)) {  // the 503 went first: what the request came to is only logged
+            log::warn("answer_after_timeout").kv("listener", lst).kv("method", req.method).kv("path", req.path)
+                .kv("status", std::to_string(r.status));
+            return;
+          }
           auto self = weak.lock();
-          if (!self || settled->exchange(true)) return;
+          if (!self) return;
           if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
           auto ex = self->stream_.get_executor();
           asio::post(ex, [self = std::move(self), req = std::move(req), r = std::move(r), started, version, last, head]() mutable {
@@ -440,9 +445,14 @@ private:
       named.method = method;
       named.path = path;
       self->close_after_ = true;  // the late answer will not come on this connection
-      auto res = http_response::error(503, "timeout", "the answer was not ready within " + s +
-                                                          " s (a commit or a wait that did not end); retry, and if it "
-                                                          "persists the node's log says what it waited on");
+      // Not "retry": a write (a consent, a loan) may still commit when the
+      // wait ends, and sending it again would make a second one.
+      auto res = http_response::error(
+          503, "timeout", "the answer was not ready within " + s + " s (a commit or a wait that did not end); " +
+          (method == "GET" || method == "HEAD"
+               ? std::string("retry, and if it persists the node's log says what it waited on")
+               : std::string("the request may still take effect when the wait ends (the node's log then says "
+                             "answer_after_timeout with its status): check whether it did before sending it again")));
       res.endpoint = endpoint;
       self->finish(named, std::move(res), started, version, true, head);
     });

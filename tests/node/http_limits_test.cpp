@@ -87,8 +87,46 @@ TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, an
     late = std::move(parked);
   }
   REQUIRE(late);
+  log_capture logs;
   late(http_response::text(200, "too late"));  // dropped: no second answer, no crash
   CHECK(raw_exchange(s.addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").got.find("\"hello\":true") != std::string::npos);
+  // What the request came to is on the log; a query's 503 says to retry.
+  CHECK(logs.find({"answer_after_timeout", "GET", "/stalls", "200"}) != "");
+  CHECK(stalled.got.find("retry") != std::string::npos);
+}
+
+// A write (POST) that times out may still commit: its 503 does not say
+// "retry" (a second consent or loan would be made) but to check first, and
+// the late answer's status is logged, naming the request.
+TEST_CASE("http: a write's 503 timeout says it may still take effect, and its late status is logged") {
+  auto l = make_listener(nullptr);
+  std::mutex mu;
+  std::function<void(http_response)> parked;
+  l.router.add("POST", "/writes", [&](const http_request&) {
+    http_response r;
+    r.later = [&](std::function<void(http_response)> done) {
+      std::lock_guard lk(mu);
+      parked = std::move(done);
+    };
+    return r;
+  });
+  auto o = short_options();
+  o.answer_timeout = 300ms * test::time_scale;
+  served s(std::move(l), o);
+  auto got = raw_exchange(s.addr, "POST /writes HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").got;
+  CHECK(got.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK_MESSAGE(got.find("the request may still take effect when the wait ends") != std::string::npos, got);
+  CHECK(got.find("check whether it did before sending it again") != std::string::npos);
+  CHECK(got.find("retry") == std::string::npos);
+  std::function<void(http_response)> late;
+  for (int i = 0; i < 200 && !late; ++i, std::this_thread::sleep_for(10ms)) {
+    std::lock_guard lk(mu);
+    late = parked;
+  }
+  REQUIRE(late);
+  log_capture logs;
+  late(http_response::text(201, "made"));
+  CHECK(logs.find({"answer_after_timeout", "POST", "/writes", "201"}) != "");
 }
 
 // One certificate may hold max_per_peer connections once its handshake is
