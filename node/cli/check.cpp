@@ -16,6 +16,7 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
+#include "node/cli/service_user.hpp"
 #include "node/pki/pki.hpp"
 #include "store/reader.hpp"
 
@@ -44,18 +45,25 @@ std::string octal(int mode) {
   return b;
 }
 
-void check_mode(report& r, const std::string& id, const std::string& path, int want, const std::string& what) {
+void check_mode(report& r, const std::string& id, const std::string& path, int want, const std::string& what,
+                const std::optional<service_user>& service) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) return r.fail(id, what + " " + path + " is missing", "run credit-node init");
   int mode = static_cast<int>(st.st_mode & 0777);
   if (mode & ~want)
     return r.fail(id, what + " " + path + " has mode " + octal(mode) + ", more open than " + octal(want),
                   "chmod " + octal(want).substr(1) + " " + path);
-  if (st.st_uid != ::geteuid())
+  // Root checking the service user's node judges for that user (the owner
+  // of the data directory): a key only root can read stops the service.
+  if (service && st.st_uid != service->uid)
+    return r.fail(id, what + " " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+                          std::to_string(service->uid) + " (the data directory's owner, who runs the node): it could not read it",
+                  "chown " + std::to_string(service->uid) + ":" + std::to_string(service->gid) + " " + path);
+  if (!service && st.st_uid != ::geteuid())
     return r.warn(id, what + " " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
                           std::to_string(::geteuid()) + " running this check",
                   "chown it to the service user (credit-node) and run check as that user");
-  r.pass(id, what + " " + path + " is " + octal(mode) + " and ours");
+  r.pass(id, what + " " + path + " is " + octal(mode) + " and " + (service ? "the service user's" : "ours"));
 }
 
 bool loopback_host(const std::string& addr) {
@@ -89,6 +97,9 @@ void check_certificate(report& r, const config::node_config& cfg) {
   try {
     st = pki::check_certificate(cfg.tls.ca, cfg.tls.cert, cfg.tls.key);
   } catch (const std::exception& e) {
+    if (std::string_view(e.what()).find("Permission denied") != std::string_view::npos)
+      return r.fail("tls.certificate", e.what(), "the user running the node must read [tls] cert, key and ca: "
+                                                 "chown them to it (the package's credit-node), the key kept 0600");
     return r.fail("tls.certificate", e.what(), "make the key and CSR with `credit-node pki csr`, have the CA sign it, "
                                                "and put the CA certificate at [tls] ca");
   }
@@ -197,8 +208,9 @@ void check_store(report& r, const config::node_config& cfg, store::environment* 
 }
 
 void check_rest(report& r, const config::node_config& cfg) {
-  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key");
-  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory");
+  auto service = service_user_of(cfg.node.data_dir);
+  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key", service);
+  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory", service);
   if (loopback_host(cfg.listen.admin)) r.pass("listen.plaintext", "the plain-HTTP admin listener is on loopback (" + cfg.listen.admin + ")");
   else r.fail("listen.plaintext", "the admin listener speaks plain HTTP on " + cfg.listen.admin + ", off loopback",
               "set [listen] admin = \"127.0.0.1:9090\" (reach it through an SSH tunnel)");

@@ -1,10 +1,12 @@
 #include "node/cli/cli.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <sstream>
 
 #include "node/cli/commands.hpp"
+#include "node/cli/service_user.hpp"
 #include "store/environment.hpp"
 
 namespace node::cli {
@@ -58,7 +60,15 @@ config::node_config load_config(const args& a) { return config::load(a.config_pa
 std::unique_ptr<store::environment> open_store(const config::node_config& c) {
   auto mb = c.store.map_size_mb;
   if (auto node_mb = running_map_size(c.node.data_dir); node_mb && *node_mb < mb) mb = *node_mb;  // see note_map_size
-  return store::environment::open({c.node.data_dir, mb});
+  auto env = store::environment::open({c.node.data_dir, mb});
+  // Root on the service user's node: the store's files (made now, or by a
+  // commit later: the commit signal) are that user's, now and at exit.
+  if (service_user_of(c.node.data_dir)) {
+    hand_over_files_in(c.node.data_dir);
+    static std::string at_exit_dir;
+    if (at_exit_dir.empty() && std::atexit([] { hand_over_files_in(at_exit_dir); }) == 0) at_exit_dir = c.node.data_dir;
+  }
+  return env;
 }
 
 int print_help_for(const std::string& cmd) {

@@ -4,6 +4,9 @@
 
 #include "config/config.hpp"
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <boost/json.hpp>
 
@@ -209,4 +212,43 @@ TEST_CASE("cli: check fails a store with damaged pages, a truncated one and an e
     CHECK(test::run_cli({"status", "-c", n.cfg}).exit_code == 1);  // not a new, empty store
     CHECK(test::read_file(file).empty());
   }
+}
+
+// The install guide's commands are typed as root on a node whose data
+// directory and key directory belong to the service user: what they make
+// there goes to that user (or the service could not open its store or read
+// its key and would not start), `check` judges for that user, and `run` as
+// root is refused. Needs root (CI runs as root); uid 65534 (nobody) stands
+// for the service user.
+TEST_CASE("cli: as root on the service user's node, made files are that user's, check judges for it, run is refused") {
+  if (::geteuid() != 0) return;  // chown needs root
+  checked_node n;
+  auto owner = [](const std::string& p) {
+    struct stat st{};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<long>(st.st_uid) : -1L;
+  };
+  REQUIRE(::chown((n.dir + "/data").c_str(), 65534, 65534) == 0);
+  REQUIRE(::chown((n.dir + "/tls").c_str(), 65534, 65534) == 0);
+  // The key init made as root: the service could not read it.
+  auto c = test::run_cli({"check", "-c", n.cfg});
+  CHECK(c.exit_code == 1);
+  CHECK_MESSAGE(c.out.find("FAIL  tls.key_mode: the node key " + n.dir + "/tls/node.key belongs to uid 0, not to uid 65534") !=
+                    std::string::npos, c.out);
+  CHECK(c.out.find("fix: chown 65534:65534 " + n.dir + "/tls/node.key") != std::string::npos);
+  // A new key and CSR, made by root: the service user's.
+  std::filesystem::remove(n.dir + "/tls/node.key");
+  std::filesystem::remove(n.dir + "/tls/node.csr");
+  REQUIRE(test::run_cli({"pki", "csr", "-c", n.cfg}).exit_code == 0);
+  CHECK(owner(n.dir + "/tls/node.key") == 65534);
+  CHECK(owner(n.dir + "/tls/node.csr") == 65534);
+  c = test::run_cli({"check", "-c", n.cfg});
+  CHECK_MESSAGE(c.out.find("PASS  tls.key_mode: the node key " + n.dir + "/tls/node.key is 0600 and the service user's") !=
+                    std::string::npos, c.out);
+  // The store's files, made by root's commands.
+  CHECK(test::run_cli({"status", "-c", n.cfg}).exit_code == 0);
+  CHECK(owner(n.dir + "/data/data.mdb") == 65534);
+  CHECK(owner(n.dir + "/data/lock.mdb") == 65534);
+  auto r = test::run_cli({"run", "-c", n.cfg});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("belongs to uid 65534: start the node as that user") != std::string::npos, r.err);
 }
