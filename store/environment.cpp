@@ -311,11 +311,16 @@ void environment::set_instance_id(std::string id) {
   instance_id_ = std::move(id);
 }
 
+std::uint64_t raise_version_floor_in(txn& w, const tables& t) {
+  std::uint64_t floor = static_cast<std::uint64_t>(now_ms()) * 1000;
+  if (auto held = w.get(t.meta, "version_floor"); held && held->size() == 8) floor = std::max(floor, read_be64(*held) + 1);
+  w.put(t.meta, "version_floor", be64(floor));
+  return floor;
+}
+
 std::uint64_t environment::raise_version_floor() {
   txn w(impl_->env, true);
-  std::uint64_t floor = static_cast<std::uint64_t>(now_ms()) * 1000;
-  if (auto held = w.get(impl_->t.meta, "version_floor"); held && held->size() == 8) floor = std::max(floor, read_be64(*held) + 1);
-  w.put(impl_->t.meta, "version_floor", be64(floor));
+  auto floor = raise_version_floor_in(w, impl_->t);
   w.commit();
   return floor;
 }

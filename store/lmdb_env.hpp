@@ -72,6 +72,12 @@ private:
   MDB_txn* t_ = nullptr;
 };
 
+// Raises meta's version_floor past now (in microseconds) and past the
+// floor held, in `w`: a store that went back (restored, a VM snapshot) then
+// never gives its own records versions the network may hold with other
+// content. Returns the new floor.
+std::uint64_t raise_version_floor_in(txn& w, const tables& t);
+
 // RAII cursor.
 class cursor {
 public:

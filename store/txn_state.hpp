@@ -32,8 +32,8 @@ struct txn_state {
   std::uint64_t next_id, next_seq, next_q, next_event;
   std::int64_t now;
   // The least version a record this node owns gets when it changes: set
-  // by restoring a node with no parent (environment::raise_version_floor),
-  // so re-imports cannot reuse versions the network already holds.
+  // when the store went back (a restore, a snapshot: raise_version_floor_in),
+  // so later changes cannot reuse versions the network already holds.
   std::uint64_t version_floor = 0;
   std::map<std::string, std::int64_t> count_delta;
   std::string scratch;  // value encoding buffer, reused for every row

@@ -157,6 +157,7 @@ std::uint64_t writer::impl::commit(std::vector<job*>& jobs, std::vector<batch_re
   if (std::any_of(jobs.begin(), jobs.end(), [](job* j) { return j->batch.renew_instance; })) {
     instance = random_hex(16);
     t.put(ei.t.meta, "instance_id", *instance);
+    raise_version_floor_in(t, ei.t);  // the store went back: see raise_version_floor_in
   }
   std::uint64_t id = mdb_txn_id(t.get());
   t.commit();

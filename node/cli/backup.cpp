@@ -18,6 +18,7 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
+#include "node/cli/service_user.hpp"
 #include "node/pki/files.hpp"
 #include "node/pki/pki.hpp"
 #include "node/service/parent_link.hpp"
@@ -287,22 +288,86 @@ void flush_swap(const std::string& dir) {
   }
 }
 
-void print_restored(const config::node_config& cfg, const std::string& file, store::environment& env,
-                    const std::string& old_id, const std::string& kept, std::size_t carried, std::uint64_t floor) {
-  std::cout << "restore: " << file << " is now the store in " << cfg.node.data_dir << " (format " << env.schema_version()
-            << "); its instance id " << old_id << " became " << env.instance_id() << ", so its parent and children reconcile with it";
+// The restored store, built beside the live one (DATA_DIR/restoring) from
+// a copy of the backup: a new instance id, the version floor raised, and
+// what must not roll back carried over from the live store, which stays
+// untouched until then — a crash or a full disk mid-way leaves it in place
+// (and the next restore starts the stage again).
+struct staged_restore {
+  std::string old_id, new_id;
+  std::uint32_t format = 0;
+  std::uint64_t floor = 0;
+  std::size_t carried = 0;
+  audit_carry log;
+};
+
+staged_restore stage_restore(const config::node_config& cfg, const std::string& file, access_state access) {
+  const auto stage = cfg.node.data_dir + "/restoring", live = cfg.node.data_dir + "/data.mdb";
+  fs::remove_all(stage);
+  fs::create_directory(stage);
+  fs::permissions(stage, fs::perms::owner_all);
+  staged_restore st;
+  try {
+    fs::copy_file(file, stage + "/data.mdb");
+    fs::permissions(stage + "/data.mdb", fs::perms::owner_read | fs::perms::owner_write);
+    auto env = store::environment::open({stage, cfg.store.map_size_mb});
+    st.old_id = env->instance_id();
+    env->renew_instance_id();
+    // Even below a parent: the children may hold versions made after the
+    // backup that the parent never got (its link was down), and a re-import
+    // reusing one with other content would be refused there for good.
+    st.floor = env->raise_version_floor();
+    st.carried = carry_access_state(*env, std::move(access));
+    if (fs::exists(live)) st.log = carry_audit_log(cfg, *env, live);
+    st.new_id = env->instance_id();
+    st.format = env->schema_version();
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove_all(stage, ec);
+    throw store::store_error(std::string(e.what()) + "; nothing was changed: the store in " + cfg.node.data_dir +
+                             " is as it was (check the disk's free space, then run the restore again)");
+  }
+  return st;
+}
+
+// The staged store becomes the store; the replaced one is kept as `kept`.
+void swap_in(const std::string& dir, const std::string& kept) {
+  if (fs::exists(dir + "/data.mdb")) fs::rename(dir + "/data.mdb", kept);
+  fs::remove(dir + "/lock.mdb");
+  fs::rename(dir + "/restoring/data.mdb", dir + "/data.mdb");
+  fs::remove_all(dir + "/restoring");
+  hand_over_files_in(dir);  // root on the service user's node: see service_user.hpp
+}
+
+void print_restored(const config::node_config& cfg, const std::string& file, const staged_restore& st, const std::string& kept) {
+  std::cout << "restore: " << file << " is now the store in " << cfg.node.data_dir << " (format " << st.format
+            << "); its instance id " << st.old_id << " became " << st.new_id << ", so its parent and children reconcile with it";
   if (cfg.upstream)
     std::cout << "; started, it first pulls back from " << cfg.upstream->node_id
-              << " the records it owns that are newer than the backup (imports wait until then)";
+              << " the records it owns that are newer than the backup (imports wait until then); a record it changes "
+              << "from now on takes version " << st.floor << " or above, past any its children hold";
   else
     std::cout << "; records it owned that are newer than the backup are not restored (this node has no parent to hold them): "
-              << "import them again — a record this node changes from now on takes version " << floor
+              << "import them again — a record this node changes from now on takes version " << st.floor
               << " or above, past any its children hold, so the import replaces their copies rather than reusing a version "
               << "with other content";
   if (!kept.empty())
     std::cout << "; the store it replaced is kept as " << kept << ", and its child registry, banks, portal, consents and "
-              << carried << " certificate revocation(s) made since the backup were carried over from it";
+              << st.carried << " certificate revocation(s) made since the backup were carried over from it";
   std::cout << "\n";
+}
+
+void print_restore_warnings(const staged_restore& st, const std::string& kept, const std::string& problem) {
+  if (st.log.carried)
+    std::cout << "restore: " << st.log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";
+  if (!st.log.problem.empty())
+    std::cerr << "restore: warning: the access log of the store it replaced was not carried over" << (st.log.carried ? " whole" : "")
+              << " (" << st.log.problem << "): its entries stay in " << kept << "; check them there with credit-node audit verify --store "
+              << kept << "\n";
+  if (!problem.empty())
+    std::cerr << "restore: warning: the store it replaced could not be read (" << problem << "): certificate revocations, "
+              << "child suspensions and revocations, bank and portal suspensions and tokens, and consent withdrawals made "
+              << "after the backup are undone; make them again (credit-node admin revoke|suspend, admin bank suspend|token, the portal)\n";
 }
 
 }  // namespace
@@ -321,29 +386,13 @@ int cmd_restore(int argc, char** argv) {
   auto access = access_state_of_current(cfg);
   auto problem = access.problem;
   mark_recovery(cfg, file);
-  std::string kept;
-  if (fs::exists(dir + "/data.mdb")) fs::rename(dir + "/data.mdb", kept = dir + "/data.mdb.before-restore-" + stamp());
-  fs::remove(dir + "/lock.mdb");
-  fs::copy_file(file, dir + "/data.mdb");
-  fs::permissions(dir + "/data.mdb", fs::perms::owner_read | fs::perms::owner_write);
-  auto env = open_store(cfg);
-  auto old_id = env->instance_id();
-  env->renew_instance_id();
-  std::uint64_t floor = cfg.upstream ? 0 : env->raise_version_floor();  // a parent gives the newer ones back instead
-  auto carried = carry_access_state(*env, std::move(access));
-  auto log = kept.empty() ? audit_carry{} : carry_audit_log(cfg, *env, kept);
+  auto staged = stage_restore(cfg, file, std::move(access));
+  std::string kept = fs::exists(dir + "/data.mdb") ? dir + "/data.mdb.before-restore-" + stamp() : "";
+  swap_in(dir, kept);
   flush_swap(dir);
   ::close(lock);
-  print_restored(cfg, file, *env, old_id, kept, carried, floor);
-  if (log.carried) std::cout << "restore: " << log.carried << " access log entries written since the backup were carried over; the chain goes on unbroken\n";
-  if (!log.problem.empty())
-    std::cerr << "restore: warning: the access log of the store it replaced was not carried over" << (log.carried ? " whole" : "")
-              << " (" << log.problem << "): its entries stay in " << kept << "; check them there with credit-node audit verify --store "
-              << kept << "\n";
-  if (!problem.empty())
-    std::cerr << "restore: warning: the store it replaced could not be read (" << problem << "): certificate revocations, "
-              << "child suspensions and revocations, bank and portal suspensions and tokens, and consent withdrawals made "
-              << "after the backup are undone; make them again (credit-node admin revoke|suspend, admin bank suspend|token, the portal)\n";
+  print_restored(cfg, file, staged, kept);
+  print_restore_warnings(staged, kept, problem);
   return 0;
 }
 
