@@ -63,6 +63,11 @@ std::string check_change(const peer& from, bool from_child, const wire_change& c
   if (!node_id_like(r.origin)) return "origin is not a node id";
   if (from_child && std::find(from.foreign_origins.begin(), from.foreign_origins.end(), r.origin) != from.foreign_origins.end())
     return "origin " + r.origin + " is not in the sender's subtree";
+  // A local node has no children: every record it sends is its own. (A
+  // provincial one forwards its locals'; their ids are not known here, so
+  // only the names above are refused, and the jurisdiction below.)
+  if (from_child && from.role == "local" && r.origin != from.node_id)
+    return "origin " + r.origin + " is not the sender's: a local node has no children and sends only its own records";
   if (from_child && !covers(from.jurisdiction, store::model::uscc_division(r.subject)))
     return "subject " + r.subject + " is outside the sender's jurisdiction " + from.jurisdiction;
   if (r.version == 0) return "version must be at least 1";

@@ -148,6 +148,34 @@ TEST_CASE("exchange: a child claiming a record owned by a node outside its subtr
   CHECK(province.total() == 0);
 }
 
+// PRODUCT §7: a change's origin must be in the child's subtree. A local
+// node's subtree is itself, so a name on no list (a node not registered
+// here) is refused too; a provincial child forwards its locals' records.
+TEST_CASE("exchange: a local child sends only its own records, a provincial child its locals' too") {
+  test::temp_dir d;
+  node_under_test nanjing(d, "js.nanjing", "local", "320100"), province(d, "js.province", "provincial", "320000"),
+      national(d, "cn.national", "national", "100000");
+  province.admit(nanjing.as_peer);  // its changes then go up from the province
+  nanjing.import(code_in("320104", 6), "spoof", "1.00");
+  auto b = collect_up(*nanjing.env, nanjing.id, 0, {});
+  REQUIRE(b.changes.size() == 1);
+  b.changes[0].rec.origin = "js.someone-else";  // registered nowhere
+  auto p = submit_batch(*province.w, nanjing.as_peer, true, b, "up:js.nanjing", 100);
+  REQUIRE(p.refused.size() == 1);
+  CHECK(p.refused[0].reason ==
+        "origin js.someone-else is not the sender's: a local node has no children and sends only its own records");
+  p.done.get();
+  CHECK(province.total() == 0);
+  // The province sends its local's record up: accepted at the national node.
+  auto own = collect_up(*nanjing.env, nanjing.id, 0, {});
+  REQUIRE(apply_batch(*province.w, nanjing.as_peer, true, own, "up:js.nanjing").refused.empty());
+  auto up = collect_up(*province.env, province.id, 0, {});
+  REQUIRE(up.changes.size() == 1);
+  CHECK(up.changes[0].rec.origin == "js.nanjing");
+  CHECK(apply_batch(*national.w, province.as_peer, true, up, "up:js.province").refused.empty());
+  CHECK(national.total() == 1);
+}
+
 TEST_CASE("exchange: batches are bounded by count and say there is more") {
   test::temp_dir d;
   node_under_test nanjing(d, "js.nanjing", "local", "320100");
