@@ -28,15 +28,24 @@ durable_cursor durable(store::environment& env, const std::string& key) {
 
 // 409 sync_gap when `b` continues from a change this store does not hold
 // for that child's store instance (a restart, or a batch that failed).
-std::optional<net::http_response> gap_answer(store::environment& env, const std::string& key,
-                                             const replication::change_batch& b) {
-  auto cur = durable(env, key);
+std::optional<net::http_response> gap_answer(const durable_cursor& cur, const replication::change_batch& b) {
   std::uint64_t held = cur.instance == b.instance ? cur.seq : 0;
   if (!b.after_seq || *b.after_seq <= held) return std::nullopt;
   json::object o{{"error", "sync_gap"}, {"ack", held}, {"instance", cur.instance},
                  {"detail", "this batch continues from change " + std::to_string(*b.after_seq) + " but only " +
                                 std::to_string(held) + " is held here: resend from the ack"}};
   return net::http_response::json(409, json::serialize(o));
+}
+
+// A resend (a lost answer, a restarted child) starts at or before what is
+// durable here: its changes up to the cursor were applied — or refused,
+// quarantined and charged to the child — once. Applying them again would
+// charge each refusal again (a child suspended for one refusal sent twice)
+// and repeat its quarantine entries and integrity events.
+void drop_held(replication::change_batch& b, const durable_cursor& cur) {
+  if (cur.instance != b.instance || cur.seq == 0) return;
+  auto& ch = b.changes;
+  ch.erase(std::remove_if(ch.begin(), ch.end(), [&](const auto& c) { return c.seq <= cur.seq; }), ch.end());
 }
 
 }  // namespace
@@ -126,8 +135,11 @@ net::http_response push_pipeline::push(const replication::peer& from, replicatio
   if (!continues) {
     drain(c, 0, d);
     c.valid = false;
-    if (d.failure.empty())
-      if (auto gap = gap_answer(env_, key, b)) return *gap;
+    if (d.failure.empty()) {
+      auto cur = durable(env_, key);
+      if (auto gap = gap_answer(cur, b)) return *gap;
+      drop_held(b, cur);
+    }
   }
   std::vector<replication::poison> refused;
   if (d.failure.empty()) refused = enqueue(c, from, b, key, d);

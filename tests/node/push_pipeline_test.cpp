@@ -319,3 +319,46 @@ TEST_CASE("push pipeline: a quiet pipe keeps an unsaid failure for its connectio
   CHECK(pipes.open_pipes() == 1);  // 40001 quiet too long (and 40002 quiet): only 40003
   CHECK(s.held() == 10);
 }
+
+// A resend (the answer was lost, the parent restarted) repeats changes the
+// parent already holds: what was refused then is not refused, quarantined
+// and charged to the child again — a child would otherwise be suspended
+// for one refusal sent twice.
+TEST_CASE("push pipeline: a resent batch's changes already held are not applied, quarantined or charged again") {
+  two_stores s;
+  s.import(3);
+  {
+    store::write_batch reg;  // the child in the registry: its violations are counted
+    store::registry_op op;
+    op.what = store::registry_op::kind::set_state;
+    op.create = true;
+    op.entry = {};
+    op.entry.node_id = "js.nanjing";
+    op.entry.role = "local";
+    op.entry.jurisdiction = "320100";
+    op.to = store::node_state::admitted;
+    reg.registry.push_back(op);
+    s.prov_w->submit(std::move(reg)).get();
+  }
+  auto b = s.batch(0, 10);
+  REQUIRE(b.changes.size() == 3);
+  b.changes[1].rec.subject = "91320506MA1234567X";  // Suzhou: outside the child's jurisdiction
+  auto resend = b;
+  {
+    push_pipeline pipes(*s.prov, *s.prov_w);
+    auto r = pipes.push(s.nanjing, b);
+    REQUIRE(r.status == 200);
+    CHECK(body(r).at("refused").as_array().size() == 1);
+    REQUIRE(pipes.push(s.nanjing, s.batch(3, 0)).status == 200);  // durable
+  }
+  push_pipeline restarted(*s.prov, *s.prov_w);
+  auto r = restarted.push(s.nanjing, resend);
+  REQUIRE(r.status == 200);
+  CHECK(body(r).at("refused").as_array().empty());
+  REQUIRE(restarted.push(s.nanjing, s.batch(3, 0)).status == 200);  // whatever the resend queued is durable
+  CHECK(s.held() == 2);
+  CHECK(store::reader(*s.prov).node("js.nanjing")->violations == 1);
+  std::size_t quarantined = 0;
+  store::reader(*s.prov).for_each_quarantine([&](std::uint64_t, std::string_view) { return ++quarantined, true; });
+  CHECK(quarantined == 1);
+}
