@@ -78,6 +78,9 @@ struct open_options {
   // a restore keeps), opened read-only: no lock file, no migration — its
   // format must be the one this binary writes.
   bool read_only_file = false;
+  // false: a missing `dir` is an error, not a new empty store (a misspelt
+  // data_dir must not look like a node with no records).
+  bool create_dir = true;
 };
 
 class environment {

@@ -46,9 +46,9 @@ std::string octal(int mode) {
 }
 
 void check_mode(report& r, const std::string& id, const std::string& path, int want, const std::string& what,
-                const std::optional<service_user>& service) {
+                const std::optional<service_user>& service, const std::string& if_missing) {
   struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return r.fail(id, what + " " + path + " is missing", "run credit-node init");
+  if (::stat(path.c_str(), &st) != 0) return r.fail(id, what + " " + path + " is missing", if_missing);
   int mode = static_cast<int>(st.st_mode & 0777);
   if (mode & ~want)
     return r.fail(id, what + " " + path + " has mode " + octal(mode) + ", more open than " + octal(want),
@@ -209,8 +209,10 @@ void check_store(report& r, const config::node_config& cfg, store::environment* 
 
 void check_rest(report& r, const config::node_config& cfg) {
   auto service = service_user_of(cfg.node.data_dir);
-  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key", service);
-  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory", service);
+  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key", service,
+             "make the key and CSR with credit-node pki csr, or check [tls] key");
+  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory", service,
+             "check [node] data_dir; credit-node init makes it (the package makes /var/lib/credit-node)");
   if (loopback_host(cfg.listen.admin)) r.pass("listen.plaintext", "the plain-HTTP admin listener is on loopback (" + cfg.listen.admin + ")");
   else r.fail("listen.plaintext", "the admin listener speaks plain HTTP on " + cfg.listen.admin + ", off loopback",
               "set [listen] admin = \"127.0.0.1:9090\" (reach it through an SSH tunnel)");

@@ -60,7 +60,9 @@ config::node_config load_config(const args& a) { return config::load(a.config_pa
 std::unique_ptr<store::environment> open_store(const config::node_config& c) {
   auto mb = c.store.map_size_mb;
   if (auto node_mb = running_map_size(c.node.data_dir); node_mb && *node_mb < mb) mb = *node_mb;  // see note_map_size
-  auto env = store::environment::open({c.node.data_dir, mb});
+  store::open_options o{c.node.data_dir, mb};
+  o.create_dir = false;  // init (or the package) makes it; `run` takes its lock there first
+  auto env = store::environment::open(o);
   // Root on the service user's node: the store's files (made now, or by a
   // commit later: the commit signal) are that user's, now and at exit.
   if (service_user_of(c.node.data_dir)) {

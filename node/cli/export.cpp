@@ -1,4 +1,9 @@
 // `credit-node export`: records as JSON Lines, for other systems and audits.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -43,6 +48,13 @@ int cmd_export(int argc, char** argv) {
   auto env = open_store(cfg);
   std::ofstream file;
   if (auto out = a.get("--out")) {
+    // The records are unmasked (personal data, commercial secrets): the file
+    // is the operator's alone (0600), and never replaces another file.
+    int fd = ::open(out->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+      throw usage_error(*out + " exists: export never overwrites a file; choose another name, or remove it first");
+    if (fd < 0) throw std::runtime_error("cannot write " + *out + ": " + std::strerror(errno));
+    ::close(fd);
     file.open(*out, std::ios::trunc);
     if (!file) throw std::runtime_error("cannot write " + *out);
   }

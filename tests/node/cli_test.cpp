@@ -292,3 +292,47 @@ TEST_CASE("cli: export filters by category, subject and since — output is JSON
     CHECK(r.err.find(bad[0] == "--category" ? "unknown category 'weather'" : bad[0]) != std::string::npos);
   }
 }
+
+// Records leave unmasked (personal data): the file is 0600 and never
+// replaces another.
+TEST_CASE("cli: export --out writes a file only its owner reads, and never overwrites one") {
+  node n;
+  REQUIRE(n.import("tax", n.file("t.csv", "subject,record_id,event_date,source,period,tax_type,amount_paid\n"
+                                          "91320102776049653M,r1,2026-10-01,tax,2026-09,VAT,1.00\n")).exit_code == 0);
+  std::string out = n.tmp / "out.jsonl";
+  auto r = n.run("export", {"--out", out});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK((std::filesystem::status(out).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(test::read_file(out).find("\"record_id\":\"r1\"") != std::string::npos);
+  std::string kept = n.file("kept.txt", "someone's notes\n");
+  r = n.run("export", {"--out", kept});
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find(kept + " exists: export never overwrites a file") != std::string::npos, r.err);
+  CHECK(test::read_file(kept) == "someone's notes\n");
+}
+
+// A misspelt data_dir is not a new empty node: commands that read the store
+// refuse, naming the key, and create nothing there.
+TEST_CASE("cli: a data_dir that does not exist is refused by status, backup and export, and nothing is made there") {
+  node n;
+  auto text = test::read_file(n.cfg);
+  auto at = text.find("data_dir = \"");
+  REQUIRE(at != std::string::npos);
+  auto end = text.find('"', at + 12);
+  auto wrong = text.substr(at + 12, end - at - 12) + "-typo";
+  text.replace(at + 12, end - at - 12, wrong);
+  test::write_file(n.cfg, text);
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"status"}, {"export"}, {"backup", "--out", n.tmp / "b.mdb"}}) {
+    auto name = cmd[0];
+    cmd.erase(cmd.begin());
+    auto r = n.run(name, cmd);
+    CHECK_MESSAGE(r.exit_code == 1, name);
+    CHECK_MESSAGE(r.err.find("the data directory " + wrong + " does not exist: check [node] data_dir") != std::string::npos, r.err);
+  }
+  CHECK_FALSE(std::filesystem::exists(wrong));
+  auto c = n.run("check");
+  CHECK(c.out.find("FAIL  data_dir.mode: the data directory " + wrong + " is missing") != std::string::npos);
+  CHECK(c.out.find("fix: check [node] data_dir") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(wrong));
+}
