@@ -21,6 +21,10 @@ getent passwd credit-node > /dev/null || fail "no credit-node user"
 [ "$(stat -c %a /var/lib/credit-node)" = 700 ] || fail "/var/lib/credit-node is not 0700"
 [ "$(stat -c %U /var/lib/credit-node)" = credit-node ] || fail "/var/lib/credit-node is not the service user's"
 grep -q '^ProtectSystem=strict' /lib/systemd/system/credit-node.service || fail "the unit is not hardened"
+grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' /lib/systemd/system/credit-node.service || fail "the unit cannot be reloaded"
+grep -q '^StartLimitBurst=' /lib/systemd/system/credit-node.service || fail "the unit restarts a failing node for ever"
+grep -q 'systemctl disable --now credit-node' /var/lib/dpkg/info/credit-node.prerm || fail "no prerm stopping the node on removal"
+[ -s /usr/share/doc/credit-node/config-keys.md ] || fail "the config keys' documentation is not installed"
 grep -q /etc/credit-node/node.toml <<< "$(dpkg-query -W -f='${Conffiles}\n' credit-node)" || fail "node.toml is not a conffile"
 # The installed check runs against the installed config: it parses, and
 # says what is missing (no certificate yet), exit 1.
@@ -33,15 +37,23 @@ grep -q 'PASS  config' <<< "$out" || fail "the installed config does not parse: 
 dpkg -r credit-node > /dev/null
 [ ! -e /usr/sbin/credit-node ] || fail "dpkg -r left the binary"
 [ -e /etc/credit-node/node.toml ] || fail "dpkg -r removed the conffile (only purge should)"
-dpkg -P credit-node > /dev/null
+out=$(dpkg -P credit-node)
 [ ! -e /etc/credit-node ] || fail "dpkg -P left /etc/credit-node"
 getent passwd credit-node > /dev/null && fail "dpkg -P left the user"
-rmdir /var/lib/credit-node 2> /dev/null || true  # kept by design when it holds a store; empty here
-echo "package-test: deb installs, runs, removes and purges cleanly"
+# `check` made a store: purge keeps it and says so; a reinstall takes it
+# over although its files belong to a user purge deleted.
+[ -e /var/lib/credit-node/data.mdb ] || fail "dpkg -P removed the store"
+grep -q 'the store in /var/lib/credit-node is kept' <<< "$out" || fail "dpkg -P did not say the store is kept: $out"
+dpkg -i "$DEB" > /dev/null
+[ "$(stat -c %U /var/lib/credit-node/data.mdb)" = credit-node ] || fail "a reinstall did not take over the kept store"
+dpkg -P credit-node > /dev/null
+rm -rf /var/lib/credit-node
+echo "package-test: deb installs, runs, removes and purges cleanly; a reinstall takes over a kept store"
 
 files=$(rpm -qlp "$RPM" 2> /dev/null)
 for f in /usr/sbin/credit-node /lib/systemd/system/credit-node.service /etc/credit-node/node.toml; do
   grep -qx "$f" <<< "$files" || fail "the rpm lacks $f (it has: $(tr '\n' ' ' <<< "$files"))"
 done
 grep -qx /etc/credit-node/node.toml <<< "$(rpm -qp --configfiles "$RPM" 2> /dev/null)" || fail "node.toml is not %config in the rpm"
-echo "package-test: rpm holds $(wc -l <<< "$files") files, node.toml as %config"
+grep -q 'systemctl disable --now credit-node' <<< "$(rpm -qp --scripts "$RPM" 2> /dev/null)" || fail "the rpm does not stop the node on erase"
+echo "package-test: rpm holds $(wc -l <<< "$files") files, node.toml as %config, stops the node on erase"
