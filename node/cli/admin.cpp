@@ -205,7 +205,7 @@ void register_child(const config::node_config& parent, const std::string& id, co
 
 int cmd_admin(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {"--reason", "--role", "--jurisdiction", "--limit", "--id", "--name", "--cert", "--token-out", "--serial"}, 2});
-  if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, revocations, approve, resume, suspend, revoke");
+  if (a.positional.empty()) throw usage_error("admin needs a subcommand: nodes, pending, events, revocations, approve, resume, suspend, revoke, bank or portal");
   const auto& verb = a.positional[0];
   auto cfg = load_config(a);
   bool as_json = a.has("--json");
@@ -229,7 +229,7 @@ int cmd_admin(int argc, char** argv) {
     if (verb == "revoke" && a.get("--serial")) return revoke_serial(cfg, std::move(op), as_json);
     return change_state(cfg, std::move(op), verb, as_json);
   }
-  throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, revocations, approve, resume, suspend or revoke");
+  throw usage_error("unknown admin subcommand '" + verb + "'; expected nodes, pending, events, revocations, approve, resume, suspend, revoke, bank or portal");
 }
 
 }  // namespace node::cli

@@ -38,6 +38,8 @@ int cmd_audit(int argc, char** argv) {
                                      std::filesystem::exists(*file) &&
                                      std::filesystem::equivalent(*file, cfg.node.data_dir + "/data.mdb"))
     throw usage_error("--store " + *file + " is the running node's own store: run audit verify without --store");
+  if (auto file = a.get("--store"); file && !std::filesystem::is_regular_file(*file))
+    throw usage_error("--store " + *file + " is not a file: name a backup, or a data.mdb.before-restore-* a restore kept");
   auto env = a.get("--store") ? store::environment::open({*a.get("--store"), cfg.store.map_size_mb, nullptr, true}) : open_store(cfg);
   std::uint64_t n = 0;
   api::audit_head head;

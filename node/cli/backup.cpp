@@ -257,6 +257,7 @@ audit_carry carry_audit_log(const config::node_config& cfg, store::environment& 
 }
 
 void check_backup_file(const std::string& file) {
+  if (!fs::is_regular_file(file)) throw usage_error(file + " is not a file: name the backup to restore (as `backup --out` wrote it)");
   std::ifstream sums(file + ".sha256");
   std::string want;
   if (!(sums >> want)) throw std::runtime_error(file + ".sha256 is missing or empty: the backup cannot be checked, so it is not restored");

@@ -27,7 +27,7 @@ constexpr const char* usage_text =
     "  status                                                    node, store, counts by category\n"
     "  check [--deep]                                            pre-connection security self-assessment (--deep: read every page)\n"
     "  quality                                                   completeness, accuracy, continuity, timeliness per category\n"
-    "  demo [--dir DIR] [--once]                                 sample data on a local node, for a first look\n"
+    "  demo [--dir DIR] [--once]                                 a national, a provincial and two local nodes on loopback with sample data\n"
     "  pki ca-init --dir DIR --name NAME [--days N]              make a CA (provincial or national operator)\n"
     "  pki csr                                                   node key ([tls].key, 0600) + CSR beside [tls].cert\n"
     "  pki csr --key FILE --out CSR --node-id ID --role R [--jurisdiction CODE]   a CSR without a node config\n"
