@@ -253,9 +253,11 @@ std::uint64_t parent_link::impl::pull_once(net::http_client& c, std::uint64_t cu
                 (cursor && down_stamp ? "&cursor_stamp=" + replication::stamp_hex(down_stamp) : "");
   caught_up = false;
   auto resp = c.get(target);
-  if (resp.status == 409)
+  if (resp.status == 409) {
+    instance.clear();  // a restored parent's new instance id is this going back, not another one
     return parent_went_back("the parent does not hold our cursor " + std::to_string(cursor) + " (" + answer_excerpt(resp) +
                             "): its store went back (restored from an older backup, or a snapshot put back)");
+  }
   if (auto r = refusal_of(resp)) throw *r;
   if (resp.status != 200) throw std::runtime_error("pull answered " + std::to_string(resp.status) + ": " + answer_excerpt(resp));
   auto b = replication::decode_batch(resp.body, replication::batch_limits::large().max_changes);

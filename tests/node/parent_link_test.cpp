@@ -240,6 +240,26 @@ TEST_CASE("parent link: a parent gone back answers 409 and the child's stored cu
   CHECK(logs.find({"event=sync_reconcile", "direction=down", "cursor_elsewhere"}) != "");
 }
 
+// A parent restored from a backup answers 409 to the cursor, then pulls
+// under its new instance id: that is the same going back, reconciled once
+// (a second reconcile threw away the first batch pulled from 0).
+TEST_CASE("parent link: a 409 and then a new parent instance are one reconcile, not two") {
+  log_capture logs;
+  fake_parent p;
+  p.pull = [](int n) {
+    if (n == 1) return http_response::error(409, "cursor_elsewhere", "the change at cursor 5 here is not the one sent");
+    return http_response::json(200, R"({"node":"js.province","instance":"fedcba9876543210fedcba9876543210",)"
+                                     R"("last_seq":0,"changes":[],"more":false})");
+  };
+  child_node c(p, false);
+  store::write_batch held;
+  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0x1000000000000abcull};
+  c.w->submit(std::move(held)).get();
+  c.link->start();
+  REQUIRE(within(5000ms, [&] { return p.pulls() >= 4; }));
+  CHECK(logs.count({"event=sync_reconcile", "direction=down"}) == 1);
+}
+
 // An ack past this store's log: it went back keeping its instance id. The
 // child writes recover-own, takes a new instance id, pushes from 0 under
 // it, and pulls from 0 with its own records (stored as such), until a pull
