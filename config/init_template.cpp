@@ -122,6 +122,16 @@ std::string import_part() {
          "legacy_codes = []\n\n";
 }
 
+// Written commented out, with the default in force (the bank-facing API).
+std::string api_part() {
+  const api_section d;
+  return "# The bank-facing API. Default shown.\n"
+         "# [api]\n"
+         "# Requests per second one bank or portal may make (1..1000000), in bursts\n"
+         "# of two seconds' worth; beyond it, 429 with Retry-After.\n"
+         "# requests_per_second = " + std::to_string(d.requests_per_second) + "\n\n";
+}
+
 // Only a parent admits children; the table is written commented out, with
 // the defaults in force, for the operator to tighten.
 std::string admission_part() {
@@ -162,6 +172,7 @@ std::string render_initial(const init_params& p) {
   if (p.role != "national") text += upstream_part();
   text += store_part();
   text += import_part();
+  text += api_part();
   if (p.role != "local") text += admission_part();
   text += log_part();
   return text;

@@ -267,12 +267,12 @@ int cmd_check(int argc, char** argv) {
   config::node_config cfg;
   try {
     cfg = load_config(a);
-  } catch (const std::exception& e) {
+  } catch (const config::config_error& e) {
     report r;
     r.fail("config", e.what(), "fix the config file as the lines above say");
     print(r, a.has("--json"));
     return 1;
-  }
+  }  // a config that cannot be read at all (a wrong -c): unreadable input, exit 2
   auto r = run_checks(cfg, nullptr, a.has("--deep"));
   print(r, a.has("--json"));
   return r.ok() ? 0 : 1;

@@ -336,3 +336,17 @@ TEST_CASE("cli: a data_dir that does not exist is refused by status, backup and 
   CHECK(c.out.find("fix: check [node] data_dir") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(wrong));
 }
+
+// init documents every key (the packaged node.toml says so): [api] too,
+// commented out with its default. A config that cannot be read at all is
+// unreadable input for check as for every command (exit 2), not a failed
+// check of a node.
+TEST_CASE("cli: init writes the [api] rate commented out, and check of a missing config exits 2") {
+  node n;
+  auto text = test::read_file(n.cfg);
+  CHECK(text.find("# [api]\n") != std::string::npos);
+  CHECK(text.find("# requests_per_second = 200\n") != std::string::npos);
+  auto r = test::run_cli({"check", "-c", n.tmp / "nope.toml"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cannot read config file " + n.tmp / "nope.toml") != std::string::npos);
+}
