@@ -66,10 +66,14 @@ void check_mode(report& r, const std::string& id, const std::string& path, int w
   r.pass(id, what + " " + path + " is " + octal(mode) + " and " + (service ? "the service user's" : "ours"));
 }
 
+}  // namespace
+
 bool loopback_host(const std::string& addr) {
   auto host = addr.substr(0, addr.rfind(':'));
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
 }
+
+namespace {
 
 // The CA's own end: once it passes, every handshake in the network fails,
 // though each node's certificate is still valid. What counts is the CA that

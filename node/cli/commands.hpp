@@ -57,6 +57,9 @@ int change_principal(const config::node_config& cfg, const args& a, const std::s
 void register_child(const config::node_config& parent, const std::string& id, const std::string& role,
                     const std::string& jurisdiction);
 int cmd_run(int argc, char** argv);
+// "127.x.x.x:port", "localhost:port", "[::1]:port": the plain-HTTP admin
+// listener may only be there (check's listen.plaintext; run refuses otherwise).
+bool loopback_host(const std::string& addr);
 int cmd_quality(int argc, char** argv);
 
 // Writes the config and creates the directories it names (init and demo).

@@ -406,6 +406,11 @@ int cmd_run(int argc, char** argv) {
     throw usage_error("run as root, but [node] data_dir " + cfg.node.data_dir + " belongs to uid " + std::to_string(u->uid) +
                       ": start the node as that user (systemctl start credit-node, or sudo -u credit-node credit-node run -c " +
                       cfg.source_path + ")");
+  // The admin listener speaks plain HTTP (status, metrics, the registry):
+  // off loopback it would be anyone's to read, whatever check said.
+  if (!loopback_host(cfg.listen.admin))
+    throw usage_error("[listen] admin = \"" + cfg.listen.admin + "\" is off loopback, and the admin listener speaks plain HTTP: "
+                      "set it to \"127.0.0.1:9090\" in " + cfg.source_path + " (reach it through an SSH tunnel)");
   // One node per data dir; `restore` checks the same lock.
   std::string why;
   if (int lock = run_lock(cfg.node.data_dir, why); lock < 0) {

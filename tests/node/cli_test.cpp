@@ -350,3 +350,18 @@ TEST_CASE("cli: init writes the [api] rate commented out, and check of a missing
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("cannot read config file " + n.tmp / "nope.toml") != std::string::npos);
 }
+
+// check FAILs a plain-HTTP admin listener off loopback; run refuses to
+// start with one (under systemd check runs first, by hand it did not).
+TEST_CASE("cli: run refuses an admin listener off loopback, naming the key and what to set") {
+  node n;
+  auto text = test::read_file(n.cfg);
+  auto at = text.find("\nadmin = \"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at + 1, text.find('\n', at + 1) - at - 1, "admin = \"0.0.0.0:9090\"");
+  test::write_file(n.cfg, text);
+  auto r = n.run("run");
+  CHECK(r.exit_code == 2);
+  CHECK_MESSAGE(r.err.find("[listen] admin = \"0.0.0.0:9090\" is off loopback, and the admin listener speaks plain HTTP: "
+                           "set it to \"127.0.0.1:9090\"") != std::string::npos, r.err);
+}
