@@ -26,10 +26,16 @@ grep -q '^StartLimitBurst=' /lib/systemd/system/credit-node.service || fail "the
 grep -q 'systemctl disable --now credit-node' /var/lib/dpkg/info/credit-node.prerm || fail "no prerm stopping the node on removal"
 [ -s /usr/share/doc/credit-node/config-keys.md ] || fail "the config keys' documentation is not installed"
 grep -q /etc/credit-node/node.toml <<< "$(dpkg-query -W -f='${Conffiles}\n' credit-node)" || fail "node.toml is not a conffile"
-# The installed check runs against the installed config: it parses, and
-# says what is missing (no certificate yet), exit 1.
+# Root is refused on the service user's node (what it made there would be
+# root's); the installed check, run as that user against the installed
+# config, parses it and says what is missing (no certificate yet), exit 1.
 set +e
 out=$(/usr/sbin/credit-node check -c /etc/credit-node/node.toml 2>&1); rc=$?
+set -e
+[ $rc = 2 ] || fail "check as root exited $rc, expected 2 (refused): $out"
+grep -q 'sudo -u credit-node' <<< "$out" || fail "check as root did not say to run it as credit-node: $out"
+set +e
+out=$(runuser -u credit-node -- /usr/sbin/credit-node check -c /etc/credit-node/node.toml 2>&1); rc=$?
 set -e
 [ $rc = 1 ] || fail "check exited $rc, expected 1 (no certificate yet): $out"
 grep -q 'FAIL  tls.certificate' <<< "$out" || fail "check did not name the missing certificate: $out"
@@ -44,6 +50,9 @@ getent passwd credit-node > /dev/null && fail "dpkg -P left the user"
 # over although its files belong to a user purge deleted.
 [ -e /var/lib/credit-node/data.mdb ] || fail "dpkg -P removed the store"
 grep -q 'the store in /var/lib/credit-node is kept' <<< "$out" || fail "dpkg -P did not say the store is kept: $out"
+# The new user may get the old uid back: the kept files are given a uid
+# no user has, as when it does not.
+chown -R 4242:4242 /var/lib/credit-node
 dpkg -i "$DEB" > /dev/null
 [ "$(stat -c %U /var/lib/credit-node/data.mdb)" = credit-node ] || fail "a reinstall did not take over the kept store"
 dpkg -P credit-node > /dev/null

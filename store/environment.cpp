@@ -216,7 +216,8 @@ void check_file_size(const std::string& file, std::size_t needed) {
 
 std::unique_ptr<environment> environment::open(const open_options& opt) {
   if (!opt.read_only_file && !opt.create_dir && !std::filesystem::is_directory(opt.dir))
-    throw store_error("store: the data directory " + opt.dir + " does not exist: check [node] data_dir in the config "
+    throw store_error("store: the data directory " + opt.dir + (std::filesystem::exists(opt.dir) ? " is not a directory" : " does not exist") +
+                      ": check [node] data_dir in the config "
                       "(credit-node init makes it; the package makes /var/lib/credit-node)");
   if (!opt.read_only_file) make_dir_0700(opt.dir);
   auto file = opt.read_only_file ? opt.dir : opt.dir + "/data.mdb";

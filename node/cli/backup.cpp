@@ -18,7 +18,6 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
-#include "node/cli/service_user.hpp"
 #include "node/pki/files.hpp"
 #include "node/pki/pki.hpp"
 #include "node/service/parent_link.hpp"
@@ -42,12 +41,19 @@ std::string holder_of(const std::string& data_dir) {
 }  // namespace
 
 int run_lock(const std::string& data_dir, std::string& why) {
+  // Not made here: a misspelt data_dir must not become a new, empty node.
   std::error_code ec;
-  fs::create_directories(data_dir, ec);
-  int fd = ec ? -1 : ::open((data_dir + "/run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (auto st = fs::status(data_dir, ec); !fs::is_directory(st)) {
+    auto cause = ec && ec != std::errc::no_such_file_or_directory ? ": " + ec.message()
+                                                                  : fs::exists(st) ? " is not a directory" : " does not exist";
+    why = "the data directory " + data_dir + cause + ": check [node] data_dir in the config "
+          "(credit-node init makes it; the package makes /var/lib/credit-node)";
+    return -1;
+  }
+  int fd = ::open((data_dir + "/run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    why = "cannot open " + data_dir + "/run.lock: " + (ec ? ec.message() : std::strerror(errno)) +
-          ": the data dir must exist and be writable by the user the node runs as";
+    why = "cannot open " + data_dir + "/run.lock: " + std::strerror(errno) +
+          ": the data dir must be writable by the user the node runs as";
     return -1;
   }
   // `status` (running_pid) holds a shared lock for an instant: a few tries
@@ -325,8 +331,9 @@ staged_restore stage_restore(const config::node_config& cfg, const std::string& 
   } catch (const std::exception& e) {
     std::error_code ec;
     fs::remove_all(stage, ec);
+    bool full = std::string_view(e.what()).find("No space left") != std::string_view::npos;
     throw store::store_error(std::string(e.what()) + "; nothing was changed: the store in " + cfg.node.data_dir +
-                             " is as it was (check the disk's free space, then run the restore again)");
+                             " is as it was" + (full ? " (free some disk space, then run the restore again)" : ""));
   }
   return st;
 }
@@ -337,7 +344,6 @@ void swap_in(const std::string& dir, const std::string& kept) {
   fs::remove(dir + "/lock.mdb");
   fs::rename(dir + "/restoring/data.mdb", dir + "/data.mdb");
   fs::remove_all(dir + "/restoring");
-  hand_over_files_in(dir);  // root on the service user's node: see service_user.hpp
 }
 
 void print_restored(const config::node_config& cfg, const std::string& file, const staged_restore& st, const std::string& kept) {
@@ -386,8 +392,14 @@ int cmd_restore(int argc, char** argv) {
     throw store::store_error(dir + ": " + why + (lock == -2 ? ": stop it first (systemctl stop credit-node)" : "") + "; nothing was changed");
   auto access = access_state_of_current(cfg);
   auto problem = access.problem;
-  mark_recovery(cfg, file);
   auto staged = stage_restore(cfg, file, std::move(access));
+  try {
+    mark_recovery(cfg, file);  // before the swap (a crash after it still recovers), after a staging that can fail
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir + "/restoring", ec);
+    throw;
+  }
   std::string kept = fs::exists(dir + "/data.mdb") ? dir + "/data.mdb.before-restore-" + stamp() : "";
   swap_in(dir, kept);
   flush_swap(dir);

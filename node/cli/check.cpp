@@ -16,7 +16,6 @@
 
 #include "node/api/api.hpp"
 #include "node/cli/commands.hpp"
-#include "node/cli/service_user.hpp"
 #include "node/pki/pki.hpp"
 #include "store/reader.hpp"
 
@@ -46,24 +45,18 @@ std::string octal(int mode) {
 }
 
 void check_mode(report& r, const std::string& id, const std::string& path, int want, const std::string& what,
-                const std::optional<service_user>& service, const std::string& if_missing) {
+                const std::string& if_missing) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) return r.fail(id, what + " " + path + " is missing", if_missing);
   int mode = static_cast<int>(st.st_mode & 0777);
   if (mode & ~want)
     return r.fail(id, what + " " + path + " has mode " + octal(mode) + ", more open than " + octal(want),
                   "chmod " + octal(want).substr(1) + " " + path);
-  // Root checking the service user's node judges for that user (the owner
-  // of the data directory): a key only root can read stops the service.
-  if (service && st.st_uid != service->uid)
-    return r.fail(id, what + " " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
-                          std::to_string(service->uid) + " (the data directory's owner, who runs the node): it could not read it",
-                  "chown " + std::to_string(service->uid) + ":" + std::to_string(service->gid) + " " + path);
-  if (!service && st.st_uid != ::geteuid())
+  if (st.st_uid != ::geteuid())
     return r.warn(id, what + " " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
                           std::to_string(::geteuid()) + " running this check",
                   "chown it to the service user (credit-node) and run check as that user");
-  r.pass(id, what + " " + path + " is " + octal(mode) + " and " + (service ? "the service user's" : "ours"));
+  r.pass(id, what + " " + path + " is " + octal(mode) + " and ours");
 }
 
 }  // namespace
@@ -212,10 +205,9 @@ void check_store(report& r, const config::node_config& cfg, store::environment* 
 }
 
 void check_rest(report& r, const config::node_config& cfg) {
-  auto service = service_user_of(cfg.node.data_dir);
-  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key", service,
+  check_mode(r, "tls.key_mode", cfg.tls.key, 0600, "the node key",
              "make the key and CSR with credit-node pki csr, or check [tls] key");
-  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory", service,
+  check_mode(r, "data_dir.mode", cfg.node.data_dir, 0700, "the data directory",
              "check [node] data_dir; credit-node init makes it (the package makes /var/lib/credit-node)");
   if (loopback_host(cfg.listen.admin)) r.pass("listen.plaintext", "the plain-HTTP admin listener is on loopback (" + cfg.listen.admin + ")");
   else r.fail("listen.plaintext", "the admin listener speaks plain HTTP on " + cfg.listen.admin + ", off loopback",

@@ -1,6 +1,5 @@
 #include "node/cli/cli.hpp"
 
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <sstream>
@@ -55,7 +54,16 @@ constexpr const char* usage_text =
 
 }  // namespace
 
-config::node_config load_config(const args& a) { return config::load(a.config_path()); }
+// Every command that reads the config: refused as root on a node whose
+// data directory is another user's (service_user.hpp).
+config::node_config load_config(const args& a) {
+  auto cfg = config::load(a.config_path());
+  if (auto u = service_user_of(cfg.node.data_dir))
+    throw usage_error("running as root, but [node] data_dir " + cfg.node.data_dir + " belongs to uid " + std::to_string(u->uid) +
+                      ", who runs the node: files made now would be root's and the node could not open them; run it as "
+                      "that user (sudo -u credit-node credit-node ...; the node itself: systemctl start credit-node)");
+  return cfg;
+}
 
 std::unique_ptr<store::environment> open_store(const config::node_config& c) {
   auto mb = c.store.map_size_mb;
@@ -63,13 +71,6 @@ std::unique_ptr<store::environment> open_store(const config::node_config& c) {
   store::open_options o{c.node.data_dir, mb};
   o.create_dir = false;  // init (or the package) makes it; `run` takes its lock there first
   auto env = store::environment::open(o);
-  // Root on the service user's node: the store's files (made now, or by a
-  // commit later: the commit signal) are that user's, now and at exit.
-  if (service_user_of(c.node.data_dir)) {
-    hand_over_files_in(c.node.data_dir);
-    static std::string at_exit_dir;
-    if (at_exit_dir.empty() && std::atexit([] { hand_over_files_in(at_exit_dir); }) == 0) at_exit_dir = c.node.data_dir;
-  }
   return env;
 }
 

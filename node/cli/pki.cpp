@@ -9,7 +9,6 @@
 #include <iostream>
 
 #include "node/cli/commands.hpp"
-#include "node/cli/service_user.hpp"
 #include "node/pki/pki.hpp"
 
 namespace node::cli {
@@ -128,8 +127,6 @@ int csr(int argc, char** argv) {
     cert_path = cfg.tls.cert;
   }
   auto r = pki::make_csr(req);
-  hand_over(r.key_path);  // root on the service user's node: its key and CSR are that user's
-  hand_over(r.csr_path);
   std::string subject = "CN=" + req.node_id + ", OU=" + req.role +
                         (req.jurisdiction.empty() ? "" : ", L=" + req.jurisdiction) + ", O=credit-node";
   print_csr(r, subject, sign_command("CA_DIR", r.csr_path, cert_path, req.role, req.node_id, req.jurisdiction),

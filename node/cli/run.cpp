@@ -21,7 +21,6 @@
 #include <sstream>
 
 #include "node/cli/commands.hpp"
-#include "node/cli/service_user.hpp"
 #include "node/cli/metrics.hpp"
 #include "node/api/api.hpp"
 #include "node/net/log.hpp"
@@ -400,12 +399,6 @@ int cmd_run(int argc, char** argv) {
   auto a = parse(argc, argv, 2, {{}, {}, 0});
   auto cfg = load_config(a);
   set_log_level(cfg);
-  // Root running the service user's node would make its files root's (the
-  // commit signal, the link state): the service could not open them later.
-  if (auto u = service_user_of(cfg.node.data_dir))
-    throw usage_error("run as root, but [node] data_dir " + cfg.node.data_dir + " belongs to uid " + std::to_string(u->uid) +
-                      ": start the node as that user (systemctl start credit-node, or sudo -u credit-node credit-node run -c " +
-                      cfg.source_path + ")");
   // The admin listener speaks plain HTTP (status, metrics, the registry):
   // off loopback it would be anyone's to read, whatever check said.
   if (!loopback_host(cfg.listen.admin))

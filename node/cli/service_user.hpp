@@ -1,8 +1,9 @@
-// Root running a command on a node whose files belong to its service user
-// (the package's `credit-node`): the install guide's commands are typed as
-// root, and a file they make in the data directory or beside the node key
-// would be root's — the service could then not open its store or read its
-// key, and would not start. Files made there are handed to that user.
+// Root running a command on a node whose data directory belongs to another
+// user (the package's `credit-node`, which runs the node): a file root made
+// there would be root's, and the service could not open it (the install
+// guide's commands, typed as root, left a node that never started); and a
+// link that user put there could point root's writes at any file. Such a
+// command is refused: it is run as that user (sudo -u credit-node ...).
 #pragma once
 
 #include <sys/types.h>
@@ -20,12 +21,5 @@ struct service_user {
 // The owner of `dir` when this process runs as root and `dir` exists and
 // belongs to another user; none otherwise (a node run by root, tests).
 std::optional<service_user> service_user_of(const std::string& dir);
-
-// Every root-owned file directly in `dir` goes to its owner (see above):
-// the store's files after a command opened (or restored) it.
-void hand_over_files_in(const std::string& dir);
-
-// `path` goes to the owner of its directory, when root made it there.
-void hand_over(const std::string& path);
 
 }  // namespace node::cli

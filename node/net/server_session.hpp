@@ -409,11 +409,7 @@ private:
         // connection slot too) although the late answer is still queued.
         later([weak = this->weak_from_this(), req = std::move(req), started, version, last, head,
                endpoint = std::move(res.endpoint), settled, lst = lst_->cfg.name](http_response r) mutable {
-          if (settled->exchange(true)) {  // the 503 went first: what the request came to is only logged
-            log::warn("answer_after_timeout").kv("listener", lst).kv("method", req.method).kv("path", req.path)
-                .kv("status", std::to_string(r.status));
-            return;
-          }
+          if (late(*settled, lst, req, r.status)) return;
           auto self = weak.lock();
           if (!self) return;
           if (r.endpoint.empty()) r.endpoint = std::move(endpoint);
@@ -431,6 +427,15 @@ private:
       return;
     }
     finish(req, std::move(res), started, version, last, head);
+  }
+
+  // Whether the 503 timeout went first: what the request came to is then
+  // only logged (a write may have committed: the 503 told the client so).
+  static bool late(std::atomic<bool>& settled, const std::string& lst, const http_request& req, int status) {
+    if (!settled.exchange(true)) return false;
+    log::warn("answer_after_timeout").kv("listener", lst).kv("method", req.method).kv("path", req.path)
+        .kv("status", std::to_string(status));
+    return true;
   }
 
   void wait_for_answer(std::shared_ptr<std::atomic<bool>> settled, const http_request& named, const std::string& endpoint,

@@ -214,41 +214,28 @@ TEST_CASE("cli: check fails a store with damaged pages, a truncated one and an e
   }
 }
 
-// The install guide's commands are typed as root on a node whose data
-// directory and key directory belong to the service user: what they make
-// there goes to that user (or the service could not open its store or read
-// its key and would not start), `check` judges for that user, and `run` as
-// root is refused. Needs root (CI runs as root); uid 65534 (nobody) stands
-// for the service user.
-TEST_CASE("cli: as root on the service user's node, made files are that user's, check judges for it, run is refused") {
+// The install guide's commands were typed as root on a node whose data
+// directory belongs to the service user: files they made there were root's
+// and the service could not open them; and a link that user puts there
+// could point root's writes anywhere. Every command reading the config is
+// refused as root there, and makes nothing. Needs root (CI runs as root);
+// uid 65534 (nobody) stands for the service user.
+TEST_CASE("cli: as root on the service user's node, commands are refused and make nothing there") {
   if (::geteuid() != 0) return;  // chown needs root
   checked_node n;
-  auto owner = [](const std::string& p) {
-    struct stat st{};
-    return ::stat(p.c_str(), &st) == 0 ? static_cast<long>(st.st_uid) : -1L;
-  };
   REQUIRE(::chown((n.dir + "/data").c_str(), 65534, 65534) == 0);
-  REQUIRE(::chown((n.dir + "/tls").c_str(), 65534, 65534) == 0);
-  // The key init made as root: the service could not read it.
-  auto c = test::run_cli({"check", "-c", n.cfg});
-  CHECK(c.exit_code == 1);
-  CHECK_MESSAGE(c.out.find("FAIL  tls.key_mode: the node key " + n.dir + "/tls/node.key belongs to uid 0, not to uid 65534") !=
-                    std::string::npos, c.out);
-  CHECK(c.out.find("fix: chown 65534:65534 " + n.dir + "/tls/node.key") != std::string::npos);
-  // A new key and CSR, made by root: the service user's.
-  std::filesystem::remove(n.dir + "/tls/node.key");
-  std::filesystem::remove(n.dir + "/tls/node.csr");
-  REQUIRE(test::run_cli({"pki", "csr", "-c", n.cfg}).exit_code == 0);
-  CHECK(owner(n.dir + "/tls/node.key") == 65534);
-  CHECK(owner(n.dir + "/tls/node.csr") == 65534);
-  c = test::run_cli({"check", "-c", n.cfg});
-  CHECK_MESSAGE(c.out.find("PASS  tls.key_mode: the node key " + n.dir + "/tls/node.key is 0600 and the service user's") !=
-                    std::string::npos, c.out);
-  // The store's files, made by root's commands.
-  CHECK(test::run_cli({"status", "-c", n.cfg}).exit_code == 0);
-  CHECK(owner(n.dir + "/data/data.mdb") == 65534);
-  CHECK(owner(n.dir + "/data/lock.mdb") == 65534);
-  auto r = test::run_cli({"run", "-c", n.cfg});
-  CHECK(r.exit_code == 2);
-  CHECK_MESSAGE(r.err.find("belongs to uid 65534: start the node as that user") != std::string::npos, r.err);
+  std::string victim = n.d / "victim";
+  test::write_file(victim, "root's\n");
+  std::filesystem::create_symlink(victim, n.dir + "/data/lock.mdb");  // what that user could put there
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"check"}, {"status"}, {"pki", "csr"}, {"run"},
+                                       {"import", "--show-quarantine"}, {"admin", "nodes"}}) {
+    cmd.insert(cmd.end(), {"-c", n.cfg});
+    auto r = test::run_cli(cmd);
+    CHECK_MESSAGE(r.exit_code == 2, cmd[0]);
+    CHECK_MESSAGE(r.err.find("running as root, but [node] data_dir " + n.dir + "/data belongs to uid 65534, who runs the "
+                             "node") != std::string::npos, r.err);
+    CHECK(r.err.find("sudo -u credit-node credit-node") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(n.dir + "/data/data.mdb"));
+  CHECK(test::read_file(victim) == "root's\n");
 }

@@ -331,6 +331,10 @@ TEST_CASE("cli: a data_dir that does not exist is refused by status, backup and 
     CHECK_MESSAGE(r.err.find("the data directory " + wrong + " does not exist: check [node] data_dir") != std::string::npos, r.err);
   }
   CHECK_FALSE(std::filesystem::exists(wrong));
+  auto run = n.run("run");  // not a new, empty node either
+  CHECK(run.exit_code == 1);
+  CHECK_MESSAGE(run.err.find("the data directory " + wrong + " does not exist") != std::string::npos, run.err);
+  CHECK_FALSE(std::filesystem::exists(wrong));
   auto c = n.run("check");
   CHECK(c.out.find("FAIL  data_dir.mode: the data directory " + wrong + " is missing") != std::string::npos);
   CHECK(c.out.find("fix: check [node] data_dir") != std::string::npos);
