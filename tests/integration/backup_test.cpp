@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "node/api/api.hpp"
+#include "node/pki/pki.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
 #include "tree.hpp"
@@ -511,4 +512,26 @@ TEST_CASE("backup: a restore interrupted while copying leaves the store as it wa
   CHECK_FALSE(fs::exists(n.dir + "/data/restoring"));
   auto env = store::environment::open({n.dir + "/data"});
   CHECK(store::reader(*env).consents().size() == 1);  // carried over from the store it replaced
+}
+
+// A restore whose staging fails (here: a file with a matching checksum that
+// is no store) changes nothing: no recovery flag is left to refuse imports
+// ("restored from a backup") at a node that was not restored.
+TEST_CASE("backup: a restore that fails before the swap leaves no recovery flag, and imports go on") {
+  network net;
+  auto& prov = net.add("js.province", "provincial", "320000");
+  auto& sz = net.add("js.suzhou", "local", "320500", net.sync_addr(prov), "js.province");
+  auto firms = codes("320506", 3, 45);
+  REQUIRE(import_tax(net, sz, "a.csv", firms, "a-", "1.00").exit_code == 0);
+  std::string bogus = net.d / "bogus.mdb";
+  test::write_file(bogus, std::string(64 * 1024, 'x'));
+  test::write_file(bogus + ".sha256", node::pki::sha256_file_hex(bogus) + "  bogus.mdb\n");
+  auto r = test::run_cli({"restore", bogus, "-c", sz.cfg});
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(r.err.find("nothing was changed") != std::string::npos, r.err);
+  CHECK(r.err.find("disk space") == std::string::npos);  // not what went wrong
+  CHECK_FALSE(fs::exists(sz.dir + "/data/recover-own"));
+  CHECK_FALSE(fs::exists(sz.dir + "/data/restoring"));
+  CHECK(exported(sz).size() == 3);
+  CHECK(import_tax(net, sz, "b.csv", firms, "b-", "2.00").exit_code == 0);
 }
