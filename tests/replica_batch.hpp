@@ -11,6 +11,21 @@
 
 namespace test {
 
+// `node_id` admitted in the registry of the store `w` writes (its refused
+// changes are then counted against it).
+inline void admit_child(store::writer& w, const std::string& node_id, const std::string& role, const std::string& jurisdiction) {
+  store::write_batch reg;
+  store::registry_op op;
+  op.what = store::registry_op::kind::set_state;
+  op.create = true;
+  op.entry.node_id = node_id;
+  op.entry.role = role;
+  op.entry.jurisdiction = jurisdiction;
+  op.to = store::node_state::admitted;
+  reg.registry.push_back(op);
+  w.submit(std::move(reg)).get();
+}
+
 inline store::write_batch replica_batch(std::size_t n, std::uint64_t from_seq) {
   std::mt19937_64 rng(11);
   auto firm = node::demo::make_enterprises(1, {"320106"}, rng)[0];

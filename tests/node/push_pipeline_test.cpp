@@ -11,6 +11,7 @@
 #include "store/reader.hpp"
 #include "sync/catchup.hpp"
 #include "sync/exchange.hpp"
+#include "replica_batch.hpp"
 #include "test_util.hpp"
 
 namespace json = boost::json;
@@ -327,19 +328,7 @@ TEST_CASE("push pipeline: a quiet pipe keeps an unsaid failure for its connectio
 TEST_CASE("push pipeline: a resent batch's changes already held are not applied, quarantined or charged again") {
   two_stores s;
   s.import(3);
-  {
-    store::write_batch reg;  // the child in the registry: its violations are counted
-    store::registry_op op;
-    op.what = store::registry_op::kind::set_state;
-    op.create = true;
-    op.entry = {};
-    op.entry.node_id = "js.nanjing";
-    op.entry.role = "local";
-    op.entry.jurisdiction = "320100";
-    op.to = store::node_state::admitted;
-    reg.registry.push_back(op);
-    s.prov_w->submit(std::move(reg)).get();
-  }
+  test::admit_child(*s.prov_w, "js.nanjing", "local", "320100");  // its violations are counted
   auto b = s.batch(0, 10);
   REQUIRE(b.changes.size() == 3);
   b.changes[1].rec.subject = "91320506MA1234567X";  // Suzhou: outside the child's jurisdiction

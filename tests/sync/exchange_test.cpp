@@ -7,6 +7,7 @@
 #include "sync/digest.hpp"
 #include "sync/exchange.hpp"
 #include "sync_node.hpp"
+#include "replica_batch.hpp"
 #include "test_util.hpp"
 
 using namespace replication;
@@ -125,18 +126,7 @@ TEST_CASE("exchange: a child claiming a record owned by a node outside its subtr
   b.changes[0].rec.origin = "js.suzhou";  // a sibling's name
   auto from = nanjing.as_peer;
   from.foreign_origins = {"js.province", "js.suzhou"};
-  {  // the registry knows the child: violations are counted against it
-    store::write_batch reg;
-    store::registry_op op;
-    op.what = store::registry_op::kind::set_state;
-    op.create = true;
-    op.entry.node_id = "js.nanjing";
-    op.entry.role = "local";
-    op.entry.jurisdiction = "320100";
-    op.to = store::node_state::admitted;
-    reg.registry.push_back(op);
-    province.w->submit(std::move(reg)).get();
-  }
+  test::admit_child(*province.w, "js.nanjing", "local", "320100");  // violations are counted against it
   auto p = submit_batch(*province.w, from, true, b, "up:js.nanjing", 1);
   REQUIRE(p.refused.size() == 1);
   CHECK(p.refused[0].reason == "origin js.suzhou is not in the sender's subtree");
