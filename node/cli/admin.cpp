@@ -214,8 +214,9 @@ int cmd_admin(int argc, char** argv) {
   if (verb == "bank" || verb == "portal") {
     const std::string sub = a.positional.size() == 2 ? a.positional[1] : "";
     if (sub == "add") return add_principal(cfg, a, verb);
+    if (sub == "list") return list_principals(cfg, verb, as_json);
     if (sub == "suspend" || sub == "resume" || sub == "token") return change_principal(cfg, a, verb, sub);
-    throw usage_error("admin " + verb + " add|suspend|resume|token --id ID ...");
+    throw usage_error("admin " + verb + " list | add|suspend|resume|token --id ID ...");
   }
   if (verb == "events") {
     auto lim = a.get("--limit").value_or("100");

@@ -44,6 +44,7 @@ constexpr const char* usage_text =
     "  admin portal add --id ID (--cert PEM | --token-out FILE)  register the enterprise portal\n"
     "  admin bank|portal suspend --id ID --reason TEXT | resume --id ID   refuse its requests (403 suspended), or admit them again\n"
     "  admin bank|portal token --id ID --token-out FILE          a new bearer token; the old one stops working at once\n"
+    "  admin bank|portal list                                    who may use the API, how each authenticates, which are suspended\n"
     "  audit verify [--head SEQ:HASH] [--store FILE]             check the hash-chained access log (of FILE: a backup, a kept store)\n"
     "  backup --out FILE                                         consistent copy of the store while it runs, with FILE.sha256\n"
     "  restore FILE                                              the backup becomes the store (node stopped; new instance id)\n"

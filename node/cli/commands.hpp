@@ -51,6 +51,8 @@ std::optional<std::uint64_t> running_map_size(const std::string& data_dir);
 bool demo_bank_api(const config::node_config& cfg, const std::string& firm);
 // `admin bank add` / `admin portal add` (principals.cpp).
 int add_principal(const config::node_config& cfg, const args& a, const std::string& kind);
+// `admin bank|portal list` (principals.cpp).
+int list_principals(const config::node_config& cfg, const std::string& kind, bool as_json);
 // `admin bank|portal suspend|resume|token --id ID ...` (principals.cpp).
 int change_principal(const config::node_config& cfg, const args& a, const std::string& kind, const std::string& verb);
 // `admin approve ID --role R --jurisdiction CODE` on `parent`'s store.

@@ -3,6 +3,7 @@
 //   admin portal add --id ID [--name NAME] (--cert PEM | --token-out FILE)
 // A token is shown once, written to FILE (0600); the store keeps only its
 // SHA-256. A certificate must be issued by this network's CA for that role.
+#include <boost/json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "node/cli/commands.hpp"
 #include "node/pki/pki.hpp"
+#include "store/model/record.hpp"
 #include "store/model/validate.hpp"
 #include "store/reader.hpp"
 #include "store/writer.hpp"
@@ -98,6 +100,32 @@ int change_principal(const config::node_config& cfg, const args& a, const std::s
   }
   if (verb == "token") std::cout << kind << " " << p->id << ": a new bearer token is in " << *token_out << "; the old one no longer works\n";
   else std::cout << kind << " " << p->id << (verb == "suspend" ? " suspended: its requests are refused (403 suspended)" : " resumed") << "\n";
+  return 0;
+}
+
+// `admin bank list` / `admin portal list`: who may use the API, how it
+// authenticates (a certificate's fingerprint or a token's hash — never a
+// token), and whether it is suspended.
+int list_principals(const config::node_config& cfg, const std::string& kind, bool as_json) {
+  auto env = open_store(cfg);
+  boost::json::array out;
+  std::size_t n = 0;
+  for (const auto& p : store::reader(*env).principals()) {
+    if (p.kind != kind) continue;
+    ++n;
+    auto auth = p.cert_sha256.empty() ? "token (sha256 " + p.token_sha256.substr(0, 16) + "…)"
+                                      : "certificate (sha256 " + p.cert_sha256.substr(0, 16) + "…)";
+    auto state = p.suspended ? "suspended: " + p.suspended_reason : std::string("active");
+    if (as_json)
+      out.push_back(boost::json::object{{"id", p.id}, {"name", p.name}, {"auth", p.cert_sha256.empty() ? "token" : "certificate"},
+                                        {"suspended", p.suspended}, {"suspended_reason", p.suspended_reason},
+                                        {"created", store::model::format_utc_ms(p.created_ms)}});
+    else
+      std::cout << p.id << "  " << p.name << "\n    " << auth << "; " << state << "; since "
+                << store::model::format_utc_ms(p.created_ms) << "\n";
+  }
+  if (as_json) std::cout << boost::json::serialize(out) << "\n";
+  else if (!n) std::cout << "no " << kind << " registered (credit-node admin " << kind << " add --id ID ...)\n";
   return 0;
 }
 

@@ -369,3 +369,29 @@ TEST_CASE("cli: run refuses an admin listener off loopback, naming the key and w
   CHECK_MESSAGE(r.err.find("[listen] admin = \"0.0.0.0:9090\" is off loopback, and the admin listener speaks plain HTTP: "
                            "set it to \"127.0.0.1:9090\"") != std::string::npos, r.err);
 }
+
+// Who may use the API, as an operator checks it: id, name, how it
+// authenticates (never the token itself), suspended or not.
+TEST_CASE("cli: admin bank list and portal list name each principal, its way in and its state, never a token") {
+  node n;
+  auto none = n.run("admin", {"bank", "list"});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out.find("no bank registered") != std::string::npos);
+  std::string tok = n.tmp / "bank.token";
+  REQUIRE(n.run("admin", {"bank", "add", "--id", "bank-a", "--name", "Bank A", "--token-out", tok}).exit_code == 0);
+  REQUIRE(n.run("admin", {"portal", "add", "--id", "portal", "--token-out", n.tmp / "portal.token"}).exit_code == 0);
+  REQUIRE(n.run("admin", {"bank", "suspend", "--id", "bank-a", "--reason", "audit finding"}).exit_code == 0);
+  auto banks = n.run("admin", {"bank", "list"});
+  CHECK(banks.exit_code == 0);
+  CHECK(banks.out.find("bank-a  Bank A\n    token (sha256 ") != std::string::npos);
+  CHECK(banks.out.find("suspended: audit finding") != std::string::npos);
+  CHECK(banks.out.find("portal") == std::string::npos);
+  auto token = test::read_file(tok);
+  token.pop_back();  // the newline
+  CHECK(banks.out.find(token) == std::string::npos);
+  auto portals = boost::json::parse(n.run("admin", {"portal", "list", "--json"}).out).as_array();
+  REQUIRE(portals.size() == 1);
+  CHECK(portals[0].at("id").as_string() == "portal");
+  CHECK(portals[0].at("auth").as_string() == "token");
+  CHECK_FALSE(portals[0].at("suspended").as_bool());
+}
