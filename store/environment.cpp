@@ -214,11 +214,20 @@ void check_file_size(const std::string& file, std::size_t needed) {
 
 }  // namespace
 
+std::string data_dir_problem(const std::string& dir) {
+  std::error_code ec;
+  auto st = std::filesystem::status(dir, ec);
+  if (std::filesystem::is_directory(st)) return {};
+  auto cause = ec && ec != std::errc::no_such_file_or_directory ? ": " + ec.message()
+               : std::filesystem::exists(st)                    ? " is not a directory"
+                                                                : " does not exist";
+  return "the data directory " + dir + cause +
+         ": check [node] data_dir in the config (credit-node init makes it; the package makes /var/lib/credit-node)";
+}
+
 std::unique_ptr<environment> environment::open(const open_options& opt) {
-  if (!opt.read_only_file && !opt.create_dir && !std::filesystem::is_directory(opt.dir))
-    throw store_error("store: the data directory " + opt.dir + (std::filesystem::exists(opt.dir) ? " is not a directory" : " does not exist") +
-                      ": check [node] data_dir in the config "
-                      "(credit-node init makes it; the package makes /var/lib/credit-node)");
+  if (!opt.read_only_file && !opt.create_dir)
+    if (auto why = data_dir_problem(opt.dir); !why.empty()) throw store_error("store: " + why);
   if (!opt.read_only_file) make_dir_0700(opt.dir);
   auto file = opt.read_only_file ? opt.dir : opt.dir + "/data.mdb";
   check_file_size(file, 2 * 4096);
@@ -297,12 +306,14 @@ std::uint64_t environment::last_commit() const {
 
 void environment::copy_to(int fd) { check(mdb_env_copyfd2(impl_->env, fd, MDB_CP_COMPACT), "copy the store"); }
 
-void environment::renew_instance_id() {
+std::uint64_t environment::renew_instance_id() {
   txn w(impl_->env, true);
   auto id = random_hex(16);
   w.put(impl_->t.meta, "instance_id", id);
+  auto floor = raise_version_floor_in(w, impl_->t);
   w.commit();
   set_instance_id(std::move(id));
+  return floor;
 }
 
 std::string environment::instance_id() const {
@@ -322,11 +333,5 @@ std::uint64_t raise_version_floor_in(txn& w, const tables& t) {
   return floor;
 }
 
-std::uint64_t environment::raise_version_floor() {
-  txn w(impl_->env, true);
-  auto floor = raise_version_floor_in(w, impl_->t);
-  w.commit();
-  return floor;
-}
 
 }  // namespace store

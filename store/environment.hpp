@@ -83,6 +83,10 @@ struct open_options {
   bool create_dir = true;
 };
 
+// Why `dir` cannot be a node's data directory ("" when it is one), with
+// what to do: a missing or misspelt [node] data_dir.
+std::string data_dir_problem(const std::string& dir);
+
 class environment {
 public:
   static std::unique_ptr<environment> open(const open_options& opt);
@@ -103,18 +107,16 @@ public:
   // A consistent, compacted copy of the store (one read snapshot: the node
   // keeps writing meanwhile) written to `fd` as a data.mdb file.
   void copy_to(int fd);
-  // Gives the store a new random instance id: after a restore, so peers see
-  // it is not the store they synced with and reconcile.
-  void renew_instance_id();
+  // The store went back (a restore): a new random instance id, so peers see
+  // it is not the store they synced with and reconcile, and — in the same
+  // transaction — a raised version floor: the records it owns that changed
+  // since are held elsewhere under versions it no longer knows, so its own
+  // changes from now on take versions from a floor above any it can have
+  // issued (the time in ms × 1000: monotonic, < 2^53 until the year 2255).
+  // Returns the floor. (The writer does the same for write_batch::renew_instance.)
+  std::uint64_t renew_instance_id();
   // The id a commit just stored (the writer, after write_batch::renew_instance).
   void set_instance_id(std::string id);
-  // After restoring a node with no parent: the records it owns that changed
-  // since the backup are held by its children under versions it no longer
-  // knows. Its own changes from now on take versions from a floor above any
-  // it can have issued (the time in ms × 1000: monotonic, < 2^53 until the
-  // year 2255), so a re-import replaces those copies instead of reusing
-  // their versions with another body. Returns the floor.
-  std::uint64_t raise_version_floor();
 
   // Drops this process's page-table mappings of the store file once the
   // process's resident file pages exceed `budget` bytes (0: always). The

@@ -42,14 +42,7 @@ std::string holder_of(const std::string& data_dir) {
 
 int run_lock(const std::string& data_dir, std::string& why) {
   // Not made here: a misspelt data_dir must not become a new, empty node.
-  std::error_code ec;
-  if (auto st = fs::status(data_dir, ec); !fs::is_directory(st)) {
-    auto cause = ec && ec != std::errc::no_such_file_or_directory ? ": " + ec.message()
-                                                                  : fs::exists(st) ? " is not a directory" : " does not exist";
-    why = "the data directory " + data_dir + cause + ": check [node] data_dir in the config "
-          "(credit-node init makes it; the package makes /var/lib/credit-node)";
-    return -1;
-  }
+  if (why = store::data_dir_problem(data_dir); !why.empty()) return -1;
   int fd = ::open((data_dir + "/run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     why = "cannot open " + data_dir + "/run.lock: " + std::strerror(errno) +
@@ -319,11 +312,10 @@ staged_restore stage_restore(const config::node_config& cfg, const std::string& 
     fs::permissions(stage + "/data.mdb", fs::perms::owner_read | fs::perms::owner_write);
     auto env = store::environment::open({stage, cfg.store.map_size_mb});
     st.old_id = env->instance_id();
-    env->renew_instance_id();
-    // Even below a parent: the children may hold versions made after the
-    // backup that the parent never got (its link was down), and a re-import
-    // reusing one with other content would be refused there for good.
-    st.floor = env->raise_version_floor();
+    // The floor even below a parent: the children may hold versions made
+    // after the backup that the parent never got (its link was down), and a
+    // re-import reusing one with other content would be refused there for good.
+    st.floor = env->renew_instance_id();
     st.carried = carry_access_state(*env, std::move(access));
     if (fs::exists(live)) st.log = carry_audit_log(cfg, *env, live);
     st.new_id = env->instance_id();

@@ -60,7 +60,7 @@ constexpr const char* usage_text =
 config::node_config load_config(const args& a) {
   auto cfg = config::load(a.config_path());
   if (auto u = service_user_of(cfg.node.data_dir))
-    throw usage_error("running as root, but [node] data_dir " + cfg.node.data_dir + " belongs to uid " + std::to_string(u->uid) +
+    throw usage_error("running as root, but [node] data_dir " + cfg.node.data_dir + " belongs to uid " + std::to_string(*u) +
                       ", who runs the node: files made now would be root's and the node could not open them; run it as "
                       "that user (sudo -u credit-node credit-node ...; the node itself: systemctl start credit-node)");
   return cfg;

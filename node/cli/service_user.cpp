@@ -5,10 +5,10 @@
 
 namespace node::cli {
 
-std::optional<service_user> service_user_of(const std::string& dir) {
+std::optional<uid_t> service_user_of(const std::string& dir) {
   struct stat st{};
   if (::geteuid() != 0 || ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid == 0) return std::nullopt;
-  return service_user{st.st_uid, st.st_gid};
+  return st.st_uid;
 }
 
 }  // namespace node::cli

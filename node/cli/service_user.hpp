@@ -13,13 +13,8 @@
 
 namespace node::cli {
 
-struct service_user {
-  uid_t uid;
-  gid_t gid;
-};
-
 // The owner of `dir` when this process runs as root and `dir` exists and
 // belongs to another user; none otherwise (a node run by root, tests).
-std::optional<service_user> service_user_of(const std::string& dir);
+std::optional<uid_t> service_user_of(const std::string& dir);
 
 }  // namespace node::cli

@@ -46,21 +46,33 @@ TEST_CASE("http: before_body refuses with the body unread, and lowers one route'
   CHECK(other.got.find("\"hello\":true") != std::string::npos);
 }
 
+// A route whose answer is deferred and parked: the test hands it in (or not).
+struct parked_answer {
+  std::mutex mu;
+  std::function<void(http_response)> done;
+  void route(listener_config& l, const std::string& method, const std::string& path) {
+    l.router.add(method, path, [this](const http_request&) {
+      http_response r;
+      r.later = [this](std::function<void(http_response)> d) {
+        std::lock_guard lk(mu);
+        done = std::move(d);
+      };
+      return r;
+    });
+  }
+  std::function<void(http_response)> take() {
+    std::lock_guard lk(mu);
+    return std::move(done);
+  }
+};
+
 // A deferred answer that never comes (a commit on a stalled disk) is
 // answered 503 after answer_timeout and the connection closes; the late
 // answer, when it comes, is dropped.
 TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, and the late one is dropped") {
   auto l = make_listener(nullptr);
-  std::mutex mu;
-  std::function<void(http_response)> parked;
-  l.router.add("GET", "/stalls", [&](const http_request&) {
-    http_response r;
-    r.later = [&](std::function<void(http_response)> done) {
-      std::lock_guard lk(mu);
-      parked = std::move(done);
-    };
-    return r;
-  });
+  parked_answer parked;
+  parked.route(l, "GET", "/stalls");
   l.router.add("GET", "/soon", [](const http_request&) {
     http_response r;
     r.later = [](std::function<void(http_response)> done) { done(http_response::text(200, "in time")); };
@@ -81,11 +93,7 @@ TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, an
   bool released = false;
   for (int i = 0; i < 200 && !released; ++i, std::this_thread::sleep_for(10ms)) released = s.stats().active_connections == 0;
   CHECK(released);
-  std::function<void(http_response)> late;
-  {
-    std::lock_guard lk(mu);
-    late = std::move(parked);
-  }
+  auto late = parked.take();
   REQUIRE(late);
   log_capture logs;
   late(http_response::text(200, "too late"));  // dropped: no second answer, no crash
@@ -100,16 +108,8 @@ TEST_CASE("http: a deferred answer that does not come in time is 503 timeout, an
 // the late answer's status is logged, naming the request.
 TEST_CASE("http: a write's 503 timeout says it may still take effect, and its late status is logged") {
   auto l = make_listener(nullptr);
-  std::mutex mu;
-  std::function<void(http_response)> parked;
-  l.router.add("POST", "/writes", [&](const http_request&) {
-    http_response r;
-    r.later = [&](std::function<void(http_response)> done) {
-      std::lock_guard lk(mu);
-      parked = std::move(done);
-    };
-    return r;
-  });
+  parked_answer parked;
+  parked.route(l, "POST", "/writes");
   auto o = short_options();
   o.answer_timeout = 300ms * test::time_scale;
   served s(std::move(l), o);
@@ -119,10 +119,7 @@ TEST_CASE("http: a write's 503 timeout says it may still take effect, and its la
   CHECK(got.find("check whether it did before sending it again") != std::string::npos);
   CHECK(got.find("retry") == std::string::npos);
   std::function<void(http_response)> late;
-  for (int i = 0; i < 200 && !late; ++i, std::this_thread::sleep_for(10ms)) {
-    std::lock_guard lk(mu);
-    late = parked;
-  }
+  for (int i = 0; i < 200 && !late; ++i, std::this_thread::sleep_for(10ms)) late = parked.take();
   REQUIRE(late);
   log_capture logs;
   late(http_response::text(201, "made"));

@@ -213,6 +213,13 @@ TEST_CASE("parent link: the backoff grows over failures in a row and starts agai
   CHECK(gap(12) < gap(3));
 }
 
+// The child holds the parent's changes up to 5 (with its stamp there).
+void hold_down_cursor(child_node& c) {
+  store::write_batch held;
+  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0x1000000000000abcull};
+  c.w->submit(std::move(held)).get();
+}
+
 // A parent that answers 409 to the cursor and stamp the child holds went
 // back: the child pulls from 0, and stores that (else a restart would send
 // the old cursor and stamp again, and pull everything once more).
@@ -223,9 +230,7 @@ TEST_CASE("parent link: a parent gone back answers 409 and the child's stored cu
     return n == 1 ? http_response::error(409, "cursor_elsewhere", "the change at cursor 5 here is not the one sent") : empty_pull();
   };
   child_node c(p, false);
-  store::write_batch held;
-  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0x1000000000000abcull};
-  c.w->submit(std::move(held)).get();
+  hold_down_cursor(c);
   c.link->start();
   REQUIRE(within(5000ms, [&] { return p.pulls() >= 2; }));
   auto q = p.queries();
@@ -252,9 +257,7 @@ TEST_CASE("parent link: a 409 and then a new parent instance are one reconcile, 
                                      R"("last_seq":0,"changes":[],"more":false})");
   };
   child_node c(p, false);
-  store::write_batch held;
-  held.cursor = store::peer_cursor{"down:js.province", parent_instance, 5, 0, 0x1000000000000abcull};
-  c.w->submit(std::move(held)).get();
+  hold_down_cursor(c);
   c.link->start();
   REQUIRE(within(5000ms, [&] { return p.pulls() >= 4; }));
   CHECK(logs.count({"event=sync_reconcile", "direction=down"}) == 1);
